@@ -1,0 +1,257 @@
+//! The one place that decides what a caller may see or do (SPEC §2). Every handler that lists or
+//! fetches folders or assets goes through these functions; none writes its own check.
+//!
+//! Rules: admins see everything. A member's rights on a folder are the union of the grants its
+//! groups hold on that folder or any ancestor. A member sees an asset if it is approved, inside
+//! its availability window and the folder grants `view` (downloading also needs `download`), or
+//! if the member submitted it. Whatever a caller may not see is `NotFound`, never `Forbidden`.
+use sqlx::Row;
+
+use crate::accounts::Account;
+use crate::db::Db;
+use crate::error::AppError;
+use crate::library::assets::{self, AssetView, COLS};
+use crate::library::folders::{self, Folder};
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Rights {
+    pub view: bool,
+    pub download: bool,
+    pub contribute: bool,
+}
+
+impl Rights {
+    pub const ALL: Rights = Rights {
+        view: true,
+        download: true,
+        contribute: true,
+    };
+
+    /// A folder is visible (can be opened) with any right on it.
+    pub fn any(&self) -> bool {
+        self.view || self.download || self.contribute
+    }
+}
+
+/// The caller's rights on `folder`, inherited from every ancestor.
+pub async fn folder_rights(db: &Db, who: &Account, folder: &Folder) -> Result<Rights, sqlx::Error> {
+    if who.is_admin() {
+        return Ok(Rights::ALL);
+    }
+    let row = sqlx::query(
+        "SELECT MAX(g.can_view) AS v, MAX(g.can_download) AS d, MAX(g.can_contribute) AS c \
+         FROM grants g JOIN folders gf ON gf.id = g.folder_id \
+         JOIN group_members m ON m.group_id = g.group_id \
+         WHERE m.user_id = $1 AND substr($2, 1, length(gf.id_path)) = gf.id_path",
+    )
+    .bind(&who.id)
+    .bind(&folder.id_path)
+    .fetch_one(&db.pool)
+    .await?;
+    let get = |c: &str| {
+        row.try_get::<Option<i64>, _>(c)
+            .map(|v| v.unwrap_or(0) != 0)
+    };
+    // Download without view is meaningless: one cannot download what one cannot see.
+    let view = get("v")?;
+    Ok(Rights {
+        view,
+        download: view && get("d")?,
+        contribute: get("c")?,
+    })
+}
+
+/// A folder the caller may open, with its rights; otherwise 404.
+pub async fn folder(db: &Db, who: &Account, id: &str) -> Result<(Folder, Rights), AppError> {
+    let folder = folders::get(db, id).await?.ok_or(AppError::NotFound)?;
+    let rights = folder_rights(db, who, &folder).await?;
+    if !rights.any() {
+        return Err(AppError::NotFound);
+    }
+    Ok((folder, rights))
+}
+
+/// The top of the caller's library: every top-level folder for admins; for members, the
+/// granted folders that are not inside another granted folder (their "areas").
+pub async fn roots(db: &Db, who: &Account) -> Result<Vec<Folder>, sqlx::Error> {
+    if who.is_admin() {
+        return folders::children(db, None).await;
+    }
+    let ids: Vec<String> = sqlx::query(
+        "SELECT DISTINCT g.folder_id FROM grants g JOIN group_members m ON m.group_id = g.group_id \
+         WHERE m.user_id = $1 AND (g.can_view = 1 OR g.can_contribute = 1)",
+    )
+    .bind(&who.id)
+    .fetch_all(&db.pool)
+    .await?
+    .iter()
+    .map(|r| r.try_get("folder_id"))
+    .collect::<Result<_, _>>()?;
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let granted = folders::many(db, &refs).await?;
+    let mut areas: Vec<Folder> = granted
+        .iter()
+        .filter(|f| !f.ancestor_ids().iter().any(|a| ids.iter().any(|i| i == a)))
+        .cloned()
+        .collect();
+    areas.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(areas)
+}
+
+/// Breadcrumbs for `folder`: its ancestors the caller may open, root first.
+pub async fn breadcrumbs(
+    db: &Db,
+    who: &Account,
+    folder: &Folder,
+) -> Result<Vec<Folder>, sqlx::Error> {
+    let mut out = Vec::new();
+    for anc in folders::many(db, &folder.ancestor_ids()).await? {
+        if folder_rights(db, who, &anc).await?.any() {
+            out.push(anc);
+        }
+    }
+    Ok(out)
+}
+
+/// What the caller may do with one asset.
+#[derive(Clone, Copy, Debug)]
+pub struct AssetRights {
+    pub download: bool,
+    /// Admin or the submitter: may read review comments and the version timeline.
+    pub see_review: bool,
+}
+
+/// An asset the caller may see, with the version it is entitled to; otherwise 404.
+pub async fn asset(
+    db: &Db,
+    who: &Account,
+    id: &str,
+    now: i64,
+) -> Result<(AssetView, AssetRights), AppError> {
+    if who.is_admin() {
+        let v = assets::get_current(db, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        return Ok((
+            v,
+            AssetRights {
+                download: true,
+                see_review: true,
+            },
+        ));
+    }
+    // Partners see the approved version; a submitter sees its own current version.
+    if let Some(v) = assets::get_approved(db, id).await? {
+        if v.asset.status == "approved" && v.in_window(now) {
+            let folder = folders::get(db, &v.asset.folder_id)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            let rights = folder_rights(db, who, &folder).await?;
+            if rights.view {
+                let own = v.asset.submitted_by.as_deref() == Some(who.id.as_str());
+                return Ok((
+                    v,
+                    AssetRights {
+                        download: rights.download || own,
+                        see_review: own,
+                    },
+                ));
+            }
+        }
+    }
+    let v = assets::get_current(db, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if v.asset.submitted_by.as_deref() == Some(who.id.as_str()) {
+        return Ok((
+            v,
+            AssetRights {
+                download: true,
+                see_review: true,
+            },
+        ));
+    }
+    Err(AppError::NotFound)
+}
+
+/// An asset the caller may download (its entitled version); otherwise 404.
+pub async fn downloadable(
+    db: &Db,
+    who: &Account,
+    id: &str,
+    now: i64,
+) -> Result<AssetView, AppError> {
+    match asset(db, who, id, now).await? {
+        (v, r) if r.download => Ok(v),
+        _ => Err(AppError::NotFound),
+    }
+}
+
+/// A page of the assets the caller may see in `folder`, ordered by file name, after `cursor`
+/// (`(filename, id)` of the last item of the previous page).
+pub async fn folder_assets(
+    db: &Db,
+    who: &Account,
+    folder: &Folder,
+    rights: Rights,
+    cursor: Option<(String, String)>,
+    limit: i64,
+    now: i64,
+) -> Result<Vec<AssetView>, sqlx::Error> {
+    let (after_name, after_id) = cursor.unwrap_or_default();
+    let (version, filter) = if who.is_admin() {
+        ("a.current_version_id", "1 = 1")
+    } else if rights.view {
+        (
+            "CASE WHEN a.status = 'approved' THEN a.approved_version_id ELSE a.current_version_id END",
+            "((a.status = 'approved' AND (a.available_from IS NULL OR a.available_from <= $5) \
+              AND (a.available_until IS NULL OR a.available_until > $5)) OR a.submitted_by = $6)",
+        )
+    } else {
+        ("a.current_version_id", "a.submitted_by = $6")
+    };
+    // `$5 = $5 AND $6 = $6` keeps every parameter referenced whichever filter applies.
+    let sql = format!(
+        "SELECT {COLS} FROM assets a JOIN asset_versions v ON v.id = {version} \
+         WHERE a.folder_id = $1 AND (a.filename > $2 OR (a.filename = $2 AND a.id > $3)) \
+         AND {filter} AND $5 = $5 AND $6 = $6 ORDER BY a.filename, a.id LIMIT $4"
+    );
+    let query = sqlx::query(&sql)
+        .bind(&folder.id)
+        .bind(after_name)
+        .bind(after_id)
+        .bind(limit)
+        .bind(now)
+        .bind(&who.id);
+    assets::fetch_views(db, query).await
+}
+
+/// The newest assets waiting for an admin's decision (drafts and submissions); empty for members.
+pub async fn review_queue(
+    db: &Db,
+    who: &Account,
+    limit: i64,
+) -> Result<Vec<AssetView>, sqlx::Error> {
+    if !who.is_admin() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {COLS} FROM assets a JOIN asset_versions v ON v.id = a.current_version_id \
+         WHERE a.status IN ('draft', 'in_review') ORDER BY a.updated_at DESC, a.id DESC LIMIT $1"
+    );
+    assets::fetch_views(db, sqlx::query(&sql).bind(limit)).await
+}
+
+/// A contributor's own submissions that are not yet published, newest first (SPEC §2.3).
+pub async fn own_submissions(
+    db: &Db,
+    who: &Account,
+    limit: i64,
+) -> Result<Vec<AssetView>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {COLS} FROM assets a JOIN asset_versions v ON v.id = a.current_version_id \
+         WHERE a.submitted_by = $1 AND a.status IN ('in_review', 'rejected') \
+         ORDER BY a.updated_at DESC, a.id DESC LIMIT $2"
+    );
+    assets::fetch_views(db, sqlx::query(&sql).bind(&who.id).bind(limit)).await
+}

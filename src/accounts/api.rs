@@ -1,0 +1,283 @@
+//! JSON API for users, groups and the audit log (admin only).
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, patch, put};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::users::{self, NewUser, Role, UserChanges};
+use super::{groups, ApiAdmin};
+use crate::app::AppState;
+use crate::clock;
+use crate::error::{ApiResult, AppError};
+use crate::events::{self, Event};
+use crate::web::client::ClientInfo;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/users", get(list_users).post(create_user))
+        .route(
+            "/users/{id}",
+            patch(update_user).delete(disable_user).get(read_user),
+        )
+        .route("/groups", get(list_groups).post(create_group))
+        .route("/groups/{id}", get(read_group))
+        .route(
+            "/groups/{id}/members/{user_id}",
+            put(add_member).delete(remove_member),
+        )
+        .route("/events", get(list_events))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewUserBody {
+    email: String,
+    name: String,
+    role: String,
+    password: String,
+}
+
+async fn create_user(
+    State(state): State<AppState>,
+    ApiAdmin(admin): ApiAdmin,
+    client: ClientInfo,
+    Json(b): Json<NewUserBody>,
+) -> ApiResult<Response> {
+    let role = Role::parse(&b.role)?;
+    let user = users::create_user(
+        &state.db,
+        NewUser {
+            email: &b.email,
+            name: &b.name,
+            role,
+            password: &b.password,
+        },
+    )
+    .await?;
+    state
+        .events
+        .record(
+            Event::new("user_created").by(&admin.id).detail(&user.email),
+            &client,
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(user.to_json())).into_response())
+}
+
+#[derive(Deserialize)]
+struct Cursor {
+    cursor: Option<String>,
+}
+
+async fn list_users(
+    State(state): State<AppState>,
+    ApiAdmin(_): ApiAdmin,
+    Query(q): Query<Cursor>,
+) -> ApiResult<Json<Value>> {
+    let limit = 100;
+    let list = users::list(&state.db, q.cursor.as_deref(), limit + 1).await?;
+    let next = (list.len() as i64 > limit).then(|| list[limit as usize - 1].id.clone());
+    let items: Vec<Value> = list
+        .iter()
+        .take(limit as usize)
+        .map(|u| u.to_json())
+        .collect();
+    Ok(Json(json!({ "items": items, "next": next })))
+}
+
+async fn read_user(
+    State(state): State<AppState>,
+    ApiAdmin(_): ApiAdmin,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let user = users::by_id(&state.db, &id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let mut j = user.to_json();
+    j["groups"] = json!(groups::of_user(&state.db, &id).await?);
+    Ok(Json(j))
+}
+
+async fn update_user(
+    State(state): State<AppState>,
+    ApiAdmin(admin): ApiAdmin,
+    client: ClientInfo,
+    Path(id): Path<String>,
+    Json(ch): Json<UserChanges>,
+) -> ApiResult<Json<Value>> {
+    let password_changed = ch.password.is_some();
+    let user = users::update(&state.db, &admin, &id, ch).await?;
+    let detail = if password_changed {
+        format!("{} (password changed)", user.email)
+    } else {
+        user.email.clone()
+    };
+    state
+        .events
+        .record(
+            Event::new("user_updated").by(&admin.id).detail(&detail),
+            &client,
+        )
+        .await?;
+    Ok(Json(user.to_json()))
+}
+
+/// DELETE disables: the account and its history stay for the audit log.
+async fn disable_user(
+    State(state): State<AppState>,
+    ApiAdmin(admin): ApiAdmin,
+    client: ClientInfo,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let user = users::update(
+        &state.db,
+        &admin,
+        &id,
+        UserChanges {
+            disabled: Some(true),
+            ..Default::default()
+        },
+    )
+    .await?;
+    state
+        .events
+        .record(
+            Event::new("user_disabled")
+                .by(&admin.id)
+                .detail(&user.email),
+            &client,
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewGroup {
+    name: String,
+}
+
+async fn create_group(
+    State(state): State<AppState>,
+    ApiAdmin(admin): ApiAdmin,
+    client: ClientInfo,
+    Json(b): Json<NewGroup>,
+) -> ApiResult<Response> {
+    let g = groups::create(&state.db, &b.name).await?;
+    state
+        .events
+        .record(
+            Event::new("group_created").by(&admin.id).detail(&g.name),
+            &client,
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "id": g.id, "name": g.name })),
+    )
+        .into_response())
+}
+
+async fn list_groups(
+    State(state): State<AppState>,
+    ApiAdmin(_): ApiAdmin,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(
+        json!({ "items": groups::list(&state.db).await?, "next": null }),
+    ))
+}
+
+async fn read_group(
+    State(state): State<AppState>,
+    ApiAdmin(_): ApiAdmin,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let g = groups::get(&state.db, &id).await?;
+    let members: Vec<Value> = groups::members(&state.db, &id)
+        .await?
+        .iter()
+        .map(|u| u.to_json())
+        .collect();
+    Ok(Json(
+        json!({ "id": g.id, "name": g.name, "members": members }),
+    ))
+}
+
+async fn add_member(
+    State(state): State<AppState>,
+    ApiAdmin(admin): ApiAdmin,
+    client: ClientInfo,
+    Path((id, user_id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    groups::add_member(&state.db, &id, &user_id).await?;
+    state
+        .events
+        .record(
+            Event::new("member_added")
+                .by(&admin.id)
+                .detail(&format!("{id} {user_id}")),
+            &client,
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn remove_member(
+    State(state): State<AppState>,
+    ApiAdmin(admin): ApiAdmin,
+    client: ClientInfo,
+    Path((id, user_id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    groups::remove_member(&state.db, &id, &user_id).await?;
+    state
+        .events
+        .record(
+            Event::new("member_removed")
+                .by(&admin.id)
+                .detail(&format!("{id} {user_id}")),
+            &client,
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct EventQuery {
+    kind: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+    cursor: Option<String>,
+}
+
+async fn list_events(
+    State(state): State<AppState>,
+    ApiAdmin(_): ApiAdmin,
+    Query(q): Query<EventQuery>,
+) -> ApiResult<Json<Value>> {
+    let time = |s: &Option<String>, k: &str| -> Result<Option<i64>, AppError> {
+        match s.as_deref().filter(|s| !s.is_empty()) {
+            None => Ok(None),
+            Some(s) => clock::parse_rfc3339(s).map(Some).ok_or_else(|| {
+                AppError::BadRequest(format!("'{k}' must be an RFC 3339 timestamp"))
+            }),
+        }
+    };
+    let limit = 200;
+    let rows = events::list(
+        &state.db,
+        events::Filter {
+            kind: q.kind.as_deref().filter(|k| !k.is_empty()),
+            since: time(&q.since, "since")?,
+            until: time(&q.until, "until")?,
+            before: q.cursor.as_deref(),
+            limit: limit + 1,
+        },
+    )
+    .await?;
+    let next = (rows.len() as i64 > limit).then(|| rows[limit as usize - 1].id.clone());
+    let items: Vec<_> = rows.into_iter().take(limit as usize).collect();
+    Ok(Json(json!({ "items": items, "next": next })))
+}

@@ -1,0 +1,13 @@
+//! Accounts: users, groups, sessions, API tokens, login and its throttle.
+pub mod api;
+pub mod auth;
+pub mod groups;
+pub mod pages;
+pub mod password;
+pub mod session_store;
+pub mod throttle;
+pub mod tokens;
+pub mod users;
+
+pub use auth::{ApiAdmin, ApiUser, PageAdmin, PageUser};
+pub use users::{Account, Role};

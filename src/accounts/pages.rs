@@ -1,0 +1,588 @@
+//! Pages: sign-in, first-run setup, and the admin's users and groups screens.
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use super::auth::safe_next;
+use super::session_store::USER_KEY;
+use super::throttle::{self, LOGIN_PER_ACCOUNT, LOGIN_PER_IP};
+use super::users::{self, Account, NewUser, Role, UserChanges};
+use super::{groups, password, tokens, PageAdmin};
+use crate::app::AppState;
+use crate::clock;
+use crate::db;
+use crate::error::{AppError, PageResult};
+use crate::events::Event;
+use crate::web::client::ClientInfo;
+use crate::web::csrf;
+use crate::web::layout::{render, Layout};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/login", get(login_page).post(login_submit))
+        .route("/logout", post(logout))
+        .route("/setup/{token}", get(setup_page).post(setup_submit))
+        .route("/admin/users", get(users_page).post(create_user))
+        .route("/admin/users/{id}", post(update_user))
+        .route("/admin/users/{id}/tokens", post(create_token))
+        .route("/admin/groups", get(groups_page).post(create_group))
+        .route("/admin/groups/{id}", get(group_page))
+        .route("/admin/groups/{id}/members", post(add_member))
+        .route(
+            "/admin/groups/{id}/members/{user_id}/remove",
+            post(remove_member),
+        )
+}
+
+#[derive(Template)]
+#[template(path = "accounts/login.html")]
+struct LoginPage {
+    layout: Layout,
+    next: String,
+    email: String,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct NextQuery {
+    next: Option<String>,
+}
+
+async fn login_page(session: Session, Query(q): Query<NextQuery>) -> PageResult<Response> {
+    let mut layout = Layout::anonymous("Sign in");
+    layout.csrf = csrf::token(&session).await?;
+    let page = LoginPage {
+        layout,
+        next: safe_next(q.next.as_deref()),
+        email: String::new(),
+        error: None,
+    };
+    Ok(render(&page)?.into_response())
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    email: String,
+    password: String,
+    next: Option<String>,
+}
+
+/// Checks the throttle (per account and per IP) before any password work, counts failures in
+/// the database, renews the session id on success.
+async fn login_submit(
+    State(state): State<AppState>,
+    session: Session,
+    client: ClientInfo,
+    Form(f): Form<LoginForm>,
+) -> PageResult<Response> {
+    let now = clock::now_ms();
+    let email = f.email.trim().to_lowercase();
+    let acct_key = format!("login:acct:{email}");
+    let ip_key = format!("login:ip:{}", client.ip);
+    let again = |status: StatusCode, error: String, csrf: String| -> PageResult<Response> {
+        let mut layout = Layout::anonymous("Sign in");
+        layout.csrf = csrf;
+        let page = LoginPage {
+            layout,
+            next: safe_next(f.next.as_deref()),
+            email: f.email.clone(),
+            error: Some(error),
+        };
+        Ok((status, render(&page)?).into_response())
+    };
+    let csrf_token = csrf::token(&session).await?;
+    for (key, policy) in [(&acct_key, LOGIN_PER_ACCOUNT), (&ip_key, LOGIN_PER_IP)] {
+        if let Err(AppError::TooManyRequests { retry_after }) =
+            throttle::check(&state.db, key, policy, now).await
+        {
+            let mut r = again(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!(
+                    "Too many failed attempts. Try again in {} minutes.",
+                    retry_after.div_ceil(60)
+                ),
+                csrf_token.clone(),
+            )?;
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, retry_after.into());
+            return Ok(r);
+        }
+    }
+    let creds = users::credentials(&state.db, &email).await?;
+    let (account, hash) = match creds {
+        Some((a, h)) => (Some(a), Some(h)),
+        None => (None, None),
+    };
+    let ok = password::verify(f.password.clone(), hash).await?;
+    let account = account.filter(|a| ok && !a.disabled);
+    let Some(account) = account else {
+        throttle::record_failure(&state.db, &acct_key, LOGIN_PER_ACCOUNT, now).await?;
+        throttle::record_failure(&state.db, &ip_key, LOGIN_PER_IP, now).await?;
+        state
+            .events
+            .record(Event::new("login_failed").detail(&email), &client)
+            .await?;
+        return again(
+            StatusCode::UNAUTHORIZED,
+            "That email and password do not match.".into(),
+            csrf_token,
+        );
+    };
+    throttle::reset(&state.db, &acct_key).await?;
+    sign_in(&session, &account.id).await?;
+    state
+        .events
+        .record(Event::new("login").by(&account.id), &client)
+        .await?;
+    Ok(Redirect::to(&safe_next(f.next.as_deref())).into_response())
+}
+
+/// Binds `user_id` to the session under a new session id (defeating session fixation) and a
+/// new CSRF token, so nothing seen before sign-in is worth anything after it.
+async fn sign_in(session: &Session, user_id: &str) -> Result<(), AppError> {
+    let internal = |e: tower_sessions::session::Error| AppError::Internal(e.into());
+    session.cycle_id().await.map_err(internal)?;
+    session.insert(USER_KEY, user_id).await.map_err(internal)?;
+    csrf::rotate(session).await
+}
+
+async fn logout(session: Session) -> PageResult<Response> {
+    session
+        .flush()
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
+    Ok(Redirect::to("/login").into_response())
+}
+
+// ---- first-run setup -------------------------------------------------------------------
+
+/// Settings key of the hashed one-time setup token.
+pub const SETUP_KEY: &str = "setup_token_sha256";
+
+/// On a portal with no admin yet, creates a one-time setup token and returns it.
+pub async fn ensure_setup_token(db: &db::Db) -> anyhow::Result<Option<String>> {
+    if users::count_admins(db).await? > 0 {
+        db::delete_setting(db, SETUP_KEY).await?;
+        return Ok(None);
+    }
+    let token = tokens::new_token("setup");
+    db::set_setting(db, SETUP_KEY, &tokens::hash_token(&token)).await?;
+    Ok(Some(token))
+}
+
+async fn setup_valid(state: &AppState, token: &str) -> Result<bool, AppError> {
+    let stored = db::get_setting(&state.db, SETUP_KEY).await?;
+    Ok(
+        stored.is_some_and(|h| tokens::secret_eq(&h, &tokens::hash_token(token)))
+            && users::count_admins(&state.db).await? == 0,
+    )
+}
+
+#[derive(Template)]
+#[template(path = "accounts/setup.html")]
+struct SetupPage {
+    layout: Layout,
+    token: String,
+    email: String,
+    name: String,
+    error: Option<String>,
+}
+
+async fn setup_page(
+    State(state): State<AppState>,
+    session: Session,
+    Path(token): Path<String>,
+) -> PageResult<Response> {
+    if !setup_valid(&state, &token).await? {
+        return Err(AppError::NotFound.into());
+    }
+    let mut layout = Layout::anonymous("Set up assetport");
+    layout.csrf = csrf::token(&session).await?;
+    Ok(render(&SetupPage {
+        layout,
+        token,
+        email: String::new(),
+        name: String::new(),
+        error: None,
+    })?
+    .into_response())
+}
+
+#[derive(Deserialize)]
+struct SetupForm {
+    email: String,
+    name: String,
+    password: String,
+}
+
+async fn setup_submit(
+    State(state): State<AppState>,
+    session: Session,
+    client: ClientInfo,
+    Path(token): Path<String>,
+    Form(f): Form<SetupForm>,
+) -> PageResult<Response> {
+    if !setup_valid(&state, &token).await? {
+        return Err(AppError::NotFound.into());
+    }
+    let created = users::create_user(
+        &state.db,
+        NewUser {
+            email: &f.email,
+            name: &f.name,
+            role: Role::Admin,
+            password: &f.password,
+        },
+    )
+    .await;
+    let account = match created {
+        Ok(a) => a,
+        Err(e @ (AppError::BadRequest(_) | AppError::Unprocessable(_) | AppError::Conflict(_))) => {
+            let mut layout = Layout::anonymous("Set up assetport");
+            layout.csrf = csrf::token(&session).await?;
+            let page = SetupPage {
+                layout,
+                token,
+                email: f.email,
+                name: f.name,
+                error: Some(e.to_string()),
+            };
+            return Ok((e.status(), render(&page)?).into_response());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    db::delete_setting(&state.db, SETUP_KEY).await?;
+    sign_in(&session, &account.id).await?;
+    state
+        .events
+        .record(
+            Event::new("setup").by(&account.id).detail(&account.email),
+            &client,
+        )
+        .await?;
+    let _ = session
+        .insert(
+            "flash",
+            "Welcome! Start by creating a folder, then a group for your partners.",
+        )
+        .await;
+    Ok(Redirect::to("/").into_response())
+}
+
+// ---- users -----------------------------------------------------------------------------
+
+struct UserRow {
+    account: Account,
+    groups: String,
+    created: String,
+}
+
+#[derive(Template)]
+#[template(path = "accounts/users.html")]
+struct UsersPage {
+    layout: Layout,
+    users: Vec<UserRow>,
+    me: String,
+    new_token: Option<(String, String)>,
+}
+
+async fn users_page(
+    State(state): State<AppState>,
+    PageAdmin(me): PageAdmin,
+) -> PageResult<Response> {
+    let list = users::list(&state.db, None, 1000).await?;
+    let mut rows = Vec::with_capacity(list.len());
+    for u in list {
+        let groups = groups::of_user(&state.db, &u.id).await?.join(", ");
+        rows.push(UserRow {
+            created: clock::human(u.created_at_ms),
+            groups,
+            account: u,
+        });
+    }
+    // A token created on the previous request is shown once, then forgotten.
+    let new_token: Option<(String, String)> = me.session.remove("new_token").await.ok().flatten();
+    let page = UsersPage {
+        layout: Layout::for_user("Users", &me, "users"),
+        users: rows,
+        me: me.account.id.clone(),
+        new_token,
+    };
+    Ok(render(&page)?.into_response())
+}
+
+#[derive(Deserialize)]
+struct NewUserForm {
+    email: String,
+    name: String,
+    role: String,
+    password: String,
+}
+
+async fn create_user(
+    State(state): State<AppState>,
+    PageAdmin(me): PageAdmin,
+    client: ClientInfo,
+    Form(f): Form<NewUserForm>,
+) -> PageResult<Response> {
+    let role = Role::parse(&f.role)?;
+    match users::create_user(
+        &state.db,
+        NewUser {
+            email: &f.email,
+            name: &f.name,
+            role,
+            password: &f.password,
+        },
+    )
+    .await
+    {
+        Ok(u) => {
+            state
+                .events
+                .record(
+                    Event::new("user_created")
+                        .by(&me.account.id)
+                        .detail(&u.email),
+                    &client,
+                )
+                .await?;
+            me.flash(format!("Account {} created.", u.email)).await;
+        }
+        Err(e @ (AppError::BadRequest(_) | AppError::Unprocessable(_) | AppError::Conflict(_))) => {
+            me.flash(format!("Could not create the account: {e}."))
+                .await;
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(Redirect::to("/admin/users").into_response())
+}
+
+#[derive(Deserialize)]
+struct UpdateUserForm {
+    action: String,
+    password: Option<String>,
+}
+
+async fn update_user(
+    State(state): State<AppState>,
+    PageAdmin(me): PageAdmin,
+    client: ClientInfo,
+    Path(id): Path<String>,
+    Form(f): Form<UpdateUserForm>,
+) -> PageResult<Response> {
+    let ch = match f.action.as_str() {
+        "disable" => UserChanges {
+            disabled: Some(true),
+            ..Default::default()
+        },
+        "enable" => UserChanges {
+            disabled: Some(false),
+            ..Default::default()
+        },
+        "make_admin" => UserChanges {
+            role: Some("admin".into()),
+            ..Default::default()
+        },
+        "make_member" => UserChanges {
+            role: Some("member".into()),
+            ..Default::default()
+        },
+        "password" => UserChanges {
+            password: f.password.clone(),
+            ..Default::default()
+        },
+        _ => return Err(AppError::BadRequest("unknown action".into()).into()),
+    };
+    match users::update(&state.db, &me.account, &id, ch).await {
+        Ok(u) => {
+            state
+                .events
+                .record(
+                    Event::new("user_updated")
+                        .by(&me.account.id)
+                        .detail(&format!("{} {}", u.email, f.action)),
+                    &client,
+                )
+                .await?;
+            me.flash(format!("{} updated.", u.email)).await;
+        }
+        Err(e @ (AppError::BadRequest(_) | AppError::Unprocessable(_) | AppError::Conflict(_))) => {
+            me.flash(format!("Not changed: {e}.")).await;
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(Redirect::to("/admin/users").into_response())
+}
+
+#[derive(Deserialize)]
+struct TokenForm {
+    name: String,
+}
+
+async fn create_token(
+    State(state): State<AppState>,
+    PageAdmin(me): PageAdmin,
+    client: ClientInfo,
+    Path(id): Path<String>,
+    Form(f): Form<TokenForm>,
+) -> PageResult<Response> {
+    let user = users::by_id(&state.db, &id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let name = if f.name.trim().is_empty() {
+        "token".to_string()
+    } else {
+        f.name.trim().chars().take(100).collect()
+    };
+    let token = tokens::create_api_token(&state.db, &user.id, &name).await?;
+    state
+        .events
+        .record(
+            Event::new("token_created")
+                .by(&me.account.id)
+                .detail(&format!("{} {}", user.email, name)),
+            &client,
+        )
+        .await?;
+    let _ = me
+        .session
+        .insert("new_token", (user.email.clone(), token))
+        .await;
+    Ok(Redirect::to("/admin/users").into_response())
+}
+
+// ---- groups ----------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "accounts/groups.html")]
+struct GroupsPage {
+    layout: Layout,
+    groups: Vec<groups::Group>,
+}
+
+async fn groups_page(
+    State(state): State<AppState>,
+    PageAdmin(me): PageAdmin,
+) -> PageResult<Response> {
+    let page = GroupsPage {
+        layout: Layout::for_user("Groups", &me, "groups"),
+        groups: groups::list(&state.db).await?,
+    };
+    Ok(render(&page)?.into_response())
+}
+
+#[derive(Deserialize)]
+struct GroupForm {
+    name: String,
+}
+
+async fn create_group(
+    State(state): State<AppState>,
+    PageAdmin(me): PageAdmin,
+    client: ClientInfo,
+    Form(f): Form<GroupForm>,
+) -> PageResult<Response> {
+    match groups::create(&state.db, &f.name).await {
+        Ok(g) => {
+            state
+                .events
+                .record(
+                    Event::new("group_created")
+                        .by(&me.account.id)
+                        .detail(&g.name),
+                    &client,
+                )
+                .await?;
+            me.flash(format!("Group {} created. Add members below.", g.name))
+                .await;
+            Ok(Redirect::to(&format!("/admin/groups/{}", g.id)).into_response())
+        }
+        Err(e @ (AppError::BadRequest(_) | AppError::Conflict(_))) => {
+            me.flash(format!("Could not create the group: {e}.")).await;
+            Ok(Redirect::to("/admin/groups").into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "accounts/group.html")]
+struct GroupPage {
+    layout: Layout,
+    group: groups::Group,
+    members: Vec<Account>,
+    others: Vec<Account>,
+}
+
+async fn group_page(
+    State(state): State<AppState>,
+    PageAdmin(me): PageAdmin,
+    Path(id): Path<String>,
+) -> PageResult<Response> {
+    let group = groups::get(&state.db, &id).await?;
+    let members = groups::members(&state.db, &id).await?;
+    let others = users::list(&state.db, None, 1000)
+        .await?
+        .into_iter()
+        .filter(|u| !u.disabled && !members.iter().any(|m| m.id == u.id))
+        .collect();
+    let page = GroupPage {
+        layout: Layout::for_user(&group.name, &me, "groups"),
+        group,
+        members,
+        others,
+    };
+    Ok(render(&page)?.into_response())
+}
+
+#[derive(Deserialize)]
+struct MemberForm {
+    user_id: String,
+}
+
+async fn add_member(
+    State(state): State<AppState>,
+    PageAdmin(me): PageAdmin,
+    client: ClientInfo,
+    Path(id): Path<String>,
+    Form(f): Form<MemberForm>,
+) -> PageResult<Response> {
+    groups::add_member(&state.db, &id, &f.user_id).await?;
+    state
+        .events
+        .record(
+            Event::new("member_added")
+                .by(&me.account.id)
+                .detail(&format!("{id} {}", f.user_id)),
+            &client,
+        )
+        .await?;
+    me.flash("Member added.").await;
+    Ok(Redirect::to(&format!("/admin/groups/{id}")).into_response())
+}
+
+async fn remove_member(
+    State(state): State<AppState>,
+    PageAdmin(me): PageAdmin,
+    client: ClientInfo,
+    Path((id, user_id)): Path<(String, String)>,
+) -> PageResult<Response> {
+    groups::remove_member(&state.db, &id, &user_id).await?;
+    state
+        .events
+        .record(
+            Event::new("member_removed")
+                .by(&me.account.id)
+                .detail(&format!("{id} {user_id}")),
+            &client,
+        )
+        .await?;
+    me.flash("Member removed.").await;
+    Ok(Redirect::to(&format!("/admin/groups/{id}")).into_response())
+}

@@ -1,0 +1,82 @@
+//! Secret tokens: 256 bits from the OS RNG, shown once, stored only as SHA-256 hashes.
+//! A high-entropy token needs no slow hash; looking it up by its hash means the comparison
+//! never touches the secret itself.
+use base64::Engine;
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+use super::users::{self, Account};
+use crate::db::{self, Db};
+
+/// `n` random bytes as hex (secrets, references, multipart boundaries).
+pub fn random_hex(n: usize) -> String {
+    hex::encode(random_bytes(n))
+}
+
+fn random_bytes(n: usize) -> Vec<u8> {
+    let mut buf = vec![0u8; n];
+    // The OS RNG failing is not something a request can recover from.
+    getrandom::fill(&mut buf).expect("OS random number generator unavailable");
+    buf
+}
+
+/// A new URL-safe secret token with a readable prefix (`apt_…`): 32 random bytes.
+pub fn new_token(prefix: &str) -> String {
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes(32));
+    format!("{prefix}_{raw}")
+}
+
+/// How tokens are stored: hex SHA-256.
+pub fn hash_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Constant-time equality for secrets compared directly (CSRF tokens).
+pub fn secret_eq(a: &str, b: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
+/// Creates an API token for a user and returns the token (the only time it is visible).
+pub async fn create_api_token(db: &Db, user_id: &str, name: &str) -> Result<String, sqlx::Error> {
+    let token = new_token("apt");
+    sqlx::query(
+        "INSERT INTO api_tokens (id, user_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(db::new_id())
+    .bind(user_id)
+    .bind(name)
+    .bind(hash_token(&token))
+    .bind(crate::clock::now_ms())
+    .execute(&db.pool)
+    .await?;
+    Ok(token)
+}
+
+/// The account behind a bearer token, if the token is live and the account enabled.
+pub async fn authenticate(db: &Db, token: &str) -> Result<Option<Account>, sqlx::Error> {
+    if token.len() > 200 {
+        return Ok(None);
+    }
+    let row = sqlx::query(&format!(
+        "SELECT t.id AS token_id, t.last_used_at, {} FROM api_tokens t JOIN users u ON u.id = t.user_id \
+         WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.disabled = 0",
+        users::COLUMNS
+    ))
+    .bind(hash_token(token))
+    .fetch_optional(&db.pool)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let now = crate::clock::now_ms();
+    // Record use at most once a minute so reads do not turn into writes.
+    let last: Option<i64> = row.try_get("last_used_at")?;
+    if last.is_none_or(|l| now - l > 60_000) {
+        let id: String = row.try_get("token_id")?;
+        sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(id)
+            .execute(&db.pool)
+            .await?;
+    }
+    Ok(Some(users::from_row(&row)?))
+}

@@ -1,0 +1,260 @@
+//! Accounts: email (unique, case-insensitive), name, role, disabled flag, argon2id password.
+use serde::{Deserialize, Serialize};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::password;
+use crate::clock;
+use crate::db::{self, Db};
+use crate::error::AppError;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Admin,
+    Member,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Member => "member",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Role, AppError> {
+        match s {
+            "admin" => Ok(Role::Admin),
+            "member" => Ok(Role::Member),
+            _ => Err(AppError::BadRequest(
+                "role must be 'admin' or 'member'".into(),
+            )),
+        }
+    }
+}
+
+/// A signed-in caller or a listed user. Never carries the password hash.
+#[derive(Clone, Debug, Serialize)]
+pub struct Account {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub disabled: bool,
+    #[serde(skip)]
+    pub created_at_ms: i64,
+}
+
+impl Account {
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "id": self.id, "email": self.email, "name": self.name, "role": self.role,
+            "disabled": self.disabled, "created_at": clock::rfc3339(self.created_at_ms),
+        })
+    }
+}
+
+/// The account columns, prefixed for joins.
+pub const COLUMNS: &str = "u.id, u.email, u.name, u.role, u.disabled, u.created_at";
+
+pub fn from_row(row: &AnyRow) -> Result<Account, sqlx::Error> {
+    let role: String = row.try_get("role")?;
+    Ok(Account {
+        id: row.try_get("id")?,
+        email: row.try_get("email")?,
+        name: row.try_get("name")?,
+        role: if role == "admin" {
+            Role::Admin
+        } else {
+            Role::Member
+        },
+        disabled: db::flag(row, "disabled")?,
+        created_at_ms: row.try_get("created_at")?,
+    })
+}
+
+/// Emails compare case-insensitively: they are stored trimmed and lower-cased.
+pub fn normalize_email(raw: &str) -> Result<String, AppError> {
+    let e = raw.trim().to_lowercase();
+    let valid = e.len() <= 254
+        && e.split_once('@').is_some_and(|(l, d)| {
+            !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.')
+        })
+        && !e
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>');
+    if valid {
+        Ok(e)
+    } else {
+        Err(AppError::BadRequest(
+            "a valid email address is required".into(),
+        ))
+    }
+}
+
+fn check_name(raw: &str) -> Result<String, AppError> {
+    let n = raw.trim();
+    if n.is_empty() || n.chars().count() > 200 || n.chars().any(char::is_control) {
+        return Err(AppError::BadRequest(
+            "a name of 1 to 200 characters is required".into(),
+        ));
+    }
+    Ok(n.to_string())
+}
+
+pub struct NewUser<'a> {
+    pub email: &'a str,
+    pub name: &'a str,
+    pub role: Role,
+    pub password: &'a str,
+}
+
+pub async fn create_user(db: &Db, new: NewUser<'_>) -> Result<Account, AppError> {
+    let email = normalize_email(new.email)?;
+    let name = check_name(new.name)?;
+    password::check_policy(new.password)?;
+    let hash = password::hash(new.password.to_string()).await?;
+    let id = db::new_id();
+    let now = clock::now_ms();
+    let res = sqlx::query(
+        "INSERT INTO users (id, email, name, role, password_hash, disabled, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, 0, $6, $6)",
+    )
+    .bind(&id)
+    .bind(&email)
+    .bind(&name)
+    .bind(new.role.as_str())
+    .bind(hash)
+    .bind(now)
+    .execute(&db.pool)
+    .await;
+    match res {
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(AppError::Conflict(
+            "an account with that email already exists".into(),
+        )),
+        Err(e) => Err(e.into()),
+        Ok(_) => Ok(Account {
+            id,
+            email,
+            name,
+            role: new.role,
+            disabled: false,
+            created_at_ms: now,
+        }),
+    }
+}
+
+pub async fn by_id(db: &Db, id: &str) -> Result<Option<Account>, sqlx::Error> {
+    sqlx::query(&format!("SELECT {COLUMNS} FROM users u WHERE u.id = $1"))
+        .bind(id)
+        .fetch_optional(&db.pool)
+        .await?
+        .map(|r| from_row(&r))
+        .transpose()
+}
+
+pub async fn by_email(db: &Db, email: &str) -> Result<Option<Account>, sqlx::Error> {
+    sqlx::query(&format!("SELECT {COLUMNS} FROM users u WHERE u.email = $1"))
+        .bind(email.trim().to_lowercase())
+        .fetch_optional(&db.pool)
+        .await?
+        .map(|r| from_row(&r))
+        .transpose()
+}
+
+/// The account and its password hash, for login only.
+pub async fn credentials(db: &Db, email: &str) -> Result<Option<(Account, String)>, sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS}, u.password_hash FROM users u WHERE u.email = $1"
+    ))
+    .bind(email)
+    .fetch_optional(&db.pool)
+    .await?;
+    match row {
+        Some(r) => Ok(Some((from_row(&r)?, r.try_get("password_hash")?))),
+        None => Ok(None),
+    }
+}
+
+/// One page of accounts ordered by id (creation order); `after` is the cursor.
+pub async fn list(db: &Db, after: Option<&str>, limit: i64) -> Result<Vec<Account>, sqlx::Error> {
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM users u WHERE u.id > $1 ORDER BY u.id LIMIT $2"
+    ))
+    .bind(after.unwrap_or(""))
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await?
+    .iter()
+    .map(from_row)
+    .collect()
+}
+
+pub async fn count_admins(db: &Db) -> Result<i64, sqlx::Error> {
+    sqlx::query("SELECT COUNT(*) AS n FROM users WHERE role = 'admin' AND disabled = 0")
+        .fetch_one(&db.pool)
+        .await?
+        .try_get("n")
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserChanges {
+    pub name: Option<String>,
+    pub role: Option<String>,
+    pub disabled: Option<bool>,
+    pub password: Option<String>,
+}
+
+/// Applies an admin's edit. A password change or disabling ends every session of the account;
+/// an admin cannot lock themselves out, so the last admin stays.
+pub async fn update(
+    db: &Db,
+    actor: &Account,
+    id: &str,
+    ch: UserChanges,
+) -> Result<Account, AppError> {
+    let mut user = by_id(db, id).await?.ok_or(AppError::NotFound)?;
+    if let Some(n) = &ch.name {
+        user.name = check_name(n)?;
+    }
+    if let Some(r) = &ch.role {
+        user.role = Role::parse(r)?;
+    }
+    if let Some(d) = ch.disabled {
+        user.disabled = d;
+    }
+    if user.id == actor.id && (user.disabled || user.role != Role::Admin) {
+        return Err(AppError::Conflict(
+            "you cannot disable or demote your own account".into(),
+        ));
+    }
+    let hash = match &ch.password {
+        Some(p) => {
+            password::check_policy(p)?;
+            Some(password::hash(p.clone()).await?)
+        }
+        None => None,
+    };
+    sqlx::query(
+        "UPDATE users SET name = $1, role = $2, disabled = $3, \
+         password_hash = COALESCE($4, password_hash), updated_at = $5 WHERE id = $6",
+    )
+    .bind(&user.name)
+    .bind(user.role.as_str())
+    .bind(user.disabled as i64)
+    .bind(hash.clone())
+    .bind(clock::now_ms())
+    .bind(&user.id)
+    .execute(&db.pool)
+    .await?;
+    if hash.is_some() || user.disabled {
+        super::session_store::end_all_for_user(db, &user.id).await?;
+    }
+    Ok(user)
+}

@@ -1,0 +1,194 @@
+//! Building the application from configuration: database, storage, router. Tests call
+//! `App::build` exactly as `assetport serve` does, on port 0 with a temporary data dir.
+//!
+//! Routers are grouped by security posture: the JSON API (bearer tokens, no cookies, no
+//! CSRF), the pages (session cookie + CSRF middleware), and public plumbing (static, health).
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::StatusCode;
+use axum::middleware;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::serve::ListenerExt;
+use axum::{Json, Router};
+use serde_json::json;
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+use crate::accounts::session_store::{self, DbSessionStore};
+use crate::config::Config;
+use crate::db::Db;
+use crate::error::{AppError, PageError};
+use crate::storage::Storage;
+use crate::web::{csrf, headers, static_files};
+use crate::{accounts, events, library};
+
+/// Everything a handler needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub storage: Storage,
+    pub config: Arc<Config>,
+    /// Shared by all instances (signing of link cookies and the like).
+    pub secret: Arc<String>,
+    /// Writes audit events in batches (see `events::Recorder`).
+    pub events: events::Recorder,
+}
+
+pub struct App {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+    /// Set when the portal has no admin yet: the one-time token of `/setup/{token}`.
+    pub setup_token: Option<String>,
+}
+
+impl App {
+    pub async fn build(config: Config) -> anyhow::Result<App> {
+        let db = Db::connect(&config.database_url).await?;
+        db.migrate().await?;
+        let storage = Storage::from_url(&config.storage)?;
+        let secret = config.load_or_create_secret()?;
+        let setup_token = accounts::pages::ensure_setup_token(&db).await?;
+        let listener = TcpListener::bind(&config.bind).await?;
+        let state = AppState {
+            events: events::Recorder::start(db.clone()),
+            db,
+            storage,
+            config: Arc::new(config),
+            secret: Arc::new(secret),
+        };
+        Ok(App {
+            router: router(state.clone()),
+            listener,
+            state,
+            setup_token,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("bound listener has an address")
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until Ctrl-C / SIGTERM, letting running requests finish.
+    pub async fn run(self) -> anyhow::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    pub async fn run_until(
+        self,
+        signal: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let db = self.state.db.clone();
+        let janitor = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(600));
+            loop {
+                tick.tick().await;
+                if let Err(e) = session_store::purge_expired(&db).await {
+                    tracing::warn!(error = %e, "purging expired sessions failed");
+                }
+            }
+        });
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        // Small responses (JSON, ranges) must not wait for delayed ACKs: Nagle off.
+        let listener = self.listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "TCP_NODELAY not set");
+            }
+        });
+        let result = axum::serve(listener, service)
+            .with_graceful_shutdown(signal)
+            .await;
+        janitor.abort();
+        result.map_err(Into::into)
+    }
+}
+
+fn router(state: AppState) -> Router {
+    let config = state.config.clone();
+    let sessions = SessionManagerLayer::new(DbSessionStore::new(state.db.clone()))
+        .with_name("assetport_session")
+        .with_secure(config.secure_cookies())
+        .with_same_site(SameSite::Lax)
+        .with_http_only(true)
+        .with_expiry(Expiry::OnInactivity(time::Duration::hours(12)));
+
+    let api = Router::new()
+        .merge(accounts::api::routes())
+        .merge(library::api::routes(config.max_upload_bytes))
+        .fallback(|| async { AppError::NotFound });
+
+    let pages = Router::new()
+        .merge(accounts::pages::routes())
+        .merge(library::pages::routes(config.max_upload_bytes))
+        .layer(middleware::from_fn(csrf::protect))
+        .layer(sessions);
+
+    let mut app = Router::new()
+        .nest("/api/v1", api)
+        .merge(pages)
+        .route("/static/{name}", get(static_files::serve))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .fallback(|| async { PageError(AppError::NotFound) });
+    for layer in headers::layers() {
+        app = app.layer(layer);
+    }
+    // Spans name the route template, never the raw URI: URIs can carry secret tokens.
+    app.layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+        let route = req
+            .extensions()
+            .get::<MatchedPath>()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_default();
+        tracing::info_span!("request", method = %req.method(), route = %route)
+    }))
+    .with_state(state)
+}
+
+/// Ready when both the database and the storage answer.
+async fn readyz(State(state): State<AppState>) -> Response {
+    let db = state.db.ping().await.is_ok();
+    let storage = state.storage.ping().await.is_ok();
+    let status = if db && storage {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let word = |ok: bool| if ok { "ok" } else { "unavailable" };
+    (
+        status,
+        Json(json!({ "database": word(db), "storage": word(storage) })),
+    )
+        .into_response()
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}

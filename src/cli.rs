@@ -1,0 +1,186 @@
+//! The command line (SPEC §4): `serve` (default), `migrate`, `user create`, `token create`.
+use std::io::BufRead;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::accounts::{tokens, users};
+use crate::config::Config;
+use crate::db::Db;
+use crate::App;
+
+#[derive(Parser)]
+#[command(
+    name = "assetport",
+    version,
+    about = "Publish approved assets to partners; collect new designs from agencies."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the portal (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create an account; the password is read from standard input.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "member", value_parser = ["admin", "member"])]
+        role: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create an API token for an account and print it (shown only this once).
+    Create {
+        #[arg(long)]
+        email: String,
+        /// A label to recognise the token by.
+        #[arg(long)]
+        name: String,
+    },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "assetport=info,tower_http=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = Config::load()?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config).await,
+        Command::Migrate => {
+            Db::connect(&config.database_url).await?.migrate().await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::User {
+            command:
+                UserCommand::Create {
+                    email,
+                    name,
+                    role,
+                    password_stdin,
+                },
+        } => {
+            if !password_stdin {
+                anyhow::bail!("pass the password on standard input with --password-stdin");
+            }
+            let mut password = String::new();
+            std::io::stdin().lock().read_line(&mut password)?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            let db = Db::connect(&config.database_url).await?;
+            db.migrate().await?;
+            let role = users::Role::parse(&role)?;
+            let user = users::create_user(
+                &db,
+                users::NewUser {
+                    email: &email,
+                    name: &name,
+                    role,
+                    password,
+                },
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "created {} account {} ({})",
+                role.as_str(),
+                user.email,
+                user.id
+            );
+            Ok(())
+        }
+        Command::Token {
+            command: TokenCommand::Create { email, name },
+        } => {
+            let db = Db::connect(&config.database_url).await?;
+            db.migrate().await?;
+            let user = users::by_email(&db, &email)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no account with email {email}"))?;
+            let token = tokens::create_api_token(&db, &user.id, &name).await?;
+            println!("{token}");
+            Ok(())
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let app = App::build(config.clone()).await?;
+    let addr = app.local_addr();
+    println!(
+        "assetport is running on http://{addr}  (public URL {})",
+        config.public_url
+    );
+    println!(
+        "  database {}   storage {}",
+        redact(&config.database_url),
+        config.storage
+    );
+    if let Some(token) = &app.setup_token {
+        println!();
+        println!("No admin account yet. Open this one-time link to create the first one:");
+        println!("  {}/setup/{token}", config.public_url);
+        println!("or create one from the command line:");
+        println!("  assetport user create --email you@example.com --name \"Your Name\" --role admin --password-stdin");
+    }
+    app.run().await
+}
+
+/// Database URLs can carry a password; print them without it.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://***{}", &url[..s], &url[at..]),
+        _ => url.to_string(),
+    }
+}

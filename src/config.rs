@@ -1,0 +1,131 @@
+//! Configuration: defaults that need nothing installed, then `assetport.toml`, then environment
+//! variables (SPEC §5). Loaded once into a typed struct that the app and the CLI share.
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::Deserialize;
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// `sqlite://…` or `postgres://…`.
+    pub database_url: String,
+    /// `file://…` (later `s3://…`).
+    pub storage: String,
+    pub bind: String,
+    /// The URL put into links and emails; `https://` turns on `Secure` cookies.
+    pub public_url: String,
+    /// Shared by all instances; generated once into the data dir when unset.
+    pub secret: Option<String>,
+    pub smtp_url: Option<String>,
+    /// Where generated state lives (secret, outbox, default database and blobs).
+    pub data_dir: PathBuf,
+    /// Largest accepted upload body, in bytes.
+    pub max_upload_bytes: u64,
+}
+
+/// The optional file; every key mirrors an `ASSETPORT_*` variable.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    database_url: Option<String>,
+    storage: Option<String>,
+    bind: Option<String>,
+    public_url: Option<String>,
+    secret: Option<String>,
+    smtp_url: Option<String>,
+    data_dir: Option<PathBuf>,
+    max_upload_bytes: Option<u64>,
+}
+
+impl Config {
+    /// Defaults rooted at `data_dir`; used by tests and as the base of `load`.
+    pub fn with_data_dir(data_dir: impl Into<PathBuf>) -> Config {
+        let data_dir = data_dir.into();
+        Config {
+            database_url: format!("sqlite://{}", data_dir.join("assetport.db").display()),
+            storage: format!("file://{}", data_dir.join("blobs").display()),
+            bind: "127.0.0.1:8080".into(),
+            public_url: "http://127.0.0.1:8080".into(),
+            secret: None,
+            smtp_url: None,
+            data_dir,
+            max_upload_bytes: 50 * 1024 * 1024 * 1024,
+        }
+    }
+
+    /// Reads `assetport.toml` (or `ASSETPORT_CONFIG`) if present, then the environment.
+    pub fn load() -> anyhow::Result<Config> {
+        let path = std::env::var("ASSETPORT_CONFIG").unwrap_or_else(|_| "assetport.toml".into());
+        let file = if Path::new(&path).exists() {
+            let text = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
+            toml::from_str::<FileConfig>(&text).with_context(|| format!("parsing {path}"))?
+        } else {
+            FileConfig::default()
+        };
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let data_dir = env("ASSETPORT_DATA_DIR")
+            .map(PathBuf::from)
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("./data"));
+        let mut c = Config::with_data_dir(data_dir);
+        let pick = |e: Option<String>, f: Option<String>, d: String| e.or(f).unwrap_or(d);
+        c.database_url = pick(
+            env("ASSETPORT_DATABASE_URL"),
+            file.database_url,
+            c.database_url,
+        );
+        c.storage = pick(env("ASSETPORT_STORAGE"), file.storage, c.storage);
+        c.bind = pick(env("ASSETPORT_BIND"), file.bind, c.bind);
+        // Unset, the public URL follows the bind address, so links printed at start-up work.
+        let bound = format!("http://{}", c.bind);
+        c.public_url = pick(env("ASSETPORT_PUBLIC_URL"), file.public_url, bound);
+        c.secret = env("ASSETPORT_SECRET").or(file.secret);
+        c.smtp_url = env("ASSETPORT_SMTP_URL").or(file.smtp_url);
+        if let Some(v) = env("ASSETPORT_MAX_UPLOAD_BYTES") {
+            c.max_upload_bytes = v.parse().context("ASSETPORT_MAX_UPLOAD_BYTES")?;
+        } else if let Some(v) = file.max_upload_bytes {
+            c.max_upload_bytes = v;
+        }
+        c.public_url = c.public_url.trim_end_matches('/').to_string();
+        Ok(c)
+    }
+
+    /// Cookies get `Secure` only when the public URL is HTTPS (SPEC §2.6).
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+
+    /// The secret shared by all instances: configured, or generated once and kept in the data dir.
+    pub fn load_or_create_secret(&self) -> anyhow::Result<String> {
+        if let Some(s) = &self.secret {
+            return Ok(s.clone());
+        }
+        let path = self.data_dir.join("secret");
+        if let Ok(s) = std::fs::read_to_string(&path) {
+            return Ok(s.trim().to_string());
+        }
+        std::fs::create_dir_all(&self.data_dir)?;
+        let secret = crate::accounts::tokens::random_hex(32);
+        write_private(&path, &secret)?;
+        Ok(secret)
+    }
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(contents.as_bytes())?;
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
+    std::fs::write(path, contents)?;
+    Ok(())
+}

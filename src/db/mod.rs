@@ -1,0 +1,165 @@
+//! The database: one query layer over sqlx's `Any` driver, chosen by URL at start-up.
+//!
+//! Queries are plain SQL written once with `$1` placeholders (SQLite accepts them too) and only
+//! portable types (TEXT, BIGINT; booleans are 0/1 integers, times are Unix milliseconds). Each
+//! dialect has its own migration folder kept at the same versions; see docs/architecture.md.
+use std::borrow::Cow;
+
+use anyhow::Context;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{AnyPool, Executor, Row};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// Cheap to clone: a pool handle plus the dialect it talks.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pub pool: AnyPool,
+    pub dialect: Dialect,
+}
+
+/// Migrations, one entry per version: (version, description, SQLite SQL, PostgreSQL SQL).
+/// Listing both files in one entry keeps the two folders at the same version by construction;
+/// `tests/migrations.rs` checks that the folders hold exactly these files.
+pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[(
+    1,
+    "init",
+    include_str!("../../migrations/sqlite/0001_init.sql"),
+    include_str!("../../migrations/postgres/0001_init.sql"),
+)];
+
+impl Db {
+    pub async fn connect(url: &str) -> anyhow::Result<Db> {
+        sqlx::any::install_default_drivers();
+        let (dialect, url) = if let Some(rest) = url.strip_prefix("sqlite:") {
+            let path = rest.trim_start_matches("//");
+            let file = path.split('?').next().unwrap_or(path);
+            if let Some(parent) = std::path::Path::new(file).parent() {
+                if !parent.as_os_str().is_empty() {
+                    std::fs::create_dir_all(parent)
+                        .with_context(|| format!("creating {}", parent.display()))?;
+                }
+            }
+            let url = if url.contains("mode=") {
+                url.to_string()
+            } else if url.contains('?') {
+                format!("{url}&mode=rwc")
+            } else {
+                format!("{url}?mode=rwc")
+            };
+            (Dialect::Sqlite, url)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            (Dialect::Postgres, url.to_string())
+        } else {
+            anyhow::bail!("ASSETPORT_DATABASE_URL must start with sqlite:// or postgres://");
+        };
+        let max = match dialect {
+            Dialect::Sqlite => 8,
+            Dialect::Postgres => 10,
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(max)
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if dialect == Dialect::Sqlite {
+                        // WAL lets readers run beside the one writer; NORMAL sync is durable
+                        // against process crashes (kill -9), which is what we promise.
+                        conn.execute(
+                            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; \
+                             PRAGMA foreign_keys=ON; PRAGMA busy_timeout=15000;",
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await
+            .context("connecting to the database")?;
+        Ok(Db { pool, dialect })
+    }
+
+    /// Applies pending migrations of this dialect.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        let migrations: Vec<Migration> = MIGRATIONS
+            .iter()
+            .map(|(version, desc, sqlite, pg)| {
+                let sql = match self.dialect {
+                    Dialect::Sqlite => sqlite,
+                    Dialect::Postgres => pg,
+                };
+                Migration::new(
+                    *version,
+                    Cow::Borrowed(*desc),
+                    MigrationType::Simple,
+                    Cow::Borrowed(*sql),
+                    false,
+                )
+            })
+            .collect();
+        let migrator = Migrator {
+            migrations: Cow::Owned(migrations),
+            ignore_missing: false,
+            locking: true,
+            no_tx: false,
+        };
+        migrator
+            .run(&self.pool)
+            .await
+            .context("running migrations")?;
+        Ok(())
+    }
+
+    /// Readiness: a trivial round trip.
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+    }
+}
+
+/// A new opaque id: UUIDv7 as 32 hex digits (time-ordered, so ids double as a paging cursor).
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().simple().to_string()
+}
+
+/// Reads a 0/1 integer column as a bool.
+pub fn flag(row: &AnyRow, col: &str) -> Result<bool, sqlx::Error> {
+    Ok(row.try_get::<i64, _>(col)? != 0)
+}
+
+/// Key/value settings (setup token hash, later branding).
+pub async fn get_setting(db: &Db, key: &str) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query("SELECT value FROM settings WHERE key = $1")
+        .bind(key)
+        .fetch_optional(&db.pool)
+        .await?
+        .map(|r| r.try_get::<String, _>("value"))
+        .transpose()
+}
+
+pub async fn set_setting(db: &Db, key: &str, value: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO settings (key, value) VALUES ($1, $2) \
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )
+    .bind(key)
+    .bind(value)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
+pub async fn delete_setting(db: &Db, key: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM settings WHERE key = $1")
+        .bind(key)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,22 @@
+//! assetport: a self-hosted portal that publishes approved digital assets to partners.
+//!
+//! Feature modules (`accounts`, `library`) own their queries, handlers and pages; `access` is the
+//! single place that decides what a caller may see; `storage` and `db` are the plumbing.
+
+pub mod access;
+pub mod accounts;
+pub mod app;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod events;
+pub mod http;
+pub mod library;
+pub mod sanitize;
+pub mod storage;
+pub mod web;
+
+pub use app::{App, AppState};
+pub use config::Config;

@@ -1,0 +1,427 @@
+//! JSON API over folders, grants and assets (SPEC §3).
+use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use crate::access;
+use crate::accounts::{groups, ApiAdmin, ApiUser};
+use crate::app::AppState;
+use crate::clock;
+use crate::error::{ApiResult, AppError};
+use crate::events::Event;
+use crate::http::download;
+use crate::library::assets::{self, Changes};
+use crate::library::{folders, listing, upload};
+use crate::web::client::ClientInfo;
+
+pub fn routes(max_upload: u64) -> Router<AppState> {
+    Router::new()
+        .route("/folders", post(create_folder).get(list_roots))
+        .route("/folders/{id}", get(read_folder))
+        .route("/folders/{id}/grants", get(list_grants))
+        .route(
+            "/folders/{id}/grants/{group_id}",
+            put(set_grant).delete(delete_grant),
+        )
+        .route(
+            "/folders/{id}/assets",
+            post(upload_asset).layer(DefaultBodyLimit::max(
+                (max_upload + upload::MULTIPART_OVERHEAD) as usize,
+            )),
+        )
+        .route("/assets/{id}", get(read_asset).patch(patch_asset))
+        .route("/assets/{id}/versions", get(list_versions))
+        .route("/assets/{id}/approve", post(approve))
+        .route("/assets/{id}/reject", post(reject))
+        .route("/assets/{id}/archive", post(archive))
+        .route("/assets/{id}/restore", post(restore))
+        .route("/assets/{id}/original", get(original))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewFolder {
+    parent_id: Option<String>,
+    name: String,
+}
+
+async fn create_folder(
+    State(state): State<AppState>,
+    ApiAdmin(admin): ApiAdmin,
+    client: ClientInfo,
+    Json(body): Json<NewFolder>,
+) -> ApiResult<Response> {
+    let parent = match &body.parent_id {
+        Some(id) => Some(
+            folders::get(&state.db, id)
+                .await?
+                .ok_or_else(|| AppError::Unprocessable("parent folder does not exist".into()))?,
+        ),
+        None => None,
+    };
+    let folder = folders::create(&state.db, parent.as_ref(), &body.name).await?;
+    state
+        .events
+        .record(
+            Event::new("folder_created")
+                .by(&admin.id)
+                .folder(&folder.id)
+                .detail(&folder.path),
+            &client,
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(folder.to_json())).into_response())
+}
+
+async fn list_roots(
+    State(state): State<AppState>,
+    ApiUser(who): ApiUser,
+) -> ApiResult<Json<Value>> {
+    let roots = access::roots(&state.db, &who).await?;
+    Ok(Json(
+        json!({ "items": roots.iter().map(|f| f.to_json()).collect::<Vec<_>>(), "next": null }),
+    ))
+}
+
+#[derive(Deserialize)]
+struct PageQuery {
+    cursor: Option<String>,
+}
+
+async fn read_folder(
+    State(state): State<AppState>,
+    ApiUser(who): ApiUser,
+    Path(id): Path<String>,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<Json<Value>> {
+    let page = listing::folder_page(&state.db, &who, &id, q.cursor.as_deref()).await?;
+    let (folder, rights) = (&page.folder, page.rights);
+    let subfolders = folders::children(&state.db, Some(&folder.id)).await?;
+    let mut j = folder.to_json();
+    j["rights"] = json!({ "view": rights.view, "download": rights.download, "contribute": rights.contribute });
+    j["folders"] = json!({ "items": subfolders.iter().map(|f| f.to_json()).collect::<Vec<_>>(), "next": null });
+    let see_review = who.is_admin();
+    j["assets"] = json!({
+        "items": page.items.iter().map(|v| v.to_json(see_review || v.asset.submitted_by.as_deref() == Some(who.id.as_str()))).collect::<Vec<_>>(),
+        "next": page.next,
+    });
+    Ok(Json(j))
+}
+
+async fn list_grants(
+    State(state): State<AppState>,
+    ApiAdmin(_): ApiAdmin,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    folders::get(&state.db, &id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let grants = folders::grants(&state.db, &id).await?;
+    Ok(Json(json!({ "items": grants, "next": null })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GrantBody {
+    #[serde(default)]
+    view: bool,
+    #[serde(default)]
+    download: bool,
+    #[serde(default)]
+    contribute: bool,
+}
+
+async fn set_grant(
+    State(state): State<AppState>,
+    ApiAdmin(admin): ApiAdmin,
+    client: ClientInfo,
+    Path((id, group_id)): Path<(String, String)>,
+    Json(g): Json<GrantBody>,
+) -> ApiResult<Json<Value>> {
+    folders::get(&state.db, &id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let group = groups::get(&state.db, &group_id).await?;
+    if !g.view && !g.download && !g.contribute {
+        return Err(AppError::Unprocessable(
+            "grant at least one of view, download, contribute (or DELETE the grant)".into(),
+        ));
+    }
+    if g.download && !g.view {
+        return Err(AppError::Unprocessable(
+            "download needs view: one cannot download what one cannot see".into(),
+        ));
+    }
+    folders::set_grant(&state.db, &id, &group_id, g.view, g.download, g.contribute).await?;
+    let detail = format!(
+        "{}: view={} download={} contribute={}",
+        group.name, g.view, g.download, g.contribute
+    );
+    state
+        .events
+        .record(
+            Event::new("grant_set")
+                .by(&admin.id)
+                .folder(&id)
+                .detail(&detail),
+            &client,
+        )
+        .await?;
+    Ok(Json(
+        json!({ "folder_id": id, "group_id": group_id, "view": g.view, "download": g.download, "contribute": g.contribute }),
+    ))
+}
+
+async fn delete_grant(
+    State(state): State<AppState>,
+    ApiAdmin(admin): ApiAdmin,
+    client: ClientInfo,
+    Path((id, group_id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    if !folders::delete_grant(&state.db, &id, &group_id).await? {
+        return Err(AppError::NotFound);
+    }
+    state
+        .events
+        .record(
+            Event::new("grant_removed")
+                .by(&admin.id)
+                .folder(&id)
+                .detail(&group_id),
+            &client,
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn upload_asset(
+    State(state): State<AppState>,
+    ApiUser(who): ApiUser,
+    client: ClientInfo,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> ApiResult<Response> {
+    let view = upload::receive(&state, &who, &id, &headers, multipart, &client).await?;
+    Ok((StatusCode::CREATED, Json(view.to_json(true))).into_response())
+}
+
+async fn read_asset(
+    State(state): State<AppState>,
+    ApiUser(who): ApiUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let (view, rights) = access::asset(&state.db, &who, &id, clock::now_ms()).await?;
+    Ok(Json(view.to_json(rights.see_review)))
+}
+
+async fn list_versions(
+    State(state): State<AppState>,
+    ApiUser(who): ApiUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let (_, rights) = access::asset(&state.db, &who, &id, clock::now_ms()).await?;
+    if !rights.see_review {
+        return Err(AppError::NotFound);
+    }
+    let versions = assets::versions(&state.db, &id).await?;
+    let items: Vec<Value> = versions
+        .iter()
+        .map(|v| {
+            json!({ "id": v.id, "number": v.number, "filename": v.filename, "size": v.size,
+            "sha256": v.sha256, "media_type": v.media_type, "uploaded_by": v.uploaded_by,
+            "comment": v.comment, "created_at": clock::rfc3339(v.created_at) })
+        })
+        .collect();
+    Ok(Json(json!({ "items": items, "next": null })))
+}
+
+/// PATCH body: absent keys stay, `null` clears an optional field.
+fn parse_changes(body: Map<String, Value>) -> Result<Changes, AppError> {
+    let mut ch = Changes::default();
+    let text = |v: &Value, k: &str| {
+        v.as_str()
+            .map(str::to_string)
+            .ok_or_else(|| AppError::BadRequest(format!("'{k}' must be a string")))
+    };
+    let time = |v: &Value, k: &str| -> Result<Option<i64>, AppError> {
+        match v {
+            Value::Null => Ok(None),
+            Value::String(s) => clock::parse_rfc3339(s).map(Some).ok_or_else(|| {
+                AppError::BadRequest(format!("'{k}' must be an RFC 3339 timestamp"))
+            }),
+            _ => Err(AppError::BadRequest(format!(
+                "'{k}' must be an RFC 3339 timestamp or null"
+            ))),
+        }
+    };
+    for (k, v) in &body {
+        match k.as_str() {
+            "title" => ch.title = Some(text(v, k)?),
+            "description" => ch.description = Some(text(v, k)?),
+            "filename" => ch.filename = Some(text(v, k)?),
+            "folder_id" => ch.folder_id = Some(text(v, k)?),
+            "keywords" => {
+                let list = match v {
+                    Value::Array(a) => a
+                        .iter()
+                        .map(|x| text(x, k))
+                        .collect::<Result<Vec<_>, _>>()?,
+                    Value::String(s) => assets::split_keywords(s),
+                    _ => {
+                        return Err(AppError::BadRequest(
+                            "'keywords' must be a list of strings".into(),
+                        ))
+                    }
+                };
+                ch.keywords = Some(list);
+            }
+            "available_from" => ch.available_from = Some(time(v, k)?),
+            "available_until" => ch.available_until = Some(time(v, k)?),
+            other => return Err(AppError::BadRequest(format!("unknown field '{other}'"))),
+        }
+    }
+    Ok(ch)
+}
+
+async fn patch_asset(
+    State(state): State<AppState>,
+    ApiAdmin(admin): ApiAdmin,
+    client: ClientInfo,
+    Path(id): Path<String>,
+    Json(body): Json<Map<String, Value>>,
+) -> ApiResult<Json<Value>> {
+    let changes = parse_changes(body)?;
+    assets::update(&state.db, &id, changes).await?;
+    state
+        .events
+        .record(Event::new("asset_edited").by(&admin.id).asset(&id), &client)
+        .await?;
+    let view = assets::get_current(&state.db, &id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(Json(view.to_json(true)))
+}
+
+/// Runs a lifecycle action, records it, and answers with the asset as it now is.
+async fn lifecycle(
+    state: &AppState,
+    admin: &crate::accounts::Account,
+    id: &str,
+    kind: &str,
+    client: &ClientInfo,
+    comment: Option<&str>,
+) -> ApiResult<Json<Value>> {
+    match kind {
+        "approve" => assets::approve(&state.db, id).await?,
+        "reject" => assets::reject(&state.db, id, comment.unwrap_or("")).await?,
+        "archive" => assets::archive(&state.db, id).await?,
+        _ => assets::restore(&state.db, id).await?,
+    }
+    state
+        .events
+        .record(
+            Event::new(kind)
+                .by(&admin.id)
+                .asset(id)
+                .detail(comment.unwrap_or("")),
+            client,
+        )
+        .await?;
+    let view = assets::get_current(&state.db, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(Json(view.to_json(true)))
+}
+
+async fn approve(
+    State(s): State<AppState>,
+    ApiAdmin(a): ApiAdmin,
+    c: ClientInfo,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    lifecycle(&s, &a, &id, "approve", &c, None).await
+}
+
+#[derive(Deserialize)]
+struct RejectBody {
+    comment: String,
+}
+
+async fn reject(
+    State(s): State<AppState>,
+    ApiAdmin(a): ApiAdmin,
+    c: ClientInfo,
+    Path(id): Path<String>,
+    Json(b): Json<RejectBody>,
+) -> ApiResult<Json<Value>> {
+    lifecycle(&s, &a, &id, "reject", &c, Some(&b.comment)).await
+}
+
+async fn archive(
+    State(s): State<AppState>,
+    ApiAdmin(a): ApiAdmin,
+    c: ClientInfo,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    lifecycle(&s, &a, &id, "archive", &c, None).await
+}
+
+async fn restore(
+    State(s): State<AppState>,
+    ApiAdmin(a): ApiAdmin,
+    c: ClientInfo,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    lifecycle(&s, &a, &id, "restore", &c, None).await
+}
+
+async fn original(
+    State(state): State<AppState>,
+    ApiUser(who): ApiUser,
+    client: ClientInfo,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    serve_original(&state, &who, &id, &headers, &client).await
+}
+
+/// Shared by the API and the pages: permission, then the bytes, then the audit record (only
+/// for a transfer that starts at byte 0, so resumes and seeks are not counted twice).
+pub async fn serve_original(
+    state: &AppState,
+    who: &crate::accounts::Account,
+    id: &str,
+    headers: &HeaderMap,
+    client: &ClientInfo,
+) -> ApiResult<Response> {
+    let view = access::downloadable(&state.db, who, id, clock::now_ms()).await?;
+    let v = &view.version;
+    let served = download::serve(
+        &state.storage,
+        headers,
+        download::Blob {
+            key: &v.blob_key,
+            size: v.size as u64,
+            sha256: &v.sha256,
+            media_type: &v.media_type,
+            filename: &v.filename,
+        },
+    )
+    .await?;
+    if served.from_start {
+        let detail = format!("original v{}", v.number);
+        state
+            .events
+            .record(
+                Event::new("download").by(&who.id).asset(id).detail(&detail),
+                client,
+            )
+            .await?;
+    }
+    Ok(served.response)
+}

@@ -1,0 +1,420 @@
+//! Assets, their versions, and the lifecycle: draft / in_review → approved → archived → restored.
+//! Partners only ever see the approved version; admins see the current one.
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::clock;
+use crate::db::Db;
+use crate::error::AppError;
+use crate::sanitize;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Asset {
+    pub id: String,
+    pub folder_id: String,
+    pub filename: String,
+    pub status: String,
+    pub title: String,
+    pub description: String,
+    pub keywords: Vec<String>,
+    pub current_version_id: Option<String>,
+    pub approved_version_id: Option<String>,
+    pub available_from: Option<i64>,
+    pub available_until: Option<i64>,
+    pub checked_out_by: Option<String>,
+    pub submitted_by: Option<String>,
+    pub review_comment: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Version {
+    pub id: String,
+    pub number: i64,
+    pub blob_key: String,
+    pub sha256: String,
+    pub size: i64,
+    pub media_type: String,
+    pub filename: String,
+    pub uploaded_by: Option<String>,
+    pub comment: String,
+    pub created_at: i64,
+}
+
+/// An asset as one caller sees it: with the version that caller is entitled to.
+#[derive(Clone, Debug)]
+pub struct AssetView {
+    pub asset: Asset,
+    pub version: Version,
+}
+
+/// Asset columns (`a`) and version columns (`v`, aliased) for one-row reads.
+pub const COLS: &str =
+    "a.id, a.folder_id, a.filename, a.status, a.title, a.description, a.keywords, \
+    a.current_version_id, a.approved_version_id, a.available_from, a.available_until, \
+    a.checked_out_by, a.submitted_by, a.review_comment, a.created_at, a.updated_at, \
+    v.id AS v_id, v.number AS v_number, v.blob_key AS v_blob_key, v.sha256 AS v_sha256, \
+    v.size AS v_size, v.media_type AS v_media_type, v.filename AS v_filename, \
+    v.uploaded_by AS v_uploaded_by, v.comment AS v_comment, v.created_at AS v_created_at";
+
+pub fn split_keywords(s: &str) -> Vec<String> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+pub fn view_from_row(r: &AnyRow) -> Result<AssetView, sqlx::Error> {
+    let keywords: String = r.try_get("keywords")?;
+    Ok(AssetView {
+        asset: Asset {
+            id: r.try_get("id")?,
+            folder_id: r.try_get("folder_id")?,
+            filename: r.try_get("filename")?,
+            status: r.try_get("status")?,
+            title: r.try_get("title")?,
+            description: r.try_get("description")?,
+            keywords: split_keywords(&keywords),
+            current_version_id: r.try_get("current_version_id")?,
+            approved_version_id: r.try_get("approved_version_id")?,
+            available_from: r.try_get("available_from")?,
+            available_until: r.try_get("available_until")?,
+            checked_out_by: r.try_get("checked_out_by")?,
+            submitted_by: r.try_get("submitted_by")?,
+            review_comment: r.try_get("review_comment")?,
+            created_at: r.try_get("created_at")?,
+            updated_at: r.try_get("updated_at")?,
+        },
+        version: Version {
+            id: r.try_get("v_id")?,
+            number: r.try_get("v_number")?,
+            blob_key: r.try_get("v_blob_key")?,
+            sha256: r.try_get("v_sha256")?,
+            size: r.try_get("v_size")?,
+            media_type: r.try_get("v_media_type")?,
+            filename: r.try_get("v_filename")?,
+            uploaded_by: r.try_get("v_uploaded_by")?,
+            comment: r.try_get("v_comment")?,
+            created_at: r.try_get("v_created_at")?,
+        },
+    })
+}
+
+/// Runs a query that selects `COLS` and maps every row.
+pub async fn fetch_views<'q>(
+    db: &Db,
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+) -> Result<Vec<AssetView>, sqlx::Error> {
+    query
+        .fetch_all(&db.pool)
+        .await?
+        .iter()
+        .map(view_from_row)
+        .collect()
+}
+
+impl AssetView {
+    /// The API shape of SPEC §3. The review comment is for admins and the submitter only.
+    pub fn to_json(&self, show_review: bool) -> serde_json::Value {
+        let a = &self.asset;
+        let v = &self.version;
+        let mut j = serde_json::json!({
+            "id": a.id, "folder_id": a.folder_id, "filename": v.filename, "status": a.status,
+            "version": v.number, "title": a.title, "description": a.description,
+            "keywords": a.keywords, "media_type": v.media_type, "size": v.size, "sha256": v.sha256,
+            "available_from": a.available_from.map(clock::rfc3339),
+            "available_until": a.available_until.map(clock::rfc3339),
+            "checked_out_by": a.checked_out_by,
+            "created_at": clock::rfc3339(a.created_at), "updated_at": clock::rfc3339(a.updated_at),
+        });
+        if show_review {
+            j["review_comment"] = a.review_comment.clone().into();
+            j["submitted_by"] = a.submitted_by.clone().into();
+        }
+        j
+    }
+
+    /// Whether the asset is inside its availability window at `now`.
+    pub fn in_window(&self, now: i64) -> bool {
+        self.asset.available_from.is_none_or(|f| f <= now)
+            && self.asset.available_until.is_none_or(|u| u > now)
+    }
+}
+
+/// The asset with its *current* version (what admins see), regardless of status.
+pub async fn get_current(db: &Db, id: &str) -> Result<Option<AssetView>, sqlx::Error> {
+    sqlx::query(&format!(
+        "SELECT {COLS} FROM assets a JOIN asset_versions v ON v.id = a.current_version_id WHERE a.id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(&db.pool)
+    .await?
+    .map(|r| view_from_row(&r))
+    .transpose()
+}
+
+/// The asset with its *approved* version (what partners see), if it has one.
+pub async fn get_approved(db: &Db, id: &str) -> Result<Option<AssetView>, sqlx::Error> {
+    sqlx::query(&format!(
+        "SELECT {COLS} FROM assets a JOIN asset_versions v ON v.id = a.approved_version_id WHERE a.id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(&db.pool)
+    .await?
+    .map(|r| view_from_row(&r))
+    .transpose()
+}
+
+pub async fn versions(db: &Db, asset_id: &str) -> Result<Vec<Version>, sqlx::Error> {
+    sqlx::query(
+        "SELECT id AS v_id, number AS v_number, blob_key AS v_blob_key, sha256 AS v_sha256, \
+         size AS v_size, media_type AS v_media_type, filename AS v_filename, \
+         uploaded_by AS v_uploaded_by, comment AS v_comment, created_at AS v_created_at \
+         FROM asset_versions WHERE asset_id = $1 ORDER BY number DESC",
+    )
+    .bind(asset_id)
+    .fetch_all(&db.pool)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(Version {
+            id: r.try_get("v_id")?,
+            number: r.try_get("v_number")?,
+            blob_key: r.try_get("v_blob_key")?,
+            sha256: r.try_get("v_sha256")?,
+            size: r.try_get("v_size")?,
+            media_type: r.try_get("v_media_type")?,
+            filename: r.try_get("v_filename")?,
+            uploaded_by: r.try_get("v_uploaded_by")?,
+            comment: r.try_get("v_comment")?,
+            created_at: r.try_get("v_created_at")?,
+        })
+    })
+    .collect()
+}
+
+/// Moves an asset to `status` if it is currently in one of `from`; one conditional UPDATE, so
+/// two admins acting at once cannot both succeed.
+async fn transition(
+    db: &Db,
+    id: &str,
+    from: &[&str],
+    set: &str,
+    extra_bind: Option<&str>,
+) -> Result<bool, sqlx::Error> {
+    let list = from
+        .iter()
+        .map(|s| format!("'{s}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql =
+        format!("UPDATE assets SET {set}, updated_at = $2 WHERE id = $1 AND status IN ({list})");
+    let mut q = sqlx::query(&sql).bind(id).bind(clock::now_ms());
+    if let Some(x) = extra_bind {
+        q = q.bind(x);
+    }
+    Ok(q.execute(&db.pool).await?.rows_affected() == 1)
+}
+
+async fn status_of(db: &Db, id: &str) -> Result<String, AppError> {
+    Ok(sqlx::query("SELECT status FROM assets WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&db.pool)
+        .await?
+        .ok_or(AppError::NotFound)?
+        .try_get("status")?)
+}
+
+/// Approves the current version: it becomes what partners see.
+pub async fn approve(db: &Db, id: &str) -> Result<(), AppError> {
+    let ok = transition(
+        db,
+        id,
+        &["draft", "in_review", "rejected"],
+        "status = 'approved', approved_version_id = current_version_id, review_comment = ''",
+        None,
+    )
+    .await?;
+    if ok {
+        return Ok(());
+    }
+    Err(match status_of(db, id).await?.as_str() {
+        "approved" => AppError::Conflict("the asset is already approved".into()),
+        "archived" => AppError::Conflict("restore the asset before approving it".into()),
+        s => AppError::Conflict(format!("an asset in status '{s}' cannot be approved")),
+    })
+}
+
+pub async fn reject(db: &Db, id: &str, comment: &str) -> Result<(), AppError> {
+    let comment = comment.trim();
+    if comment.is_empty() || comment.chars().count() > 5000 {
+        return Err(AppError::BadRequest(
+            "a comment of 1 to 5000 characters explains the rejection".into(),
+        ));
+    }
+    let ok = transition(
+        db,
+        id,
+        &["draft", "in_review"],
+        "status = 'rejected', review_comment = $3",
+        Some(comment),
+    )
+    .await?;
+    if ok {
+        Ok(())
+    } else {
+        let s = status_of(db, id).await?;
+        Err(AppError::Conflict(format!(
+            "an asset in status '{s}' cannot be rejected"
+        )))
+    }
+}
+
+pub async fn archive(db: &Db, id: &str) -> Result<(), AppError> {
+    let ok = transition(
+        db,
+        id,
+        &["draft", "in_review", "approved", "rejected"],
+        "status = 'archived'",
+        None,
+    )
+    .await?;
+    if ok {
+        Ok(())
+    } else {
+        status_of(db, id).await?;
+        Err(AppError::Conflict("the asset is already archived".into()))
+    }
+}
+
+/// Restores an archived asset to what it was: approved if it had an approved version.
+pub async fn restore(db: &Db, id: &str) -> Result<(), AppError> {
+    let ok = transition(
+        db,
+        id,
+        &["archived"],
+        "status = CASE WHEN approved_version_id IS NULL THEN 'draft' ELSE 'approved' END",
+        None,
+    )
+    .await?;
+    if ok {
+        Ok(())
+    } else {
+        status_of(db, id).await?;
+        Err(AppError::Conflict(
+            "only archived assets can be restored".into(),
+        ))
+    }
+}
+
+/// An admin's edit of metadata, window, name or folder. `None` leaves a field alone;
+/// `Some(None)` clears an optional one.
+#[derive(Debug, Default)]
+pub struct Changes {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub keywords: Option<Vec<String>>,
+    pub available_from: Option<Option<i64>>,
+    pub available_until: Option<Option<i64>>,
+    pub folder_id: Option<String>,
+    pub filename: Option<String>,
+}
+
+pub fn check_title(t: &str) -> Result<String, AppError> {
+    let t = t.trim();
+    if t.chars().count() > 500 || t.chars().any(|c| c.is_control()) {
+        return Err(AppError::BadRequest(
+            "titles are limited to 500 characters, no control characters".into(),
+        ));
+    }
+    Ok(t.to_string())
+}
+
+pub fn check_description(d: &str) -> Result<String, AppError> {
+    if d.chars().count() > 10_000
+        || d.chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
+        return Err(AppError::BadRequest(
+            "descriptions are limited to 10,000 characters".into(),
+        ));
+    }
+    Ok(d.trim().to_string())
+}
+
+/// Keywords: trimmed, de-duplicated case-insensitively, at most 100 of 100 characters each.
+pub fn check_keywords(list: &[String]) -> Result<Vec<String>, AppError> {
+    let mut out: Vec<String> = Vec::new();
+    for k in list {
+        let k = k.trim();
+        if k.is_empty() {
+            continue;
+        }
+        if k.chars().count() > 100 || k.contains(',') || k.chars().any(char::is_control) {
+            return Err(AppError::BadRequest(
+                "keywords are up to 100 characters and may not contain commas".into(),
+            ));
+        }
+        if !out.iter().any(|o| o.eq_ignore_ascii_case(k)) {
+            out.push(k.to_string());
+        }
+    }
+    if out.len() > 100 {
+        return Err(AppError::BadRequest("at most 100 keywords".into()));
+    }
+    Ok(out)
+}
+
+pub async fn update(db: &Db, id: &str, ch: Changes) -> Result<(), AppError> {
+    let mut current = get_current(db, id).await?.ok_or(AppError::NotFound)?.asset;
+    if let Some(t) = ch.title {
+        current.title = check_title(&t)?;
+    }
+    if let Some(d) = ch.description {
+        current.description = check_description(&d)?;
+    }
+    if let Some(k) = ch.keywords {
+        current.keywords = check_keywords(&k)?;
+    }
+    if let Some(f) = ch.available_from {
+        current.available_from = f;
+    }
+    if let Some(u) = ch.available_until {
+        current.available_until = u;
+    }
+    if let (Some(f), Some(u)) = (current.available_from, current.available_until) {
+        if f >= u {
+            return Err(AppError::Unprocessable(
+                "available_from must be before available_until".into(),
+            ));
+        }
+    }
+    if let Some(name) = ch.filename {
+        current.filename = sanitize::name(&name).map_err(AppError::BadRequest)?;
+    }
+    if let Some(folder_id) = ch.folder_id {
+        super::folders::get(db, &folder_id)
+            .await?
+            .ok_or_else(|| AppError::Unprocessable("the target folder does not exist".into()))?;
+        current.folder_id = folder_id;
+    }
+    sqlx::query(
+        "UPDATE assets SET title = $1, description = $2, keywords = $3, available_from = $4, \
+         available_until = $5, filename = $6, folder_id = $7, updated_at = $8 WHERE id = $9",
+    )
+    .bind(&current.title)
+    .bind(&current.description)
+    .bind(current.keywords.join(", "))
+    .bind(current.available_from)
+    .bind(current.available_until)
+    .bind(&current.filename)
+    .bind(&current.folder_id)
+    .bind(clock::now_ms())
+    .bind(id)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}

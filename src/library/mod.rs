@@ -1,0 +1,8 @@
+//! The library: folders (the tree, grants), assets and their versions, uploads, and the pages
+//! and API routes over them.
+pub mod api;
+pub mod assets;
+pub mod folders;
+pub mod listing;
+pub mod pages;
+pub mod upload;

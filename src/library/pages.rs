@@ -1,0 +1,594 @@
+//! Pages for browsing and managing the library: home (areas), folder, asset.
+use askama::Template;
+use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
+use serde::Deserialize;
+
+use super::api::serve_original;
+use super::assets::{self, AssetView, Changes};
+use super::folders::{self, Folder, Grant};
+use super::listing;
+use super::upload;
+use crate::access::{self, Rights};
+use crate::accounts::{groups, PageAdmin, PageUser};
+use crate::app::AppState;
+use crate::clock;
+use crate::error::{AppError, PageError, PageResult};
+use crate::events::Event;
+use crate::web::client::ClientInfo;
+use crate::web::layout::{render, Layout};
+
+pub fn routes(max_upload: u64) -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/folders", post(create_folder))
+        .route("/folders/{id}", get(folder_page))
+        .route("/folders/{id}/grants", post(set_grant))
+        .route("/folders/{id}/grants/{group_id}/remove", post(remove_grant))
+        .route(
+            "/folders/{id}/upload",
+            post(upload_file).layer(DefaultBodyLimit::max(
+                (max_upload + upload::MULTIPART_OVERHEAD) as usize,
+            )),
+        )
+        .route("/assets/{id}", get(asset_page))
+        .route("/assets/{id}/edit", post(edit_asset))
+        .route("/assets/{id}/lifecycle", post(lifecycle))
+        .route("/assets/{id}/download", get(download))
+}
+
+/// Human-readable byte counts for pages.
+pub fn human_size(n: i64) -> String {
+    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1000.0 && u < UNITS.len() - 1 {
+        v /= 1000.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+/// The coarse kind of a file, for the typed placeholder tile until renditions exist.
+pub fn kind_of(media_type: &str) -> &'static str {
+    match media_type {
+        m if m.starts_with("image/") => "image",
+        m if m.starts_with("video/") => "video",
+        m if m.starts_with("audio/") => "audio",
+        "application/pdf" | "application/postscript" => "pdf",
+        m if m.contains("zip") || m.contains("compressed") || m.contains("tar") => "archive",
+        m if m.starts_with("text/")
+            || m.contains("document")
+            || m.contains("msword")
+            || m.contains("sheet")
+            || m.contains("presentation") =>
+        {
+            "document"
+        }
+        _ => "file",
+    }
+}
+
+fn extension(filename: &str) -> String {
+    match filename.rsplit_once('.') {
+        Some((_, ext)) if !ext.is_empty() && ext.len() <= 5 => ext.to_uppercase(),
+        _ => "FILE".into(),
+    }
+}
+
+/// One tile in a grid.
+pub struct AssetCard {
+    pub id: String,
+    pub label: String,
+    pub filename: String,
+    pub kind: &'static str,
+    pub ext: String,
+    pub status: String,
+    pub size: String,
+}
+
+impl AssetCard {
+    pub fn from_view(v: &AssetView) -> AssetCard {
+        AssetCard {
+            id: v.asset.id.clone(),
+            label: if v.asset.title.is_empty() {
+                v.version.filename.clone()
+            } else {
+                v.asset.title.clone()
+            },
+            filename: v.version.filename.clone(),
+            kind: kind_of(&v.version.media_type),
+            ext: extension(&v.version.filename),
+            status: v.asset.status.clone(),
+            size: human_size(v.version.size),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "library/home.html")]
+struct HomePage {
+    layout: Layout,
+    folders: Vec<Folder>,
+    is_admin: bool,
+    /// Admins: drafts and submissions waiting for approval.
+    queue: Vec<AssetCard>,
+    /// Contributors: their own submissions in review or rejected.
+    submissions: Vec<AssetCard>,
+}
+
+async fn home(State(state): State<AppState>, user: PageUser) -> PageResult<Response> {
+    let db = &state.db;
+    let who = &user.account;
+    let cards = |v: Vec<AssetView>| v.iter().map(AssetCard::from_view).collect::<Vec<_>>();
+    let page = HomePage {
+        layout: Layout::for_user("Library", &user, "library"),
+        is_admin: who.is_admin(),
+        folders: access::roots(db, who).await?,
+        queue: cards(access::review_queue(db, who, 12).await?),
+        submissions: cards(access::own_submissions(db, who, 24).await?),
+    };
+    Ok(render(&page)?.into_response())
+}
+
+#[derive(Template)]
+#[template(path = "library/folder.html")]
+struct FolderPage {
+    layout: Layout,
+    folder: Folder,
+    crumbs: Vec<Folder>,
+    subfolders: Vec<Folder>,
+    assets: Vec<AssetCard>,
+    next: Option<String>,
+    rights: Rights,
+    is_admin: bool,
+    grants: Vec<Grant>,
+    inherited: Vec<(String, Grant)>,
+    groups: Vec<groups::Group>,
+    max_upload: u64,
+}
+
+#[derive(Deserialize)]
+struct CursorQuery {
+    cursor: Option<String>,
+}
+
+async fn folder_page(
+    State(state): State<AppState>,
+    user: PageUser,
+    Path(id): Path<String>,
+    Query(q): Query<CursorQuery>,
+) -> PageResult<Response> {
+    let db = &state.db;
+    let who = &user.account;
+    let listing::FolderPage {
+        folder,
+        rights,
+        items,
+        next,
+    } = listing::folder_page(db, who, &id, q.cursor.as_deref()).await?;
+    let assets = items.iter().map(AssetCard::from_view).collect();
+    let is_admin = who.is_admin();
+    let (grants, inherited, groups) = if is_admin {
+        (
+            folders::grants(db, &folder.id).await?,
+            folders::inherited_grants(db, &folder).await?,
+            groups::list(db).await?,
+        )
+    } else {
+        (Vec::new(), Vec::new(), Vec::new())
+    };
+    let page = FolderPage {
+        layout: Layout::for_user(&folder.name, &user, "library"),
+        crumbs: access::breadcrumbs(db, who, &folder).await?,
+        subfolders: folders::children(db, Some(&folder.id)).await?,
+        folder,
+        assets,
+        next,
+        rights,
+        is_admin,
+        grants,
+        inherited,
+        groups,
+        max_upload: state.config.max_upload_bytes,
+    };
+    Ok(render(&page)?.into_response())
+}
+
+#[derive(Deserialize)]
+struct NewFolderForm {
+    parent_id: Option<String>,
+    name: String,
+}
+
+async fn create_folder(
+    State(state): State<AppState>,
+    PageAdmin(me): PageAdmin,
+    client: ClientInfo,
+    Form(f): Form<NewFolderForm>,
+) -> PageResult<Response> {
+    let parent = match f.parent_id.as_deref().filter(|p| !p.is_empty()) {
+        Some(id) => Some(
+            folders::get(&state.db, id)
+                .await?
+                .ok_or(AppError::NotFound)?,
+        ),
+        None => None,
+    };
+    let back = parent
+        .as_ref()
+        .map(|p| format!("/folders/{}", p.id))
+        .unwrap_or_else(|| "/".into());
+    match folders::create(&state.db, parent.as_ref(), &f.name).await {
+        Ok(folder) => {
+            state
+                .events
+                .record(
+                    Event::new("folder_created")
+                        .by(&me.account.id)
+                        .folder(&folder.id)
+                        .detail(&folder.path),
+                    &client,
+                )
+                .await?;
+            me.flash(format!("Folder {} created.", folder.path)).await;
+            Ok(Redirect::to(&format!("/folders/{}", folder.id)).into_response())
+        }
+        Err(e @ (AppError::BadRequest(_) | AppError::Conflict(_))) => {
+            me.flash(format!("Could not create the folder: {e}.")).await;
+            Ok(Redirect::to(&back).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+struct GrantForm {
+    group_id: String,
+    view: Option<String>,
+    download: Option<String>,
+    contribute: Option<String>,
+}
+
+async fn set_grant(
+    State(state): State<AppState>,
+    PageAdmin(me): PageAdmin,
+    client: ClientInfo,
+    Path(id): Path<String>,
+    Form(f): Form<GrantForm>,
+) -> PageResult<Response> {
+    let folder = folders::get(&state.db, &id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let group = groups::get(&state.db, &f.group_id).await?;
+    let (view, download, contribute) = (
+        f.view.is_some() || f.download.is_some(),
+        f.download.is_some(),
+        f.contribute.is_some(),
+    );
+    if !view && !contribute {
+        me.flash("Choose at least one right to grant.").await;
+    } else {
+        folders::set_grant(&state.db, &folder.id, &group.id, view, download, contribute).await?;
+        let detail = format!(
+            "{}: view={view} download={download} contribute={contribute}",
+            group.name
+        );
+        state
+            .events
+            .record(
+                Event::new("grant_set")
+                    .by(&me.account.id)
+                    .folder(&folder.id)
+                    .detail(&detail),
+                &client,
+            )
+            .await?;
+        me.flash(format!("{} can now use {}.", group.name, folder.path))
+            .await;
+    }
+    Ok(Redirect::to(&format!("/folders/{id}#access")).into_response())
+}
+
+async fn remove_grant(
+    State(state): State<AppState>,
+    PageAdmin(me): PageAdmin,
+    client: ClientInfo,
+    Path((id, group_id)): Path<(String, String)>,
+) -> PageResult<Response> {
+    folders::delete_grant(&state.db, &id, &group_id).await?;
+    state
+        .events
+        .record(
+            Event::new("grant_removed")
+                .by(&me.account.id)
+                .folder(&id)
+                .detail(&group_id),
+            &client,
+        )
+        .await?;
+    me.flash("Access removed.").await;
+    Ok(Redirect::to(&format!("/folders/{id}#access")).into_response())
+}
+
+/// The browser's upload endpoint (one file per request, from static/upload.js). Answers JSON
+/// so the page can show per-file results; CSRF is checked by the X-CSRF-Token header.
+async fn upload_file(
+    State(state): State<AppState>,
+    user: PageUser,
+    client: ClientInfo,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Result<Response, AppError> {
+    let view = upload::receive(&state, &user.account, &id, &headers, multipart, &client).await?;
+    Ok((StatusCode::CREATED, Json(view.to_json(true))).into_response())
+}
+
+struct Row {
+    label: &'static str,
+    value: String,
+}
+
+struct VersionRow {
+    number: i64,
+    filename: String,
+    size: String,
+    created: String,
+    comment: String,
+    current: bool,
+    approved: bool,
+}
+
+#[derive(Template)]
+#[template(path = "library/asset.html")]
+struct AssetPage {
+    layout: Layout,
+    card: AssetCard,
+    title: String,
+    description: String,
+    keywords: String,
+    status: String,
+    review_comment: String,
+    see_review: bool,
+    can_download: bool,
+    is_admin: bool,
+    crumbs: Vec<Folder>,
+    details: Vec<Row>,
+    versions: Vec<VersionRow>,
+    available_from: String,
+    available_until: String,
+}
+
+async fn asset_page(
+    State(state): State<AppState>,
+    user: PageUser,
+    Path(id): Path<String>,
+) -> PageResult<Response> {
+    let db = &state.db;
+    let who = &user.account;
+    let (view, rights) = access::asset(db, who, &id, clock::now_ms()).await?;
+    let folder = folders::get(db, &view.asset.folder_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let mut crumbs = access::breadcrumbs(db, who, &folder).await?;
+    if access::folder_rights(db, who, &folder).await?.any() {
+        crumbs.push(folder);
+    }
+    let v = &view.version;
+    let a = &view.asset;
+    let mut details = vec![
+        Row {
+            label: "File name",
+            value: v.filename.clone(),
+        },
+        Row {
+            label: "Type",
+            value: v.media_type.clone(),
+        },
+        Row {
+            label: "Size",
+            value: human_size(v.size),
+        },
+        Row {
+            label: "Version",
+            value: v.number.to_string(),
+        },
+        Row {
+            label: "Updated",
+            value: clock::human(a.updated_at),
+        },
+        Row {
+            label: "SHA-256",
+            value: v.sha256.clone(),
+        },
+    ];
+    if let Some(f) = a.available_from {
+        details.push(Row {
+            label: "Available from",
+            value: clock::human(f),
+        });
+    }
+    if let Some(u) = a.available_until {
+        details.push(Row {
+            label: "Available until",
+            value: clock::human(u),
+        });
+    }
+    let versions = if rights.see_review {
+        assets::versions(db, &a.id)
+            .await?
+            .into_iter()
+            .map(|x| VersionRow {
+                current: Some(&x.id) == a.current_version_id.as_ref(),
+                approved: Some(&x.id) == a.approved_version_id.as_ref(),
+                number: x.number,
+                filename: x.filename,
+                size: human_size(x.size),
+                created: clock::human(x.created_at),
+                comment: x.comment,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let date = |ms: Option<i64>| {
+        ms.map(|m| clock::rfc3339(m).chars().take(16).collect())
+            .unwrap_or_default()
+    };
+    let page = AssetPage {
+        layout: Layout::for_user(
+            if a.title.is_empty() {
+                &v.filename
+            } else {
+                &a.title
+            },
+            &user,
+            "library",
+        ),
+        card: AssetCard::from_view(&view),
+        title: a.title.clone(),
+        description: a.description.clone(),
+        keywords: a.keywords.join(", "),
+        status: a.status.clone(),
+        review_comment: a.review_comment.clone(),
+        see_review: rights.see_review,
+        can_download: rights.download,
+        is_admin: who.is_admin(),
+        crumbs,
+        details,
+        versions,
+        available_from: date(a.available_from),
+        available_until: date(a.available_until),
+    };
+    Ok(render(&page)?.into_response())
+}
+
+#[derive(Deserialize)]
+struct EditForm {
+    title: String,
+    description: String,
+    keywords: String,
+    available_from: String,
+    available_until: String,
+}
+
+/// `datetime-local` inputs carry no zone; the form says they are UTC.
+fn form_time(s: &str) -> Result<Option<i64>, AppError> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    let full = if s.len() == 16 {
+        format!("{s}:00Z")
+    } else {
+        format!("{s}Z")
+    };
+    clock::parse_rfc3339(&full)
+        .map(Some)
+        .ok_or_else(|| AppError::BadRequest(format!("'{s}' is not a date and time")))
+}
+
+async fn edit_asset(
+    State(state): State<AppState>,
+    PageAdmin(me): PageAdmin,
+    client: ClientInfo,
+    Path(id): Path<String>,
+    Form(f): Form<EditForm>,
+) -> PageResult<Response> {
+    let changes = Changes {
+        title: Some(f.title),
+        description: Some(f.description),
+        keywords: Some(assets::split_keywords(&f.keywords)),
+        available_from: Some(form_time(&f.available_from)?),
+        available_until: Some(form_time(&f.available_until)?),
+        ..Default::default()
+    };
+    match assets::update(&state.db, &id, changes).await {
+        Ok(()) => {
+            state
+                .events
+                .record(
+                    Event::new("asset_edited").by(&me.account.id).asset(&id),
+                    &client,
+                )
+                .await?;
+            me.flash("Changes saved.").await;
+        }
+        Err(e @ (AppError::BadRequest(_) | AppError::Unprocessable(_))) => {
+            me.flash(format!("Not saved: {e}.")).await
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(Redirect::to(&format!("/assets/{id}")).into_response())
+}
+
+#[derive(Deserialize)]
+struct LifecycleForm {
+    action: String,
+    comment: Option<String>,
+}
+
+async fn lifecycle(
+    State(state): State<AppState>,
+    PageAdmin(me): PageAdmin,
+    client: ClientInfo,
+    Path(id): Path<String>,
+    Form(f): Form<LifecycleForm>,
+) -> PageResult<Response> {
+    let db = &state.db;
+    let comment = f.comment.as_deref().unwrap_or("");
+    let (result, done) = match f.action.as_str() {
+        "approve" => (
+            assets::approve(db, &id).await,
+            "Approved: partners with access can now see it.",
+        ),
+        "reject" => (
+            assets::reject(db, &id, comment).await,
+            "Rejected; the contributor can read your comment.",
+        ),
+        "archive" => (
+            assets::archive(db, &id).await,
+            "Archived: withdrawn from partners.",
+        ),
+        "restore" => (assets::restore(db, &id).await, "Restored."),
+        _ => return Err(PageError(AppError::BadRequest("unknown action".into()))),
+    };
+    match result {
+        Ok(()) => {
+            state
+                .events
+                .record(
+                    Event::new(&f.action)
+                        .by(&me.account.id)
+                        .asset(&id)
+                        .detail(comment),
+                    &client,
+                )
+                .await?;
+            me.flash(done).await;
+        }
+        Err(e @ (AppError::Conflict(_) | AppError::BadRequest(_))) => {
+            me.flash(format!("Not done: {e}.")).await
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(Redirect::to(&format!("/assets/{id}")).into_response())
+}
+
+async fn download(
+    State(state): State<AppState>,
+    user: PageUser,
+    client: ClientInfo,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> PageResult<Response> {
+    Ok(serve_original(&state, &user.account, &id, &headers, &client).await?)
+}

@@ -1,0 +1,244 @@
+//! Receiving an upload: multipart → SHA-256 → storage, streamed, then one transaction that
+//! creates any subfolders of `relative_path`, the asset and its first version. The binary is
+//! written under a fresh version id before the row exists and deleted again if anything fails,
+//! so a failed or cut upload leaves nothing visible and no orphan.
+use axum::extract::Multipart;
+use axum::http::HeaderMap;
+
+use crate::access;
+use crate::accounts::Account;
+use crate::app::AppState;
+use crate::clock;
+use crate::db;
+use crate::error::AppError;
+use crate::events::Event;
+use crate::library::assets::{self, AssetView};
+use crate::library::folders;
+use crate::sanitize;
+use crate::storage::{self, StoredBlob};
+use crate::web::client::ClientInfo;
+
+/// Room for multipart framing and the small text fields around the file.
+pub const MULTIPART_OVERHEAD: u64 = 1024 * 1024;
+/// Largest text field accepted (description).
+const MAX_TEXT_FIELD: usize = 64 * 1024;
+
+#[derive(Default)]
+struct Fields {
+    title: Option<String>,
+    description: Option<String>,
+    keywords: Option<String>,
+    relative_path: Option<String>,
+}
+
+struct Received {
+    key: String,
+    version_id: String,
+    filename: String,
+    blob: StoredBlob,
+}
+
+/// Refuses a declared body over the limit before a byte of it is read (413).
+pub fn check_declared_length(headers: &HeaderMap, max: u64) -> Result<(), AppError> {
+    let declared = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        Some(n) if n > max + MULTIPART_OVERHEAD => Err(AppError::TooLarge(format!(
+            "uploads are limited to {max} bytes"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Handles one upload into `folder_id` by `who`.
+pub async fn receive(
+    state: &AppState,
+    who: &Account,
+    folder_id: &str,
+    headers: &HeaderMap,
+    mut multipart: Multipart,
+    client: &ClientInfo,
+) -> Result<AssetView, AppError> {
+    let (folder, rights) = access::folder(&state.db, who, folder_id).await?;
+    if !rights.contribute {
+        return Err(AppError::Forbidden(
+            "you may not upload into this folder".into(),
+        ));
+    }
+    check_declared_length(headers, state.config.max_upload_bytes)?;
+
+    let mut fields = Fields::default();
+    let mut received: Option<Received> = None;
+    let result = read_fields(state, &mut multipart, &mut fields, &mut received).await;
+    let outcome = match result {
+        Ok(()) => match &received {
+            Some(r) => commit(state, who, &folder, &fields, r).await,
+            None => Err(AppError::BadRequest("the form has no 'file' part".into())),
+        },
+        Err(e) => Err(e),
+    };
+    match outcome {
+        Ok(view) => {
+            state
+                .events
+                .record(
+                    Event::new("upload")
+                        .by(&who.id)
+                        .asset(&view.asset.id)
+                        .folder(&view.asset.folder_id)
+                        .detail(&view.version.filename),
+                    client,
+                )
+                .await?;
+            Ok(view)
+        }
+        Err(e) => {
+            if let Some(r) = received {
+                if let Err(del) = state.storage.delete(&r.key).await {
+                    tracing::warn!(error = %del, "could not remove the binary of a failed upload");
+                }
+            }
+            Err(e)
+        }
+    }
+}
+
+async fn read_fields(
+    state: &AppState,
+    multipart: &mut Multipart,
+    fields: &mut Fields,
+    received: &mut Option<Received>,
+) -> Result<(), AppError> {
+    loop {
+        let field = multipart
+            .next_field()
+            .await
+            .map_err(|e| AppError::BadRequest(format!("malformed multipart body: {e}")))?;
+        let Some(mut field) = field else {
+            return Ok(());
+        };
+        let name = field.name().unwrap_or("").to_string();
+        match name.as_str() {
+            "file" => {
+                if received.is_some() {
+                    return Err(AppError::BadRequest("one file per upload request".into()));
+                }
+                let raw = field.file_name().unwrap_or("").to_string();
+                let filename = sanitize::name(&raw)
+                    .map_err(|e| AppError::BadRequest(format!("file name refused: {e}")))?;
+                let version_id = db::new_id();
+                let key = storage::original_key(&version_id);
+                let blob = state
+                    .storage
+                    .put_stream(&key, &mut field, state.config.max_upload_bytes)
+                    .await?;
+                *received = Some(Received {
+                    key,
+                    version_id,
+                    filename,
+                    blob,
+                });
+            }
+            "title" | "description" | "keywords" | "relative_path" => {
+                let mut text = Vec::new();
+                while let Some(chunk) = field
+                    .chunk()
+                    .await
+                    .map_err(|e| AppError::BadRequest(format!("malformed multipart body: {e}")))?
+                {
+                    if text.len() + chunk.len() > MAX_TEXT_FIELD {
+                        return Err(AppError::BadRequest(format!("field '{name}' is too long")));
+                    }
+                    text.extend_from_slice(&chunk);
+                }
+                let text = String::from_utf8(text)
+                    .map_err(|_| AppError::BadRequest(format!("field '{name}' is not UTF-8")))?;
+                let slot = match name.as_str() {
+                    "title" => &mut fields.title,
+                    "description" => &mut fields.description,
+                    "keywords" => &mut fields.keywords,
+                    _ => &mut fields.relative_path,
+                };
+                *slot = Some(text);
+            }
+            // Unknown parts (e.g. a browser's extra inputs) are drained and ignored.
+            _ => while let Ok(Some(_)) = field.chunk().await {},
+        }
+    }
+}
+
+async fn commit(
+    state: &AppState,
+    who: &Account,
+    folder: &folders::Folder,
+    fields: &Fields,
+    r: &Received,
+) -> Result<AssetView, AppError> {
+    let title = assets::check_title(fields.title.as_deref().unwrap_or(""))?;
+    let description = assets::check_description(fields.description.as_deref().unwrap_or(""))?;
+    let keywords = assets::check_keywords(&assets::split_keywords(
+        fields.keywords.as_deref().unwrap_or(""),
+    ))?;
+    // relative_path `a/b/c.jpg` puts the file in subfolders a/b; its last segment names the file.
+    let (dirs, filename) = match fields
+        .relative_path
+        .as_deref()
+        .filter(|p| !p.trim().is_empty())
+    {
+        Some(p) => {
+            let mut segs = sanitize::relative_path(p)
+                .map_err(|e| AppError::BadRequest(format!("relative_path refused: {e}")))?;
+            let name = segs.pop().unwrap_or_else(|| r.filename.clone());
+            (segs, name)
+        }
+        None => (Vec::new(), r.filename.clone()),
+    };
+    let media_type = mime_guess::from_path(&filename)
+        .first_or_octet_stream()
+        .to_string();
+    let status = if who.is_admin() { "draft" } else { "in_review" };
+    let submitted_by = (!who.is_admin()).then(|| who.id.clone());
+    let asset_id = db::new_id();
+    let now = clock::now_ms();
+
+    let mut tx = state.db.pool.begin().await?;
+    let target = folders::ensure_path(&mut tx, folder, &dirs).await?;
+    sqlx::query(
+        "INSERT INTO assets (id, folder_id, filename, status, title, description, keywords, \
+         current_version_id, submitted_by, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+    )
+    .bind(&asset_id)
+    .bind(&target.id)
+    .bind(&filename)
+    .bind(status)
+    .bind(&title)
+    .bind(&description)
+    .bind(keywords.join(", "))
+    .bind(&r.version_id)
+    .bind(submitted_by)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO asset_versions (id, asset_id, number, blob_key, sha256, size, media_type, \
+         filename, uploaded_by, comment, created_at) VALUES ($1, $2, 1, $3, $4, $5, $6, $7, $8, '', $9)",
+    )
+    .bind(&r.version_id)
+    .bind(&asset_id)
+    .bind(&r.key)
+    .bind(&r.blob.sha256)
+    .bind(r.blob.size as i64)
+    .bind(&media_type)
+    .bind(&filename)
+    .bind(&who.id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    assets::get_current(&state.db, &asset_id)
+        .await?
+        .ok_or(AppError::NotFound)
+}

@@ -1,0 +1,275 @@
+//! Binary storage behind one small interface, on `object_store` (local files now; S3 slots in
+//! by URL). Writes stream through a SHA-256 hasher in bounded parts and become visible only when
+//! complete; reads stream in chunks, ranged. No whole file is ever held in memory.
+use std::ops::Range;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use bytes::{Bytes, BytesMut};
+use futures_util::stream::BoxStream;
+use futures_util::{Stream, StreamExt, TryStreamExt};
+use object_store::local::LocalFileSystem;
+use object_store::path::Path as StorePath;
+use object_store::{GetOptions, GetRange, GetResultPayload, ObjectStore, PutPayload};
+use sha2::{Digest, Sha256};
+
+/// What a completed write produced.
+#[derive(Debug, Clone)]
+pub struct StoredBlob {
+    pub size: u64,
+    pub sha256: String,
+}
+
+/// Why a write failed. Every variant leaves nothing behind in storage.
+#[derive(Debug, thiserror::Error)]
+pub enum PutError {
+    #[error("upload exceeds the limit of {0} bytes")]
+    TooLarge(u64),
+    #[error("storage is full")]
+    StorageFull,
+    #[error("the upload was interrupted: {0}")]
+    Body(String),
+    #[error(transparent)]
+    Store(#[from] anyhow::Error),
+}
+
+impl From<PutError> for crate::error::AppError {
+    fn from(e: PutError) -> Self {
+        use crate::error::AppError;
+        match e {
+            PutError::TooLarge(n) => {
+                AppError::TooLarge(format!("uploads are limited to {n} bytes"))
+            }
+            PutError::StorageFull => AppError::StorageFull,
+            PutError::Body(m) => AppError::BadRequest(format!("the upload was interrupted: {m}")),
+            PutError::Store(e) => AppError::Internal(e),
+        }
+    }
+}
+
+pub type ByteStream = BoxStream<'static, std::io::Result<Bytes>>;
+
+#[derive(Clone, Debug)]
+pub struct Storage {
+    store: Arc<dyn ObjectStore>,
+    /// Bytes buffered per part before it is handed to the store.
+    part_size: usize,
+}
+
+/// Chunk size of local reads: big enough to keep syscalls and wakeups rare.
+const READ_CHUNK: usize = 256 * 1024;
+
+impl Storage {
+    /// `file://<dir>`; the directory is created if missing.
+    pub fn from_url(url: &str) -> anyhow::Result<Storage> {
+        if let Some(dir) = url.strip_prefix("file://") {
+            let dir = PathBuf::from(dir);
+            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+            let dir = dir.canonicalize()?;
+            let store = LocalFileSystem::new_with_prefix(&dir)?;
+            return Ok(Storage {
+                store: Arc::new(store),
+                part_size: 1024 * 1024,
+            });
+        }
+        anyhow::bail!("ASSETPORT_STORAGE must be file://<dir> (s3:// comes with scale-out)")
+    }
+
+    /// Streams `body` to `key`, hashing as it goes. The object appears only once the whole
+    /// body is written; on any error the partial upload is aborted and removed.
+    pub async fn put_stream<S, E>(
+        &self,
+        key: &str,
+        body: S,
+        max: u64,
+    ) -> Result<StoredBlob, PutError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Send,
+        E: std::fmt::Display,
+    {
+        let path = StorePath::from(key);
+        let mut upload = self.store.put_multipart(&path).await.map_err(store_err)?;
+        let result = self.write_parts(&mut *upload, body, max).await;
+        match result {
+            Ok(blob) => match upload.complete().await {
+                Ok(_) => Ok(blob),
+                Err(e) => {
+                    let _ = upload.abort().await;
+                    Err(store_err(e))
+                }
+            },
+            Err(e) => {
+                let _ = upload.abort().await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn write_parts<S, E>(
+        &self,
+        upload: &mut dyn object_store::MultipartUpload,
+        body: S,
+        max: u64,
+    ) -> Result<StoredBlob, PutError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Send,
+        E: std::fmt::Display,
+    {
+        let mut body = std::pin::pin!(body);
+        let mut hasher = Sha256::new();
+        let mut size: u64 = 0;
+        let mut buf = BytesMut::with_capacity(self.part_size);
+        // One part may be in flight while the next is read: network and disk overlap, and
+        // memory stays at two parts per upload.
+        let mut in_flight: Option<tokio::task::JoinHandle<object_store::Result<()>>> = None;
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| PutError::Body(e.to_string()))?;
+            size += chunk.len() as u64;
+            if size > max {
+                return Err(PutError::TooLarge(max));
+            }
+            hasher.update(&chunk);
+            buf.extend_from_slice(&chunk);
+            if buf.len() >= self.part_size {
+                if let Some(prev) = in_flight.take() {
+                    join_part(prev).await?;
+                }
+                let part = PutPayload::from(buf.split().freeze());
+                in_flight = Some(tokio::spawn(upload.put_part(part)));
+            }
+        }
+        if let Some(prev) = in_flight.take() {
+            join_part(prev).await?;
+        }
+        if !buf.is_empty() || size == 0 {
+            upload
+                .put_part(PutPayload::from(buf.freeze()))
+                .await
+                .map_err(store_err)?;
+        }
+        Ok(StoredBlob {
+            size,
+            sha256: hex::encode(hasher.finalize()),
+        })
+    }
+
+    /// Streams `range` (or everything) of `key`.
+    pub async fn get(&self, key: &str, range: Option<Range<u64>>) -> anyhow::Result<ByteStream> {
+        let opts = GetOptions {
+            range: range.map(GetRange::Bounded),
+            ..Default::default()
+        };
+        let result = self.store.get_opts(&StorePath::from(key), opts).await?;
+        let range = result.range.clone();
+        Ok(match result.payload {
+            // Local files: read big chunks on a blocking thread instead of object_store's
+            // small default chunks; this is what keeps downloads at disk speed.
+            GetResultPayload::File(file, _) => local_stream(file, range),
+            GetResultPayload::Stream(s) => s.map_err(std::io::Error::other).boxed(),
+        })
+    }
+
+    pub async fn delete(&self, key: &str) -> anyhow::Result<()> {
+        match self.store.delete(&StorePath::from(key)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Size of `key`, or None when absent.
+    pub async fn size(&self, key: &str) -> anyhow::Result<Option<u64>> {
+        match self.store.head(&StorePath::from(key)).await {
+            Ok(meta) => Ok(Some(meta.size)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Every key under `prefix` (for fsck and tests).
+    pub async fn list(&self, prefix: &str) -> anyhow::Result<Vec<String>> {
+        let prefix = StorePath::from(prefix);
+        let metas: Vec<_> = self.store.list(Some(&prefix)).try_collect().await?;
+        Ok(metas.into_iter().map(|m| m.location.to_string()).collect())
+    }
+
+    /// Readiness: the store answers a listing.
+    pub async fn ping(&self) -> anyhow::Result<()> {
+        let mut s = self.store.list(Some(&StorePath::from("originals")));
+        if let Some(r) = s.next().await {
+            r?;
+        }
+        Ok(())
+    }
+}
+
+/// Storage key of a version's original: sharded so no directory grows without bound.
+pub fn original_key(version_id: &str) -> String {
+    let shard = &version_id[version_id.len().saturating_sub(2)..];
+    format!("originals/{shard}/{version_id}")
+}
+
+async fn join_part(h: tokio::task::JoinHandle<object_store::Result<()>>) -> Result<(), PutError> {
+    h.await
+        .map_err(|e| PutError::Store(anyhow::anyhow!("upload task failed: {e}")))?
+        .map_err(store_err)
+}
+
+fn store_err(e: object_store::Error) -> PutError {
+    if is_storage_full(&e) {
+        PutError::StorageFull
+    } else {
+        PutError::Store(e.into())
+    }
+}
+
+/// ENOSPC / EDQUOT anywhere in the error chain means the disk is full (507).
+fn is_storage_full(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            if matches!(io.raw_os_error(), Some(28) | Some(122))
+                || io.kind() == std::io::ErrorKind::StorageFull
+            {
+                return true;
+            }
+        }
+        cur = err.source();
+    }
+    false
+}
+
+fn local_stream(file: std::fs::File, range: Range<u64>) -> ByteStream {
+    use std::io::{Read, Seek, SeekFrom};
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(4);
+    tokio::task::spawn_blocking(move || {
+        let mut file = file;
+        if let Err(e) = file.seek(SeekFrom::Start(range.start)) {
+            let _ = tx.blocking_send(Err(e));
+            return;
+        }
+        let mut remaining = range.end - range.start;
+        while remaining > 0 {
+            let want = remaining.min(READ_CHUNK as u64) as usize;
+            let mut buf = BytesMut::zeroed(want);
+            let n = match file.read(&mut buf) {
+                Ok(0) => {
+                    let _ = tx.blocking_send(Err(std::io::ErrorKind::UnexpectedEof.into()));
+                    return;
+                }
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    let _ = tx.blocking_send(Err(e));
+                    return;
+                }
+            };
+            buf.truncate(n);
+            remaining -= n as u64;
+            if tx.blocking_send(Ok(buf.freeze())).is_err() {
+                return; // client went away
+            }
+        }
+    });
+    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)).boxed()
+}

@@ -1,0 +1,105 @@
+//! CSRF protection for every state-changing browser request (SPEC §2.6): a per-session token,
+//! sent back either as the `csrf_token` form field or as the `X-CSRF-Token` header (uploads from
+//! JavaScript). Checked once, in middleware, so no handler can forget it.
+use axum::body::{to_bytes, Body};
+use axum::extract::Request;
+use axum::http::{header, Method};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use tower_sessions::Session;
+
+use crate::accounts::tokens;
+use crate::error::{AppError, PageError};
+
+const KEY: &str = "csrf";
+/// Largest url-encoded form the middleware will buffer to find the token.
+const MAX_FORM: usize = 256 * 1024;
+
+/// The session's CSRF token, created on first use.
+pub async fn token(session: &Session) -> Result<String, AppError> {
+    if let Some(t) = session
+        .get::<String>(KEY)
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?
+    {
+        return Ok(t);
+    }
+    let t = tokens::random_hex(32);
+    session
+        .insert(KEY, &t)
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
+    Ok(t)
+}
+
+/// A fresh token (at login, so a token seen before login is worthless after).
+pub async fn rotate(session: &Session) -> Result<(), AppError> {
+    session
+        .insert(KEY, tokens::random_hex(32))
+        .await
+        .map_err(|e| AppError::Internal(e.into()))
+}
+
+fn refused() -> Response {
+    PageError(AppError::Forbidden(
+        "This form has expired or did not come from this site. Go back, reload the page and try again."
+            .into(),
+    ))
+    .into_response()
+}
+
+pub async fn protect(session: Session, req: Request, next: Next) -> Response {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.run(req).await;
+    }
+    // A cross-site Origin is refused outright, whatever token it carries.
+    if let (Some(origin), Some(host)) = (
+        req.headers()
+            .get(header::ORIGIN)
+            .and_then(|v| v.to_str().ok()),
+        req.headers()
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok()),
+    ) {
+        let origin_host = origin.split_once("://").map(|(_, h)| h).unwrap_or(origin);
+        if origin_host != host {
+            return refused();
+        }
+    }
+    let expected = match session.get::<String>(KEY).await {
+        Ok(Some(t)) => t,
+        _ => return refused(),
+    };
+    if let Some(sent) = req
+        .headers()
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+    {
+        return if tokens::secret_eq(sent, &expected) {
+            next.run(req).await
+        } else {
+            refused()
+        };
+    }
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return refused();
+    }
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = to_bytes(body, MAX_FORM).await else {
+        return PageError(AppError::TooLarge("form too large".into())).into_response();
+    };
+    let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
+    let ok = fields
+        .iter()
+        .any(|(k, v)| k == "csrf_token" && tokens::secret_eq(v, &expected));
+    if !ok {
+        return refused();
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
+}

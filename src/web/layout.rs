@@ -1,0 +1,63 @@
+//! What every page shares: title, the signed-in person for the navigation, the CSRF token for
+//! forms, and a one-shot flash message.
+use askama::Template;
+use axum::response::Html;
+
+use crate::accounts::PageUser;
+use crate::error::AppError;
+
+pub struct NavUser {
+    pub name: String,
+    pub email: String,
+    pub is_admin: bool,
+}
+
+pub struct Layout {
+    pub title: String,
+    pub user: Option<NavUser>,
+    pub csrf: String,
+    pub flash: Option<String>,
+    /// Which navigation entry is highlighted: "library", "users", "groups", "".
+    pub section: &'static str,
+}
+
+impl Layout {
+    pub fn anonymous(title: &str) -> Layout {
+        Layout {
+            title: title.into(),
+            user: None,
+            csrf: String::new(),
+            flash: None,
+            section: "",
+        }
+    }
+
+    pub fn for_user(title: &str, user: &PageUser, section: &'static str) -> Layout {
+        Layout {
+            title: title.into(),
+            user: Some(NavUser {
+                name: user.account.name.clone(),
+                email: user.account.email.clone(),
+                is_admin: user.account.is_admin(),
+            }),
+            csrf: user.csrf.clone(),
+            flash: user.flash.clone(),
+            section,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    pub layout: Layout,
+    pub heading: String,
+    pub message: String,
+}
+
+/// Renders a template into an HTML response.
+pub fn render<T: Template>(t: &T) -> Result<Html<String>, AppError> {
+    t.render()
+        .map(Html)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("template: {e}")))
+}

@@ -1,0 +1,6 @@
+//! Web plumbing shared by pages: layout, CSRF, security headers, client info, static files.
+pub mod client;
+pub mod csrf;
+pub mod headers;
+pub mod layout;
+pub mod static_files;

@@ -1,0 +1,170 @@
+// Uploads for the folder page: many files or whole folder trees (drag and drop or picker),
+// three at a time, with a progress bar per file and overall. One request per file, so a
+// failure affects only that file. The server checks the CSRF token sent in X-CSRF-Token.
+(function () {
+  'use strict';
+  var zone = document.querySelector('.dropzone');
+  if (!zone) return;
+  var url = zone.getAttribute('data-upload-url');
+  var csrf = zone.getAttribute('data-csrf');
+  var max = Number(zone.getAttribute('data-max'));
+  var list = document.querySelector('.upload-list');
+  var overall = document.querySelector('.upload-overall');
+  var overallBar = overall.querySelector('progress');
+  var overallText = overall.querySelector('.overall-text');
+  var done = document.querySelector('.upload-done');
+  var PARALLEL = 3;
+  var queue = [];
+  var active = 0;
+  var totals = { bytes: 0, sent: 0, files: 0, finished: 0, failed: 0 };
+
+  function human(n) {
+    var units = ['B', 'KB', 'MB', 'GB', 'TB'];
+    var i = 0;
+    while (n >= 1000 && i < units.length - 1) { n /= 1000; i++; }
+    return (i ? n.toFixed(1) : n) + ' ' + units[i];
+  }
+
+  function add(file, relativePath) {
+    var li = document.createElement('li');
+    var name = document.createElement('span');
+    name.className = 'name';
+    name.textContent = relativePath || file.name;
+    name.title = name.textContent;
+    var bar = document.createElement('progress');
+    bar.max = 100; bar.value = 0;
+    bar.setAttribute('aria-label', 'Progress of ' + name.textContent);
+    var state = document.createElement('span');
+    state.className = 'state';
+    state.textContent = 'waiting';
+    li.appendChild(name); li.appendChild(bar); li.appendChild(state);
+    list.appendChild(li);
+    var item = { file: file, path: relativePath, bar: bar, state: state, sent: 0 };
+    totals.bytes += file.size;
+    totals.files += 1;
+    if (file.size > max) {
+      fail(item, 'too large');
+      return;
+    }
+    queue.push(item);
+  }
+
+  function refresh() {
+    overall.hidden = false;
+    var pct = totals.bytes ? Math.round((totals.sent / totals.bytes) * 100) : 100;
+    overallBar.value = pct;
+    overallText.textContent = totals.finished + ' of ' + totals.files + ' files · ' +
+      human(totals.sent) + ' of ' + human(totals.bytes) +
+      (totals.failed ? ' · ' + totals.failed + ' failed' : '');
+    if (totals.finished === totals.files && totals.files > 0) done.hidden = false;
+  }
+
+  function fail(item, why) {
+    item.state.textContent = why;
+    item.state.className = 'state failed';
+    totals.failed += 1;
+    totals.finished += 1;
+    refresh();
+  }
+
+  function pump() {
+    while (active < PARALLEL && queue.length) start(queue.shift());
+  }
+
+  function start(item) {
+    active += 1;
+    var form = new FormData();
+    if (item.path) form.append('relative_path', item.path);
+    form.append('file', item.file, item.file.name);
+    var xhr = new XMLHttpRequest();
+    xhr.open('POST', url);
+    xhr.setRequestHeader('X-CSRF-Token', csrf);
+    xhr.upload.onprogress = function (e) {
+      if (!e.lengthComputable) return;
+      var sent = Math.min(e.loaded, item.file.size);
+      totals.sent += sent - item.sent;
+      item.sent = sent;
+      item.bar.value = item.file.size ? Math.round((sent / item.file.size) * 100) : 100;
+      item.state.textContent = item.bar.value + '%';
+      refresh();
+    };
+    xhr.onload = function () {
+      active -= 1;
+      if (xhr.status === 201) {
+        totals.sent += item.file.size - item.sent;
+        item.sent = item.file.size;
+        item.bar.value = 100;
+        item.state.textContent = 'done';
+        item.state.className = 'state ok';
+        totals.finished += 1;
+        refresh();
+      } else {
+        var message = 'failed';
+        try { message = JSON.parse(xhr.responseText).message || message; } catch (e) { /* not JSON */ }
+        fail(item, message);
+      }
+      pump();
+    };
+    xhr.onerror = function () { active -= 1; fail(item, 'connection lost'); pump(); };
+    item.state.textContent = '0%';
+    xhr.send(form);
+  }
+
+  function addFiles(files, useRelative) {
+    for (var i = 0; i < files.length; i++) {
+      var f = files[i];
+      add(f, useRelative && f.webkitRelativePath ? f.webkitRelativePath : '');
+    }
+    refresh();
+    pump();
+  }
+
+  // Walks a dropped folder; entries are read in batches until the reader returns none.
+  function walk(entry, path, pending) {
+    if (entry.isFile) {
+      pending.count += 1;
+      entry.file(function (file) {
+        add(file, path + file.name);
+        pending.count -= 1;
+        if (pending.count === 0) { refresh(); pump(); }
+      }, function () { pending.count -= 1; });
+    } else if (entry.isDirectory) {
+      var reader = entry.createReader();
+      pending.count += 1;
+      var readBatch = function () {
+        reader.readEntries(function (entries) {
+          if (!entries.length) {
+            pending.count -= 1;
+            if (pending.count === 0) { refresh(); pump(); }
+            return;
+          }
+          entries.forEach(function (e) { walk(e, path + entry.name + '/', pending); });
+          readBatch();
+        }, function () { pending.count -= 1; });
+      };
+      readBatch();
+    }
+  }
+
+  document.getElementById('file-input').addEventListener('change', function (e) { addFiles(e.target.files, false); e.target.value = ''; });
+  document.getElementById('dir-input').addEventListener('change', function (e) { addFiles(e.target.files, true); e.target.value = ''; });
+  ['dragenter', 'dragover'].forEach(function (t) {
+    zone.addEventListener(t, function (e) { e.preventDefault(); zone.classList.add('over'); });
+  });
+  ['dragleave', 'drop'].forEach(function (t) {
+    zone.addEventListener(t, function () { zone.classList.remove('over'); });
+  });
+  zone.addEventListener('drop', function (e) {
+    e.preventDefault();
+    var items = e.dataTransfer.items;
+    if (items && items.length && items[0].webkitGetAsEntry) {
+      var pending = { count: 0 };
+      for (var i = 0; i < items.length; i++) {
+        var entry = items[i].webkitGetAsEntry();
+        if (entry) walk(entry, '', pending);
+      }
+    } else {
+      addFiles(e.dataTransfer.files, false);
+    }
+  });
+})();

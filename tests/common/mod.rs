@@ -1,0 +1,481 @@
+//! Test harness: starts the real server (`App::build`, as `assetport serve` does) on port 0
+//! with a temporary data dir, on SQLite or on PostgreSQL (a fresh schema per test), and offers
+//! small clients so each test reads like a user story.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use assetport::accounts::{groups, tokens, users};
+use assetport::{App, AppState, Config};
+use reqwest::{header, Client, Response, StatusCode};
+use serde_json::{json, Value};
+
+pub const PASSWORD: &str = "correct horse battery";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs each listed `async fn name(app: TestApp)` once on SQLite and once on PostgreSQL,
+/// as `sqlite::name` and `postgres::name`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(app) = $crate::common::spawn($crate::common::Backend::Sqlite).await {
+                        super::$name(app).await
+                    }
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(app) = $crate::common::spawn($crate::common::Backend::Postgres).await {
+                        super::$name(app).await
+                    }
+                }
+            )*
+        }
+    };
+}
+
+pub fn pg_base_url() -> String {
+    std::env::var("ASSETPORT_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub base: String,
+    pub state: AppState,
+    pub backend: Backend,
+    pub dir: tempfile::TempDir,
+    pub database_url: String,
+    pub setup_token: Option<String>,
+    schema: Option<String>,
+}
+
+pub async fn spawn(backend: Backend) -> Option<TestApp> {
+    spawn_with(backend, |_| {}).await
+}
+
+/// Starts the server with a config adjusted by `tweak`; `None` when PostgreSQL is wanted but
+/// not reachable outside CI (in CI that is a failure, not a skip).
+pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Option<TestApp> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut config = Config::with_data_dir(dir.path());
+    config.bind = "127.0.0.1:0".into();
+    let mut schema = None;
+    if backend == Backend::Postgres {
+        let name = format!("t_{}", tokens::random_hex(8));
+        match create_schema(&name).await {
+            Ok(()) => {}
+            Err(e) if std::env::var("CI").as_deref() != Ok("true") => {
+                eprintln!(
+                    "skipping PostgreSQL test: cannot reach {} ({e})",
+                    pg_base_url()
+                );
+                return None;
+            }
+            Err(e) => panic!("PostgreSQL is required in CI: {e}"),
+        }
+        config.database_url = format!("{}?options=-c%20search_path%3D{name}", pg_base_url());
+        schema = Some(name);
+    }
+    tweak(&mut config);
+    let database_url = config.database_url.clone();
+    let app = App::build(config).await.expect("app builds");
+    let addr = app.local_addr();
+    let state = app.state().clone();
+    let setup_token = app.setup_token.clone();
+    tokio::spawn(app.run_until(std::future::pending()));
+    Some(TestApp {
+        addr,
+        base: format!("http://{addr}"),
+        state,
+        backend,
+        dir,
+        database_url,
+        setup_token,
+        schema,
+    })
+}
+
+async fn create_schema(name: &str) -> Result<(), String> {
+    sqlx::any::install_default_drivers();
+    let url = pg_base_url();
+    let connect = sqlx::AnyPool::connect(&url);
+    let pool = tokio::time::timeout(std::time::Duration::from_secs(3), connect)
+        .await
+        .map_err(|_| "timed out".to_string())?
+        .map_err(|e| e.to_string())?;
+    sqlx::query(&format!("CREATE SCHEMA {name}"))
+        .execute(&pool)
+        .await
+        .map_err(|e| e.to_string())?;
+    pool.close().await;
+    Ok(())
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Drop the test's schema on a thread of its own: Drop cannot await.
+        if let Some(schema) = self.schema.take() {
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build();
+                if let Ok(rt) = rt {
+                    rt.block_on(async {
+                        if let Ok(pool) = sqlx::AnyPool::connect(&pg_base_url()).await {
+                            let _ = sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+                                .execute(&pool)
+                                .await;
+                            pool.close().await;
+                        }
+                    });
+                }
+            })
+            .join();
+        }
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub fn blobs_dir(&self) -> PathBuf {
+        self.dir.path().join("blobs")
+    }
+
+    /// Every file under the storage root (including unfinished ones).
+    pub fn stored_files(&self) -> Vec<PathBuf> {
+        fn walk(p: &Path, out: &mut Vec<PathBuf>) {
+            if let Ok(rd) = std::fs::read_dir(p) {
+                for e in rd.flatten() {
+                    let path = e.path();
+                    if path.is_dir() {
+                        walk(&path, out);
+                    } else {
+                        out.push(path);
+                    }
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.blobs_dir(), &mut out);
+        out
+    }
+
+    pub async fn count(&self, table: &str) -> i64 {
+        use sqlx::Row;
+        sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}"))
+            .fetch_one(&self.state.db.pool)
+            .await
+            .expect("count")
+            .try_get("n")
+            .expect("n")
+    }
+
+    /// Creates an account directly (as `assetport user create` does).
+    pub async fn user(&self, email: &str, role: users::Role) -> users::Account {
+        users::create_user(
+            &self.state.db,
+            users::NewUser {
+                email,
+                name: email.split('@').next().unwrap_or("user"),
+                role,
+                password: PASSWORD,
+            },
+        )
+        .await
+        .expect("user created")
+    }
+
+    /// An admin account and an API client for it.
+    pub async fn admin(&self) -> Api {
+        let a = self.user("admin@example.com", users::Role::Admin).await;
+        self.api_for(&a).await
+    }
+
+    pub async fn api_for(&self, account: &users::Account) -> Api {
+        let token = tokens::create_api_token(&self.state.db, &account.id, "test")
+            .await
+            .expect("token");
+        Api {
+            base: self.base.clone(),
+            token,
+            client: Client::new(),
+            user_id: account.id.clone(),
+        }
+    }
+
+    /// A member in the given (new or existing) groups, with an API client.
+    pub async fn member(&self, email: &str, group_ids: &[&str]) -> Api {
+        let a = self.user(email, users::Role::Member).await;
+        for g in group_ids {
+            groups::add_member(&self.state.db, g, &a.id)
+                .await
+                .expect("member added");
+        }
+        self.api_for(&a).await
+    }
+
+    /// A browser with a cookie jar that does not follow redirects (tests look at them).
+    pub fn browser(&self) -> Browser {
+        let client = Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        Browser {
+            base: self.base.clone(),
+            client,
+        }
+    }
+}
+
+/// An API client with a bearer token.
+pub struct Api {
+    pub base: String,
+    pub token: String,
+    pub client: Client,
+    pub user_id: String,
+}
+
+impl Api {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}/api/v1{}", self.base, path)
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Response {
+        let mut rb = self.client.get(self.url(path)).bearer_auth(&self.token);
+        for (k, v) in headers {
+            rb = rb.header(*k, *v);
+        }
+        rb.send().await.expect("request")
+    }
+
+    pub async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Response {
+        let mut rb = self
+            .client
+            .request(method, self.url(path))
+            .bearer_auth(&self.token);
+        if let Some(b) = body {
+            rb = rb.json(&b);
+        }
+        rb.send().await.expect("request")
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Response {
+        self.send(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> Response {
+        self.send(reqwest::Method::PUT, path, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> Response {
+        self.send(reqwest::Method::PATCH, path, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Response {
+        self.send(reqwest::Method::DELETE, path, None).await
+    }
+
+    /// POST and expect `status`; returns the JSON body.
+    pub async fn post_ok(&self, path: &str, body: Value, status: u16) -> Value {
+        let r = self.post(path, body).await;
+        expect_json(r, status).await
+    }
+
+    pub async fn folder(&self, parent: Option<&str>, name: &str) -> String {
+        let body = match parent {
+            Some(p) => json!({ "parent_id": p, "name": name }),
+            None => json!({ "name": name }),
+        };
+        self.post_ok("/folders", body, 201).await["id"]
+            .as_str()
+            .expect("id")
+            .to_string()
+    }
+
+    pub async fn group(&self, name: &str) -> String {
+        self.post_ok("/groups", json!({ "name": name }), 201).await["id"]
+            .as_str()
+            .expect("id")
+            .to_string()
+    }
+
+    pub async fn grant(
+        &self,
+        folder: &str,
+        group: &str,
+        view: bool,
+        download: bool,
+        contribute: bool,
+    ) {
+        let r = self
+            .put(
+                &format!("/folders/{folder}/grants/{group}"),
+                json!({ "view": view, "download": download, "contribute": contribute }),
+            )
+            .await;
+        assert_eq!(
+            r.status(),
+            200,
+            "grant: {}",
+            r.text().await.unwrap_or_default()
+        );
+    }
+
+    /// Uploads `bytes` as `filename` with extra text fields; returns the raw response.
+    pub async fn upload_raw(
+        &self,
+        folder: &str,
+        filename: &str,
+        bytes: Vec<u8>,
+        fields: &[(&str, &str)],
+    ) -> Response {
+        let mut form = reqwest::multipart::Form::new();
+        for (k, v) in fields {
+            form = form.text(k.to_string(), v.to_string());
+        }
+        form = form.part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes).file_name(filename.to_string()),
+        );
+        self.client
+            .post(self.url(&format!("/folders/{folder}/assets")))
+            .bearer_auth(&self.token)
+            .multipart(form)
+            .send()
+            .await
+            .expect("upload")
+    }
+
+    /// Uploads and expects 201; returns the asset JSON.
+    pub async fn upload(&self, folder: &str, filename: &str, bytes: Vec<u8>) -> Value {
+        expect_json(self.upload_raw(folder, filename, bytes, &[]).await, 201).await
+    }
+
+    /// Uploads and approves; returns the asset id.
+    pub async fn published(&self, folder: &str, filename: &str, bytes: Vec<u8>) -> String {
+        let id = self.upload(folder, filename, bytes).await["id"]
+            .as_str()
+            .expect("id")
+            .to_string();
+        let r = self.post(&format!("/assets/{id}/approve"), json!({})).await;
+        assert_eq!(r.status(), 200);
+        id
+    }
+}
+
+pub async fn expect_json(r: Response, status: u16) -> Value {
+    let got = r.status();
+    let text = r.text().await.unwrap_or_default();
+    assert_eq!(got.as_u16(), status, "unexpected status; body: {text}");
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+/// A browser session (cookies kept, redirects not followed).
+pub struct Browser {
+    pub base: String,
+    pub client: Client,
+}
+
+impl Browser {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn page(&self, path: &str) -> (StatusCode, String) {
+        let r = self.get(path).await;
+        (r.status(), r.text().await.unwrap_or_default())
+    }
+
+    /// The CSRF token of the form on `path`.
+    pub async fn csrf(&self, path: &str) -> String {
+        let (_, html) = self.page(path).await;
+        csrf_in(&html).unwrap_or_else(|| panic!("no csrf token on {path}"))
+    }
+
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> Response {
+        self.client
+            .post(self.url(path))
+            .form(fields)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Signs in through the login form; returns the response (303 on success).
+    pub async fn login(&self, email: &str, password: &str) -> Response {
+        let csrf = self.csrf("/login").await;
+        self.post_form(
+            "/login",
+            &[
+                ("csrf_token", &csrf),
+                ("email", email),
+                ("password", password),
+            ],
+        )
+        .await
+    }
+
+    pub async fn login_ok(&self, email: &str) {
+        let r = self.login(email, PASSWORD).await;
+        assert_eq!(r.status(), 303, "login failed");
+    }
+}
+
+pub fn csrf_in(html: &str) -> Option<String> {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = html.find(marker)? + marker.len();
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].to_string())
+}
+
+pub fn location(r: &Response) -> String {
+    r.headers()
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string()
+}
+
+pub fn session_cookie(r: &Response) -> Option<String> {
+    r.headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("assetport_session="))
+        .map(str::to_string)
+}
