@@ -106,6 +106,11 @@ curl -sf -X POST -H "Authorization: Bearer $ADMIN" "$API/assets/$SMALL_ID/approv
 rps() { awk '/Requests\/sec/ {print $2}'; }
 RPS_NG=$(wrk -t2 -c64 -d"${WRK_SECONDS}s" "http://127.0.0.1:$P_NGINX/small.bin" | tee "$OUT/wrk-nginx.txt" | rps)
 RPS_AP=$(wrk -t2 -c64 -d"${WRK_SECONDS}s" -H "Authorization: Bearer $PARTNER" "$API/assets/$SMALL_ID/original" | tee "$OUT/wrk-assetport.txt" | rps)
+if [ -n "${PROFILE:-}" ]; then  # where the time goes: same auth and access, no file, no event
+  echo "healthz: $(wrk -t2 -c64 -d5s "http://127.0.0.1:$P_AP/healthz" | rps) req/s"
+  echo "asset JSON: $(wrk -t2 -c64 -d5s -H "Authorization: Bearer $PARTNER" "$API/assets/$SMALL_ID" | rps) req/s"
+  echo "resume from byte 1 (no event): $(wrk -t2 -c64 -d5s -H 'Range: bytes=1-' -H "Authorization: Bearer $PARTNER" "$API/assets/$SMALL_ID/original" | rps) req/s"
+fi
 NON2XX=$(awk '/Non-2xx/ {print $4}' "$OUT/wrk-assetport.txt"); NON2XX=${NON2XX:-0}
 END_HWM=$(hwm_kib $AP_PID)
 

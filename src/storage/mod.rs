@@ -55,6 +55,8 @@ pub struct Storage {
     store: Arc<dyn ObjectStore>,
     /// Bytes buffered per part before it is handed to the store.
     part_size: usize,
+    /// For `file://`: the root directory, read directly on the download path (see `get`).
+    local_root: Option<PathBuf>,
 }
 
 /// Chunk size of local reads: big enough to keep syscalls and wakeups rare.
@@ -71,6 +73,7 @@ impl Storage {
             return Ok(Storage {
                 store: Arc::new(store),
                 part_size: 1024 * 1024,
+                local_root: Some(dir),
             });
         }
         anyhow::bail!("ASSETPORT_STORAGE must be file://<dir> (s3:// comes with scale-out)")
@@ -156,6 +159,9 @@ impl Storage {
 
     /// Streams `range` (or everything) of `key`.
     pub async fn get(&self, key: &str, range: Option<Range<u64>>) -> anyhow::Result<ByteStream> {
+        if let Some(root) = &self.local_root {
+            return local_get(root.join(key), range).await;
+        }
         let opts = GetOptions {
             range: range.map(GetRange::Bounded),
             ..Default::default()
@@ -165,7 +171,11 @@ impl Storage {
         Ok(match result.payload {
             // Local files: read big chunks on a blocking thread instead of object_store's
             // small default chunks; this is what keeps downloads at disk speed.
-            GetResultPayload::File(file, _) => local_stream(file, range),
+            GetResultPayload::File(mut file, _) => {
+                use std::io::{Seek, SeekFrom};
+                file.seek(SeekFrom::Start(range.start))?;
+                local_stream(file, range)
+            }
             GetResultPayload::Stream(s) => s.map_err(std::io::Error::other).boxed(),
         })
     }
@@ -239,15 +249,40 @@ fn is_storage_full(e: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
-fn local_stream(file: std::fs::File, range: Range<u64>) -> ByteStream {
+/// Local files: open, size and the first chunk in one trip to a blocking thread, so a small
+/// file costs one hand-off (this is most of the cost of serving thumbnails and small files).
+async fn local_get(path: PathBuf, range: Option<Range<u64>>) -> anyhow::Result<ByteStream> {
     use std::io::{Read, Seek, SeekFrom};
+    let opened = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
+        let mut file = std::fs::File::open(&path)?;
+        let size = file.metadata()?.len();
+        let range = match range {
+            Some(r) => r.start.min(size)..r.end.min(size),
+            None => 0..size,
+        };
+        if range.start > 0 {
+            file.seek(SeekFrom::Start(range.start))?;
+        }
+        let want = (range.end - range.start).min(READ_CHUNK as u64) as usize;
+        let mut first = BytesMut::zeroed(want);
+        file.read_exact(&mut first)?;
+        Ok((file, first.freeze(), range.start + want as u64..range.end))
+    })
+    .await??;
+    let (file, first, rest) = opened;
+    let head = futures_util::stream::once(async move { Ok(first) });
+    if rest.is_empty() {
+        return Ok(head.boxed());
+    }
+    Ok(head.chain(local_stream(file, rest)).boxed())
+}
+
+/// Streams `range` of an open file whose position is `range.start`.
+fn local_stream(file: std::fs::File, range: Range<u64>) -> ByteStream {
+    use std::io::Read;
     let (tx, mut rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(4);
     tokio::task::spawn_blocking(move || {
         let mut file = file;
-        if let Err(e) = file.seek(SeekFrom::Start(range.start)) {
-            let _ = tx.blocking_send(Err(e));
-            return;
-        }
         let mut remaining = range.end - range.start;
         while remaining > 0 {
             let want = remaining.min(READ_CHUNK as u64) as usize;
