@@ -274,3 +274,157 @@ pub async fn own_submissions(
     );
     assets::fetch_views(db, sqlx::query(&sql).bind(&who.id).bind(limit)).await
 }
+
+/// One asset as a share link shows it, with the folders between the link's folder and the
+/// asset (empty for asset links), for ZIP paths.
+pub struct LinkedAsset {
+    pub view: AssetView,
+    pub subpath: Vec<String>,
+}
+
+/// The assets a share link shows at `now` (SPEC §2.4): approved, inside their window, and in
+/// the link's target at this moment — an asset archived, withdrawn or moved out of a linked
+/// folder is gone on the very next request. `only` narrows to one asset.
+pub async fn link_assets(
+    db: &Db,
+    link: &crate::links::Link,
+    only: Option<&str>,
+    limit: i64,
+    now: i64,
+) -> Result<Vec<LinkedAsset>, sqlx::Error> {
+    use crate::links::Target;
+    let visible = "a.status = 'approved' \
+        AND (a.available_from IS NULL OR a.available_from <= $2) \
+        AND (a.available_until IS NULL OR a.available_until > $2) \
+        AND ($3 = '' OR a.id = $3)";
+    let rows = match &link.target {
+        Target::Assets => {
+            let sql = format!(
+                "SELECT {COLS}, '' AS rel_path FROM link_assets la \
+                 JOIN assets a ON a.id = la.asset_id \
+                 JOIN asset_versions v ON v.id = a.approved_version_id \
+                 WHERE la.share_id = $1 AND {visible} ORDER BY la.position, a.id LIMIT $4"
+            );
+            sqlx::query(&sql)
+                .bind(&link.share_id)
+                .bind(now)
+                .bind(only.unwrap_or(""))
+                .bind(limit)
+                .fetch_all(&db.pool)
+                .await?
+        }
+        Target::Folder(folder_id) => {
+            let sql = format!(
+                "SELECT {COLS}, substr(f.path, length(root.path) + 2) AS rel_path \
+                 FROM folders root JOIN folders f \
+                   ON substr(f.id_path, 1, length(root.id_path)) = root.id_path \
+                 JOIN assets a ON a.folder_id = f.id \
+                 JOIN asset_versions v ON v.id = a.approved_version_id \
+                 WHERE root.id = $1 AND {visible} ORDER BY f.path, a.filename, a.id LIMIT $4"
+            );
+            sqlx::query(&sql)
+                .bind(folder_id)
+                .bind(now)
+                .bind(only.unwrap_or(""))
+                .bind(limit)
+                .fetch_all(&db.pool)
+                .await?
+        }
+    };
+    rows.iter()
+        .map(|r| {
+            let rel: String = r.try_get("rel_path")?;
+            Ok(LinkedAsset {
+                view: assets::view_from_row(r)?,
+                subpath: rel
+                    .split('/')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+            })
+        })
+        .collect()
+}
+
+/// One asset of a share link, or 404.
+pub async fn link_asset(
+    db: &Db,
+    link: &crate::links::Link,
+    asset_id: &str,
+    now: i64,
+) -> Result<LinkedAsset, AppError> {
+    link_assets(db, link, Some(asset_id), 1, now)
+        .await?
+        .pop()
+        .ok_or(AppError::NotFound)
+}
+
+/// The assets a member may download among `ids` (others are skipped, as if absent).
+pub async fn downloadable_many(
+    db: &Db,
+    who: &Account,
+    ids: &[String],
+    now: i64,
+) -> Result<Vec<AssetView>, AppError> {
+    let mut out = Vec::new();
+    for id in ids {
+        match downloadable(db, who, id, now).await {
+            Ok(v) => out.push(v),
+            Err(AppError::NotFound) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
+/// Every asset a member may download in `folder` and its subfolders, with the subfolder path.
+pub async fn downloadable_tree(
+    db: &Db,
+    who: &Account,
+    folder: &Folder,
+    now: i64,
+) -> Result<Vec<LinkedAsset>, AppError> {
+    let sql = format!(
+        "SELECT {COLS}, substr(f.path, length($2) + 2) AS rel_path FROM folders f \
+         JOIN assets a ON a.folder_id = f.id \
+         JOIN asset_versions v ON v.id = a.approved_version_id \
+         WHERE substr(f.id_path, 1, length($1)) = $1 AND a.status = 'approved' \
+         AND (a.available_from IS NULL OR a.available_from <= $3) \
+         AND (a.available_until IS NULL OR a.available_until > $3) \
+         ORDER BY f.path, a.filename, a.id"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(&folder.id_path)
+        .bind(&folder.path)
+        .bind(now)
+        .fetch_all(&db.pool)
+        .await?;
+    // Rights differ per subfolder (grants inherit downwards, and may be added lower down).
+    let mut rights_of: std::collections::HashMap<String, bool> = Default::default();
+    let mut out = Vec::new();
+    for r in &rows {
+        let view = assets::view_from_row(r)?;
+        let fid = view.asset.folder_id.clone();
+        let ok = match rights_of.get(&fid) {
+            Some(ok) => *ok,
+            None => {
+                let f = folders::get(db, &fid).await?.ok_or(AppError::NotFound)?;
+                let ok = folder_rights(db, who, &f).await?.download;
+                rights_of.insert(fid, ok);
+                ok
+            }
+        };
+        if ok {
+            let rel: String = r.try_get("rel_path")?;
+            out.push(LinkedAsset {
+                view,
+                subpath: rel
+                    .split('/')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+            });
+        }
+    }
+    Ok(out)
+}

@@ -27,7 +27,7 @@ use crate::db::Db;
 use crate::error::{AppError, PageError};
 use crate::storage::Storage;
 use crate::web::{csrf, headers, static_files};
-use crate::{accounts, events, library};
+use crate::{accounts, events, library, links, mail};
 
 /// Everything a handler needs; cheap to clone.
 #[derive(Clone)]
@@ -39,6 +39,8 @@ pub struct AppState {
     pub secret: Arc<String>,
     /// Writes audit events in batches (see `events::Recorder`).
     pub events: events::Recorder,
+    /// Outgoing email: SMTP, or `.eml` files in the data dir's outbox.
+    pub mailer: mail::Mailer,
 }
 
 pub struct App {
@@ -57,7 +59,17 @@ impl App {
         let secret = config.load_or_create_secret()?;
         let setup_token = accounts::pages::ensure_setup_token(&db).await?;
         let listener = TcpListener::bind(&config.bind).await?;
+        let mut config = config;
+        if config.public_url_from_bind {
+            config.public_url = format!("http://{}", listener.local_addr()?);
+        }
+        let mailer = mail::Mailer::new(
+            config.smtp_url.as_deref(),
+            config.data_dir.join("outbox"),
+            &config.mail_from,
+        )?;
         let state = AppState {
+            mailer,
             events: events::Recorder::start(db.clone()),
             db,
             storage,
@@ -130,17 +142,23 @@ fn router(state: AppState) -> Router {
     let api = Router::new()
         .merge(accounts::api::routes())
         .merge(library::api::routes(config.max_upload_bytes))
+        .merge(links::api::routes())
         .fallback(|| async { AppError::NotFound });
 
     let pages = Router::new()
         .merge(accounts::pages::routes())
         .merge(library::pages::routes(config.max_upload_bytes))
+        .merge(links::pages::routes())
         .layer(middleware::from_fn(csrf::protect))
         .layer(sessions);
+
+    // Share-link visitors have no session (see links::visit).
+    let visitors = links::visit::routes().layer(middleware::from_fn(csrf::same_origin_only));
 
     let mut app = Router::new()
         .nest("/api/v1", api)
         .merge(pages)
+        .merge(visitors)
         .route("/static/{name}", get(static_files::serve))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))

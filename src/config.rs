@@ -14,6 +14,8 @@ pub struct Config {
     pub bind: String,
     /// The URL put into links and emails; `https://` turns on `Secure` cookies.
     pub public_url: String,
+    /// No public URL was configured: it follows the address actually bound (so port 0 works).
+    pub public_url_from_bind: bool,
     /// Shared by all instances; generated once into the data dir when unset.
     pub secret: Option<String>,
     pub smtp_url: Option<String>,
@@ -21,6 +23,10 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Largest accepted upload body, in bytes.
     pub max_upload_bytes: u64,
+    /// The longest a share link may last, in days (`ASSETPORT_MAX_LINK_DAYS`).
+    pub max_link_days: i64,
+    /// Sender of every email (`ASSETPORT_MAIL_FROM`).
+    pub mail_from: String,
 }
 
 /// The optional file; every key mirrors an `ASSETPORT_*` variable.
@@ -35,6 +41,8 @@ struct FileConfig {
     smtp_url: Option<String>,
     data_dir: Option<PathBuf>,
     max_upload_bytes: Option<u64>,
+    max_link_days: Option<i64>,
+    mail_from: Option<String>,
 }
 
 impl Config {
@@ -46,10 +54,13 @@ impl Config {
             storage: format!("file://{}", data_dir.join("blobs").display()),
             bind: "127.0.0.1:8080".into(),
             public_url: "http://127.0.0.1:8080".into(),
+            public_url_from_bind: true,
             secret: None,
             smtp_url: None,
             data_dir,
             max_upload_bytes: 50 * 1024 * 1024 * 1024,
+            max_link_days: 90,
+            mail_from: "assetport <noreply@localhost>".into(),
         }
     }
 
@@ -78,7 +89,9 @@ impl Config {
         c.bind = pick(env("ASSETPORT_BIND"), file.bind, c.bind);
         // Unset, the public URL follows the bind address, so links printed at start-up work.
         let bound = format!("http://{}", c.bind);
-        c.public_url = pick(env("ASSETPORT_PUBLIC_URL"), file.public_url, bound);
+        let configured = env("ASSETPORT_PUBLIC_URL").or(file.public_url);
+        c.public_url_from_bind = configured.is_none();
+        c.public_url = configured.unwrap_or(bound);
         c.secret = env("ASSETPORT_SECRET").or(file.secret);
         c.smtp_url = env("ASSETPORT_SMTP_URL").or(file.smtp_url);
         if let Some(v) = env("ASSETPORT_MAX_UPLOAD_BYTES") {
@@ -86,6 +99,15 @@ impl Config {
         } else if let Some(v) = file.max_upload_bytes {
             c.max_upload_bytes = v;
         }
+        if let Some(v) = env("ASSETPORT_MAX_LINK_DAYS") {
+            c.max_link_days = v.parse().context("ASSETPORT_MAX_LINK_DAYS")?;
+        } else if let Some(v) = file.max_link_days {
+            c.max_link_days = v;
+        }
+        if c.max_link_days < 1 {
+            anyhow::bail!("ASSETPORT_MAX_LINK_DAYS must be at least 1");
+        }
+        c.mail_from = pick(env("ASSETPORT_MAIL_FROM"), file.mail_from, c.mail_from);
         c.public_url = c.public_url.trim_end_matches('/').to_string();
         Ok(c)
     }

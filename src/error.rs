@@ -20,6 +20,8 @@ pub enum AppError {
     #[error("this link is no longer available")]
     Gone,
     #[error("{0}")]
+    GoneWith(String),
+    #[error("{0}")]
     TooLarge(String),
     #[error("{0}")]
     Unsupported(String),
@@ -43,7 +45,7 @@ impl AppError {
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Conflict(_) => StatusCode::CONFLICT,
-            AppError::Gone => StatusCode::GONE,
+            AppError::Gone | AppError::GoneWith(_) => StatusCode::GONE,
             AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Unsupported(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -61,7 +63,7 @@ impl AppError {
             AppError::Forbidden(_) => "forbidden",
             AppError::NotFound => "not_found",
             AppError::Conflict(_) => "conflict",
-            AppError::Gone => "gone",
+            AppError::Gone | AppError::GoneWith(_) => "gone",
             AppError::TooLarge(_) => "too_large",
             AppError::Unsupported(_) => "unsupported_media_type",
             AppError::Unprocessable(_) => "unprocessable",

@@ -15,6 +15,8 @@ use crate::web::client::ClientInfo;
 pub struct Event<'a> {
     pub kind: &'a str,
     pub actor_user_id: Option<&'a str>,
+    /// The share link through which a visitor acted.
+    pub actor_link_id: Option<&'a str>,
     pub asset_id: Option<&'a str>,
     pub folder_id: Option<&'a str>,
     pub detail: &'a str,
@@ -25,6 +27,7 @@ impl<'a> Event<'a> {
         Event {
             kind,
             actor_user_id: None,
+            actor_link_id: None,
             asset_id: None,
             folder_id: None,
             detail: "",
@@ -32,6 +35,10 @@ impl<'a> Event<'a> {
     }
     pub fn by(mut self, user_id: &'a str) -> Self {
         self.actor_user_id = Some(user_id);
+        self
+    }
+    pub fn link(mut self, id: &'a str) -> Self {
+        self.actor_link_id = Some(id);
         self
     }
     pub fn asset(mut self, id: &'a str) -> Self {
@@ -53,6 +60,7 @@ struct Pending {
     id: String,
     kind: String,
     actor_user_id: Option<String>,
+    actor_link_id: Option<String>,
     asset_id: Option<String>,
     folder_id: Option<String>,
     detail: String,
@@ -93,17 +101,7 @@ impl Recorder {
 
     /// Records `e` and returns once it is committed.
     pub async fn record(&self, e: Event<'_>, client: &ClientInfo) -> Result<(), AppError> {
-        let pending = Pending {
-            id: db::new_id(),
-            kind: e.kind.to_string(),
-            actor_user_id: e.actor_user_id.map(str::to_string),
-            asset_id: e.asset_id.map(str::to_string),
-            folder_id: e.folder_id.map(str::to_string),
-            detail: e.detail.to_string(),
-            ip: client.ip.clone(),
-            user_agent: client.user_agent.clone(),
-            created_at: clock::now_ms(),
-        };
+        let pending = pending(e, client);
         let (ack, done) = oneshot::channel();
         let gone = || AppError::Internal(anyhow::anyhow!("the event writer has stopped"));
         self.tx.send((pending, ack)).await.map_err(|_| gone())?;
@@ -111,18 +109,51 @@ impl Recorder {
             .map_err(|_| gone())?
             .map_err(|e| AppError::Internal(anyhow::anyhow!("recording an event: {e}")))
     }
+
+    /// Records `e` without waiting: for things noticed outside a handler, such as a response
+    /// body that has just been sent to its end. A failure is logged.
+    pub fn record_detached(&self, e: Event<'_>, client: &ClientInfo) {
+        let pending = pending(e, client);
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            let (ack, done) = oneshot::channel();
+            let result = match tx.send((pending, ack)).await {
+                Ok(()) => done.await.unwrap_or_else(|_| Err("writer stopped".into())),
+                Err(_) => Err("writer stopped".into()),
+            };
+            if let Err(e) = result {
+                tracing::warn!(error = %e, "recording an event failed");
+            }
+        });
+    }
+}
+
+fn pending(e: Event<'_>, client: &ClientInfo) -> Pending {
+    Pending {
+        id: db::new_id(),
+        kind: e.kind.to_string(),
+        actor_user_id: e.actor_user_id.map(str::to_string),
+        actor_link_id: e.actor_link_id.map(str::to_string),
+        asset_id: e.asset_id.map(str::to_string),
+        folder_id: e.folder_id.map(str::to_string),
+        detail: e.detail.to_string(),
+        ip: client.ip.clone(),
+        user_agent: client.user_agent.clone(),
+        created_at: clock::now_ms(),
+    }
 }
 
 async fn insert(db: &Db, batch: &[(Pending, Ack)]) -> Result<(), sqlx::Error> {
     let mut tx = db.pool.begin().await?;
     for (e, _) in batch {
         sqlx::query(
-            "INSERT INTO events (id, kind, actor_user_id, asset_id, folder_id, detail, ip, user_agent, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO events (id, kind, actor_user_id, actor_link_id, asset_id, folder_id, detail, ip, user_agent, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(&e.id)
         .bind(&e.kind)
         .bind(&e.actor_user_id)
+        .bind(&e.actor_link_id)
         .bind(&e.asset_id)
         .bind(&e.folder_id)
         .bind(&e.detail)
@@ -140,6 +171,7 @@ pub struct EventRow {
     pub id: String,
     pub kind: String,
     pub actor_user_id: Option<String>,
+    pub actor_link_id: Option<String>,
     pub asset_id: Option<String>,
     pub folder_id: Option<String>,
     pub detail: String,
@@ -159,7 +191,7 @@ pub struct Filter<'a> {
 
 pub async fn list(db: &Db, f: Filter<'_>) -> Result<Vec<EventRow>, sqlx::Error> {
     let rows = sqlx::query(
-        "SELECT id, kind, actor_user_id, asset_id, folder_id, detail, ip, user_agent, created_at \
+        "SELECT id, kind, actor_user_id, actor_link_id, asset_id, folder_id, detail, ip, user_agent, created_at \
          FROM events WHERE ($1 = '' OR kind = $1) AND created_at >= $2 AND created_at < $3 \
          AND ($4 = '' OR id < $4) ORDER BY id DESC LIMIT $5",
     )
@@ -176,6 +208,7 @@ pub async fn list(db: &Db, f: Filter<'_>) -> Result<Vec<EventRow>, sqlx::Error> 
                 id: r.try_get("id")?,
                 kind: r.try_get("kind")?,
                 actor_user_id: r.try_get("actor_user_id")?,
+                actor_link_id: r.try_get("actor_link_id")?,
                 asset_id: r.try_get("asset_id")?,
                 folder_id: r.try_get("folder_id")?,
                 detail: r.try_get("detail")?,

@@ -1,6 +1,6 @@
 //! assetport: a self-hosted portal that publishes approved digital assets to partners.
 //!
-//! Feature modules (`accounts`, `library`) own their queries, handlers and pages; `access` is the
+//! Feature modules (`accounts`, `library`, `links`) own their queries, handlers and pages; `access` is the
 //! single place that decides what a caller may see; `storage` and `db` are the plumbing.
 
 pub mod access;
@@ -14,6 +14,8 @@ pub mod error;
 pub mod events;
 pub mod http;
 pub mod library;
+pub mod links;
+pub mod mail;
 pub mod sanitize;
 pub mod storage;
 pub mod web;

@@ -40,7 +40,8 @@ async fn login_renews_the_session_id_and_sets_safe_cookie_flags(app: TestApp) {
 
 async fn secure_cookie_when_served_over_https(app: TestApp) {
     let app = spawn_with(app.backend, |c| {
-        c.public_url = "https://portal.example".into()
+        c.public_url = "https://portal.example".into();
+        c.public_url_from_bind = false;
     })
     .await
     .unwrap();

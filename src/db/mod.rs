@@ -26,12 +26,20 @@ pub struct Db {
 /// Migrations, one entry per version: (version, description, SQLite SQL, PostgreSQL SQL).
 /// Listing both files in one entry keeps the two folders at the same version by construction;
 /// `tests/migrations.rs` checks that the folders hold exactly these files.
-pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[(
-    1,
-    "init",
-    include_str!("../../migrations/sqlite/0001_init.sql"),
-    include_str!("../../migrations/postgres/0001_init.sql"),
-)];
+pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
+    (
+        1,
+        "init",
+        include_str!("../../migrations/sqlite/0001_init.sql"),
+        include_str!("../../migrations/postgres/0001_init.sql"),
+    ),
+    (
+        2,
+        "links",
+        include_str!("../../migrations/sqlite/0002_links.sql"),
+        include_str!("../../migrations/postgres/0002_links.sql"),
+    ),
+];
 
 impl Db {
     pub async fn connect(url: &str) -> anyhow::Result<Db> {

@@ -40,6 +40,29 @@ pub fn routes(max_upload: u64) -> Router<AppState> {
         .route("/assets/{id}/archive", post(archive))
         .route("/assets/{id}/restore", post(restore))
         .route("/assets/{id}/original", get(original))
+        .route("/zip", post(zip_selection))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ZipBody {
+    #[serde(default)]
+    asset_ids: Vec<String>,
+    folder_id: Option<String>,
+}
+
+/// One streamed ZIP of the visible, downloadable assets of a selection or a folder tree.
+async fn zip_selection(
+    State(state): State<AppState>,
+    ApiUser(who): ApiUser,
+    client: ClientInfo,
+    Json(b): Json<ZipBody>,
+) -> ApiResult<Response> {
+    let (listed, name) =
+        crate::library::zip::selection(&state, &who, b.asset_ids, b.folder_id).await?;
+    Ok(crate::library::zip::respond(
+        &state, &who, &client, listed, &name,
+    ))
 }
 
 #[derive(Deserialize)]

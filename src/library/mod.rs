@@ -6,3 +6,4 @@ pub mod folders;
 pub mod listing;
 pub mod pages;
 pub mod upload;
+pub mod zip;

@@ -38,6 +38,7 @@ pub fn routes(max_upload: u64) -> Router<AppState> {
         .route("/assets/{id}/edit", post(edit_asset))
         .route("/assets/{id}/lifecycle", post(lifecycle))
         .route("/assets/{id}/download", get(download))
+        .route("/zip", post(zip_download))
 }
 
 /// Human-readable byte counts for pages.
@@ -122,6 +123,8 @@ struct HomePage {
     queue: Vec<AssetCard>,
     /// Contributors: their own submissions in review or rejected.
     submissions: Vec<AssetCard>,
+    /// Cards get a selection checkbox (folder pages only).
+    selectable: bool,
 }
 
 async fn home(State(state): State<AppState>, user: PageUser) -> PageResult<Response> {
@@ -134,6 +137,7 @@ async fn home(State(state): State<AppState>, user: PageUser) -> PageResult<Respo
         folders: access::roots(db, who).await?,
         queue: cards(access::review_queue(db, who, 12).await?),
         submissions: cards(access::own_submissions(db, who, 24).await?),
+        selectable: false,
     };
     Ok(render(&page)?.into_response())
 }
@@ -153,6 +157,8 @@ struct FolderPage {
     inherited: Vec<(String, Grant)>,
     groups: Vec<groups::Group>,
     max_upload: u64,
+    /// Cards get a selection checkbox (for ZIP downloads and share links).
+    selectable: bool,
 }
 
 #[derive(Deserialize)]
@@ -198,6 +204,7 @@ async fn folder_page(
         inherited,
         groups,
         max_upload: state.config.max_upload_bytes,
+        selectable: rights.download,
     };
     Ok(render(&page)?.into_response())
 }
@@ -591,4 +598,40 @@ async fn download(
     headers: HeaderMap,
 ) -> PageResult<Response> {
     Ok(serve_original(&state, &user.account, &id, &headers, &client).await?)
+}
+
+/// The folder page's "Download selected" / "Download folder" buttons.
+async fn zip_download(
+    State(state): State<AppState>,
+    user: PageUser,
+    client: ClientInfo,
+    Form(form): Form<Vec<(String, String)>>,
+) -> PageResult<Response> {
+    let asset_ids: Vec<String> = form
+        .iter()
+        .filter(|(k, _)| k == "asset_ids")
+        .map(|(_, v)| v.clone())
+        .collect();
+    let whole_folder = form.iter().any(|(k, v)| k == "whole_folder" && v == "1");
+    let folder_id = form
+        .iter()
+        .find(|(k, v)| k == "folder_id" && !v.is_empty())
+        .map(|(_, v)| v.clone());
+    // The folder page's form carries both the folder and the selection; the button decides.
+    let (asset_ids, folder_id) = if whole_folder {
+        (Vec::new(), folder_id)
+    } else if asset_ids.is_empty() {
+        return Err(AppError::BadRequest("Select at least one asset to download.".into()).into());
+    } else {
+        (asset_ids, None)
+    };
+    let (listed, name) =
+        crate::library::zip::selection(&state, &user.account, asset_ids, folder_id).await?;
+    Ok(crate::library::zip::respond(
+        &state,
+        &user.account,
+        &client,
+        listed,
+        &name,
+    ))
 }

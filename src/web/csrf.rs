@@ -48,12 +48,9 @@ fn refused() -> Response {
     .into_response()
 }
 
-pub async fn protect(session: Session, req: Request, next: Next) -> Response {
-    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
-        return next.run(req).await;
-    }
-    // A cross-site Origin is refused outright, whatever token it carries.
-    if let (Some(origin), Some(host)) = (
+/// Whether the request says it comes from another site (its Origin differs from its Host).
+fn cross_site(req: &Request) -> bool {
+    match (
         req.headers()
             .get(header::ORIGIN)
             .and_then(|v| v.to_str().ok()),
@@ -61,10 +58,30 @@ pub async fn protect(session: Session, req: Request, next: Next) -> Response {
             .get(header::HOST)
             .and_then(|v| v.to_str().ok()),
     ) {
-        let origin_host = origin.split_once("://").map(|(_, h)| h).unwrap_or(origin);
-        if origin_host != host {
-            return refused();
+        (Some(origin), Some(host)) => {
+            let origin_host = origin.split_once("://").map(|(_, h)| h).unwrap_or(origin);
+            origin_host != host
         }
+        _ => false,
+    }
+}
+
+/// For forms without a session (share links): they post to a secret URL that only a holder of
+/// the link knows, so the secret is the token; cross-site posts are refused on top.
+pub async fn same_origin_only(req: Request, next: Next) -> Response {
+    if !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) && cross_site(&req) {
+        return refused();
+    }
+    next.run(req).await
+}
+
+pub async fn protect(session: Session, req: Request, next: Next) -> Response {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.run(req).await;
+    }
+    // A cross-site Origin is refused outright, whatever token it carries.
+    if cross_site(&req) {
+        return refused();
     }
     let expected = match session.get::<String>(KEY).await {
         Ok(Some(t)) => t,

@@ -479,3 +479,117 @@ pub fn session_cookie(r: &Response) -> Option<String> {
         .find(|c| c.starts_with("assetport_session="))
         .map(str::to_string)
 }
+
+/// A share link as created through the API: its id, URL and the path part (`/s/<token>`).
+pub struct TestLink {
+    pub id: String,
+    pub url: String,
+    pub path: String,
+    pub json: Value,
+}
+
+impl Api {
+    /// Creates a share link and expects 201.
+    pub async fn create_link(&self, body: Value) -> TestLink {
+        let j = self.post_ok("/links", body, 201).await;
+        let url = j["url"].as_str().expect("url").to_string();
+        let path = url[url.find("/s/").expect("/s/ in url")..].to_string();
+        TestLink {
+            id: j["id"].as_str().expect("id").to_string(),
+            url,
+            path,
+            json: j,
+        }
+    }
+}
+
+impl TestApp {
+    /// Every email written to the outbox, as text.
+    pub fn outbox(&self) -> Vec<String> {
+        let dir = self.dir.path().join("outbox");
+        let mut out: Vec<(PathBuf, String)> = std::fs::read_dir(dir)
+            .map(|rd| {
+                rd.flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+                    .map(|p| {
+                        let text = std::fs::read_to_string(&p).unwrap_or_default();
+                        (p, text)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.sort();
+        out.into_iter().map(|(_, t)| t).collect()
+    }
+
+    /// Waits (briefly) until the link has at least `n` events of `kind`; returns how many.
+    pub async fn link_events(&self, link_id: &str, kind: &str, n: i64) -> i64 {
+        use sqlx::Row;
+        let mut got = 0;
+        for _ in 0..100 {
+            got = sqlx::query(
+                "SELECT COUNT(*) AS n FROM events WHERE actor_link_id = $1 AND kind = $2",
+            )
+            .bind(link_id)
+            .bind(kind)
+            .fetch_one(&self.state.db.pool)
+            .await
+            .expect("count")
+            .try_get("n")
+            .expect("n");
+            if got >= n {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        got
+    }
+}
+
+/// A plain HTTP client without cookies or redirects: a visitor as the tests drive it.
+pub fn visitor() -> Client {
+    Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+/// The entries of a ZIP as Python's zipfile reads them (an independent reader): name and
+/// sha256 of the content, in archive order. Fails on a corrupt archive.
+pub fn zip_entries(bytes: &[u8]) -> Vec<(String, String)> {
+    use std::io::Write;
+    let mut child = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sys, io, zipfile, hashlib\n\
+             z = zipfile.ZipFile(io.BytesIO(sys.stdin.buffer.read()))\n\
+             assert z.testzip() is None\n\
+             for i in z.infolist():\n\
+             \x20   print(i.filename + '\\t' + hashlib.sha256(z.read(i)).hexdigest())",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(bytes)
+        .expect("write zip");
+    let out = child.wait_with_output().expect("python3 output");
+    assert!(out.status.success(), "not a valid ZIP");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            let (n, h) = l.split_once('\t').expect("name\\thash");
+            (n.to_string(), h.to_string())
+        })
+        .collect()
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}

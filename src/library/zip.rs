@@ -1,0 +1,102 @@
+//! A member's ZIP of a selection or a folder tree (`POST /api/v1/zip`, and the folder page's
+//! "Download as ZIP"): only what the member may download goes in, streamed by `http::zip`.
+use axum::response::Response;
+
+use crate::access::{self, LinkedAsset};
+use crate::accounts::Account;
+use crate::app::AppState;
+use crate::clock;
+use crate::error::AppError;
+use crate::events::Event;
+use crate::http::zip;
+use crate::web::client::ClientInfo;
+
+/// Most assets one selection may name.
+const MAX_SELECTION: usize = 10_000;
+
+/// The downloadable assets of a selection (`asset_ids`) or a folder tree (`folder_id`), and a
+/// file name for the archive. Invisible or undownloadable assets are left out; none at all is 404.
+pub async fn selection(
+    state: &AppState,
+    who: &Account,
+    asset_ids: Vec<String>,
+    folder_id: Option<String>,
+) -> Result<(Vec<LinkedAsset>, String), AppError> {
+    let now = clock::now_ms();
+    let (listed, name) = match (asset_ids.is_empty(), folder_id) {
+        (false, None) => {
+            if asset_ids.len() > MAX_SELECTION {
+                return Err(AppError::BadRequest(format!(
+                    "at most {MAX_SELECTION} assets per ZIP; download their folder instead"
+                )));
+            }
+            let mut ids = asset_ids;
+            ids.dedup();
+            let views = access::downloadable_many(&state.db, who, &ids, now).await?;
+            let listed = views
+                .into_iter()
+                .map(|view| LinkedAsset {
+                    view,
+                    subpath: Vec::new(),
+                })
+                .collect();
+            (listed, "assets.zip".to_string())
+        }
+        (true, Some(folder_id)) => {
+            let (folder, _) = access::folder(&state.db, who, &folder_id).await?;
+            let listed = access::downloadable_tree(&state.db, who, &folder, now).await?;
+            (listed, format!("{}.zip", folder.name))
+        }
+        _ => {
+            return Err(AppError::BadRequest(
+                "give either asset_ids or folder_id".into(),
+            ))
+        }
+    };
+    if listed.is_empty() {
+        return Err(AppError::NotFound);
+    }
+    Ok((listed, name))
+}
+
+/// Streams the archive; once it has gone out completely, each asset counts as downloaded.
+pub fn respond(
+    state: &AppState,
+    who: &Account,
+    client: &ClientInfo,
+    listed: Vec<LinkedAsset>,
+    name: &str,
+) -> Response {
+    let entries = entries_of(&listed);
+    let ids: Vec<String> = listed.iter().map(|a| a.view.asset.id.clone()).collect();
+    let events = state.events.clone();
+    let user = who.id.clone();
+    let client = client.clone();
+    zip::response(
+        state.storage.clone(),
+        entries,
+        name,
+        Box::new(move || {
+            for id in &ids {
+                events.record_detached(
+                    Event::new("download").by(&user).asset(id).detail("zip"),
+                    &client,
+                );
+            }
+        }),
+    )
+}
+
+/// ZIP entries for listed assets: their subfolders as directories, names safe and unique.
+pub fn entries_of(listed: &[LinkedAsset]) -> Vec<zip::Entry> {
+    let mut names = zip::Names::default();
+    listed
+        .iter()
+        .map(|a| zip::Entry {
+            name: names.unique(&a.subpath, &a.view.version.filename),
+            key: a.view.version.blob_key.clone(),
+            media_type: a.view.version.media_type.clone(),
+            modified_ms: a.view.version.created_at,
+        })
+        .collect()
+}

@@ -1,0 +1,399 @@
+//! Share links (SPEC §1 "Share link", §2.4–2.5): secret URLs `/s/{token}` to a set of assets or
+//! a live folder, with expiry, optional password, one-time code, licence terms and a download
+//! limit. The token is shown once; only its hash is stored. What a link may show is decided in
+//! `access`, at request time, like everything else.
+pub mod api;
+pub mod create;
+pub mod pages;
+pub mod unlock;
+pub mod visit;
+
+use serde_json::json;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::accounts::tokens;
+use crate::clock;
+use crate::db::{self, Db};
+use crate::error::AppError;
+
+/// What a link points at.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    Assets,
+    Folder(String),
+}
+
+#[derive(Clone, Debug)]
+pub struct Link {
+    pub id: String,
+    pub share_id: String,
+    pub target: Target,
+    pub title: String,
+    pub message: String,
+    pub terms: String,
+    pub password_hash: Option<String>,
+    pub allow_original: bool,
+    pub max_downloads: Option<i64>,
+    pub downloads: i64,
+    pub require_code: bool,
+    pub recipient: Option<String>,
+    pub recipients: Vec<String>,
+    pub unlock_epoch: i64,
+    pub created_by: Option<String>,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+/// A link's state at a moment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    Active,
+    Expired,
+    Revoked,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Active => "active",
+            State::Expired => "expired",
+            State::Revoked => "revoked",
+        }
+    }
+}
+
+const COLS: &str = "id, share_id, target_kind, folder_id, title, message, terms, password_hash, \
+    allow_original, max_downloads, downloads, require_code, recipient, recipients, unlock_epoch, \
+    created_by, created_at, expires_at, revoked_at";
+
+fn from_row(r: &AnyRow) -> Result<Link, sqlx::Error> {
+    let kind: String = r.try_get("target_kind")?;
+    let target = match kind.as_str() {
+        "folder" => Target::Folder(
+            r.try_get::<Option<String>, _>("folder_id")?
+                .unwrap_or_default(),
+        ),
+        _ => Target::Assets,
+    };
+    let recipients: String = r.try_get("recipients")?;
+    Ok(Link {
+        id: r.try_get("id")?,
+        share_id: r.try_get("share_id")?,
+        target,
+        title: r.try_get("title")?,
+        message: r.try_get("message")?,
+        terms: r.try_get("terms")?,
+        password_hash: r.try_get("password_hash")?,
+        allow_original: db::flag(r, "allow_original")?,
+        max_downloads: r.try_get("max_downloads")?,
+        downloads: r.try_get("downloads")?,
+        require_code: db::flag(r, "require_code")?,
+        recipient: r.try_get("recipient")?,
+        recipients: recipients
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
+        unlock_epoch: r.try_get("unlock_epoch")?,
+        created_by: r.try_get("created_by")?,
+        created_at: r.try_get("created_at")?,
+        expires_at: r.try_get("expires_at")?,
+        revoked_at: r.try_get("revoked_at")?,
+    })
+}
+
+impl Link {
+    pub fn state(&self, now: i64) -> State {
+        if self.revoked_at.is_some() {
+            State::Revoked
+        } else if self.expires_at <= now {
+            State::Expired
+        } else {
+            State::Active
+        }
+    }
+
+    pub fn downloads_left(&self) -> Option<i64> {
+        self.max_downloads.map(|m| (m - self.downloads).max(0))
+    }
+
+    pub fn to_json(&self, now: i64, asset_count: Option<i64>) -> serde_json::Value {
+        let (kind, folder) = match &self.target {
+            Target::Assets => ("assets", None),
+            Target::Folder(f) => ("folder", Some(f.clone())),
+        };
+        json!({
+            "id": self.id, "share_id": self.share_id, "target": kind, "folder_id": folder,
+            "asset_count": asset_count,
+            "title": self.title, "message": self.message, "terms": self.terms,
+            "has_password": self.password_hash.is_some(), "allow_original": self.allow_original,
+            "max_downloads": self.max_downloads, "downloads": self.downloads,
+            "require_code": self.require_code, "recipient": self.recipient,
+            "recipients": self.recipients, "state": self.state(now).as_str(),
+            "created_by": self.created_by, "created_at": clock::rfc3339(self.created_at),
+            "expires_at": clock::rfc3339(self.expires_at),
+            "revoked_at": self.revoked_at.map(clock::rfc3339),
+        })
+    }
+}
+
+/// A new link token: 256 bits from the OS RNG, URL-safe.
+pub fn new_token() -> String {
+    tokens::new_token("s")
+}
+
+/// The URL a visitor opens.
+pub fn url(public_url: &str, token: &str) -> String {
+    format!("{public_url}/s/{token}")
+}
+
+/// The link behind a token, whatever its state. Looking up by the token's hash means the
+/// database compares hashes, never the secret; the final check is constant-time anyway.
+pub async fn by_token(db: &Db, token: &str) -> Result<Option<Link>, sqlx::Error> {
+    if token.len() > 100 {
+        return Ok(None);
+    }
+    let hash = tokens::hash_token(token);
+    let row = sqlx::query(&format!(
+        "SELECT {COLS}, token_hash FROM links WHERE token_hash = $1"
+    ))
+    .bind(&hash)
+    .fetch_optional(&db.pool)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let stored: String = row.try_get("token_hash")?;
+    if !tokens::secret_eq(&stored, &hash) {
+        return Ok(None);
+    }
+    Ok(Some(from_row(&row)?))
+}
+
+pub async fn get(db: &Db, id: &str) -> Result<Link, AppError> {
+    let row = sqlx::query(&format!("SELECT {COLS} FROM links WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(&db.pool)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(from_row(&row)?)
+}
+
+/// Filters of the admin list.
+#[derive(Debug, Default)]
+pub struct Filter {
+    pub state: Option<State>,
+    /// "assets" or "folder".
+    pub target: Option<String>,
+    pub creator: Option<String>,
+    /// Part of a recipient's address.
+    pub recipient: Option<String>,
+}
+
+impl Filter {
+    pub fn parse_state(s: &str) -> Result<Option<State>, AppError> {
+        match s {
+            "" | "all" => Ok(None),
+            "active" => Ok(Some(State::Active)),
+            "expired" => Ok(Some(State::Expired)),
+            "revoked" => Ok(Some(State::Revoked)),
+            _ => Err(AppError::BadRequest(
+                "state must be active, expired or revoked".into(),
+            )),
+        }
+    }
+}
+
+/// Links newest first, after `cursor` (`created_at:id` of the last one seen).
+pub async fn list(
+    db: &Db,
+    filter: &Filter,
+    cursor: Option<(i64, String)>,
+    limit: i64,
+    now: i64,
+) -> Result<Vec<Link>, sqlx::Error> {
+    let state = match filter.state {
+        None => "1 = 1",
+        Some(State::Active) => "revoked_at IS NULL AND expires_at > $2",
+        Some(State::Expired) => "revoked_at IS NULL AND expires_at <= $2",
+        Some(State::Revoked) => "revoked_at IS NOT NULL",
+    };
+    let (after_t, after_id) = cursor.unwrap_or((i64::MAX, String::new()));
+    // Every parameter is referenced whatever the filters (`$n = $n`), so binding stays fixed.
+    let sql = format!(
+        "SELECT {COLS} FROM links WHERE {state} AND $2 = $2 \
+         AND ($3 = '' OR target_kind = $3) AND ($4 = '' OR created_by = $4) \
+         AND ($5 = '' OR lower(recipients) LIKE $6) \
+         AND (created_at < $7 OR (created_at = $7 AND id < $8)) \
+         ORDER BY created_at DESC, id DESC LIMIT $1"
+    );
+    let recipient = filter.recipient.clone().unwrap_or_default().to_lowercase();
+    let like = format!("%{}%", recipient.replace(['%', '_'], ""));
+    let rows = sqlx::query(&sql)
+        .bind(limit)
+        .bind(now)
+        .bind(filter.target.clone().unwrap_or_default())
+        .bind(filter.creator.clone().unwrap_or_default())
+        .bind(recipient)
+        .bind(like)
+        .bind(after_t)
+        .bind(if after_t == i64::MAX {
+            "\u{10FFFF}".to_string()
+        } else {
+            after_id
+        })
+        .fetch_all(&db.pool)
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// How many assets a share lists explicitly (None for folder links, which are live).
+pub async fn asset_count(db: &Db, link: &Link) -> Result<Option<i64>, sqlx::Error> {
+    if link.target != Target::Assets {
+        return Ok(None);
+    }
+    let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM link_assets WHERE share_id = $1")
+        .bind(&link.share_id)
+        .fetch_one(&db.pool)
+        .await?
+        .try_get("n")?;
+    Ok(Some(n))
+}
+
+/// Revokes; revoking twice is harmless. Returns whether the link exists.
+pub async fn revoke(db: &Db, id: &str, now: i64) -> Result<bool, sqlx::Error> {
+    let exists =
+        sqlx::query("UPDATE links SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2")
+            .bind(now)
+            .bind(id)
+            .execute(&db.pool)
+            .await?
+            .rows_affected();
+    Ok(exists > 0)
+}
+
+/// Deletes links that expired or were revoked before `now`; their events stay in the audit log.
+pub async fn purge_expired(db: &Db, now: i64) -> Result<u64, sqlx::Error> {
+    let mut tx = db.pool.begin().await?;
+    let n = sqlx::query("DELETE FROM links WHERE expires_at <= $1 OR revoked_at IS NOT NULL")
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    sqlx::query("DELETE FROM link_assets WHERE share_id NOT IN (SELECT share_id FROM links)")
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(n)
+}
+
+/// A fresh token for an existing link: the old URL stops working at once, and unlock cookies
+/// issued for it die with it. Returns the new token.
+pub async fn rotate(db: &Db, id: &str) -> Result<String, AppError> {
+    let token = new_token();
+    let n = sqlx::query(
+        "UPDATE links SET token_hash = $1, unlock_epoch = unlock_epoch + 1 \
+         WHERE id = $2 AND revoked_at IS NULL",
+    )
+    .bind(tokens::hash_token(&token))
+    .bind(id)
+    .execute(&db.pool)
+    .await?
+    .rows_affected();
+    if n == 0 {
+        get(db, id).await?;
+        return Err(AppError::Conflict(
+            "a revoked link cannot be rotated".into(),
+        ));
+    }
+    Ok(token)
+}
+
+/// Takes one download from the link's allowance. Atomic in the database, so N concurrent
+/// requests against a limit of N all pass and the N+1st fails, on any number of instances.
+pub async fn take_download(db: &Db, link: &Link) -> Result<bool, sqlx::Error> {
+    let n = sqlx::query(
+        "UPDATE links SET downloads = downloads + 1 \
+         WHERE id = $1 AND (max_downloads IS NULL OR downloads < max_downloads)",
+    )
+    .bind(&link.id)
+    .execute(&db.pool)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}
+
+/// Changes an admin may make after creation.
+#[derive(Debug, Default)]
+pub struct Changes {
+    pub expires_at: Option<i64>,
+    /// Some(None) removes the password.
+    pub password_hash: Option<Option<String>>,
+    pub max_downloads: Option<Option<i64>>,
+    pub allow_original: Option<bool>,
+    pub title: Option<String>,
+    pub message: Option<String>,
+    pub terms: Option<String>,
+}
+
+pub async fn update(db: &Db, link: &Link, ch: Changes) -> Result<(), sqlx::Error> {
+    let password_changed = ch.password_hash.is_some();
+    let password_hash = match ch.password_hash {
+        Some(p) => p,
+        None => link.password_hash.clone(),
+    };
+    sqlx::query(
+        "UPDATE links SET expires_at = $1, password_hash = $2, max_downloads = $3, \
+         allow_original = $4, title = $5, message = $6, terms = $7, \
+         unlock_epoch = unlock_epoch + $8 WHERE id = $9",
+    )
+    .bind(ch.expires_at.unwrap_or(link.expires_at))
+    .bind(password_hash)
+    .bind(ch.max_downloads.unwrap_or(link.max_downloads))
+    .bind(i64::from(ch.allow_original.unwrap_or(link.allow_original)))
+    .bind(ch.title.unwrap_or_else(|| link.title.clone()))
+    .bind(ch.message.unwrap_or_else(|| link.message.clone()))
+    .bind(ch.terms.unwrap_or_else(|| link.terms.clone()))
+    .bind(i64::from(password_changed))
+    .bind(&link.id)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
+/// One line of a link's access log.
+#[derive(Debug, serde::Serialize)]
+pub struct Access {
+    pub kind: String,
+    pub asset_id: Option<String>,
+    pub detail: String,
+    pub ip: String,
+    pub user_agent: String,
+    pub created_at: i64,
+}
+
+/// A link's events, newest first: views, completed downloads, unlocks, failures.
+pub async fn access_log(db: &Db, link_id: &str, limit: i64) -> Result<Vec<Access>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT kind, asset_id, detail, ip, user_agent, created_at FROM events \
+         WHERE actor_link_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
+    )
+    .bind(link_id)
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Access {
+                kind: r.try_get("kind")?,
+                asset_id: r.try_get("asset_id")?,
+                detail: r.try_get("detail")?,
+                ip: r.try_get::<Option<String>, _>("ip")?.unwrap_or_default(),
+                user_agent: r
+                    .try_get::<Option<String>, _>("user_agent")?
+                    .unwrap_or_default(),
+                created_at: r.try_get("created_at")?,
+            })
+        })
+        .collect()
+}

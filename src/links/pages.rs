@@ -1,0 +1,535 @@
+//! Admin pages for share links: the list (filters, bulk revoke, purge), the form that creates a
+//! share from a selection or a folder, the page that shows new URLs once, and each link's page
+//! with its access log and actions (extend, revoke, rotate).
+use askama::Template;
+use axum::extract::{Path, RawQuery, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+
+use super::create::{self, NewShare};
+use super::{Filter, Link, State as LinkState, Target};
+use crate::accounts::{users, PageAdmin};
+use crate::app::AppState;
+use crate::clock;
+use crate::error::{AppError, PageResult};
+use crate::events::Event;
+use crate::library::pages::AssetCard;
+use crate::library::{assets, folders};
+use crate::web::client::ClientInfo;
+use crate::web::layout::{render, Layout};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/admin/links", get(list_page).post(create_share))
+        .route("/admin/links/new", get(new_form).post(new_form_post))
+        .route("/admin/links/revoke", post(bulk_revoke))
+        .route("/admin/links/purge", post(purge))
+        .route("/admin/links/{id}", get(detail_page))
+        .route("/admin/links/{id}/extend", post(extend))
+        .route("/admin/links/{id}/revoke", post(revoke))
+        .route("/admin/links/{id}/rotate", post(rotate))
+}
+
+/// Repeated form or query keys (`asset_ids=a&asset_ids=b`) as pairs.
+fn pairs(raw: &str) -> Vec<(String, String)> {
+    serde_urlencoded::from_str(raw).unwrap_or_default()
+}
+
+fn first(pairs: &[(String, String)], key: &str) -> String {
+    pairs
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.trim().to_string())
+        .unwrap_or_default()
+}
+
+fn all(pairs: &[(String, String)], key: &str) -> Vec<String> {
+    pairs
+        .iter()
+        .filter(|(k, _)| k == key)
+        .map(|(_, v)| v.clone())
+        .collect()
+}
+
+pub struct LinkRow {
+    pub id: String,
+    pub label: String,
+    pub target: String,
+    pub recipients: String,
+    pub creator: String,
+    pub created: String,
+    pub expires: String,
+    pub state: &'static str,
+    pub downloads: String,
+    pub protected: bool,
+}
+
+async fn row(state: &AppState, l: &Link, now: i64) -> Result<LinkRow, AppError> {
+    let target = match &l.target {
+        Target::Folder(id) => match folders::get(&state.db, id).await? {
+            Some(f) => format!("Folder {}", f.path),
+            None => "Folder (deleted)".into(),
+        },
+        Target::Assets => {
+            let n = super::asset_count(&state.db, l).await?.unwrap_or(0);
+            format!("{n} asset{}", if n == 1 { "" } else { "s" })
+        }
+    };
+    let creator = match &l.created_by {
+        Some(id) => users::by_id(&state.db, id)
+            .await?
+            .map(|u| u.name)
+            .unwrap_or_default(),
+        None => String::new(),
+    };
+    Ok(LinkRow {
+        id: l.id.clone(),
+        label: if l.title.is_empty() {
+            target.clone()
+        } else {
+            l.title.clone()
+        },
+        target,
+        recipients: match &l.recipient {
+            Some(r) => r.clone(),
+            None => l.recipients.join(", "),
+        },
+        creator,
+        created: clock::human(l.created_at),
+        expires: clock::human(l.expires_at),
+        state: l.state(now).as_str(),
+        downloads: match l.max_downloads {
+            Some(m) => format!("{} / {m}", l.downloads),
+            None => l.downloads.to_string(),
+        },
+        protected: l.password_hash.is_some() || l.require_code,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "links/list.html")]
+struct ListPage {
+    layout: Layout,
+    rows: Vec<LinkRow>,
+    state: String,
+    target: String,
+    recipient: String,
+    mine: bool,
+}
+
+async fn list_page(
+    State(state): State<AppState>,
+    PageAdmin(me): PageAdmin,
+    RawQuery(raw): RawQuery,
+) -> PageResult<Response> {
+    let q = pairs(raw.as_deref().unwrap_or(""));
+    let now = clock::now_ms();
+    let st = first(&q, "state");
+    let target = first(&q, "target");
+    let recipient = first(&q, "recipient");
+    let mine = first(&q, "mine") == "1";
+    let filter = Filter {
+        state: Filter::parse_state(&st)?,
+        target: Some(target.clone()).filter(|t| t == "assets" || t == "folder"),
+        creator: mine.then(|| me.account.id.clone()),
+        recipient: Some(recipient.clone()).filter(|r| !r.is_empty()),
+    };
+    let links = super::list(&state.db, &filter, None, 200, now).await?;
+    let mut rows = Vec::with_capacity(links.len());
+    for l in &links {
+        rows.push(row(&state, l, now).await?);
+    }
+    let page = ListPage {
+        layout: Layout::for_user("Share links", &me, "links"),
+        rows,
+        state: st,
+        target,
+        recipient,
+        mine,
+    };
+    Ok(render(&page)?.into_response())
+}
+
+#[derive(Template)]
+#[template(path = "links/new.html")]
+struct NewPage {
+    layout: Layout,
+    folder: Option<folders::Folder>,
+    assets: Vec<AssetCard>,
+    default_expiry: String,
+    max_days: i64,
+    error: Option<String>,
+}
+
+/// `?folder_id=` shares a folder (live).
+async fn new_form(
+    State(state): State<AppState>,
+    PageAdmin(me): PageAdmin,
+    RawQuery(raw): RawQuery,
+) -> PageResult<Response> {
+    let q = pairs(raw.as_deref().unwrap_or(""));
+    show_new_form(&state, &me, &q, None).await
+}
+
+/// A selection from a folder page arrives as a POST (it carries the CSRF token).
+async fn new_form_post(
+    State(state): State<AppState>,
+    PageAdmin(me): PageAdmin,
+    Form(form): Form<Vec<(String, String)>>,
+) -> PageResult<Response> {
+    show_new_form(&state, &me, &form, None).await
+}
+
+async fn show_new_form(
+    state: &AppState,
+    me: &crate::accounts::PageUser,
+    q: &[(String, String)],
+    error: Option<String>,
+) -> PageResult<Response> {
+    let folder_id = first(q, "folder_id");
+    let folder = if folder_id.is_empty() {
+        None
+    } else {
+        Some(
+            folders::get(&state.db, &folder_id)
+                .await?
+                .ok_or(AppError::NotFound)?,
+        )
+    };
+    let mut cards = Vec::new();
+    for id in all(q, "asset_ids") {
+        if let Some(v) = assets::get_current(&state.db, &id).await? {
+            cards.push(AssetCard::from_view(&v));
+        }
+    }
+    if folder.is_none() && cards.is_empty() {
+        return Err(AppError::BadRequest(
+            "Select some assets, or share a whole folder from its page.".into(),
+        )
+        .into());
+    }
+    let default_expiry =
+        clock::from_ms(clock::now_ms() + create::DEFAULT_DAYS * 24 * 3600 * 1000).date();
+    let page = NewPage {
+        layout: Layout::for_user("New share link", me, "links"),
+        folder,
+        assets: cards,
+        default_expiry: default_expiry.to_string(),
+        max_days: state.config.max_link_days,
+        error,
+    };
+    let status = if page.error.is_some() {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        axum::http::StatusCode::OK
+    };
+    Ok((status, render(&page)?).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "links/created.html")]
+struct CreatedPage {
+    layout: Layout,
+    links: Vec<create::Issued>,
+    mail_failures: Vec<String>,
+    emailed: usize,
+}
+
+/// A date from `<input type=date>` means the end of that day, UTC.
+fn end_of_day(date: &str) -> Option<i64> {
+    let d = time::Date::parse(
+        date.trim(),
+        &time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .ok()?;
+    Some(clock::to_ms(d.with_hms(23, 59, 59).ok()?.assume_utc()))
+}
+
+async fn create_share(
+    State(state): State<AppState>,
+    PageAdmin(me): PageAdmin,
+    client: ClientInfo,
+    Form(form): Form<Vec<(String, String)>>,
+) -> PageResult<Response> {
+    let f = |k: &str| first(&form, k);
+    let expires_at =
+        match f("expires").as_str() {
+            "" => None,
+            d => Some(end_of_day(d).ok_or_else(|| {
+                AppError::BadRequest("The expiry date is not a valid date.".into())
+            })?),
+        };
+    let max_downloads = match f("max_downloads").as_str() {
+        "" => None,
+        n => Some(n.parse::<i64>().map_err(|_| {
+            AppError::BadRequest("Maximum downloads must be a whole number.".into())
+        })?),
+    };
+    let folder_id = Some(f("folder_id")).filter(|s| !s.is_empty());
+    let new = NewShare {
+        asset_ids: if folder_id.is_some() {
+            Vec::new()
+        } else {
+            all(&form, "asset_ids")
+        },
+        folder_id,
+        collection_id: None,
+        expires_at,
+        password: Some(f("password")).filter(|p| !p.is_empty()),
+        allow_original: f("allow_original") == "on",
+        max_downloads,
+        recipients: f("recipients")
+            .split([',', '\n', ';', ' '])
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
+        message: f("message"),
+        title: f("title"),
+        terms: f("terms"),
+        per_recipient: f("per_recipient") == "on",
+        require_code: f("require_code") == "on",
+    };
+    let emailed = new.recipients.len();
+    let created = match create::create(&state, &me.account, new).await {
+        Ok(c) => c,
+        Err(e @ (AppError::BadRequest(_) | AppError::Unprocessable(_) | AppError::NotFound)) => {
+            return show_new_form(&state, &me, &form, Some(e.to_string())).await;
+        }
+        Err(e) => return Err(e.into()),
+    };
+    for l in &created.links {
+        state
+            .events
+            .record(
+                Event::new("link_created").by(&me.account.id).link(&l.id),
+                &client,
+            )
+            .await?;
+    }
+    let page = CreatedPage {
+        layout: Layout::for_user("Share link created", &me, "links"),
+        emailed: emailed - created.mail_failures.len(),
+        links: created.links,
+        mail_failures: created.mail_failures,
+    };
+    Ok(render(&page)?.into_response())
+}
+
+pub struct AccessRow {
+    pub when: String,
+    pub what: String,
+    pub ip: String,
+    pub user_agent: String,
+}
+
+#[derive(Template)]
+#[template(path = "links/detail.html")]
+struct DetailPage {
+    layout: Layout,
+    row: LinkRow,
+    link: Link,
+    active: bool,
+    assets: Vec<AssetCard>,
+    views: Vec<AccessRow>,
+    downloads: Vec<AccessRow>,
+    other: Vec<AccessRow>,
+    expires_date: String,
+}
+
+async fn detail_page(
+    State(state): State<AppState>,
+    PageAdmin(me): PageAdmin,
+    Path(id): Path<String>,
+) -> PageResult<Response> {
+    let now = clock::now_ms();
+    let link = super::get(&state.db, &id).await?;
+    let log = super::access_log(&state.db, &id, 500).await?;
+    let mut names = std::collections::HashMap::new();
+    let mut views = Vec::new();
+    let mut downloads = Vec::new();
+    let mut other = Vec::new();
+    for a in log {
+        let mut what = a.kind.replace('_', " ");
+        if let Some(asset_id) = &a.asset_id {
+            if !names.contains_key(asset_id) {
+                let name = assets::get_current(&state.db, asset_id)
+                    .await?
+                    .map(|v| v.version.filename)
+                    .unwrap_or_else(|| "deleted asset".into());
+                names.insert(asset_id.clone(), name);
+            }
+            what = names[asset_id].clone();
+        }
+        if !a.detail.is_empty() {
+            what = format!("{what} ({})", a.detail);
+        }
+        let r = AccessRow {
+            when: clock::human(a.created_at),
+            what,
+            ip: a.ip,
+            user_agent: a.user_agent,
+        };
+        match a.kind.as_str() {
+            "link_view" => views.push(r),
+            "link_download" => downloads.push(r),
+            _ => other.push(r),
+        }
+    }
+    let assets = if link.target == Target::Assets {
+        crate::access::link_assets(&state.db, &link, None, 200, now)
+            .await?
+            .iter()
+            .map(|a| AssetCard::from_view(&a.view))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let page = DetailPage {
+        layout: Layout::for_user("Share link", &me, "links"),
+        row: row(&state, &link, now).await?,
+        active: link.state(now) == LinkState::Active,
+        expires_date: clock::from_ms(link.expires_at).date().to_string(),
+        link,
+        assets,
+        views,
+        downloads,
+        other,
+    };
+    Ok(render(&page)?.into_response())
+}
+
+async fn extend(
+    State(state): State<AppState>,
+    PageAdmin(me): PageAdmin,
+    client: ClientInfo,
+    Path(id): Path<String>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> PageResult<Response> {
+    let link = super::get(&state.db, &id).await?;
+    if link.revoked_at.is_some() {
+        return Err(AppError::Conflict("This link is revoked; create a new one.".into()).into());
+    }
+    let t = end_of_day(&first(&form, "expires"))
+        .ok_or_else(|| AppError::BadRequest("The expiry date is not a valid date.".into()))?;
+    let t = create::check_expiry(t, clock::now_ms(), state.config.max_link_days)?;
+    super::update(
+        &state.db,
+        &link,
+        super::Changes {
+            expires_at: Some(t),
+            ..Default::default()
+        },
+    )
+    .await?;
+    state
+        .events
+        .record(
+            Event::new("link_changed").by(&me.account.id).link(&id),
+            &client,
+        )
+        .await?;
+    me.flash(format!("The link now works until {}.", clock::human(t)))
+        .await;
+    Ok(Redirect::to(&format!("/admin/links/{id}")).into_response())
+}
+
+async fn revoke(
+    State(state): State<AppState>,
+    PageAdmin(me): PageAdmin,
+    client: ClientInfo,
+    Path(id): Path<String>,
+) -> PageResult<Response> {
+    if !super::revoke(&state.db, &id, clock::now_ms()).await? {
+        return Err(AppError::NotFound.into());
+    }
+    state
+        .events
+        .record(
+            Event::new("link_revoked").by(&me.account.id).link(&id),
+            &client,
+        )
+        .await?;
+    me.flash("Link revoked. It stops working at once.").await;
+    Ok(Redirect::to(&format!("/admin/links/{id}")).into_response())
+}
+
+async fn rotate(
+    State(state): State<AppState>,
+    PageAdmin(me): PageAdmin,
+    client: ClientInfo,
+    Path(id): Path<String>,
+) -> PageResult<Response> {
+    let token = super::rotate(&state.db, &id).await?;
+    state
+        .events
+        .record(
+            Event::new("link_rotated").by(&me.account.id).link(&id),
+            &client,
+        )
+        .await?;
+    let page = CreatedPage {
+        layout: Layout::for_user("New link address", &me, "links"),
+        links: vec![create::Issued {
+            id: id.clone(),
+            url: super::url(&state.config.public_url, &token),
+            recipient: None,
+        }],
+        mail_failures: Vec::new(),
+        emailed: 0,
+    };
+    Ok(render(&page)?.into_response())
+}
+
+async fn bulk_revoke(
+    State(state): State<AppState>,
+    PageAdmin(me): PageAdmin,
+    client: ClientInfo,
+    Form(form): Form<Vec<(String, String)>>,
+) -> PageResult<Response> {
+    let now = clock::now_ms();
+    let mut n = 0;
+    for id in all(&form, "ids").iter().take(1000) {
+        if super::revoke(&state.db, id, now).await? {
+            n += 1;
+            state
+                .events
+                .record(
+                    Event::new("link_revoked").by(&me.account.id).link(id),
+                    &client,
+                )
+                .await?;
+        }
+    }
+    me.flash(format!(
+        "{n} link{} revoked.",
+        if n == 1 { "" } else { "s" }
+    ))
+    .await;
+    Ok(Redirect::to("/admin/links").into_response())
+}
+
+async fn purge(
+    State(state): State<AppState>,
+    PageAdmin(me): PageAdmin,
+    client: ClientInfo,
+) -> PageResult<Response> {
+    let n = super::purge_expired(&state.db, clock::now_ms()).await?;
+    let detail = format!("{n} links");
+    state
+        .events
+        .record(
+            Event::new("links_purged")
+                .by(&me.account.id)
+                .detail(&detail),
+            &client,
+        )
+        .await?;
+    me.flash(format!(
+        "{n} expired or revoked link{} removed; their history stays in the audit log.",
+        if n == 1 { "" } else { "s" }
+    ))
+    .await;
+    Ok(Redirect::to("/admin/links").into_response())
+}

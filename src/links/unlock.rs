@@ -1,0 +1,94 @@
+//! What a visitor has proven to one link (password, one-time code, accepted terms), remembered in
+//! a signed cookie scoped to that link's path. The cookie is a JWT (HS256 with the instances'
+//! shared secret, `aud` = the link, required `exp`), so any instance can check it without a
+//! lookup, and a cookie from one link is worthless on another. Rotating the token or changing the
+//! password bumps the link's epoch, which kills every cookie issued before.
+use axum::http::{header, HeaderMap, HeaderValue};
+use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use super::Link;
+
+const COOKIE: &str = "assetport_link";
+/// An unlock lasts at most this long (and never beyond the link's expiry).
+const MAX_AGE_MS: i64 = 12 * 60 * 60 * 1000;
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Unlock {
+    /// The password gate was passed.
+    pub pw: bool,
+    /// The address a one-time code was verified for.
+    pub code: Option<String>,
+    /// The licence terms were accepted.
+    pub terms: bool,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Claims {
+    aud: String,
+    /// Seconds since the epoch, as JWT wants.
+    exp: i64,
+    epoch: i64,
+    #[serde(flatten)]
+    unlock: Unlock,
+}
+
+fn audience(link: &Link) -> String {
+    format!("assetport-link:{}", link.id)
+}
+
+/// What the request's cookie proves for `link`; nothing if absent, forged, expired, for another
+/// link, or from before a rotation.
+pub fn read(headers: &HeaderMap, link: &Link, secret: &str) -> Unlock {
+    let Some(token) = cookie_value(headers) else {
+        return Unlock::default();
+    };
+    let mut v = Validation::new(Algorithm::HS256);
+    v.set_audience(&[audience(link)]);
+    v.set_required_spec_claims(&["exp", "aud"]);
+    v.leeway = 0;
+    match decode::<Claims>(token, &DecodingKey::from_secret(secret.as_bytes()), &v) {
+        Ok(data) if data.claims.epoch == link.unlock_epoch => data.claims.unlock,
+        _ => Unlock::default(),
+    }
+}
+
+/// The `Set-Cookie` value that remembers `unlock` for this link only.
+pub fn cookie(
+    link: &Link,
+    token: &str,
+    unlock: &Unlock,
+    secret: &str,
+    secure: bool,
+    now: i64,
+) -> anyhow::Result<HeaderValue> {
+    let expires_ms = (now + MAX_AGE_MS).min(link.expires_at);
+    let claims = Claims {
+        aud: audience(link),
+        exp: expires_ms / 1000,
+        epoch: link.unlock_epoch,
+        unlock: unlock.clone(),
+    };
+    let jwt = encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )?;
+    let max_age = ((expires_ms - now) / 1000).max(0);
+    let value = format!(
+        "{COOKIE}={jwt}; Path=/s/{token}; Max-Age={max_age}; HttpOnly; SameSite=Lax{}",
+        if secure { "; Secure" } else { "" }
+    );
+    Ok(HeaderValue::from_str(&value)?)
+}
+
+fn cookie_value(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == COOKIE)
+        .map(|(_, v)| v)
+}

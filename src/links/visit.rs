@@ -1,0 +1,721 @@
+//! The visitor's side of a share link: `/s/{token}` and its gates (password, one-time code,
+//! licence terms), per-asset downloads and the whole share as one ZIP.
+//!
+//! Nothing here uses a session: what a visitor has proven lives in a cookie scoped to the link
+//! (`unlock`). Forms post back to the link's own secret URL, so only someone holding the link
+//! can build them; the Origin check refuses cross-site posts on top of that.
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::Deserialize;
+use sqlx::Row;
+
+use super::unlock::{self, Unlock};
+use super::{by_token, take_download, Link, State as LinkState};
+use crate::access::{self, LinkedAsset};
+use crate::accounts::{password, throttle, tokens};
+use crate::app::AppState;
+use crate::clock;
+use crate::db;
+use crate::error::{AppError, PageError, PageResult};
+use crate::events::Event;
+use crate::http::{completion, download, zip};
+use crate::library::pages::{human_size, AssetCard};
+use crate::mail::Mail;
+use crate::web::client::ClientInfo;
+use crate::web::layout::{render, Layout};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/s/{token}", get(landing))
+        .route("/s/{token}/unlock", post(unlock_password))
+        .route("/s/{token}/code", post(send_code))
+        .route("/s/{token}/verify", post(verify_code))
+        .route("/s/{token}/accept", post(accept_terms))
+        .route("/s/{token}/assets/{asset_id}/original", get(original))
+        .route("/s/{token}/zip", get(zip_all))
+        .layer(axum::middleware::from_fn(private_headers))
+}
+
+/// Link pages and files are private to whoever holds the link: never cached, never referred.
+async fn private_headers(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let mut r = next.run(req).await;
+    let h = r.headers_mut();
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(
+        "x-robots-tag",
+        HeaderValue::from_static("noindex, nofollow"),
+    );
+    r
+}
+
+const PW_PER_LINK: throttle::Policy = throttle::Policy {
+    limit: 10,
+    window_ms: 15 * 60 * 1000,
+};
+const PW_PER_IP: throttle::Policy = throttle::Policy {
+    limit: 30,
+    window_ms: 15 * 60 * 1000,
+};
+/// Unknown tokens from one address: someone guessing links.
+const PROBES_PER_IP: throttle::Policy = throttle::Policy {
+    limit: 30,
+    window_ms: 15 * 60 * 1000,
+};
+const CODES_SENT_PER_LINK: throttle::Policy = throttle::Policy {
+    limit: 5,
+    window_ms: 15 * 60 * 1000,
+};
+const CODE_TTL_MS: i64 = 10 * 60 * 1000;
+const CODE_ATTEMPTS: i64 = 5;
+/// Most assets shown on a landing page (the ZIP holds all of them).
+const GALLERY_LIMIT: i64 = 500;
+/// Most assets in one link ZIP.
+const ZIP_LIMIT: i64 = 100_000;
+
+/// A live link and what this visitor has proven to it.
+struct Visit {
+    link: Link,
+    unlock: Unlock,
+}
+
+impl Visit {
+    fn password_ok(&self) -> bool {
+        self.link.password_hash.is_none() || self.unlock.pw
+    }
+    fn code_ok(&self) -> bool {
+        !self.link.require_code || self.unlock.code.is_some()
+    }
+    /// Past every gate that hides the content.
+    fn open(&self) -> bool {
+        self.password_ok() && self.code_ok()
+    }
+    fn terms_ok(&self) -> bool {
+        self.link.terms.is_empty() || self.unlock.terms
+    }
+}
+
+/// Resolves a token: unknown → 404 (counted against the caller's address), expired or
+/// revoked → the friendly 410 page.
+async fn visit(
+    state: &AppState,
+    token: &str,
+    headers: &HeaderMap,
+    client: &ClientInfo,
+) -> Result<Visit, Response> {
+    let now = clock::now_ms();
+    let probe_key = format!("linkprobe:{}", client.ip);
+    throttle::check(&state.db, &probe_key, PROBES_PER_IP, now)
+        .await
+        .map_err(|e| PageError(e).into_response())?;
+    let link = by_token(&state.db, token)
+        .await
+        .map_err(|e| PageError(e.into()).into_response())?;
+    let Some(link) = link else {
+        throttle::record_failure(&state.db, &probe_key, PROBES_PER_IP, now)
+            .await
+            .map_err(|e| PageError(e.into()).into_response())?;
+        return Err(PageError(AppError::NotFound).into_response());
+    };
+    if link.state(now) != LinkState::Active {
+        return Err(gone_page(&link, now));
+    }
+    let unlock = unlock::read(headers, &link, &state.secret);
+    Ok(Visit { link, unlock })
+}
+
+#[derive(Template)]
+#[template(path = "links/gone.html")]
+struct GonePage {
+    layout: Layout,
+    revoked: bool,
+}
+
+fn gone_page(link: &Link, now: i64) -> Response {
+    let page = GonePage {
+        layout: Layout::anonymous("Link no longer available"),
+        revoked: link.state(now) == LinkState::Revoked,
+    };
+    match render(&page) {
+        Ok(html) => (StatusCode::GONE, html).into_response(),
+        Err(e) => PageError(e).into_response(),
+    }
+}
+
+pub struct VisitCard {
+    pub card: AssetCard,
+    pub folder: String,
+}
+
+#[derive(Template)]
+#[template(path = "links/visit.html")]
+struct VisitPage {
+    layout: Layout,
+    token: String,
+    /// "password", "code" or "content".
+    stage: &'static str,
+    error: Option<String>,
+    /// A code was requested: show the field to enter it.
+    code_sent: bool,
+    /// The visitor must say which address the code goes to (shared, not per-recipient).
+    ask_email: bool,
+    email: String,
+    heading: String,
+    message: String,
+    terms: String,
+    terms_ok: bool,
+    allow_original: bool,
+    assets: Vec<VisitCard>,
+    more: bool,
+    total_size: String,
+    expires: String,
+    downloads_left: Option<i64>,
+}
+
+#[derive(Deserialize, Default)]
+struct LandingQuery {
+    #[serde(default)]
+    sent: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
+}
+
+fn gate_page(v: &Visit, token: &str, stage: &'static str) -> VisitPage {
+    VisitPage {
+        // Before the gates, nothing about the content: not even its title.
+        layout: Layout::anonymous("Shared files"),
+        token: token.to_string(),
+        stage,
+        error: None,
+        code_sent: false,
+        ask_email: v.link.recipient.is_none(),
+        email: String::new(),
+        heading: "Shared files".into(),
+        message: String::new(),
+        terms: String::new(),
+        terms_ok: false,
+        allow_original: false,
+        assets: Vec::new(),
+        more: false,
+        total_size: String::new(),
+        expires: String::new(),
+        downloads_left: None,
+    }
+}
+
+async fn landing(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    Query(q): Query<LandingQuery>,
+    headers: HeaderMap,
+    client: ClientInfo,
+) -> Response {
+    let v = match visit(&state, &token, &headers, &client).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    match landing_page(&state, &v, &token, q, &client).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn landing_page(
+    state: &AppState,
+    v: &Visit,
+    token: &str,
+    q: LandingQuery,
+    client: &ClientInfo,
+) -> PageResult<Response> {
+    if !v.password_ok() {
+        return Ok(render(&gate_page(v, token, "password"))?.into_response());
+    }
+    if !v.code_ok() {
+        let mut page = gate_page(v, token, "code");
+        page.code_sent = q.sent.is_some();
+        page.email = q.email.unwrap_or_default();
+        return Ok(render(&page)?.into_response());
+    }
+    let now = clock::now_ms();
+    let listed = access::link_assets(&state.db, &v.link, None, GALLERY_LIMIT + 1, now).await?;
+    let more = listed.len() as i64 > GALLERY_LIMIT;
+    let total: i64 = listed.iter().map(|a| a.view.version.size).sum();
+    let assets = listed
+        .iter()
+        .take(GALLERY_LIMIT as usize)
+        .map(|a| VisitCard {
+            card: AssetCard::from_view(&a.view),
+            folder: a.subpath.join(" / "),
+        })
+        .collect();
+    state
+        .events
+        .record(Event::new("link_view").link(&v.link.id), client)
+        .await?;
+    let heading = if v.link.title.is_empty() {
+        "Shared files".to_string()
+    } else {
+        v.link.title.clone()
+    };
+    let page = VisitPage {
+        layout: Layout::anonymous(&heading),
+        token: token.to_string(),
+        stage: "content",
+        error: None,
+        code_sent: false,
+        ask_email: false,
+        email: String::new(),
+        heading,
+        message: v.link.message.clone(),
+        terms: v.link.terms.clone(),
+        terms_ok: v.terms_ok(),
+        allow_original: v.link.allow_original,
+        assets,
+        more,
+        total_size: human_size(total),
+        expires: clock::human(v.link.expires_at),
+        downloads_left: v.link.downloads_left(),
+    };
+    Ok(render(&page)?.into_response())
+}
+
+fn set_unlock(
+    state: &AppState,
+    v: &Visit,
+    token: &str,
+    unlock: &Unlock,
+) -> Result<Response, PageError> {
+    let cookie = unlock::cookie(
+        &v.link,
+        token,
+        unlock,
+        &state.secret,
+        state.config.secure_cookies(),
+        clock::now_ms(),
+    )
+    .map_err(AppError::Internal)?;
+    let mut r = Redirect::to(&format!("/s/{token}")).into_response();
+    r.headers_mut().insert(header::SET_COOKIE, cookie);
+    Ok(r)
+}
+
+#[derive(Deserialize)]
+struct PasswordForm {
+    #[serde(default)]
+    password: String,
+}
+
+async fn unlock_password(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    client: ClientInfo,
+    Form(form): Form<PasswordForm>,
+) -> Response {
+    let v = match visit(&state, &token, &headers, &client).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    match check_password(&state, &v, &token, form, &client).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn check_password(
+    state: &AppState,
+    v: &Visit,
+    token: &str,
+    form: PasswordForm,
+    client: &ClientInfo,
+) -> PageResult<Response> {
+    let Some(hash) = v.link.password_hash.clone() else {
+        return Ok(Redirect::to(&format!("/s/{token}")).into_response());
+    };
+    let now = clock::now_ms();
+    let link_key = format!("linkpw:{}", v.link.id);
+    let ip_key = format!("linkpw:ip:{}", client.ip);
+    throttle::check(&state.db, &link_key, PW_PER_LINK, now).await?;
+    throttle::check(&state.db, &ip_key, PW_PER_IP, now).await?;
+    if form.password.len() > 1000 || !password::verify(form.password, Some(hash)).await? {
+        throttle::record_failure(&state.db, &link_key, PW_PER_LINK, now).await?;
+        throttle::record_failure(&state.db, &ip_key, PW_PER_IP, now).await?;
+        state
+            .events
+            .record(Event::new("link_password_failed").link(&v.link.id), client)
+            .await?;
+        let mut page = gate_page(v, token, "password");
+        page.error = Some("That password is not right. Try again.".into());
+        return Ok((StatusCode::FORBIDDEN, render(&page)?).into_response());
+    }
+    state
+        .events
+        .record(Event::new("link_unlocked").link(&v.link.id), client)
+        .await?;
+    let mut unlock = v.unlock.clone();
+    unlock.pw = true;
+    set_unlock(state, v, token, &unlock)
+}
+
+#[derive(Deserialize)]
+struct EmailForm {
+    #[serde(default)]
+    email: String,
+}
+
+/// Sends a one-time code to the link's recipient (or to the address given, if it is one of
+/// the share's recipients). The answer is the same either way: no address enumeration.
+async fn send_code(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    client: ClientInfo,
+    Form(form): Form<EmailForm>,
+) -> Response {
+    let v = match visit(&state, &token, &headers, &client).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    match issue_code(&state, &v, &token, form).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    }
+}
+
+fn code_hash(link_id: &str, email: &str, code: &str) -> String {
+    tokens::hash_token(&format!("{link_id}\n{email}\n{code}"))
+}
+
+async fn issue_code(
+    state: &AppState,
+    v: &Visit,
+    token: &str,
+    form: EmailForm,
+) -> PageResult<Response> {
+    if !v.password_ok() || !v.link.require_code {
+        return Ok(Redirect::to(&format!("/s/{token}")).into_response());
+    }
+    let email = match &v.link.recipient {
+        Some(r) => r.clone(),
+        None => crate::accounts::users::normalize_email(&form.email).unwrap_or_default(),
+    };
+    let now = clock::now_ms();
+    let key = format!("linkcode:send:{}", v.link.id);
+    throttle::check(&state.db, &key, CODES_SENT_PER_LINK, now).await?;
+    throttle::record_failure(&state.db, &key, CODES_SENT_PER_LINK, now).await?;
+    if v.link.recipients.contains(&email) {
+        let code = format!("{:06}", random_code());
+        sqlx::query(
+            "INSERT INTO link_codes (id, link_id, email, code_hash, expires_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(db::new_id())
+        .bind(&v.link.id)
+        .bind(&email)
+        .bind(code_hash(&v.link.id, &email, &code))
+        .bind(now + CODE_TTL_MS)
+        .execute(&state.db.pool)
+        .await?;
+        let body = format!(
+            "Your code to open the shared files is:\n\n    {code}\n\nIt works for 10 minutes. \
+             If you did not ask for it, ignore this message.\n"
+        );
+        state
+            .mailer
+            .send(Mail {
+                to: &email,
+                subject: "Your code for the shared files",
+                body,
+            })
+            .await
+            .map_err(AppError::Internal)?;
+    }
+    let shown = if v.link.recipient.is_some() {
+        String::new()
+    } else {
+        email
+    };
+    let q =
+        serde_urlencoded::to_string([("sent", "1"), ("email", shown.as_str())]).unwrap_or_default();
+    Ok(Redirect::to(&format!("/s/{token}?{q}")).into_response())
+}
+
+/// A uniformly random number below 1,000,000.
+fn random_code() -> u32 {
+    loop {
+        let mut b = [0u8; 4];
+        getrandom::fill(&mut b).expect("OS random number generator unavailable");
+        let n = u32::from_le_bytes(b) & 0x00FF_FFFF; // 0..16,777,216
+        if n < 16_000_000 {
+            return n % 1_000_000;
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct CodeForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    code: String,
+}
+
+async fn verify_code(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    client: ClientInfo,
+    Form(form): Form<CodeForm>,
+) -> Response {
+    let v = match visit(&state, &token, &headers, &client).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    match check_code(&state, &v, &token, form, &client).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn check_code(
+    state: &AppState,
+    v: &Visit,
+    token: &str,
+    form: CodeForm,
+    client: &ClientInfo,
+) -> PageResult<Response> {
+    if !v.password_ok() || !v.link.require_code {
+        return Ok(Redirect::to(&format!("/s/{token}")).into_response());
+    }
+    let now = clock::now_ms();
+    let ip_key = format!("linkcode:ip:{}", client.ip);
+    throttle::check(&state.db, &ip_key, PW_PER_IP, now).await?;
+    let email = match &v.link.recipient {
+        Some(r) => r.clone(),
+        None => crate::accounts::users::normalize_email(&form.email).unwrap_or_default(),
+    };
+    let row = sqlx::query(
+        "SELECT id, code_hash FROM link_codes WHERE link_id = $1 AND email = $2 \
+         AND used_at IS NULL AND expires_at > $3 AND attempts < $4 \
+         ORDER BY expires_at DESC LIMIT 1",
+    )
+    .bind(&v.link.id)
+    .bind(&email)
+    .bind(now)
+    .bind(CODE_ATTEMPTS)
+    .fetch_optional(&state.db.pool)
+    .await?;
+    let code = form.code.trim();
+    let matched = match &row {
+        Some(r) => {
+            let stored: String = r.try_get("code_hash")?;
+            tokens::secret_eq(&stored, &code_hash(&v.link.id, &email, code))
+        }
+        None => false,
+    };
+    if !matched {
+        if let Some(r) = &row {
+            let id: String = r.try_get("id")?;
+            sqlx::query("UPDATE link_codes SET attempts = attempts + 1 WHERE id = $1")
+                .bind(id)
+                .execute(&state.db.pool)
+                .await?;
+        }
+        throttle::record_failure(&state.db, &ip_key, PW_PER_IP, now).await?;
+        state
+            .events
+            .record(Event::new("link_code_failed").link(&v.link.id), client)
+            .await?;
+        let mut page = gate_page(v, token, "code");
+        page.code_sent = true;
+        page.email = if v.link.recipient.is_some() {
+            String::new()
+        } else {
+            email
+        };
+        page.error = Some("That code is not right or has expired. Ask for a new one.".into());
+        return Ok((StatusCode::FORBIDDEN, render(&page)?).into_response());
+    }
+    if let Some(r) = &row {
+        let id: String = r.try_get("id")?;
+        sqlx::query("UPDATE link_codes SET used_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(id)
+            .execute(&state.db.pool)
+            .await?;
+    }
+    let detail = format!("code verified for {email}");
+    state
+        .events
+        .record(
+            Event::new("link_code_verified")
+                .link(&v.link.id)
+                .detail(&detail),
+            client,
+        )
+        .await?;
+    let mut unlock = v.unlock.clone();
+    unlock.code = Some(email);
+    set_unlock(state, v, token, &unlock)
+}
+
+async fn accept_terms(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    client: ClientInfo,
+) -> Response {
+    let v = match visit(&state, &token, &headers, &client).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let result: PageResult<Response> = async {
+        if !v.open() {
+            return Ok(Redirect::to(&format!("/s/{token}")).into_response());
+        }
+        state
+            .events
+            .record(Event::new("link_terms_accepted").link(&v.link.id), &client)
+            .await?;
+        let mut unlock = v.unlock.clone();
+        unlock.terms = true;
+        set_unlock(&state, &v, &token, &unlock)
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// May this visitor download originals now? Otherwise the reason, as a page.
+fn may_download(v: &Visit) -> Result<(), PageError> {
+    if !v.open() {
+        return Err(PageError(AppError::Forbidden(
+            "Open the link and unlock it first.".into(),
+        )));
+    }
+    if !v.link.allow_original {
+        return Err(PageError(AppError::NotFound));
+    }
+    if !v.terms_ok() {
+        return Err(PageError(AppError::Forbidden(
+            "Accept the usage terms on the link's page before downloading.".into(),
+        )));
+    }
+    Ok(())
+}
+
+fn exhausted() -> PageError {
+    PageError(AppError::GoneWith(
+        "This link has reached its download limit. Ask the sender for a new one.".into(),
+    ))
+}
+
+async fn original(
+    State(state): State<AppState>,
+    Path((token, asset_id)): Path<(String, String)>,
+    headers: HeaderMap,
+    client: ClientInfo,
+) -> Response {
+    let v = match visit(&state, &token, &headers, &client).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let result: PageResult<Response> = async {
+        may_download(&v)?;
+        let LinkedAsset { view, .. } =
+            access::link_asset(&state.db, &v.link, &asset_id, clock::now_ms()).await?;
+        let ver = &view.version;
+        let served = download::serve(
+            &state.storage,
+            &headers,
+            download::Blob {
+                key: &ver.blob_key,
+                size: ver.size as u64,
+                sha256: &ver.sha256,
+                media_type: &ver.media_type,
+                filename: &ver.filename,
+            },
+        )
+        .await?;
+        if !served.from_start {
+            return Ok(served.response); // a resume or a 304: already counted
+        }
+        if !take_download(&state.db, &v.link).await? {
+            return Err(exhausted());
+        }
+        let events = state.events.clone();
+        let link_id = v.link.id.clone();
+        let detail = format!("original v{}", ver.number);
+        let client = client.clone();
+        let asset_id = view.asset.id.clone();
+        Ok(completion::on_complete(
+            served.response,
+            Box::new(move || {
+                events.record_detached(
+                    Event::new("link_download")
+                        .link(&link_id)
+                        .asset(&asset_id)
+                        .detail(&detail),
+                    &client,
+                );
+            }),
+        ))
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn zip_all(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    client: ClientInfo,
+) -> Response {
+    let v = match visit(&state, &token, &headers, &client).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let result: PageResult<Response> = async {
+        may_download(&v)?;
+        let listed =
+            access::link_assets(&state.db, &v.link, None, ZIP_LIMIT, clock::now_ms()).await?;
+        if listed.is_empty() {
+            return Err(PageError(AppError::NotFound));
+        }
+        if !take_download(&state.db, &v.link).await? {
+            return Err(exhausted());
+        }
+        let count = listed.len();
+        let entries = crate::library::zip::entries_of(&listed);
+        let events = state.events.clone();
+        let link_id = v.link.id.clone();
+        let client = client.clone();
+        let name = if v.link.title.is_empty() {
+            "shared-files.zip".to_string()
+        } else {
+            format!("{}.zip", v.link.title)
+        };
+        Ok(zip::response(
+            state.storage.clone(),
+            entries,
+            &name,
+            Box::new(move || {
+                let detail = format!("zip of {count} files");
+                events.record_detached(
+                    Event::new("link_download").link(&link_id).detail(&detail),
+                    &client,
+                );
+            }),
+        ))
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
