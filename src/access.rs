@@ -292,58 +292,104 @@ pub async fn link_assets(
     limit: i64,
     now: i64,
 ) -> Result<Vec<LinkedAsset>, sqlx::Error> {
+    link_rows(db, link, COLS, only, limit, now)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(LinkedAsset {
+                view: assets::view_from_row(r)?,
+                subpath: subpath(r)?,
+            })
+        })
+        .collect()
+}
+
+/// What a link's gallery shows of an asset: the same selection as `link_assets`, with only
+/// the columns a landing page needs (it is the hot path of a link's page).
+pub struct GalleryItem {
+    pub id: String,
+    pub title: String,
+    pub filename: String,
+    pub media_type: String,
+    pub size: i64,
+    pub subpath: Vec<String>,
+}
+
+pub async fn link_gallery(
+    db: &Db,
+    link: &crate::links::Link,
+    limit: i64,
+    now: i64,
+) -> Result<Vec<GalleryItem>, sqlx::Error> {
+    let cols = "a.id, a.title, v.filename, v.media_type, v.size";
+    link_rows(db, link, cols, None, limit, now)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(GalleryItem {
+                id: r.try_get("id")?,
+                title: r.try_get("title")?,
+                filename: r.try_get("filename")?,
+                media_type: r.try_get("media_type")?,
+                size: r.try_get("size")?,
+                subpath: subpath(r)?,
+            })
+        })
+        .collect()
+}
+
+fn subpath(r: &sqlx::any::AnyRow) -> Result<Vec<String>, sqlx::Error> {
+    let rel: String = r.try_get("rel_path")?;
+    Ok(rel
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect())
+}
+
+/// The one query behind what a link shows; `cols` picks the columns (plus `rel_path`).
+async fn link_rows(
+    db: &Db,
+    link: &crate::links::Link,
+    cols: &str,
+    only: Option<&str>,
+    limit: i64,
+    now: i64,
+) -> Result<Vec<sqlx::any::AnyRow>, sqlx::Error> {
     use crate::links::Target;
     let visible = "a.status = 'approved' \
         AND (a.available_from IS NULL OR a.available_from <= $2) \
         AND (a.available_until IS NULL OR a.available_until > $2) \
         AND ($3 = '' OR a.id = $3)";
-    let rows = match &link.target {
-        Target::Assets => {
-            let sql = format!(
-                "SELECT {COLS}, '' AS rel_path FROM link_assets la \
+    let (sql, key) = match &link.target {
+        Target::Assets => (
+            format!(
+                "SELECT {cols}, '' AS rel_path FROM link_assets la \
                  JOIN assets a ON a.id = la.asset_id \
                  JOIN asset_versions v ON v.id = a.approved_version_id \
                  WHERE la.share_id = $1 AND {visible} ORDER BY la.position, a.id LIMIT $4"
-            );
-            sqlx::query(&sql)
-                .bind(&link.share_id)
-                .bind(now)
-                .bind(only.unwrap_or(""))
-                .bind(limit)
-                .fetch_all(&db.pool)
-                .await?
-        }
-        Target::Folder(folder_id) => {
-            let sql = format!(
-                "SELECT {COLS}, substr(f.path, length(root.path) + 2) AS rel_path \
+            ),
+            &link.share_id,
+        ),
+        Target::Folder(folder_id) => (
+            format!(
+                "SELECT {cols}, substr(f.path, length(root.path) + 2) AS rel_path \
                  FROM folders root JOIN folders f \
                    ON substr(f.id_path, 1, length(root.id_path)) = root.id_path \
                  JOIN assets a ON a.folder_id = f.id \
                  JOIN asset_versions v ON v.id = a.approved_version_id \
                  WHERE root.id = $1 AND {visible} ORDER BY f.path, a.filename, a.id LIMIT $4"
-            );
-            sqlx::query(&sql)
-                .bind(folder_id)
-                .bind(now)
-                .bind(only.unwrap_or(""))
-                .bind(limit)
-                .fetch_all(&db.pool)
-                .await?
-        }
+            ),
+            folder_id,
+        ),
     };
-    rows.iter()
-        .map(|r| {
-            let rel: String = r.try_get("rel_path")?;
-            Ok(LinkedAsset {
-                view: assets::view_from_row(r)?,
-                subpath: rel
-                    .split('/')
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_string)
-                    .collect(),
-            })
-        })
-        .collect()
+    sqlx::query(&sql)
+        .bind(key)
+        .bind(now)
+        .bind(only.unwrap_or(""))
+        .bind(limit)
+        .fetch_all(&db.pool)
+        .await
 }
 
 /// One asset of a share link, or 404.

@@ -96,6 +96,23 @@ pub struct AssetCard {
 }
 
 impl AssetCard {
+    /// A card from the few columns a gallery reads.
+    pub fn new(id: &str, title: &str, filename: &str, media_type: &str, size: i64) -> AssetCard {
+        AssetCard {
+            id: id.to_string(),
+            label: if title.is_empty() {
+                filename.to_string()
+            } else {
+                title.to_string()
+            },
+            filename: filename.to_string(),
+            kind: kind_of(media_type),
+            ext: extension(filename),
+            status: "approved".into(),
+            size: human_size(size),
+        }
+    }
+
     pub fn from_view(v: &AssetView) -> AssetCard {
         AssetCard {
             id: v.asset.id.clone(),

@@ -96,6 +96,7 @@ pub fn entries_of(listed: &[LinkedAsset]) -> Vec<zip::Entry> {
             name: names.unique(&a.subpath, &a.view.version.filename),
             key: a.view.version.blob_key.clone(),
             media_type: a.view.version.media_type.clone(),
+            size: a.view.version.size as u64,
             modified_ms: a.view.version.created_at,
         })
         .collect()

@@ -114,14 +114,16 @@ async fn visit(
     client: &ClientInfo,
 ) -> Result<Visit, Response> {
     let now = clock::now_ms();
-    let probe_key = format!("linkprobe:{}", client.ip);
-    throttle::check(&state.db, &probe_key, PROBES_PER_IP, now)
-        .await
-        .map_err(|e| PageError(e).into_response())?;
     let link = by_token(&state.db, token)
         .await
         .map_err(|e| PageError(e.into()).into_response())?;
     let Some(link) = link else {
+        // Only misses are counted and checked, so a live link costs no throttle query. With
+        // 256-bit tokens the limit is about noise and load, not about guessing succeeding.
+        let probe_key = format!("linkprobe:{}", client.ip);
+        throttle::check(&state.db, &probe_key, PROBES_PER_IP, now)
+            .await
+            .map_err(|e| PageError(e).into_response())?;
         throttle::record_failure(&state.db, &probe_key, PROBES_PER_IP, now)
             .await
             .map_err(|e| PageError(e.into()).into_response())?;
@@ -247,14 +249,14 @@ async fn landing_page(
         return Ok(render(&page)?.into_response());
     }
     let now = clock::now_ms();
-    let listed = access::link_assets(&state.db, &v.link, None, GALLERY_LIMIT + 1, now).await?;
+    let listed = access::link_gallery(&state.db, &v.link, GALLERY_LIMIT + 1, now).await?;
     let more = listed.len() as i64 > GALLERY_LIMIT;
-    let total: i64 = listed.iter().map(|a| a.view.version.size).sum();
+    let total: i64 = listed.iter().map(|a| a.size).sum();
     let assets = listed
         .iter()
         .take(GALLERY_LIMIT as usize)
         .map(|a| VisitCard {
-            card: AssetCard::from_view(&a.view),
+            card: AssetCard::new(&a.id, &a.title, &a.filename, &a.media_type, a.size),
             folder: a.subpath.join(" / "),
         })
         .collect();

@@ -249,10 +249,22 @@ fn is_storage_full(e: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
+/// Reads exactly `n` bytes into a fresh buffer, without zeroing it first (a measurable cost at
+/// disk speed). A file that ends early is an error: it changed under us.
+fn read_chunk(file: &mut std::fs::File, n: usize) -> std::io::Result<Bytes> {
+    use std::io::Read;
+    let mut buf = Vec::with_capacity(n);
+    file.take(n as u64).read_to_end(&mut buf)?;
+    if buf.len() < n {
+        return Err(std::io::ErrorKind::UnexpectedEof.into());
+    }
+    Ok(Bytes::from(buf))
+}
+
 /// Local files: open, size and the first chunk in one trip to a blocking thread, so a small
 /// file costs one hand-off (this is most of the cost of serving thumbnails and small files).
 async fn local_get(path: PathBuf, range: Option<Range<u64>>) -> anyhow::Result<ByteStream> {
-    use std::io::{Read, Seek, SeekFrom};
+    use std::io::{Seek, SeekFrom};
     let opened = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
         let mut file = std::fs::File::open(&path)?;
         let size = file.metadata()?.len();
@@ -264,9 +276,8 @@ async fn local_get(path: PathBuf, range: Option<Range<u64>>) -> anyhow::Result<B
             file.seek(SeekFrom::Start(range.start))?;
         }
         let want = (range.end - range.start).min(READ_CHUNK as u64) as usize;
-        let mut first = BytesMut::zeroed(want);
-        file.read_exact(&mut first)?;
-        Ok((file, first.freeze(), range.start + want as u64..range.end))
+        let first = read_chunk(&mut file, want)?;
+        Ok((file, first, range.start + want as u64..range.end))
     })
     .await??;
     let (file, first, rest) = opened;
@@ -279,29 +290,21 @@ async fn local_get(path: PathBuf, range: Option<Range<u64>>) -> anyhow::Result<B
 
 /// Streams `range` of an open file whose position is `range.start`.
 fn local_stream(file: std::fs::File, range: Range<u64>) -> ByteStream {
-    use std::io::Read;
     let (tx, mut rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(4);
     tokio::task::spawn_blocking(move || {
         let mut file = file;
         let mut remaining = range.end - range.start;
         while remaining > 0 {
             let want = remaining.min(READ_CHUNK as u64) as usize;
-            let mut buf = BytesMut::zeroed(want);
-            let n = match file.read(&mut buf) {
-                Ok(0) => {
-                    let _ = tx.blocking_send(Err(std::io::ErrorKind::UnexpectedEof.into()));
-                    return;
-                }
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            let chunk = match read_chunk(&mut file, want) {
+                Ok(c) => c,
                 Err(e) => {
                     let _ = tx.blocking_send(Err(e));
                     return;
                 }
             };
-            buf.truncate(n);
-            remaining -= n as u64;
-            if tx.blocking_send(Ok(buf.freeze())).is_err() {
+            remaining -= want as u64;
+            if tx.blocking_send(Ok(chunk)).is_err() {
                 return; // client went away
             }
         }
