@@ -39,6 +39,12 @@ pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0002_links.sql"),
         include_str!("../../migrations/postgres/0002_links.sql"),
     ),
+    (
+        3,
+        "version_crc",
+        include_str!("../../migrations/sqlite/0003_version_crc.sql"),
+        include_str!("../../migrations/postgres/0003_version_crc.sql"),
+    ),
 ];
 
 impl Db {

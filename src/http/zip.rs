@@ -17,7 +17,6 @@ use axum::http::{header, HeaderValue};
 use axum::response::Response;
 use bytes::{BufMut, Bytes, BytesMut};
 use flate2::{Compress, Compression, FlushCompress, Status};
-use futures_util::future::BoxFuture;
 use futures_util::{FutureExt, Stream};
 
 use super::disposition::content_disposition;
@@ -31,6 +30,9 @@ pub struct Entry {
     pub media_type: String,
     /// Size in storage (decides ZIP64 before the bytes are read).
     pub size: u64,
+    /// CRC-32 recorded at upload: a stored entry then needs neither a checksum pass nor a
+    /// data descriptor.
+    pub crc32: Option<u32>,
     pub modified_ms: i64,
 }
 
@@ -127,15 +129,27 @@ const CENTRAL_HEADER: u32 = 0x0201_4b50;
 const END_OF_CENTRAL: u32 = 0x0605_4b50;
 const ZIP64_END: u32 = 0x0606_4b50;
 const ZIP64_LOCATOR: u32 = 0x0706_4b50;
-/// Bit 3: sizes and CRC follow the data; bit 11: names are UTF-8.
-const FLAGS: u16 = 0x0808;
+/// Bit 11: names are UTF-8.
+const UTF8: u16 = 0x0800;
+/// Bit 3: sizes and CRC follow the data, in a data descriptor.
+const DESCRIPTOR: u16 = 0x0008;
 /// An entry this big (or an offset this far) needs ZIP64; the margin covers deflate overhead.
 const ZIP64_FROM: u64 = 0xFFFF_0000;
 const MAX32: u32 = 0xFFFF_FFFF;
 
+/// A binary being opened on a task of its own, so the next file's open and first read overlap
+/// with sending the current one (otherwise each file start leaves the connection idle).
+type Opening = tokio::task::JoinHandle<anyhow::Result<ByteStream>>;
+
+fn open_in_background(storage: &Storage, key: &str) -> Opening {
+    let storage = storage.clone();
+    let key = key.to_string();
+    tokio::spawn(async move { storage.get(&key, None).await })
+}
+
 enum State {
     Next,
-    Opening(BoxFuture<'static, anyhow::Result<ByteStream>>, Open),
+    Opening(Opening, Open),
     Data(ByteStream, Open),
     Finished,
 }
@@ -146,6 +160,8 @@ struct Open {
     offset: u64,
     zip64: bool,
     deflate: Option<Box<Compress>>,
+    /// The checksum and size were known and written up front (no descriptor).
+    known: Option<(u32, u64)>,
     crc: crc32fast::Hasher,
     size: u64,
     compressed: u64,
@@ -163,6 +179,8 @@ struct ZipStream {
     count: u64,
     /// Entries from this size on get ZIP64 records (lowered by tests).
     zip64_from: u64,
+    /// The next entry's binary, already being opened.
+    prefetch: Option<Opening>,
     done: Option<Box<dyn FnOnce() + Send>>,
 }
 
@@ -181,6 +199,7 @@ impl ZipStream {
             central: BytesMut::new(),
             count: 0,
             zip64_from,
+            prefetch: None,
             done: Some(done),
         }
     }
@@ -202,10 +221,11 @@ impl Stream for ZipStream {
                         return Poll::Ready(Some(Ok(tail)));
                     };
                     let (open, head) = this.local_header(&e);
-                    let storage = this.storage.clone();
-                    let key = e.key;
-                    this.state =
-                        State::Opening(async move { storage.get(&key, None).await }.boxed(), open);
+                    let opening = match this.prefetch.take() {
+                        Some(o) => o,
+                        None => open_in_background(&this.storage, &e.key),
+                    };
+                    this.state = State::Opening(opening, open);
                     return Poll::Ready(Some(Ok(head)));
                 }
                 State::Opening(mut fut, open) => match fut.poll_unpin(cx) {
@@ -213,7 +233,15 @@ impl Stream for ZipStream {
                         this.state = State::Opening(fut, open);
                         return Poll::Pending;
                     }
-                    Poll::Ready(Ok(data)) => this.state = State::Data(data, open),
+                    Poll::Ready(Ok(Ok(data))) => {
+                        if let Some(next) = this.entries.front() {
+                            this.prefetch = Some(open_in_background(&this.storage, &next.key));
+                        }
+                        this.state = State::Data(data, open);
+                    }
+                    Poll::Ready(Ok(Err(e))) => {
+                        return Poll::Ready(Some(Err(std::io::Error::other(e.to_string()))))
+                    }
                     Poll::Ready(Err(e)) => {
                         return Poll::Ready(Some(Err(std::io::Error::other(e.to_string()))))
                     }
@@ -225,7 +253,9 @@ impl Stream for ZipStream {
                     }
                     Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e))),
                     Poll::Ready(Some(Ok(chunk))) => {
-                        open.crc.update(&chunk);
+                        if open.known.is_none() {
+                            open.crc.update(&chunk);
+                        }
                         open.size += chunk.len() as u64;
                         let out = match &mut open.deflate {
                             None => chunk,
@@ -245,10 +275,23 @@ impl Stream for ZipStream {
                             open.compressed += tail.len() as u64;
                             out.extend_from_slice(&tail);
                         }
-                        out.extend_from_slice(&this.data_descriptor(&open));
+                        match open.known {
+                            None => out.extend_from_slice(&this.data_descriptor(&open)),
+                            // The header promised this size; anything else is a broken archive.
+                            Some((_, size)) if size != open.size => {
+                                return Poll::Ready(Some(Err(std::io::Error::other(format!(
+                                    "{} changed size while zipping",
+                                    open.name
+                                )))))
+                            }
+                            Some(_) => {}
+                        }
                         this.offset += out.len() as u64;
                         this.central_record(&open);
                         this.state = State::Next;
+                        if out.is_empty() {
+                            continue;
+                        }
                         return Poll::Ready(Some(Ok(out.freeze())));
                     }
                 },
@@ -291,33 +334,44 @@ impl ZipStream {
         let zip64 = e.size >= self.zip64_from;
         let deflate = (!already_compressed(&e.media_type))
             .then(|| Box::new(Compress::new(Compression::fast(), false)));
+        let known = match (&deflate, e.crc32) {
+            (None, Some(crc)) => Some((crc, e.size)),
+            _ => None,
+        };
         let (dos_time, dos_date) = dos_datetime(e.modified_ms);
         let name = e.name.as_bytes();
         let mut h = BytesMut::with_capacity(30 + name.len() + 20);
         h.put_u32_le(LOCAL_HEADER);
         h.put_u16_le(if zip64 { 45 } else { 20 });
-        h.put_u16_le(FLAGS);
+        h.put_u16_le(if known.is_some() {
+            UTF8
+        } else {
+            UTF8 | DESCRIPTOR
+        });
         h.put_u16_le(if deflate.is_some() { 8 } else { 0 });
         h.put_u16_le(dos_time);
         h.put_u16_le(dos_date);
-        h.put_u32_le(0); // CRC: in the data descriptor
-                         // Sizes follow in the descriptor; a ZIP64 entry says so with all-ones and an extra field.
-        h.put_u32_le(if zip64 { MAX32 } else { 0 });
-        h.put_u32_le(if zip64 { MAX32 } else { 0 });
+        let (crc, size) = known.unwrap_or((0, 0));
+        h.put_u32_le(crc);
+        // ZIP64 sizes live in the extra field, with all-ones here.
+        let small = if zip64 { MAX32 } else { size as u32 };
+        h.put_u32_le(small);
+        h.put_u32_le(small);
         h.put_u16_le(name.len() as u16);
         h.put_u16_le(if zip64 { 20 } else { 0 });
         h.put_slice(name);
         if zip64 {
             h.put_u16_le(0x0001);
             h.put_u16_le(16);
-            h.put_u64_le(0);
-            h.put_u64_le(0);
+            h.put_u64_le(size);
+            h.put_u64_le(size);
         }
         let open = Open {
             name: e.name.clone(),
             offset: self.offset,
             zip64,
             deflate,
+            known,
             crc: crc32fast::Hasher::new(),
             size: 0,
             compressed: 0,
@@ -364,11 +418,18 @@ impl ZipStream {
         c.put_u32_le(CENTRAL_HEADER);
         c.put_u16_le((3 << 8) | 45); // made by Unix, spec 4.5
         c.put_u16_le(if big_size || big_offset { 45 } else { 20 });
-        c.put_u16_le(FLAGS);
+        c.put_u16_le(if open.known.is_some() {
+            UTF8
+        } else {
+            UTF8 | DESCRIPTOR
+        });
         c.put_u16_le(if open.deflate.is_some() { 8 } else { 0 });
         c.put_u16_le(open.dos_time);
         c.put_u16_le(open.dos_date);
-        c.put_u32_le(open.crc.clone().finalize());
+        c.put_u32_le(match open.known {
+            Some((crc, _)) => crc,
+            None => open.crc.clone().finalize(),
+        });
         c.put_u32_le(if big_size {
             MAX32
         } else {
@@ -501,18 +562,25 @@ mod tests {
         std::fs::write(dir.path().join("text"), &text).unwrap();
         std::fs::write(dir.path().join("empty"), b"").unwrap();
         let storage = Storage::from_url(&format!("file://{}", dir.path().display())).unwrap();
-        let entry = |name: &str, key: &str, media_type: &str, size: usize| Entry {
+        let entry = |name: &str, key: &str, media_type: &str, bytes: &[u8], crc: bool| Entry {
             name: name.into(),
             key: key.into(),
             media_type: media_type.into(),
-            size: size as u64,
+            size: bytes.len() as u64,
+            crc32: crc.then(|| crc32fast::hash(bytes)),
             modified_ms: 1_790_000_000_000,
         };
-        for zip64_from in [ZIP64_FROM, 0] {
+        // Both ways of framing (checksum known up front or computed), with and without ZIP64.
+        for (zip64_from, crc_known) in [
+            (ZIP64_FROM, false),
+            (0, false),
+            (ZIP64_FROM, true),
+            (0, true),
+        ] {
             let entries = vec![
-                entry("Fotos/photo.jpg", "photo", "image/jpeg", photo.len()),
-                entry("guide.txt", "text", "text/plain", text.len()),
-                entry("empty.csv", "empty", "text/csv", 0),
+                entry("Fotos/photo.jpg", "photo", "image/jpeg", &photo, crc_known),
+                entry("guide.txt", "text", "text/plain", &text, crc_known),
+                entry("empty.csv", "empty", "text/csv", b"", crc_known),
             ];
             let completed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
             let flag = completed.clone();
@@ -553,6 +621,7 @@ mod tests {
             key: "missing".into(),
             media_type: "image/jpeg".into(),
             size: 10,
+            crc32: None,
             modified_ms: 0,
         }];
         let stream = ZipStream::new(

@@ -41,6 +41,8 @@ pub struct Version {
     pub uploaded_by: Option<String>,
     pub comment: String,
     pub created_at: i64,
+    /// CRC-32 of the bytes, when known (see migration 0003).
+    pub crc32: Option<i64>,
 }
 
 /// An asset as one caller sees it: with the version that caller is entitled to.
@@ -57,7 +59,8 @@ pub const COLS: &str =
     a.checked_out_by, a.submitted_by, a.review_comment, a.created_at, a.updated_at, \
     v.id AS v_id, v.number AS v_number, v.blob_key AS v_blob_key, v.sha256 AS v_sha256, \
     v.size AS v_size, v.media_type AS v_media_type, v.filename AS v_filename, \
-    v.uploaded_by AS v_uploaded_by, v.comment AS v_comment, v.created_at AS v_created_at";
+    v.uploaded_by AS v_uploaded_by, v.comment AS v_comment, v.created_at AS v_created_at, \
+    v.crc32 AS v_crc32";
 
 pub fn split_keywords(s: &str) -> Vec<String> {
     s.split(',')
@@ -99,6 +102,7 @@ pub fn view_from_row(r: &AnyRow) -> Result<AssetView, sqlx::Error> {
             uploaded_by: r.try_get("v_uploaded_by")?,
             comment: r.try_get("v_comment")?,
             created_at: r.try_get("v_created_at")?,
+            crc32: r.try_get("v_crc32")?,
         },
     })
 }
@@ -172,7 +176,8 @@ pub async fn versions(db: &Db, asset_id: &str) -> Result<Vec<Version>, sqlx::Err
     sqlx::query(
         "SELECT id AS v_id, number AS v_number, blob_key AS v_blob_key, sha256 AS v_sha256, \
          size AS v_size, media_type AS v_media_type, filename AS v_filename, \
-         uploaded_by AS v_uploaded_by, comment AS v_comment, created_at AS v_created_at \
+         uploaded_by AS v_uploaded_by, comment AS v_comment, created_at AS v_created_at, \
+         crc32 AS v_crc32 \
          FROM asset_versions WHERE asset_id = $1 ORDER BY number DESC",
     )
     .bind(asset_id)
@@ -191,6 +196,7 @@ pub async fn versions(db: &Db, asset_id: &str) -> Result<Vec<Version>, sqlx::Err
             uploaded_by: r.try_get("v_uploaded_by")?,
             comment: r.try_get("v_comment")?,
             created_at: r.try_get("v_created_at")?,
+            crc32: r.try_get("v_crc32")?,
         })
     })
     .collect()

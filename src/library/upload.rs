@@ -224,7 +224,8 @@ async fn commit(
     .await?;
     sqlx::query(
         "INSERT INTO asset_versions (id, asset_id, number, blob_key, sha256, size, media_type, \
-         filename, uploaded_by, comment, created_at) VALUES ($1, $2, 1, $3, $4, $5, $6, $7, $8, '', $9)",
+         filename, uploaded_by, comment, created_at, crc32) \
+         VALUES ($1, $2, 1, $3, $4, $5, $6, $7, $8, '', $9, $10)",
     )
     .bind(&r.version_id)
     .bind(&asset_id)
@@ -235,6 +236,7 @@ async fn commit(
     .bind(&filename)
     .bind(&who.id)
     .bind(now)
+    .bind(i64::from(r.blob.crc32))
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;

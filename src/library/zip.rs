@@ -97,6 +97,7 @@ pub fn entries_of(listed: &[LinkedAsset]) -> Vec<zip::Entry> {
             key: a.view.version.blob_key.clone(),
             media_type: a.view.version.media_type.clone(),
             size: a.view.version.size as u64,
+            crc32: a.view.version.crc32.map(|c| c as u32),
             modified_ms: a.view.version.created_at,
         })
         .collect()

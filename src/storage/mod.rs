@@ -19,6 +19,8 @@ use sha2::{Digest, Sha256};
 pub struct StoredBlob {
     pub size: u64,
     pub sha256: String,
+    /// CRC-32 (for ZIP entries), computed in the same pass.
+    pub crc32: u32,
 }
 
 /// Why a write failed. Every variant leaves nothing behind in storage.
@@ -121,6 +123,7 @@ impl Storage {
     {
         let mut body = std::pin::pin!(body);
         let mut hasher = Sha256::new();
+        let mut crc = crc32fast::Hasher::new();
         let mut size: u64 = 0;
         let mut buf = BytesMut::with_capacity(self.part_size);
         // One part may be in flight while the next is read: network and disk overlap, and
@@ -133,6 +136,7 @@ impl Storage {
                 return Err(PutError::TooLarge(max));
             }
             hasher.update(&chunk);
+            crc.update(&chunk);
             buf.extend_from_slice(&chunk);
             if buf.len() >= self.part_size {
                 if let Some(prev) = in_flight.take() {
@@ -154,6 +158,7 @@ impl Storage {
         Ok(StoredBlob {
             size,
             sha256: hex::encode(hasher.finalize()),
+            crc32: crc.finalize(),
         })
     }
 

@@ -69,7 +69,19 @@ fn cross_site(req: &Request) -> bool {
 /// For forms without a session (share links): they post to a secret URL that only a holder of
 /// the link knows, so the secret is the token; cross-site posts are refused on top.
 pub async fn same_origin_only(req: Request, next: Next) -> Response {
-    if !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) && cross_site(&req) {
+    // Link pages send `Referrer-Policy: no-referrer`, so browsers post them with `Origin: null`;
+    // `Sec-Fetch-Site` still tells a cross-site post apart.
+    let h = req.headers();
+    let fetch_cross = h
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == "cross-site");
+    let null_origin = h
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == "null");
+    let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if unsafe_method && (fetch_cross || (!null_origin && cross_site(&req))) {
         return refused();
     }
     next.run(req).await
