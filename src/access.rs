@@ -461,14 +461,9 @@ pub async fn downloadable_tree(
             }
         };
         if ok {
-            let rel: String = r.try_get("rel_path")?;
             out.push(LinkedAsset {
                 view,
-                subpath: rel
-                    .split('/')
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_string)
-                    .collect(),
+                subpath: subpath(r)?,
             });
         }
     }

@@ -20,7 +20,18 @@ pub struct Blob<'a> {
     pub filename: &'a str,
 }
 
-impl Blob<'_> {
+impl<'a> Blob<'a> {
+    /// What serving one stored version needs.
+    pub fn of(v: &'a crate::library::assets::Version) -> Blob<'a> {
+        Blob {
+            key: &v.blob_key,
+            size: v.size as u64,
+            sha256: &v.sha256,
+            media_type: &v.media_type,
+            filename: &v.filename,
+        }
+    }
+
     fn etag(&self) -> String {
         format!("\"{}\"", self.sha256)
     }

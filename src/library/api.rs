@@ -424,18 +424,7 @@ pub async fn serve_original(
 ) -> ApiResult<Response> {
     let view = access::downloadable(&state.db, who, id, clock::now_ms()).await?;
     let v = &view.version;
-    let served = download::serve(
-        &state.storage,
-        headers,
-        download::Blob {
-            key: &v.blob_key,
-            size: v.size as u64,
-            sha256: &v.sha256,
-            media_type: &v.media_type,
-            filename: &v.filename,
-        },
-    )
-    .await?;
+    let served = download::serve(&state.storage, headers, download::Blob::of(v)).await?;
     if served.from_start {
         let detail = format!("original v{}", v.number);
         state

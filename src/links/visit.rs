@@ -635,18 +635,7 @@ async fn original(
         let LinkedAsset { view, .. } =
             access::link_asset(&state.db, &v.link, &asset_id, clock::now_ms()).await?;
         let ver = &view.version;
-        let served = download::serve(
-            &state.storage,
-            &headers,
-            download::Blob {
-                key: &ver.blob_key,
-                size: ver.size as u64,
-                sha256: &ver.sha256,
-                media_type: &ver.media_type,
-                filename: &ver.filename,
-            },
-        )
-        .await?;
+        let served = download::serve(&state.storage, &headers, download::Blob::of(ver)).await?;
         if !served.from_start {
             return Ok(served.response); // a resume or a 304: already counted
         }
