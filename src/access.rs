@@ -8,7 +8,7 @@
 use sqlx::Row;
 
 use crate::accounts::Account;
-use crate::db::Db;
+use crate::db::{Db, Param};
 use crate::error::AppError;
 use crate::library::assets::{self, AssetView, COLS};
 use crate::library::folders::{self, Folder};
@@ -156,23 +156,23 @@ pub async fn asset(
         grant("can_view"),
         grant("can_download"),
     );
-    if let Some(row) = sqlx::query(&sql)
-        .bind(id)
-        .bind(&who.id)
-        .fetch_optional(&db.pool)
-        .await?
-    {
-        let v = assets::view_from_row(&row)?;
-        let right = |c: &str| -> Result<bool, sqlx::Error> {
-            Ok(row.try_get::<Option<i64>, _>(c)?.unwrap_or(0) != 0)
-        };
-        let view = right("r_view")?;
+    let found = db
+        .read_optional(&sql, &[Param::Text(id), Param::Text(&who.id)], |r| {
+            let right = |c: &str| Ok::<_, sqlx::Error>(r.opt_int(c)?.unwrap_or(0) != 0);
+            Ok((
+                assets::view_from_row(r)?,
+                right("r_view")?,
+                right("r_download")?,
+            ))
+        })
+        .await?;
+    if let Some((v, view, download)) = found {
         if v.asset.status == "approved" && v.in_window(now) && view {
             let own = v.asset.submitted_by.as_deref() == Some(who.id.as_str());
             return Ok((
                 v,
                 AssetRights {
-                    download: (view && right("r_download")?) || own,
+                    download: (view && download) || own,
                     see_review: own,
                 },
             ));
@@ -321,30 +321,109 @@ pub async fn link_gallery(
     limit: i64,
     now: i64,
 ) -> Result<Vec<GalleryItem>, sqlx::Error> {
-    let cols = "a.id, a.title, v.filename, v.media_type, v.size";
-    link_rows(db, link, cols, None, limit, now)
+    // The whole gallery comes back as one JSON text in one row: with sqlx every row is a
+    // message between threads, and a 50-asset page was spending most of its time on those.
+    let Selection {
+        from,
+        order,
+        rel_path,
+        key,
+    } = link_selection(link);
+    let inner = format!(
+        "SELECT a.id, a.title, v.filename, v.media_type, v.size, {rel_path} AS rel_path, \
+         row_number() OVER (ORDER BY {order}) AS n {from} ORDER BY {order} LIMIT $4"
+    );
+    let sql = match db.dialect {
+        crate::db::Dialect::Sqlite => format!(
+            "SELECT json_group_array(json_array(id, title, filename, media_type, size, rel_path) \
+             ORDER BY n) AS j FROM ({inner}) g"
+        ),
+        crate::db::Dialect::Postgres => format!(
+            "SELECT COALESCE(json_agg(json_build_array(id, title, filename, media_type, size, \
+             rel_path) ORDER BY n)::text, '[]') AS j FROM ({inner}) g"
+        ),
+    };
+    let json = db
+        .read_optional(
+            &sql,
+            &[
+                Param::Text(key),
+                Param::Int(now),
+                Param::Text(""),
+                Param::Int(limit),
+            ],
+            |r| r.text("j"),
+        )
         .await?
-        .iter()
-        .map(|r| {
-            Ok(GalleryItem {
-                id: r.try_get("id")?,
-                title: r.try_get("title")?,
-                filename: r.try_get("filename")?,
-                media_type: r.try_get("media_type")?,
-                size: r.try_get("size")?,
-                subpath: subpath(r)?,
-            })
+        .unwrap_or_default();
+    type Tuple = (String, String, String, String, i64, String);
+    let items: Vec<Tuple> =
+        serde_json::from_str(&json).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+    Ok(items
+        .into_iter()
+        .map(|(id, title, filename, media_type, size, rel)| GalleryItem {
+            id,
+            title,
+            filename,
+            media_type,
+            size,
+            subpath: split_rel(&rel),
         })
-        .collect()
+        .collect())
 }
 
 fn subpath(r: &sqlx::any::AnyRow) -> Result<Vec<String>, sqlx::Error> {
-    let rel: String = r.try_get("rel_path")?;
-    Ok(rel
-        .split('/')
+    Ok(split_rel(&r.try_get::<String, _>("rel_path")?))
+}
+
+fn split_rel(rel: &str) -> Vec<String> {
+    rel.split('/')
         .filter(|s| !s.is_empty())
         .map(str::to_string)
-        .collect())
+        .collect()
+}
+
+/// What a link shows, as pieces of one query: the FROM/WHERE part (binding $1 = `key`, $2 = now,
+/// $3 = one asset id or '', $4 = limit), its ORDER BY, and each asset's folder path below the
+/// link's folder (`rel_path`; '' for asset links).
+struct Selection<'a> {
+    from: String,
+    order: &'static str,
+    rel_path: &'static str,
+    key: &'a str,
+}
+
+fn link_selection(link: &crate::links::Link) -> Selection<'_> {
+    use crate::links::Target;
+    let visible = "a.status = 'approved' \
+        AND (a.available_from IS NULL OR a.available_from <= $2) \
+        AND (a.available_until IS NULL OR a.available_until > $2) \
+        AND ($3 = '' OR a.id = $3)";
+    match &link.target {
+        Target::Assets => Selection {
+            from: format!(
+                "FROM link_assets la \
+                 JOIN assets a ON a.id = la.asset_id \
+                 JOIN asset_versions v ON v.id = a.approved_version_id \
+                 WHERE la.share_id = $1 AND {visible}"
+            ),
+            order: "la.position, a.id",
+            rel_path: "''",
+            key: &link.share_id,
+        },
+        Target::Folder(folder_id) => Selection {
+            from: format!(
+                "FROM folders root JOIN folders f \
+                   ON substr(f.id_path, 1, length(root.id_path)) = root.id_path \
+                 JOIN assets a ON a.folder_id = f.id \
+                 JOIN asset_versions v ON v.id = a.approved_version_id \
+                 WHERE root.id = $1 AND {visible}"
+            ),
+            order: "f.path, a.filename, a.id",
+            rel_path: "substr(f.path, length(root.path) + 2)",
+            key: folder_id,
+        },
+    }
 }
 
 /// The one query behind what a link shows; `cols` picks the columns (plus `rel_path`).
@@ -356,33 +435,13 @@ async fn link_rows(
     limit: i64,
     now: i64,
 ) -> Result<Vec<sqlx::any::AnyRow>, sqlx::Error> {
-    use crate::links::Target;
-    let visible = "a.status = 'approved' \
-        AND (a.available_from IS NULL OR a.available_from <= $2) \
-        AND (a.available_until IS NULL OR a.available_until > $2) \
-        AND ($3 = '' OR a.id = $3)";
-    let (sql, key) = match &link.target {
-        Target::Assets => (
-            format!(
-                "SELECT {cols}, '' AS rel_path FROM link_assets la \
-                 JOIN assets a ON a.id = la.asset_id \
-                 JOIN asset_versions v ON v.id = a.approved_version_id \
-                 WHERE la.share_id = $1 AND {visible} ORDER BY la.position, a.id LIMIT $4"
-            ),
-            &link.share_id,
-        ),
-        Target::Folder(folder_id) => (
-            format!(
-                "SELECT {cols}, substr(f.path, length(root.path) + 2) AS rel_path \
-                 FROM folders root JOIN folders f \
-                   ON substr(f.id_path, 1, length(root.id_path)) = root.id_path \
-                 JOIN assets a ON a.folder_id = f.id \
-                 JOIN asset_versions v ON v.id = a.approved_version_id \
-                 WHERE root.id = $1 AND {visible} ORDER BY f.path, a.filename, a.id LIMIT $4"
-            ),
-            folder_id,
-        ),
-    };
+    let Selection {
+        from,
+        order,
+        rel_path,
+        key,
+    } = link_selection(link);
+    let sql = format!("SELECT {cols}, {rel_path} AS rel_path {from} ORDER BY {order} LIMIT $4");
     sqlx::query(&sql)
         .bind(key)
         .bind(now)

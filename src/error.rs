@@ -167,6 +167,7 @@ impl IntoResponse for PageError {
             layout: crate::web::layout::Layout::anonymous(&heading),
             heading,
             message,
+            home: status != StatusCode::TOO_MANY_REQUESTS,
         };
         let html = askama::Template::render(&page).unwrap_or_else(|_| "Error".into());
         let mut response = (status, Html(html)).into_response();

@@ -69,7 +69,8 @@ struct Pending {
     created_at: i64,
 }
 
-type Ack = oneshot::Sender<Result<(), String>>;
+/// Who waits for the commit; `None` for detached events.
+type Ack = Option<oneshot::Sender<Result<(), String>>>;
 
 /// Writes events with group commit: a request hands its event to one writer task and waits until
 /// the transaction holding it has committed, so nothing acknowledged is lost; events arriving
@@ -89,10 +90,20 @@ impl Recorder {
         let (tx, mut rx) = mpsc::channel::<(Pending, Ack)>(4 * BATCH);
         tokio::spawn(async move {
             let mut batch = Vec::with_capacity(BATCH);
+            // The writer keeps its own connection: taking one from the pool for every batch
+            // queued it behind every request, and each request was waiting for that batch.
+            let mut conn = None;
             while rx.recv_many(&mut batch, BATCH).await > 0 {
-                let result = insert(&db, &batch).await.map_err(|e| e.to_string());
+                let result = insert(&db, &mut conn, &batch)
+                    .await
+                    .map_err(|e| e.to_string());
+                if let Err(e) = &result {
+                    tracing::warn!(error = %e, events = batch.len(), "recording events failed");
+                }
                 for (_, ack) in batch.drain(..) {
-                    let _ = ack.send(result.clone());
+                    if let Some(ack) = ack {
+                        let _ = ack.send(result.clone());
+                    }
                 }
             }
         });
@@ -104,27 +115,34 @@ impl Recorder {
         let pending = pending(e, client);
         let (ack, done) = oneshot::channel();
         let gone = || AppError::Internal(anyhow::anyhow!("the event writer has stopped"));
-        self.tx.send((pending, ack)).await.map_err(|_| gone())?;
+        self.tx
+            .send((pending, Some(ack)))
+            .await
+            .map_err(|_| gone())?;
         done.await
             .map_err(|_| gone())?
             .map_err(|e| AppError::Internal(anyhow::anyhow!("recording an event: {e}")))
     }
 
-    /// Records `e` without waiting: for things noticed outside a handler, such as a response
-    /// body that has just been sent to its end. A failure is logged.
+    /// Records `e` without waiting for the commit: for things noticed outside a handler (a
+    /// response body sent to its end) and for page views, where a visitor should not wait on the
+    /// audit log. The writer logs a failed batch.
     pub fn record_detached(&self, e: Event<'_>, client: &ClientInfo) {
-        let pending = pending(e, client);
-        let tx = self.tx.clone();
-        tokio::spawn(async move {
-            let (ack, done) = oneshot::channel();
-            let result = match tx.send((pending, ack)).await {
-                Ok(()) => done.await.unwrap_or_else(|_| Err("writer stopped".into())),
-                Err(_) => Err("writer stopped".into()),
-            };
-            if let Err(e) = result {
-                tracing::warn!(error = %e, "recording an event failed");
+        match self.tx.try_send((pending(e, client), None)) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(item)) => {
+                // The writer is behind: queue behind it rather than drop the event.
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    if tx.send(item).await.is_err() {
+                        tracing::warn!("the event writer has stopped; an event was lost");
+                    }
+                });
             }
-        });
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                tracing::warn!("the event writer has stopped; an event was lost");
+            }
+        }
     }
 }
 
@@ -143,27 +161,68 @@ fn pending(e: Event<'_>, client: &ClientInfo) -> Pending {
     }
 }
 
-async fn insert(db: &Db, batch: &[(Pending, Ack)]) -> Result<(), sqlx::Error> {
-    let mut tx = db.pool.begin().await?;
-    for (e, _) in batch {
-        sqlx::query(
-            "INSERT INTO events (id, kind, actor_user_id, actor_link_id, asset_id, folder_id, detail, ip, user_agent, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(&e.id)
-        .bind(&e.kind)
-        .bind(&e.actor_user_id)
-        .bind(&e.actor_link_id)
-        .bind(&e.asset_id)
-        .bind(&e.folder_id)
-        .bind(&e.detail)
-        .bind(&e.ip)
-        .bind(&e.user_agent)
-        .bind(e.created_at)
-        .execute(&mut *tx)
-        .await?;
+/// Rows per INSERT statement: one statement per round trip instead of one per event, well below
+/// both databases' parameter limits (10 per row).
+const ROWS_PER_INSERT: usize = 64;
+
+async fn insert(
+    db: &Db,
+    conn: &mut Option<sqlx::pool::PoolConnection<sqlx::Any>>,
+    batch: &[(Pending, Ack)],
+) -> Result<(), sqlx::Error> {
+    let c = match conn {
+        Some(c) => c,
+        None => conn.insert(db.pool.acquire().await?),
+    };
+    let result = insert_on(c, batch).await;
+    if result.is_err() {
+        // A broken connection is not reused; the next batch takes a fresh one.
+        *conn = None;
+    }
+    result
+}
+
+async fn insert_on(
+    conn: &mut sqlx::AnyConnection,
+    batch: &[(Pending, Ack)],
+) -> Result<(), sqlx::Error> {
+    use sqlx::Connection;
+    let mut tx = conn.begin().await?;
+    for chunk in batch.chunks(ROWS_PER_INSERT) {
+        let sql = insert_sql(chunk.len());
+        let mut q = sqlx::query(&sql);
+        for (e, _) in chunk {
+            q = q
+                .bind(&e.id)
+                .bind(&e.kind)
+                .bind(&e.actor_user_id)
+                .bind(&e.actor_link_id)
+                .bind(&e.asset_id)
+                .bind(&e.folder_id)
+                .bind(&e.detail)
+                .bind(&e.ip)
+                .bind(&e.user_agent)
+                .bind(e.created_at);
+        }
+        q.execute(&mut *tx).await?;
     }
     tx.commit().await
+}
+
+fn insert_sql(rows: usize) -> String {
+    let mut sql = String::from(
+        "INSERT INTO events (id, kind, actor_user_id, actor_link_id, asset_id, folder_id, detail, ip, user_agent, created_at) VALUES ",
+    );
+    for r in 0..rows {
+        if r > 0 {
+            sql.push_str(", ");
+        }
+        let p: Vec<String> = (1..=10).map(|c| format!("${}", r * 10 + c)).collect();
+        sql.push('(');
+        sql.push_str(&p.join(", "));
+        sql.push(')');
+    }
+    sql
 }
 
 #[derive(Debug, Serialize)]

@@ -288,6 +288,9 @@ async fn the_password_gate_hides_names_until_passed_and_is_throttled(app: TestAp
         )
         .await;
     assert_eq!(r.status(), 429);
+    // The visitor is told to wait, not sent to a library it has no account for.
+    let page = r.text().await.unwrap();
+    assert!(page.contains("Slow down") && !page.contains("Go to the library"));
     assert!(app.link_events(&link.id, "link_password_failed", 10).await >= 10);
 }
 
@@ -620,6 +623,12 @@ async fn a_one_time_code_opens_the_link_for_its_recipient(app: TestApp) {
         .post_form(&format!("{path}/code"), &[("email", "ann@example.com")])
         .await;
     assert_eq!(r.status(), 303);
+    // The address stays out of the URL; the code form remembers it (one field: the code).
+    let location = r.headers()["location"].to_str().unwrap();
+    assert!(!location.contains("ann"), "{location}");
+    let (_, html) = v.page(&path).await;
+    assert!(html.contains(r#"<input type="hidden" name="email" value="ann@example.com">"#));
+    assert!(html.contains(r#"name="code""#));
     let mail = app.outbox().pop().unwrap();
     let code: String = mail
         .lines()

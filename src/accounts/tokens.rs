@@ -3,10 +3,9 @@
 //! never touches the secret itself.
 use base64::Engine;
 use sha2::{Digest, Sha256};
-use sqlx::Row;
 
 use super::users::{self, Account};
-use crate::db::{self, Db};
+use crate::db::{self, Db, Param};
 
 /// `n` random bytes as hex (secrets, references, multipart boundaries).
 pub fn random_hex(n: usize) -> String {
@@ -58,25 +57,32 @@ pub async fn authenticate(db: &Db, token: &str) -> Result<Option<Account>, sqlx:
     if token.len() > 200 {
         return Ok(None);
     }
-    let row = sqlx::query(&format!(
+    let sql = format!(
         "SELECT t.id AS token_id, t.last_used_at, {} FROM api_tokens t JOIN users u ON u.id = t.user_id \
          WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.disabled = 0",
         users::COLUMNS
-    ))
-    .bind(hash_token(token))
-    .fetch_optional(&db.pool)
-    .await?;
-    let Some(row) = row else { return Ok(None) };
+    );
+    let hash = hash_token(token);
+    let found = db
+        .read_optional(&sql, &[Param::Text(&hash)], |r| {
+            Ok((
+                r.text("token_id")?,
+                r.opt_int("last_used_at")?,
+                users::from_row(r)?,
+            ))
+        })
+        .await?;
+    let Some((token_id, last, account)) = found else {
+        return Ok(None);
+    };
     let now = crate::clock::now_ms();
     // Record use at most once a minute so reads do not turn into writes.
-    let last: Option<i64> = row.try_get("last_used_at")?;
     if last.is_none_or(|l| now - l > 60_000) {
-        let id: String = row.try_get("token_id")?;
         sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
             .bind(now)
-            .bind(id)
+            .bind(token_id)
             .execute(&db.pool)
             .await?;
     }
-    Ok(Some(users::from_row(&row)?))
+    Ok(Some(account))
 }

@@ -1,6 +1,6 @@
 //! Accounts: email (unique, case-insensitive), name, role, disabled flag, argon2id password.
+use crate::db::Columns;
 use serde::{Deserialize, Serialize};
-use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::password;
@@ -62,19 +62,18 @@ impl Account {
 /// The account columns, prefixed for joins.
 pub const COLUMNS: &str = "u.id, u.email, u.name, u.role, u.disabled, u.created_at";
 
-pub fn from_row(row: &AnyRow) -> Result<Account, sqlx::Error> {
-    let role: String = row.try_get("role")?;
+pub fn from_row<R: Columns + ?Sized>(row: &R) -> Result<Account, sqlx::Error> {
     Ok(Account {
-        id: row.try_get("id")?,
-        email: row.try_get("email")?,
-        name: row.try_get("name")?,
-        role: if role == "admin" {
+        id: row.text("id")?,
+        email: row.text("email")?,
+        name: row.text("name")?,
+        role: if row.text("role")? == "admin" {
             Role::Admin
         } else {
             Role::Member
         },
-        disabled: db::flag(row, "disabled")?,
-        created_at_ms: row.try_get("created_at")?,
+        disabled: row.flag("disabled")?,
+        created_at_ms: row.int("created_at")?,
     })
 }
 

@@ -10,6 +10,9 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AnyPool, Executor, Row};
 
+pub mod local;
+pub use local::{Columns, Param};
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Dialect {
     Sqlite,
@@ -21,6 +24,8 @@ pub enum Dialect {
 pub struct Db {
     pub pool: AnyPool,
     pub dialect: Dialect,
+    /// Hot reads on the calling thread (SQLite files only); see `local`.
+    pub local: Option<local::LocalReads>,
 }
 
 /// Migrations, one entry per version: (version, description, SQLite SQL, PostgreSQL SQL).
@@ -50,9 +55,13 @@ pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
 impl Db {
     pub async fn connect(url: &str) -> anyhow::Result<Db> {
         sqlx::any::install_default_drivers();
+        let mut local = None;
         let (dialect, url) = if let Some(rest) = url.strip_prefix("sqlite:") {
             let path = rest.trim_start_matches("//");
             let file = path.split('?').next().unwrap_or(path);
+            if !file.is_empty() && !file.contains(":memory:") && !url.contains("mode=memory") {
+                local = Some(local::LocalReads::new(std::path::Path::new(file)));
+            }
             if let Some(parent) = std::path::Path::new(file).parent() {
                 if !parent.as_os_str().is_empty() {
                     std::fs::create_dir_all(parent)
@@ -95,7 +104,11 @@ impl Db {
             .connect(&url)
             .await
             .context("connecting to the database")?;
-        Ok(Db { pool, dialect })
+        Ok(Db {
+            pool,
+            dialect,
+            local,
+        })
     }
 
     /// Applies pending migrations of this dialect.

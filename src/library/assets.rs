@@ -1,7 +1,7 @@
 //! Assets, their versions, and the lifecycle: draft / in_review → approved → archived → restored.
 //! Partners only ever see the approved version; admins see the current one.
+use crate::db::{Columns, Param};
 use serde::Serialize;
-use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::clock;
@@ -70,39 +70,38 @@ pub fn split_keywords(s: &str) -> Vec<String> {
         .collect()
 }
 
-pub fn view_from_row(r: &AnyRow) -> Result<AssetView, sqlx::Error> {
-    let keywords: String = r.try_get("keywords")?;
+pub fn view_from_row<R: Columns + ?Sized>(r: &R) -> Result<AssetView, sqlx::Error> {
     Ok(AssetView {
         asset: Asset {
-            id: r.try_get("id")?,
-            folder_id: r.try_get("folder_id")?,
-            filename: r.try_get("filename")?,
-            status: r.try_get("status")?,
-            title: r.try_get("title")?,
-            description: r.try_get("description")?,
-            keywords: split_keywords(&keywords),
-            current_version_id: r.try_get("current_version_id")?,
-            approved_version_id: r.try_get("approved_version_id")?,
-            available_from: r.try_get("available_from")?,
-            available_until: r.try_get("available_until")?,
-            checked_out_by: r.try_get("checked_out_by")?,
-            submitted_by: r.try_get("submitted_by")?,
-            review_comment: r.try_get("review_comment")?,
-            created_at: r.try_get("created_at")?,
-            updated_at: r.try_get("updated_at")?,
+            id: r.text("id")?,
+            folder_id: r.text("folder_id")?,
+            filename: r.text("filename")?,
+            status: r.text("status")?,
+            title: r.text("title")?,
+            description: r.text("description")?,
+            keywords: split_keywords(&r.text("keywords")?),
+            current_version_id: r.opt_text("current_version_id")?,
+            approved_version_id: r.opt_text("approved_version_id")?,
+            available_from: r.opt_int("available_from")?,
+            available_until: r.opt_int("available_until")?,
+            checked_out_by: r.opt_text("checked_out_by")?,
+            submitted_by: r.opt_text("submitted_by")?,
+            review_comment: r.text("review_comment")?,
+            created_at: r.int("created_at")?,
+            updated_at: r.int("updated_at")?,
         },
         version: Version {
-            id: r.try_get("v_id")?,
-            number: r.try_get("v_number")?,
-            blob_key: r.try_get("v_blob_key")?,
-            sha256: r.try_get("v_sha256")?,
-            size: r.try_get("v_size")?,
-            media_type: r.try_get("v_media_type")?,
-            filename: r.try_get("v_filename")?,
-            uploaded_by: r.try_get("v_uploaded_by")?,
-            comment: r.try_get("v_comment")?,
-            created_at: r.try_get("v_created_at")?,
-            crc32: r.try_get("v_crc32")?,
+            id: r.text("v_id")?,
+            number: r.int("v_number")?,
+            blob_key: r.text("v_blob_key")?,
+            sha256: r.text("v_sha256")?,
+            size: r.int("v_size")?,
+            media_type: r.text("v_media_type")?,
+            filename: r.text("v_filename")?,
+            uploaded_by: r.opt_text("v_uploaded_by")?,
+            comment: r.text("v_comment")?,
+            created_at: r.int("v_created_at")?,
+            crc32: r.opt_int("v_crc32")?,
         },
     })
 }
@@ -150,14 +149,11 @@ impl AssetView {
 
 /// The asset with its *current* version (what admins see), regardless of status.
 pub async fn get_current(db: &Db, id: &str) -> Result<Option<AssetView>, sqlx::Error> {
-    sqlx::query(&format!(
+    let sql = format!(
         "SELECT {COLS} FROM assets a JOIN asset_versions v ON v.id = a.current_version_id WHERE a.id = $1"
-    ))
-    .bind(id)
-    .fetch_optional(&db.pool)
-    .await?
-    .map(|r| view_from_row(&r))
-    .transpose()
+    );
+    db.read_optional(&sql, &[Param::Text(id)], |r| view_from_row(r))
+        .await
 }
 
 /// The asset with its *approved* version (what partners see), if it has one.

@@ -9,12 +9,11 @@ pub mod unlock;
 pub mod visit;
 
 use serde_json::json;
-use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::accounts::tokens;
 use crate::clock;
-use crate::db::{self, Db};
+use crate::db::{Columns, Db, Param};
 use crate::error::AppError;
 
 /// What a link points at.
@@ -68,39 +67,35 @@ const COLS: &str = "id, share_id, target_kind, folder_id, title, message, terms,
     allow_original, max_downloads, downloads, require_code, recipient, recipients, unlock_epoch, \
     created_by, created_at, expires_at, revoked_at";
 
-fn from_row(r: &AnyRow) -> Result<Link, sqlx::Error> {
-    let kind: String = r.try_get("target_kind")?;
-    let target = match kind.as_str() {
-        "folder" => Target::Folder(
-            r.try_get::<Option<String>, _>("folder_id")?
-                .unwrap_or_default(),
-        ),
+fn from_row<R: Columns + ?Sized>(r: &R) -> Result<Link, sqlx::Error> {
+    let target = match r.text("target_kind")?.as_str() {
+        "folder" => Target::Folder(r.opt_text("folder_id")?.unwrap_or_default()),
         _ => Target::Assets,
     };
-    let recipients: String = r.try_get("recipients")?;
     Ok(Link {
-        id: r.try_get("id")?,
-        share_id: r.try_get("share_id")?,
+        id: r.text("id")?,
+        share_id: r.text("share_id")?,
         target,
-        title: r.try_get("title")?,
-        message: r.try_get("message")?,
-        terms: r.try_get("terms")?,
-        password_hash: r.try_get("password_hash")?,
-        allow_original: db::flag(r, "allow_original")?,
-        max_downloads: r.try_get("max_downloads")?,
-        downloads: r.try_get("downloads")?,
-        require_code: db::flag(r, "require_code")?,
-        recipient: r.try_get("recipient")?,
-        recipients: recipients
+        title: r.text("title")?,
+        message: r.text("message")?,
+        terms: r.text("terms")?,
+        password_hash: r.opt_text("password_hash")?,
+        allow_original: r.flag("allow_original")?,
+        max_downloads: r.opt_int("max_downloads")?,
+        downloads: r.int("downloads")?,
+        require_code: r.flag("require_code")?,
+        recipient: r.opt_text("recipient")?,
+        recipients: r
+            .text("recipients")?
             .split(',')
             .filter(|s| !s.is_empty())
             .map(str::to_string)
             .collect(),
-        unlock_epoch: r.try_get("unlock_epoch")?,
-        created_by: r.try_get("created_by")?,
-        created_at: r.try_get("created_at")?,
-        expires_at: r.try_get("expires_at")?,
-        revoked_at: r.try_get("revoked_at")?,
+        unlock_epoch: r.int("unlock_epoch")?,
+        created_by: r.opt_text("created_by")?,
+        created_at: r.int("created_at")?,
+        expires_at: r.int("expires_at")?,
+        revoked_at: r.opt_int("revoked_at")?,
     })
 }
 
@@ -156,18 +151,13 @@ pub async fn by_token(db: &Db, token: &str) -> Result<Option<Link>, sqlx::Error>
         return Ok(None);
     }
     let hash = tokens::hash_token(token);
-    let row = sqlx::query(&format!(
-        "SELECT {COLS}, token_hash FROM links WHERE token_hash = $1"
-    ))
-    .bind(&hash)
-    .fetch_optional(&db.pool)
-    .await?;
-    let Some(row) = row else { return Ok(None) };
-    let stored: String = row.try_get("token_hash")?;
-    if !tokens::secret_eq(&stored, &hash) {
-        return Ok(None);
-    }
-    Ok(Some(from_row(&row)?))
+    let sql = format!("SELECT {COLS}, token_hash FROM links WHERE token_hash = $1");
+    let found = db
+        .read_optional(&sql, &[Param::Text(&hash)], |r| {
+            Ok((r.text("token_hash")?, from_row(r)?))
+        })
+        .await?;
+    Ok(found.and_then(|(stored, link)| tokens::secret_eq(&stored, &hash).then_some(link)))
 }
 
 pub async fn get(db: &Db, id: &str) -> Result<Link, AppError> {

@@ -21,6 +21,10 @@ pub struct Unlock {
     pub code: Option<String>,
     /// The licence terms were accepted.
     pub terms: bool,
+    /// The address a code was last asked for and not yet verified, so the code form need not
+    /// ask for it again (and it never travels in a URL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]

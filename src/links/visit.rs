@@ -5,7 +5,7 @@
 //! (`unlock`). Forms post back to the link's own secret URL, so only someone holding the link
 //! can build them; the Origin check refuses cross-site posts on top of that.
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -184,14 +184,6 @@ struct VisitPage {
     downloads_left: Option<i64>,
 }
 
-#[derive(Deserialize, Default)]
-struct LandingQuery {
-    #[serde(default)]
-    sent: Option<String>,
-    #[serde(default)]
-    email: Option<String>,
-}
-
 fn gate_page(v: &Visit, token: &str, stage: &'static str) -> VisitPage {
     VisitPage {
         // Before the gates, nothing about the content: not even its title.
@@ -218,7 +210,6 @@ fn gate_page(v: &Visit, token: &str, stage: &'static str) -> VisitPage {
 async fn landing(
     State(state): State<AppState>,
     Path(token): Path<String>,
-    Query(q): Query<LandingQuery>,
     headers: HeaderMap,
     client: ClientInfo,
 ) -> Response {
@@ -226,7 +217,7 @@ async fn landing(
         Ok(v) => v,
         Err(r) => return r,
     };
-    match landing_page(&state, &v, &token, q, &client).await {
+    match landing_page(&state, &v, &token, &client).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
     }
@@ -236,7 +227,6 @@ async fn landing_page(
     state: &AppState,
     v: &Visit,
     token: &str,
-    q: LandingQuery,
     client: &ClientInfo,
 ) -> PageResult<Response> {
     if !v.password_ok() {
@@ -244,8 +234,10 @@ async fn landing_page(
     }
     if !v.code_ok() {
         let mut page = gate_page(v, token, "code");
-        page.code_sent = q.sent.is_some();
-        page.email = q.email.unwrap_or_default();
+        page.code_sent = v.unlock.pending.is_some();
+        if v.link.recipient.is_none() {
+            page.email = v.unlock.pending.clone().unwrap_or_default();
+        }
         return Ok(render(&page)?.into_response());
     }
     let now = clock::now_ms();
@@ -262,8 +254,7 @@ async fn landing_page(
         .collect();
     state
         .events
-        .record(Event::new("link_view").link(&v.link.id), client)
-        .await?;
+        .record_detached(Event::new("link_view").link(&v.link.id), client);
     let heading = if v.link.title.is_empty() {
         "Shared files".to_string()
     } else {
@@ -441,14 +432,9 @@ async fn issue_code(
             .await
             .map_err(AppError::Internal)?;
     }
-    let shown = if v.link.recipient.is_some() {
-        String::new()
-    } else {
-        email
-    };
-    let q =
-        serde_urlencoded::to_string([("sent", "1"), ("email", shown.as_str())]).unwrap_or_default();
-    Ok(Redirect::to(&format!("/s/{token}?{q}")).into_response())
+    let mut unlock = v.unlock.clone();
+    unlock.pending = Some(email);
+    set_unlock(state, v, token, &unlock)
 }
 
 /// A uniformly random number below 1,000,000.
@@ -567,6 +553,7 @@ async fn check_code(
         .await?;
     let mut unlock = v.unlock.clone();
     unlock.code = Some(email);
+    unlock.pending = None;
     set_unlock(state, v, token, &unlock)
 }
 

@@ -53,6 +53,9 @@ pub struct ErrorPage {
     pub layout: Layout,
     pub heading: String,
     pub message: String,
+    /// Offer a way back to the library; not when the answer is "wait" (a visitor of a share
+    /// link who hit a limit has no library to go to).
+    pub home: bool,
 }
 
 /// Renders a template into an HTML response.
