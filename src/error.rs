@@ -76,7 +76,7 @@ impl AppError {
 
     /// The message shown to the caller. Internal errors are logged with a reference and only
     /// the reference is shown: causes can carry paths or SQL.
-    fn public_message(&self) -> String {
+    pub fn public_message(&self) -> String {
         match self {
             AppError::Internal(cause) => {
                 let reference = crate::accounts::tokens::random_hex(6);

@@ -148,6 +148,23 @@ pub async fn create_user(db: &Db, new: NewUser<'_>) -> Result<Account, AppError>
     }
 }
 
+/// Display names of the given accounts (unknown ids are left out).
+pub async fn names(
+    db: &Db,
+    ids: &[&str],
+) -> Result<std::collections::HashMap<String, String>, sqlx::Error> {
+    let mut out = std::collections::HashMap::new();
+    for id in ids {
+        if out.contains_key(*id) {
+            continue;
+        }
+        if let Some(u) = by_id(db, id).await? {
+            out.insert(u.id, u.name);
+        }
+    }
+    Ok(out)
+}
+
 pub async fn by_id(db: &Db, id: &str) -> Result<Option<Account>, sqlx::Error> {
     sqlx::query(&format!("SELECT {COLUMNS} FROM users u WHERE u.id = $1"))
         .bind(id)

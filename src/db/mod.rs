@@ -50,6 +50,12 @@ pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0003_version_crc.sql"),
         include_str!("../../migrations/postgres/0003_version_crc.sql"),
     ),
+    (
+        4,
+        "checkout",
+        include_str!("../../migrations/sqlite/0004_checkout.sql"),
+        include_str!("../../migrations/postgres/0004_checkout.sql"),
+    ),
 ];
 
 impl Db {

@@ -15,6 +15,7 @@ use crate::error::{ApiResult, AppError};
 use crate::events::Event;
 use crate::http::download;
 use crate::library::assets::{self, Changes};
+use crate::library::{checkout, review};
 use crate::library::{folders, listing, upload};
 use crate::web::client::ClientInfo;
 
@@ -34,7 +35,22 @@ pub fn routes(max_upload: u64) -> Router<AppState> {
             )),
         )
         .route("/assets/{id}", get(read_asset).patch(patch_asset))
-        .route("/assets/{id}/versions", get(list_versions))
+        .route(
+            "/assets/{id}/versions",
+            get(list_versions)
+                .post(check_in)
+                .layer(DefaultBodyLimit::max(
+                    (max_upload + upload::MULTIPART_OVERHEAD) as usize,
+                )),
+        )
+        .route(
+            "/assets/{id}/versions/{version_id}/current",
+            post(make_current),
+        )
+        .route("/assets/{id}/checkout", post(check_out).delete(release))
+        .route("/review", get(review_queue))
+        .route("/review/bulk", post(review_bulk))
+        .route("/submissions", get(my_submissions))
         .route("/assets/{id}/approve", post(approve))
         .route("/assets/{id}/reject", post(reject))
         .route("/assets/{id}/archive", post(archive))
@@ -330,35 +346,38 @@ async fn patch_asset(
     Ok(Json(view.to_json(true)))
 }
 
-/// Runs a lifecycle action, records it, and answers with the asset as it now is.
+/// Runs a review decision and answers with the asset as it now is.
 async fn lifecycle(
     state: &AppState,
     admin: &crate::accounts::Account,
     id: &str,
-    kind: &str,
+    action: review::Action,
     client: &ClientInfo,
     comment: Option<&str>,
+    into: Option<&str>,
 ) -> ApiResult<Json<Value>> {
-    match kind {
-        "approve" => assets::approve(&state.db, id).await?,
-        "reject" => assets::reject(&state.db, id, comment.unwrap_or("")).await?,
-        "archive" => assets::archive(&state.db, id).await?,
-        _ => assets::restore(&state.db, id).await?,
-    }
-    state
-        .events
-        .record(
-            Event::new(kind)
-                .by(&admin.id)
-                .asset(id)
-                .detail(comment.unwrap_or("")),
-            client,
-        )
-        .await?;
+    review::decide(
+        state,
+        admin,
+        id,
+        action,
+        comment.unwrap_or(""),
+        into,
+        client,
+    )
+    .await?;
     let view = assets::get_current(&state.db, id)
         .await?
         .ok_or(AppError::NotFound)?;
     Ok(Json(view.to_json(true)))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ApproveBody {
+    /// Approve into another folder.
+    #[serde(default)]
+    folder_id: Option<String>,
 }
 
 async fn approve(
@@ -366,8 +385,11 @@ async fn approve(
     ApiAdmin(a): ApiAdmin,
     c: ClientInfo,
     Path(id): Path<String>,
+    body: Option<Json<ApproveBody>>,
 ) -> ApiResult<Json<Value>> {
-    lifecycle(&s, &a, &id, "approve", &c, None).await
+    let body = body.map(|Json(b)| b).unwrap_or_default();
+    let into = body.folder_id.as_deref();
+    lifecycle(&s, &a, &id, review::Action::Approve, &c, None, into).await
 }
 
 #[derive(Deserialize)]
@@ -382,7 +404,16 @@ async fn reject(
     Path(id): Path<String>,
     Json(b): Json<RejectBody>,
 ) -> ApiResult<Json<Value>> {
-    lifecycle(&s, &a, &id, "reject", &c, Some(&b.comment)).await
+    lifecycle(
+        &s,
+        &a,
+        &id,
+        review::Action::Reject,
+        &c,
+        Some(&b.comment),
+        None,
+    )
+    .await
 }
 
 async fn archive(
@@ -391,7 +422,7 @@ async fn archive(
     c: ClientInfo,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    lifecycle(&s, &a, &id, "archive", &c, None).await
+    lifecycle(&s, &a, &id, review::Action::Archive, &c, None, None).await
 }
 
 async fn restore(
@@ -400,7 +431,7 @@ async fn restore(
     c: ClientInfo,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    lifecycle(&s, &a, &id, "restore", &c, None).await
+    lifecycle(&s, &a, &id, review::Action::Restore, &c, None, None).await
 }
 
 async fn original(
@@ -436,4 +467,165 @@ pub async fn serve_original(
             .await?;
     }
     Ok(served.response)
+}
+
+async fn check_out(
+    State(state): State<AppState>,
+    ApiUser(who): ApiUser,
+    client: ClientInfo,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let view = checkout::editable(&state.db, &who, &id, clock::now_ms()).await?;
+    checkout::check_out(&state.db, &who, &view).await?;
+    state
+        .events
+        .record(Event::new("check_out").by(&who.id).asset(&id), &client)
+        .await?;
+    let (view, rights) = access::asset(&state.db, &who, &id, clock::now_ms()).await?;
+    Ok(Json(view.to_json(rights.see_review)))
+}
+
+async fn release(
+    State(state): State<AppState>,
+    ApiUser(who): ApiUser,
+    client: ClientInfo,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let view = checkout::editable(&state.db, &who, &id, clock::now_ms()).await?;
+    let holder = view.asset.checked_out_by.clone().unwrap_or_default();
+    checkout::release(&state.db, &who, &view).await?;
+    let kind = if holder == who.id {
+        "release"
+    } else {
+        "lock_broken"
+    };
+    state
+        .events
+        .record(
+            Event::new(kind).by(&who.id).asset(&id).detail(&holder),
+            &client,
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn check_in(
+    State(state): State<AppState>,
+    ApiUser(who): ApiUser,
+    client: ClientInfo,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> ApiResult<Response> {
+    let outcome = upload::receive_version(&state, &who, &id, &headers, multipart, &client).await?;
+    let (status, v, created) = match outcome {
+        checkout::CheckIn::Created(v) => (StatusCode::CREATED, v, true),
+        checkout::CheckIn::Unchanged(v) => (StatusCode::OK, v, false),
+    };
+    Ok((
+        status,
+        Json(json!({
+            "created": created, "id": v.id, "number": v.number, "filename": v.filename,
+            "size": v.size, "sha256": v.sha256, "comment": v.comment,
+            "created_at": clock::rfc3339(v.created_at),
+        })),
+    )
+        .into_response())
+}
+
+async fn make_current(
+    State(state): State<AppState>,
+    ApiAdmin(admin): ApiAdmin,
+    client: ClientInfo,
+    Path((id, version_id)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    checkout::make_current(&state.db, &id, &version_id).await?;
+    state
+        .events
+        .record(
+            Event::new("version_made_current")
+                .by(&admin.id)
+                .asset(&id)
+                .detail(&version_id),
+            &client,
+        )
+        .await?;
+    let view = assets::get_current(&state.db, &id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(Json(view.to_json(true)))
+}
+
+fn submission_json(s: &review::Submission) -> Value {
+    let mut j = s.view.to_json(true);
+    j["folder_path"] = s.folder_path.clone().into();
+    j["uploader"] = s.uploader.clone().into();
+    j["stage"] = review::stage(&s.view).into();
+    j
+}
+
+async fn review_queue(
+    State(state): State<AppState>,
+    ApiAdmin(_admin): ApiAdmin,
+) -> ApiResult<Json<Value>> {
+    let items: Vec<Value> = review::queue(&state.db, 1000)
+        .await?
+        .iter()
+        .map(submission_json)
+        .collect();
+    Ok(Json(json!({ "items": items })))
+}
+
+async fn my_submissions(
+    State(state): State<AppState>,
+    ApiUser(who): ApiUser,
+) -> ApiResult<Json<Value>> {
+    let items: Vec<Value> = review::submitted_by(&state.db, &who.id, 1000)
+        .await?
+        .iter()
+        .map(submission_json)
+        .collect();
+    Ok(Json(json!({ "items": items })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BulkBody {
+    action: review::Action,
+    asset_ids: Vec<String>,
+    #[serde(default)]
+    comment: String,
+    #[serde(default)]
+    folder_id: Option<String>,
+}
+
+/// One decision on many assets; each is decided on its own and reported, so one conflict does
+/// not undo the others.
+async fn review_bulk(
+    State(state): State<AppState>,
+    ApiAdmin(admin): ApiAdmin,
+    client: ClientInfo,
+    Json(b): Json<BulkBody>,
+) -> ApiResult<Json<Value>> {
+    if b.asset_ids.is_empty() || b.asset_ids.len() > 1000 {
+        return Err(AppError::Unprocessable("give 1 to 1000 asset_ids".into()));
+    }
+    let mut results = Vec::new();
+    for id in &b.asset_ids {
+        let r = review::decide(
+            &state,
+            &admin,
+            id,
+            b.action,
+            &b.comment,
+            b.folder_id.as_deref(),
+            &client,
+        )
+        .await;
+        results.push(match r {
+            Ok(()) => json!({ "id": id, "ok": true }),
+            Err(e) => json!({ "id": id, "ok": false, "status": e.status().as_u16(), "error": e.public_message() }),
+        });
+    }
+    Ok(Json(json!({ "results": results })))
 }

@@ -23,6 +23,7 @@ pub struct Asset {
     pub available_from: Option<i64>,
     pub available_until: Option<i64>,
     pub checked_out_by: Option<String>,
+    pub checked_out_at: Option<i64>,
     pub submitted_by: Option<String>,
     pub review_comment: String,
     pub created_at: i64,
@@ -56,7 +57,7 @@ pub struct AssetView {
 pub const COLS: &str =
     "a.id, a.folder_id, a.filename, a.status, a.title, a.description, a.keywords, \
     a.current_version_id, a.approved_version_id, a.available_from, a.available_until, \
-    a.checked_out_by, a.submitted_by, a.review_comment, a.created_at, a.updated_at, \
+    a.checked_out_by, a.checked_out_at, a.submitted_by, a.review_comment, a.created_at, a.updated_at, \
     v.id AS v_id, v.number AS v_number, v.blob_key AS v_blob_key, v.sha256 AS v_sha256, \
     v.size AS v_size, v.media_type AS v_media_type, v.filename AS v_filename, \
     v.uploaded_by AS v_uploaded_by, v.comment AS v_comment, v.created_at AS v_created_at, \
@@ -85,6 +86,7 @@ pub fn view_from_row<R: Columns + ?Sized>(r: &R) -> Result<AssetView, sqlx::Erro
             available_from: r.opt_int("available_from")?,
             available_until: r.opt_int("available_until")?,
             checked_out_by: r.opt_text("checked_out_by")?,
+            checked_out_at: r.opt_int("checked_out_at")?,
             submitted_by: r.opt_text("submitted_by")?,
             review_comment: r.text("review_comment")?,
             created_at: r.int("created_at")?,
@@ -131,13 +133,21 @@ impl AssetView {
             "available_from": a.available_from.map(clock::rfc3339),
             "available_until": a.available_until.map(clock::rfc3339),
             "checked_out_by": a.checked_out_by,
+            "checked_out_at": a.checked_out_at.map(clock::rfc3339),
             "created_at": clock::rfc3339(a.created_at), "updated_at": clock::rfc3339(a.updated_at),
         });
         if show_review {
             j["review_comment"] = a.review_comment.clone().into();
             j["submitted_by"] = a.submitted_by.clone().into();
+            j["pending_review"] = self.pending_review().into();
         }
         j
+    }
+
+    /// A checked-in version waits for review while partners keep the approved one.
+    pub fn pending_review(&self) -> bool {
+        self.asset.status == "approved"
+            && self.asset.current_version_id != self.asset.approved_version_id
     }
 
     /// Whether the asset is inside its availability window at `now`.
@@ -232,15 +242,17 @@ async fn status_of(db: &Db, id: &str) -> Result<String, AppError> {
 
 /// Approves the current version: it becomes what partners see.
 pub async fn approve(db: &Db, id: &str) -> Result<(), AppError> {
-    let ok = transition(
-        db,
-        id,
-        &["draft", "in_review", "rejected"],
-        "status = 'approved', approved_version_id = current_version_id, review_comment = ''",
-        None,
+    // Also an approved asset whose checked-in version waits for review.
+    let done = sqlx::query(
+        "UPDATE assets SET status = 'approved', approved_version_id = current_version_id, \
+         review_comment = '', updated_at = $2 WHERE id = $1 AND (status IN ('draft', 'in_review', 'rejected') \
+         OR (status = 'approved' AND current_version_id <> approved_version_id))",
     )
+    .bind(id)
+    .bind(clock::now_ms())
+    .execute(&db.pool)
     .await?;
-    if ok {
+    if done.rows_affected() == 1 {
         return Ok(());
     }
     Err(match status_of(db, id).await?.as_str() {
@@ -265,7 +277,22 @@ pub async fn reject(db: &Db, id: &str, comment: &str) -> Result<(), AppError> {
         Some(comment),
     )
     .await?;
-    if ok {
+    // A checked-in version is turned down: partners keep the approved version, which becomes
+    // current again; the rejected one stays in the timeline with the comment on the asset.
+    let pending = !ok
+        && sqlx::query(
+            "UPDATE assets SET current_version_id = approved_version_id, review_comment = $3, \
+             updated_at = $2 WHERE id = $1 AND status = 'approved' \
+             AND current_version_id <> approved_version_id",
+        )
+        .bind(id)
+        .bind(clock::now_ms())
+        .bind(comment)
+        .execute(&db.pool)
+        .await?
+        .rows_affected()
+            == 1;
+    if ok || pending {
         Ok(())
     } else {
         let s = status_of(db, id).await?;

@@ -2,8 +2,10 @@
 //! and API routes over them.
 pub mod api;
 pub mod assets;
+pub mod checkout;
 pub mod folders;
 pub mod listing;
 pub mod pages;
+pub mod review;
 pub mod upload;
 pub mod zip;

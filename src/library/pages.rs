@@ -11,9 +11,9 @@ use super::api::serve_original;
 use super::assets::{self, AssetView, Changes};
 use super::folders::{self, Folder, Grant};
 use super::listing;
-use super::upload;
+use super::{checkout, review, upload};
 use crate::access::{self, Rights};
-use crate::accounts::{groups, PageAdmin, PageUser};
+use crate::accounts::{groups, users, PageAdmin, PageUser};
 use crate::app::AppState;
 use crate::clock;
 use crate::error::{AppError, PageError, PageResult};
@@ -37,6 +37,20 @@ pub fn routes(max_upload: u64) -> Router<AppState> {
         .route("/assets/{id}", get(asset_page))
         .route("/assets/{id}/edit", post(edit_asset))
         .route("/assets/{id}/lifecycle", post(lifecycle))
+        .route("/assets/{id}/checkout", post(checkout_action))
+        .route("/admin/review", get(review_page))
+        .route("/admin/review/bulk", post(review_bulk))
+        .route("/submissions", get(submissions_page))
+        .route(
+            "/assets/{id}/checkin",
+            post(checkin).layer(DefaultBodyLimit::max(
+                (max_upload + upload::MULTIPART_OVERHEAD) as usize,
+            )),
+        )
+        .route(
+            "/assets/{id}/versions/{version_id}/current",
+            post(make_current),
+        )
         .route("/assets/{id}/download", get(download))
         .route("/zip", post(zip_download))
 }
@@ -362,6 +376,8 @@ struct Row {
 }
 
 struct VersionRow {
+    id: String,
+    uploader: String,
     number: i64,
     filename: String,
     size: String,
@@ -389,6 +405,13 @@ struct AssetPage {
     versions: Vec<VersionRow>,
     available_from: String,
     available_until: String,
+    /// May check out / check in (contribute right or admin).
+    can_contribute: bool,
+    /// Who holds the lock and since when ("" if nobody).
+    locked_by: String,
+    locked_since: String,
+    locked_by_me: bool,
+    pending_review: bool,
 }
 
 async fn asset_page(
@@ -402,6 +425,7 @@ async fn asset_page(
     let folder = folders::get(db, &view.asset.folder_id)
         .await?
         .ok_or(AppError::NotFound)?;
+    let folder_of = folder.clone();
     let mut crumbs = access::breadcrumbs(db, who, &folder).await?;
     if access::folder_rights(db, who, &folder).await?.any() {
         crumbs.push(folder);
@@ -446,18 +470,34 @@ async fn asset_page(
             value: clock::human(u),
         });
     }
+    let all_versions = if rights.see_review {
+        assets::versions(db, &a.id).await?
+    } else {
+        Vec::new()
+    };
+    let mut people: Vec<&str> = all_versions
+        .iter()
+        .filter_map(|x| x.uploaded_by.as_deref())
+        .collect();
+    people.extend(a.checked_out_by.as_deref());
+    let names = users::names(db, &people).await?;
     let versions = if rights.see_review {
-        assets::versions(db, &a.id)
-            .await?
-            .into_iter()
+        all_versions
+            .iter()
             .map(|x| VersionRow {
+                uploader: x
+                    .uploaded_by
+                    .as_ref()
+                    .and_then(|u| names.get(u).cloned())
+                    .unwrap_or_default(),
+                id: x.id.clone(),
                 current: Some(&x.id) == a.current_version_id.as_ref(),
                 approved: Some(&x.id) == a.approved_version_id.as_ref(),
                 number: x.number,
-                filename: x.filename,
+                filename: x.filename.clone(),
                 size: human_size(x.size),
                 created: clock::human(x.created_at),
-                comment: x.comment,
+                comment: x.comment.clone(),
             })
             .collect()
     } else {
@@ -491,6 +531,16 @@ async fn asset_page(
         versions,
         available_from: date(a.available_from),
         available_until: date(a.available_until),
+        can_contribute: a.status != "archived"
+            && (who.is_admin() || access::folder_rights(db, who, &folder_of).await?.contribute),
+        locked_by: a
+            .checked_out_by
+            .as_ref()
+            .map(|u| names.get(u).cloned().unwrap_or_else(|| "someone".into()))
+            .unwrap_or_default(),
+        locked_since: a.checked_out_at.map(clock::human).unwrap_or_default(),
+        locked_by_me: a.checked_out_by.as_deref() == Some(who.id.as_str()),
+        pending_review: view.pending_review(),
     };
     Ok(render(&page)?.into_response())
 }
@@ -558,6 +608,10 @@ async fn edit_asset(
 struct LifecycleForm {
     action: String,
     comment: Option<String>,
+    /// Approve into another folder.
+    folder_id: Option<String>,
+    /// Where to return (only the review queue; otherwise the asset page).
+    back: Option<String>,
 }
 
 async fn lifecycle(
@@ -567,42 +621,30 @@ async fn lifecycle(
     Path(id): Path<String>,
     Form(f): Form<LifecycleForm>,
 ) -> PageResult<Response> {
-    let db = &state.db;
     let comment = f.comment.as_deref().unwrap_or("");
-    let (result, done) = match f.action.as_str() {
-        "approve" => (
-            assets::approve(db, &id).await,
-            "Approved: partners with access can now see it.",
-        ),
-        "reject" => (
-            assets::reject(db, &id, comment).await,
-            "Rejected; the contributor can read your comment.",
-        ),
-        "archive" => (
-            assets::archive(db, &id).await,
-            "Archived: withdrawn from partners.",
-        ),
-        "restore" => (assets::restore(db, &id).await, "Restored."),
-        _ => return Err(PageError(AppError::BadRequest("unknown action".into()))),
+    let action = review::Action::parse(&f.action)
+        .ok_or_else(|| PageError(AppError::BadRequest("unknown action".into())))?;
+    let done = match action {
+        review::Action::Approve => "Approved: partners with access can now see it.",
+        review::Action::Reject => "Changes requested; the contributor can read your comment.",
+        review::Action::Archive => "Archived: withdrawn from partners.",
+        review::Action::Restore => "Restored.",
     };
-    match result {
-        Ok(()) => {
-            state
-                .events
-                .record(
-                    Event::new(&f.action)
-                        .by(&me.account.id)
-                        .asset(&id)
-                        .detail(comment),
-                    &client,
-                )
-                .await?;
-            me.flash(done).await;
-        }
-        Err(e @ (AppError::Conflict(_) | AppError::BadRequest(_))) => {
+    let into = f.folder_id.as_deref().filter(|s| !s.is_empty());
+    match review::decide(&state, &me.account, &id, action, comment, into, &client).await {
+        Ok(()) => me.flash(done).await,
+        Err(e @ (AppError::Conflict(_) | AppError::BadRequest(_) | AppError::Unprocessable(_))) => {
             me.flash(format!("Not done: {e}.")).await
         }
         Err(e) => return Err(e.into()),
+    }
+    let back = f
+        .back
+        .as_deref()
+        .filter(|b| *b == "/admin/review")
+        .unwrap_or("");
+    if !back.is_empty() {
+        return Ok(Redirect::to(back).into_response());
     }
     Ok(Redirect::to(&format!("/assets/{id}")).into_response())
 }
@@ -651,4 +693,250 @@ async fn zip_download(
         listed,
         &name,
     ))
+}
+
+#[derive(Deserialize)]
+struct CheckoutForm {
+    /// "out" or "release".
+    action: String,
+}
+
+/// Check out, release, or (admins) break someone else's lock.
+async fn checkout_action(
+    State(state): State<AppState>,
+    user: PageUser,
+    client: ClientInfo,
+    Path(id): Path<String>,
+    Form(f): Form<CheckoutForm>,
+) -> PageResult<Response> {
+    let who = &user.account;
+    let view = checkout::editable(&state.db, who, &id, clock::now_ms()).await?;
+    let holder = view.asset.checked_out_by.clone().unwrap_or_default();
+    let (result, kind, done) = match f.action.as_str() {
+        "out" => (
+            checkout::check_out(&state.db, who, &view).await,
+            "check_out",
+            "Checked out: nobody else can check in a new version until you do or release it.",
+        ),
+        "release" => (
+            checkout::release(&state.db, who, &view).await,
+            if holder == who.id {
+                "release"
+            } else {
+                "lock_broken"
+            },
+            "Released.",
+        ),
+        _ => return Err(PageError(AppError::BadRequest("unknown action".into()))),
+    };
+    match result {
+        Ok(()) => {
+            state
+                .events
+                .record(
+                    Event::new(kind).by(&who.id).asset(&id).detail(&holder),
+                    &client,
+                )
+                .await?;
+            user.flash(done).await;
+        }
+        Err(e @ AppError::Conflict(_)) => user.flash(format!("Not done: {e}.")).await,
+        Err(e) => return Err(e.into()),
+    }
+    Ok(Redirect::to(&format!("/assets/{id}")).into_response())
+}
+
+/// A check-in from the asset page's file form.
+async fn checkin(
+    State(state): State<AppState>,
+    user: PageUser,
+    client: ClientInfo,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> PageResult<Response> {
+    let outcome =
+        upload::receive_version(&state, &user.account, &id, &headers, multipart, &client).await;
+    match outcome {
+        Ok(checkout::CheckIn::Created(v)) => {
+            user.flash(format!(
+                "Version {} checked in; it waits for review while partners keep the published version.",
+                v.number
+            ))
+            .await
+        }
+        Ok(checkout::CheckIn::Unchanged(v)) => {
+            user.flash(format!(
+                "That file is identical to version {}: no new version was made. The lock is released.",
+                v.number
+            ))
+            .await
+        }
+        Err(e @ (AppError::Conflict(_) | AppError::BadRequest(_))) => {
+            user.flash(format!("Not checked in: {e}.")).await
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(Redirect::to(&format!("/assets/{id}")).into_response())
+}
+
+async fn make_current(
+    State(state): State<AppState>,
+    PageAdmin(me): PageAdmin,
+    client: ClientInfo,
+    Path((id, version_id)): Path<(String, String)>,
+) -> PageResult<Response> {
+    match checkout::make_current(&state.db, &id, &version_id).await {
+        Ok(()) => {
+            state
+                .events
+                .record(
+                    Event::new("version_made_current")
+                        .by(&me.account.id)
+                        .asset(&id)
+                        .detail(&version_id),
+                    &client,
+                )
+                .await?;
+            me.flash("That version is current again.").await;
+        }
+        Err(e @ AppError::Conflict(_)) => me.flash(format!("Not done: {e}.")).await,
+        Err(e) => return Err(e.into()),
+    }
+    Ok(Redirect::to(&format!("/assets/{id}")).into_response())
+}
+
+struct ReviewItem {
+    id: String,
+    label: String,
+    filename: String,
+    size: String,
+    folder: String,
+    version: String,
+    comment: String,
+    uploader: String,
+    sent: String,
+    stage: &'static str,
+    status_class: &'static str,
+    review_comment: String,
+}
+
+impl ReviewItem {
+    fn new(s: &review::Submission) -> ReviewItem {
+        let a = &s.view.asset;
+        let v = &s.view.version;
+        let stage = review::stage(&s.view);
+        ReviewItem {
+            id: a.id.clone(),
+            label: if a.title.is_empty() {
+                a.filename.clone()
+            } else {
+                a.title.clone()
+            },
+            filename: v.filename.clone(),
+            size: human_size(v.size),
+            folder: format!("/{}", s.folder_path),
+            version: format!("v{}", v.number),
+            comment: v.comment.clone(),
+            uploader: s.uploader.clone(),
+            sent: clock::human(v.created_at),
+            stage,
+            status_class: match stage {
+                "new version in review" | "in review" => "in_review",
+                "changes requested" | "new version not approved" => "rejected",
+                "approved" => "approved",
+                "archived" => "archived",
+                _ => "draft",
+            },
+            review_comment: a.review_comment.clone(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "library/review.html")]
+struct ReviewPage {
+    layout: Layout,
+    admin_view: bool,
+    items: Vec<ReviewItem>,
+}
+
+async fn review_page(
+    State(state): State<AppState>,
+    PageAdmin(me): PageAdmin,
+) -> PageResult<Response> {
+    let items = review::queue(&state.db, 1000)
+        .await?
+        .iter()
+        .map(ReviewItem::new)
+        .collect();
+    let page = ReviewPage {
+        layout: Layout::for_user("Review queue", &me, "review"),
+        admin_view: true,
+        items,
+    };
+    Ok(render(&page)?.into_response())
+}
+
+async fn submissions_page(State(state): State<AppState>, user: PageUser) -> PageResult<Response> {
+    let items = review::submitted_by(&state.db, &user.account.id, 1000)
+        .await?
+        .iter()
+        .map(ReviewItem::new)
+        .collect();
+    let page = ReviewPage {
+        layout: Layout::for_user("My submissions", &user, "submissions"),
+        admin_view: false,
+        items,
+    };
+    Ok(render(&page)?.into_response())
+}
+
+/// The queue's bulk form: one decision on every selected asset, each on its own.
+async fn review_bulk(
+    State(state): State<AppState>,
+    PageAdmin(me): PageAdmin,
+    client: ClientInfo,
+    Form(form): Form<Vec<(String, String)>>,
+) -> PageResult<Response> {
+    let field = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    };
+    let action = review::Action::parse(field("action"))
+        .filter(|a| matches!(a, review::Action::Approve | review::Action::Reject))
+        .ok_or_else(|| PageError(AppError::BadRequest("unknown action".into())))?;
+    let ids: Vec<&str> = form
+        .iter()
+        .filter(|(k, _)| k == "asset_ids")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    if ids.is_empty() {
+        me.flash("Select at least one asset.").await;
+        return Ok(Redirect::to("/admin/review").into_response());
+    }
+    let comment = field("comment");
+    let (mut done, mut failed) = (0, Vec::new());
+    for id in &ids {
+        match review::decide(&state, &me.account, id, action, comment, None, &client).await {
+            Ok(()) => done += 1,
+            Err(e @ (AppError::Conflict(_) | AppError::BadRequest(_) | AppError::NotFound)) => {
+                failed.push(e.to_string())
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let verb = if action == review::Action::Approve {
+        "Approved"
+    } else {
+        "Sent back with your comment"
+    };
+    let mut msg = format!("{verb}: {done} of {}.", ids.len());
+    if let Some(first) = failed.first() {
+        msg.push_str(&format!(" Not done for {}: {first}.", failed.len()));
+    }
+    me.flash(msg).await;
+    Ok(Redirect::to("/admin/review").into_response())
 }

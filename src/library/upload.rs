@@ -13,7 +13,7 @@ use crate::db;
 use crate::error::AppError;
 use crate::events::Event;
 use crate::library::assets::{self, AssetView};
-use crate::library::folders;
+use crate::library::{checkout, folders};
 use crate::sanitize;
 use crate::storage::{self, StoredBlob};
 use crate::web::client::ClientInfo;
@@ -29,13 +29,15 @@ struct Fields {
     description: Option<String>,
     keywords: Option<String>,
     relative_path: Option<String>,
+    /// A check-in's comment.
+    comment: Option<String>,
 }
 
-struct Received {
-    key: String,
-    version_id: String,
-    filename: String,
-    blob: StoredBlob,
+pub struct Received {
+    pub key: String,
+    pub version_id: String,
+    pub filename: String,
+    pub blob: StoredBlob,
 }
 
 /// Refuses a declared body over the limit before a byte of it is read (413).
@@ -105,6 +107,39 @@ pub async fn receive(
     }
 }
 
+/// Handles a check-in: a new binary for asset `asset_id` with a comment (SPEC "Check-out").
+/// The binary is stored first and removed again if the check-in is refused or unchanged.
+pub async fn receive_version(
+    state: &AppState,
+    who: &Account,
+    asset_id: &str,
+    headers: &HeaderMap,
+    mut multipart: Multipart,
+    client: &ClientInfo,
+) -> Result<checkout::CheckIn, AppError> {
+    let view = checkout::editable(&state.db, who, asset_id, clock::now_ms()).await?;
+    check_declared_length(headers, state.config.max_upload_bytes)?;
+    let mut fields = Fields::default();
+    let mut received: Option<Received> = None;
+    let result = read_fields(state, &mut multipart, &mut fields, &mut received).await;
+    let outcome = match (result, &received) {
+        (Ok(()), Some(r)) => {
+            let comment = fields.comment.as_deref().unwrap_or("");
+            checkout::check_in(state, who, &view, r, comment, client).await
+        }
+        (Ok(()), None) => Err(AppError::BadRequest("the form has no 'file' part".into())),
+        (Err(e), _) => Err(e),
+    };
+    // The stored binary stays only if it became a new version.
+    let keep = matches!(outcome, Ok(checkout::CheckIn::Created(_)));
+    if let (false, Some(r)) = (keep, received) {
+        if let Err(del) = state.storage.delete(&r.key).await {
+            tracing::warn!(error = %del, "could not remove the binary of a refused check-in");
+        }
+    }
+    outcome
+}
+
 async fn read_fields(
     state: &AppState,
     multipart: &mut Multipart,
@@ -141,7 +176,7 @@ async fn read_fields(
                     blob,
                 });
             }
-            "title" | "description" | "keywords" | "relative_path" => {
+            "title" | "description" | "keywords" | "relative_path" | "comment" => {
                 let mut text = Vec::new();
                 while let Some(chunk) = field
                     .chunk()
@@ -159,6 +194,7 @@ async fn read_fields(
                     "title" => &mut fields.title,
                     "description" => &mut fields.description,
                     "keywords" => &mut fields.keywords,
+                    "comment" => &mut fields.comment,
                     _ => &mut fields.relative_path,
                 };
                 *slot = Some(text);

@@ -110,12 +110,22 @@ pub async fn protect(session: Session, req: Request, next: Next) -> Response {
             refused()
         };
     }
-    let is_form = req
+    let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if !is_form {
+        .unwrap_or("");
+    if content_type.starts_with("multipart/form-data") {
+        // A plain HTML file form (a check-in without JavaScript) cannot set a header, and its
+        // body is a file too large to buffer: it carries the token in its action URL instead.
+        let fields: Vec<(String, String)> =
+            serde_urlencoded::from_str(req.uri().query().unwrap_or("")).unwrap_or_default();
+        let ok = fields
+            .iter()
+            .any(|(k, v)| k == "csrf_token" && tokens::secret_eq(v, &expected));
+        return if ok { next.run(req).await } else { refused() };
+    }
+    if !content_type.starts_with("application/x-www-form-urlencoded") {
         return refused();
     }
     let (parts, body) = req.into_parts();

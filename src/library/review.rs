@@ -1,0 +1,227 @@
+//! Review: an admin decides on what contributors sent (approve, optionally into another folder;
+//! reject with a comment; archive; restore), one asset or many at once. Each decision is recorded
+//! and the contributor of the version decided on hears about it by email.
+use serde::Deserialize;
+use sqlx::Row;
+
+use crate::accounts::{users, Account};
+use crate::app::AppState;
+use crate::db::Db;
+use crate::error::AppError;
+use crate::events::Event;
+use crate::library::assets::{self, AssetView};
+use crate::library::folders;
+use crate::web::client::ClientInfo;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Approve,
+    Reject,
+    Archive,
+    Restore,
+}
+
+impl Action {
+    pub fn parse(s: &str) -> Option<Action> {
+        match s {
+            "approve" => Some(Action::Approve),
+            "reject" => Some(Action::Reject),
+            "archive" => Some(Action::Archive),
+            "restore" => Some(Action::Restore),
+            _ => None,
+        }
+    }
+    fn as_str(self) -> &'static str {
+        match self {
+            Action::Approve => "approve",
+            Action::Reject => "reject",
+            Action::Archive => "archive",
+            Action::Restore => "restore",
+        }
+    }
+}
+
+/// Runs one decision on one asset. `into` moves an approved asset to another folder first.
+pub async fn decide(
+    state: &AppState,
+    admin: &Account,
+    id: &str,
+    action: Action,
+    comment: &str,
+    into: Option<&str>,
+    client: &ClientInfo,
+) -> Result<(), AppError> {
+    let db = &state.db;
+    // The version decided on, before the decision changes what is current.
+    let before = assets::get_current(db, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if let (Action::Approve, Some(folder_id)) = (action, into) {
+        folders::get(db, folder_id)
+            .await?
+            .ok_or_else(|| AppError::Unprocessable("the target folder does not exist".into()))?;
+    }
+    match action {
+        Action::Approve => assets::approve(db, id).await?,
+        Action::Reject => assets::reject(db, id, comment).await?,
+        Action::Archive => assets::archive(db, id).await?,
+        Action::Restore => assets::restore(db, id).await?,
+    }
+    if let (Action::Approve, Some(folder_id)) = (action, into) {
+        let changes = assets::Changes {
+            folder_id: Some(folder_id.to_string()),
+            ..Default::default()
+        };
+        assets::update(db, id, changes).await?;
+    }
+    state
+        .events
+        .record(
+            Event::new(action.as_str())
+                .by(&admin.id)
+                .asset(id)
+                .detail(comment),
+            client,
+        )
+        .await?;
+    if matches!(action, Action::Approve | Action::Reject) {
+        notify(state, admin, &before, action == Action::Approve, comment).await?;
+    }
+    Ok(())
+}
+
+/// Tells the uploader of the version decided on (not the admin who acted).
+async fn notify(
+    state: &AppState,
+    admin: &Account,
+    view: &AssetView,
+    approved: bool,
+    comment: &str,
+) -> Result<(), AppError> {
+    let Some(uploader) = view.version.uploaded_by.as_deref() else {
+        return Ok(());
+    };
+    if uploader == admin.id {
+        return Ok(());
+    }
+    let Some(to) = users::by_id(&state.db, uploader).await? else {
+        return Ok(());
+    };
+    let name = if view.asset.title.is_empty() {
+        &view.asset.filename
+    } else {
+        &view.asset.title
+    };
+    let url = format!("{}/assets/{}", state.config.public_url, view.asset.id);
+    let n = view.version.number;
+    let (subject, body) = if approved {
+        (
+            format!("Approved: {name}"),
+            format!("{name} (version {n}) was approved and is now published.\n\n{url}\n"),
+        )
+    } else {
+        (
+            format!("Changes requested: {name}"),
+            format!(
+                "{name} (version {n}) was not approved. The reviewer wrote:\n\n{comment}\n\n\
+                 You can check in a new version here:\n{url}\n"
+            ),
+        )
+    };
+    state
+        .mailer
+        .send(crate::mail::Mail {
+            to: &to.email,
+            subject: &subject,
+            body,
+        })
+        .await
+        .map_err(AppError::Internal)
+}
+
+/// One entry of the review queue or of a contributor's submissions.
+pub struct Submission {
+    pub view: AssetView,
+    pub folder_path: String,
+    pub uploader: String,
+}
+
+/// What waits for review: new submissions and checked-in versions, oldest first.
+pub async fn queue(db: &Db, limit: i64) -> Result<Vec<Submission>, sqlx::Error> {
+    list(
+        db,
+        // `$1 = $1` keeps the (unused) key parameter referenced.
+        "(a.status = 'in_review' OR (a.status = 'approved' \
+         AND a.current_version_id <> a.approved_version_id)) AND $1 = $1",
+        "",
+        false,
+        limit,
+    )
+    .await
+}
+
+/// What `user_id` submitted or checked in, in any status, newest first.
+pub async fn submitted_by(
+    db: &Db,
+    user_id: &str,
+    limit: i64,
+) -> Result<Vec<Submission>, sqlx::Error> {
+    list(
+        db,
+        "a.submitted_by = $1 OR EXISTS (SELECT 1 FROM asset_versions o WHERE o.asset_id = a.id AND o.uploaded_by = $1)",
+        user_id,
+        true,
+        limit,
+    )
+    .await
+}
+
+async fn list(
+    db: &Db,
+    filter: &str,
+    key: &str,
+    newest_first: bool,
+    limit: i64,
+) -> Result<Vec<Submission>, sqlx::Error> {
+    let order = if newest_first { "DESC" } else { "ASC" };
+    let sql = format!(
+        "SELECT {cols}, f.path AS folder_path, COALESCE(u.name, '') AS uploader_name \
+         FROM assets a JOIN asset_versions v ON v.id = a.current_version_id \
+         JOIN folders f ON f.id = a.folder_id LEFT JOIN users u ON u.id = v.uploaded_by \
+         WHERE ({filter}) ORDER BY v.created_at {order}, a.id LIMIT $2",
+        cols = assets::COLS
+    );
+    sqlx::query(&sql)
+        .bind(key)
+        .bind(limit)
+        .fetch_all(&db.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(Submission {
+                view: assets::view_from_row(r)?,
+                folder_path: r.try_get("folder_path")?,
+                uploader: r.try_get("uploader_name")?,
+            })
+        })
+        .collect()
+}
+
+/// A human label of where an entry stands, for contributors and reviewers.
+pub fn stage(view: &AssetView) -> &'static str {
+    if view.pending_review() {
+        "new version in review"
+    } else if view.asset.status == "approved" && !view.asset.review_comment.is_empty() {
+        // Approve and check-in clear the comment; reject sets it.
+        "new version not approved"
+    } else {
+        match view.asset.status.as_str() {
+            "in_review" => "in review",
+            "approved" => "approved",
+            "rejected" => "changes requested",
+            "archived" => "archived",
+            _ => "draft",
+        }
+    }
+}
