@@ -27,7 +27,7 @@ use crate::db::Db;
 use crate::error::{AppError, PageError};
 use crate::storage::Storage;
 use crate::web::{csrf, headers, static_files};
-use crate::{accounts, events, library, links, mail};
+use crate::{accounts, events, library, links, mail, uploadlinks};
 
 /// Everything a handler needs; cheap to clone.
 #[derive(Clone)]
@@ -143,17 +143,21 @@ fn router(state: AppState) -> Router {
         .merge(accounts::api::routes())
         .merge(library::api::routes(config.max_upload_bytes))
         .merge(links::api::routes())
+        .merge(uploadlinks::api::routes())
         .fallback(|| async { AppError::NotFound });
 
     let pages = Router::new()
         .merge(accounts::pages::routes())
         .merge(library::pages::routes(config.max_upload_bytes))
         .merge(links::pages::routes())
+        .merge(uploadlinks::pages::routes())
         .layer(middleware::from_fn(csrf::protect))
         .layer(sessions);
 
     // Share-link visitors have no session (see links::visit).
-    let visitors = links::visit::routes().layer(middleware::from_fn(csrf::same_origin_only));
+    let visitors = links::visit::routes()
+        .merge(uploadlinks::visit::routes(config.max_upload_bytes))
+        .layer(middleware::from_fn(csrf::same_origin_only));
 
     let mut app = Router::new()
         .nest("/api/v1", api)

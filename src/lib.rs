@@ -18,6 +18,7 @@ pub mod links;
 pub mod mail;
 pub mod sanitize;
 pub mod storage;
+pub mod uploadlinks;
 pub mod web;
 
 pub use app::{App, AppState};

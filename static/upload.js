@@ -7,6 +7,10 @@
   if (!zone) return;
   var url = zone.getAttribute('data-upload-url');
   var csrf = zone.getAttribute('data-csrf');
+  // Upload links: the sender's name, email and metadata go with every file.
+  var fieldsForm = zone.getAttribute('data-fields-form') ?
+    document.getElementById(zone.getAttribute('data-fields-form')) : null;
+  function fieldsReady() { return !fieldsForm || fieldsForm.reportValidity(); }
   var max = Number(zone.getAttribute('data-max'));
   var list = document.querySelector('.upload-list');
   var overall = document.querySelector('.upload-overall');
@@ -74,11 +78,17 @@
   function start(item) {
     active += 1;
     var form = new FormData();
+    if (fieldsForm) {
+      new FormData(fieldsForm).forEach(function (value, key) {
+        if (typeof value === 'string') form.append(key, value);
+      });
+    }
     if (item.path) form.append('relative_path', item.path);
     form.append('file', item.file, item.file.name);
     var xhr = new XMLHttpRequest();
     xhr.open('POST', url);
-    xhr.setRequestHeader('X-CSRF-Token', csrf);
+    if (csrf) xhr.setRequestHeader('X-CSRF-Token', csrf);
+    xhr.setRequestHeader('Accept', 'application/json');
     xhr.upload.onprogress = function (e) {
       if (!e.lengthComputable) return;
       var sent = Math.min(e.loaded, item.file.size);
@@ -111,6 +121,7 @@
   }
 
   function addFiles(files, useRelative) {
+    if (!fieldsReady()) return;
     for (var i = 0; i < files.length; i++) {
       var f = files[i];
       add(f, useRelative && f.webkitRelativePath ? f.webkitRelativePath : '');
@@ -156,6 +167,7 @@
   });
   zone.addEventListener('drop', function (e) {
     e.preventDefault();
+    if (!fieldsReady()) return;
     var items = e.dataTransfer.items;
     if (items && items.length && items[0].webkitGetAsEntry) {
       var pending = { count: 0 };

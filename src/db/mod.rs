@@ -56,6 +56,12 @@ pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0004_checkout.sql"),
         include_str!("../../migrations/postgres/0004_checkout.sql"),
     ),
+    (
+        5,
+        "upload_links",
+        include_str!("../../migrations/sqlite/0005_upload_links.sql"),
+        include_str!("../../migrations/postgres/0005_upload_links.sql"),
+    ),
 ];
 
 impl Db {

@@ -28,6 +28,10 @@ pub struct Asset {
     pub review_comment: String,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Sent through this upload link, by this name and email (no account behind it).
+    pub upload_link_id: Option<String>,
+    pub uploader_name: String,
+    pub uploader_email: String,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -58,6 +62,7 @@ pub const COLS: &str =
     "a.id, a.folder_id, a.filename, a.status, a.title, a.description, a.keywords, \
     a.current_version_id, a.approved_version_id, a.available_from, a.available_until, \
     a.checked_out_by, a.checked_out_at, a.submitted_by, a.review_comment, a.created_at, a.updated_at, \
+    a.upload_link_id, a.uploader_name, a.uploader_email, \
     v.id AS v_id, v.number AS v_number, v.blob_key AS v_blob_key, v.sha256 AS v_sha256, \
     v.size AS v_size, v.media_type AS v_media_type, v.filename AS v_filename, \
     v.uploaded_by AS v_uploaded_by, v.comment AS v_comment, v.created_at AS v_created_at, \
@@ -91,6 +96,9 @@ pub fn view_from_row<R: Columns + ?Sized>(r: &R) -> Result<AssetView, sqlx::Erro
             review_comment: r.text("review_comment")?,
             created_at: r.int("created_at")?,
             updated_at: r.int("updated_at")?,
+            upload_link_id: r.opt_text("upload_link_id")?,
+            uploader_name: r.text("uploader_name")?,
+            uploader_email: r.text("uploader_email")?,
         },
         version: Version {
             id: r.text("v_id")?,
@@ -140,6 +148,11 @@ impl AssetView {
             j["review_comment"] = a.review_comment.clone().into();
             j["submitted_by"] = a.submitted_by.clone().into();
             j["pending_review"] = self.pending_review().into();
+            if let Some(l) = &a.upload_link_id {
+                j["upload_link_id"] = l.clone().into();
+                j["uploader_name"] = a.uploader_name.clone().into();
+                j["uploader_email"] = a.uploader_email.clone().into();
+            }
         }
         j
     }

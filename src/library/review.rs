@@ -186,7 +186,8 @@ async fn list(
 ) -> Result<Vec<Submission>, sqlx::Error> {
     let order = if newest_first { "DESC" } else { "ASC" };
     let sql = format!(
-        "SELECT {cols}, f.path AS folder_path, COALESCE(u.name, '') AS uploader_name \
+        "SELECT {cols}, f.path AS folder_path, COALESCE(u.name, CASE WHEN a.uploader_name <> '' \
+         THEN a.uploader_name || ' <' || a.uploader_email || '> (upload link)' ELSE '' END) AS uploader_label \
          FROM assets a JOIN asset_versions v ON v.id = a.current_version_id \
          JOIN folders f ON f.id = a.folder_id LEFT JOIN users u ON u.id = v.uploaded_by \
          WHERE ({filter}) ORDER BY v.created_at {order}, a.id LIMIT $2",
@@ -202,7 +203,7 @@ async fn list(
             Ok(Submission {
                 view: assets::view_from_row(r)?,
                 folder_path: r.try_get("folder_path")?,
-                uploader: r.try_get("uploader_name")?,
+                uploader: r.try_get("uploader_label")?,
             })
         })
         .collect()

@@ -16,6 +16,7 @@ use crate::library::assets::{self, AssetView};
 use crate::library::{checkout, folders};
 use crate::sanitize;
 use crate::storage::{self, StoredBlob};
+use crate::uploadlinks::{self, UploadLink};
 use crate::web::client::ClientInfo;
 
 /// Room for multipart framing and the small text fields around the file.
@@ -31,6 +32,9 @@ struct Fields {
     relative_path: Option<String>,
     /// A check-in's comment.
     comment: Option<String>,
+    /// Who sends files through an upload link (no account behind them).
+    uploader_name: Option<String>,
+    uploader_email: Option<String>,
 }
 
 pub struct Received {
@@ -74,9 +78,15 @@ pub async fn receive(
     let mut fields = Fields::default();
     let mut received: Option<Received> = None;
     let result = read_fields(state, &mut multipart, &mut fields, &mut received).await;
+    let submitter = Submitter {
+        status: if who.is_admin() { "draft" } else { "in_review" },
+        submitted_by: (!who.is_admin()).then_some(who.id.as_str()),
+        uploaded_by: Some(&who.id),
+        via: None,
+    };
     let outcome = match result {
         Ok(()) => match &received {
-            Some(r) => commit(state, who, &folder, &fields, r).await,
+            Some(r) => commit(state, &submitter, &folder, &fields, r).await,
             None => Err(AppError::BadRequest("the form has no 'file' part".into())),
         },
         Err(e) => Err(e),
@@ -105,6 +115,97 @@ pub async fn receive(
             Err(e)
         }
     }
+}
+
+/// Handles one file sent through an upload link: it lands `in_review` in the link's folder (or
+/// the subfolders of its `relative_path`), attributed to the sender's name and email, within the
+/// link's quota. The link's required fields must be filled in.
+pub async fn receive_via_link(
+    state: &AppState,
+    link: &UploadLink,
+    headers: &HeaderMap,
+    mut multipart: Multipart,
+    client: &ClientInfo,
+) -> Result<AssetView, AppError> {
+    check_declared_length(headers, state.config.max_upload_bytes)?;
+    if let Some(left) = link.bytes_left() {
+        check_declared_length(headers, left.max(0) as u64)?;
+    }
+    let folder = folders::get(&state.db, &link.folder_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let mut fields = Fields::default();
+    let mut received: Option<Received> = None;
+    let result = read_fields(state, &mut multipart, &mut fields, &mut received).await;
+    let outcome = match (result, &received) {
+        (Ok(()), Some(r)) => match sender(link, &fields) {
+            Ok((name, email)) => {
+                let submitter = Submitter {
+                    status: "in_review",
+                    submitted_by: None,
+                    uploaded_by: None,
+                    via: Some((link, name, email)),
+                };
+                commit(state, &submitter, &folder, &fields, r).await
+            }
+            Err(e) => Err(e),
+        },
+        (Ok(()), None) => Err(AppError::BadRequest("the form has no 'file' part".into())),
+        (Err(e), _) => Err(e),
+    };
+    match outcome {
+        Ok(view) => {
+            let detail = format!(
+                "{} <{}>: {}",
+                fields.uploader_name.as_deref().unwrap_or("").trim(),
+                fields.uploader_email.as_deref().unwrap_or("").trim(),
+                view.version.filename
+            );
+            state
+                .events
+                .record(
+                    Event::new("upload")
+                        .link(&link.id)
+                        .asset(&view.asset.id)
+                        .folder(&view.asset.folder_id)
+                        .detail(&detail),
+                    client,
+                )
+                .await?;
+            Ok(view)
+        }
+        Err(e) => {
+            if let Some(r) = received {
+                if let Err(del) = state.storage.delete(&r.key).await {
+                    tracing::warn!(error = %del, "could not remove the binary of a failed upload");
+                }
+            }
+            Err(e)
+        }
+    }
+}
+
+/// The sender's name and email, and the link's required fields, checked.
+fn sender(link: &UploadLink, fields: &Fields) -> Result<(String, String), AppError> {
+    let name = fields.uploader_name.as_deref().unwrap_or("").trim();
+    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+        return Err(AppError::BadRequest(
+            "give your name (up to 200 characters)".into(),
+        ));
+    }
+    let email =
+        crate::accounts::users::normalize_email(fields.uploader_email.as_deref().unwrap_or(""))?;
+    for required in link.required_fields() {
+        let given = match required {
+            "title" => fields.title.as_deref(),
+            "description" => fields.description.as_deref(),
+            _ => fields.keywords.as_deref(),
+        };
+        if given.is_none_or(|v| v.trim().is_empty()) {
+            return Err(AppError::BadRequest(format!("the {required} is required")));
+        }
+    }
+    Ok((name.to_string(), email))
 }
 
 /// Handles a check-in: a new binary for asset `asset_id` with a comment (SPEC "Check-out").
@@ -176,7 +277,8 @@ async fn read_fields(
                     blob,
                 });
             }
-            "title" | "description" | "keywords" | "relative_path" | "comment" => {
+            "title" | "description" | "keywords" | "relative_path" | "comment"
+            | "uploader_name" | "uploader_email" => {
                 let mut text = Vec::new();
                 while let Some(chunk) = field
                     .chunk()
@@ -195,6 +297,8 @@ async fn read_fields(
                     "description" => &mut fields.description,
                     "keywords" => &mut fields.keywords,
                     "comment" => &mut fields.comment,
+                    "uploader_name" => &mut fields.uploader_name,
+                    "uploader_email" => &mut fields.uploader_email,
                     _ => &mut fields.relative_path,
                 };
                 *slot = Some(text);
@@ -205,9 +309,19 @@ async fn read_fields(
     }
 }
 
+/// Who an upload comes from, and what it becomes.
+struct Submitter<'a> {
+    status: &'static str,
+    submitted_by: Option<&'a str>,
+    uploaded_by: Option<&'a str>,
+    /// An upload link, with the sender's name and email: its quota is taken in the same
+    /// transaction that creates the asset.
+    via: Option<(&'a UploadLink, String, String)>,
+}
+
 async fn commit(
     state: &AppState,
-    who: &Account,
+    who: &Submitter<'_>,
     folder: &folders::Folder,
     fields: &Fields,
     r: &Received,
@@ -234,28 +348,37 @@ async fn commit(
     let media_type = mime_guess::from_path(&filename)
         .first_or_octet_stream()
         .to_string();
-    let status = if who.is_admin() { "draft" } else { "in_review" };
-    let submitted_by = (!who.is_admin()).then(|| who.id.clone());
     let asset_id = db::new_id();
     let now = clock::now_ms();
 
     let mut tx = state.db.pool.begin().await?;
+    if let Some((link, _, _)) = &who.via {
+        uploadlinks::take_quota(&mut tx, link, r.blob.size as i64).await?;
+    }
     let target = folders::ensure_path(&mut tx, folder, &dirs).await?;
+    let (link_id, name, email) = match &who.via {
+        Some((l, n, e)) => (Some(l.id.as_str()), n.as_str(), e.as_str()),
+        None => (None, "", ""),
+    };
     sqlx::query(
         "INSERT INTO assets (id, folder_id, filename, status, title, description, keywords, \
-         current_version_id, submitted_by, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+         current_version_id, submitted_by, created_at, updated_at, upload_link_id, \
+         uploader_name, uploader_email) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13)",
     )
     .bind(&asset_id)
     .bind(&target.id)
     .bind(&filename)
-    .bind(status)
+    .bind(who.status)
     .bind(&title)
     .bind(&description)
     .bind(keywords.join(", "))
     .bind(&r.version_id)
-    .bind(submitted_by)
+    .bind(who.submitted_by)
     .bind(now)
+    .bind(link_id)
+    .bind(name)
+    .bind(email)
     .execute(&mut *tx)
     .await?;
     sqlx::query(
@@ -270,7 +393,7 @@ async fn commit(
     .bind(r.blob.size as i64)
     .bind(&media_type)
     .bind(&filename)
-    .bind(&who.id)
+    .bind(who.uploaded_by)
     .bind(now)
     .bind(i64::from(r.blob.crc32))
     .execute(&mut *tx)

@@ -36,7 +36,7 @@ fn pairs(raw: &str) -> Vec<(String, String)> {
     serde_urlencoded::from_str(raw).unwrap_or_default()
 }
 
-fn first(pairs: &[(String, String)], key: &str) -> String {
+pub(crate) fn first(pairs: &[(String, String)], key: &str) -> String {
     pairs
         .iter()
         .find(|(k, _)| k == key)
@@ -44,7 +44,7 @@ fn first(pairs: &[(String, String)], key: &str) -> String {
         .unwrap_or_default()
 }
 
-fn all(pairs: &[(String, String)], key: &str) -> Vec<String> {
+pub(crate) fn all(pairs: &[(String, String)], key: &str) -> Vec<String> {
     pairs
         .iter()
         .filter(|(k, _)| k == key)
@@ -237,7 +237,7 @@ struct CreatedPage {
 }
 
 /// A date from `<input type=date>` means the end of that day, UTC.
-fn end_of_day(date: &str) -> Option<i64> {
+pub(crate) fn end_of_day(date: &str) -> Option<i64> {
     let d = time::Date::parse(
         date.trim(),
         &time::macros::format_description!("[year]-[month]-[day]"),

@@ -37,22 +37,44 @@ struct Claims {
     unlock: Unlock,
 }
 
-fn audience(link: &Link) -> String {
-    format!("assetport-link:{}", link.id)
+/// What an unlock cookie is bound to: a share link (`/s/…`) or an upload link (`/u/…`).
+pub struct Scope {
+    /// JWT audience: the kind of link and its id.
+    pub aud: String,
+    /// Bumped to invalidate every cookie issued before.
+    pub epoch: i64,
+    /// The cookie's path: the link's own secret URL.
+    pub path: String,
+    pub expires_at: i64,
+}
+
+impl Scope {
+    pub fn share(link: &Link, token: &str) -> Scope {
+        Scope {
+            aud: format!("assetport-link:{}", link.id),
+            epoch: link.unlock_epoch,
+            path: format!("/s/{token}"),
+            expires_at: link.expires_at,
+        }
+    }
 }
 
 /// What the request's cookie proves for `link`; nothing if absent, forged, expired, for another
 /// link, or from before a rotation.
 pub fn read(headers: &HeaderMap, link: &Link, secret: &str) -> Unlock {
+    read_scoped(headers, &Scope::share(link, ""), secret)
+}
+
+pub fn read_scoped(headers: &HeaderMap, scope: &Scope, secret: &str) -> Unlock {
     let Some(token) = cookie_value(headers) else {
         return Unlock::default();
     };
     let mut v = Validation::new(Algorithm::HS256);
-    v.set_audience(&[audience(link)]);
+    v.set_audience(&[scope.aud.as_str()]);
     v.set_required_spec_claims(&["exp", "aud"]);
     v.leeway = 0;
     match decode::<Claims>(token, &DecodingKey::from_secret(secret.as_bytes()), &v) {
-        Ok(data) if data.claims.epoch == link.unlock_epoch => data.claims.unlock,
+        Ok(data) if data.claims.epoch == scope.epoch => data.claims.unlock,
         _ => Unlock::default(),
     }
 }
@@ -66,11 +88,21 @@ pub fn cookie(
     secure: bool,
     now: i64,
 ) -> anyhow::Result<HeaderValue> {
-    let expires_ms = (now + MAX_AGE_MS).min(link.expires_at);
+    cookie_scoped(&Scope::share(link, token), unlock, secret, secure, now)
+}
+
+pub fn cookie_scoped(
+    scope: &Scope,
+    unlock: &Unlock,
+    secret: &str,
+    secure: bool,
+    now: i64,
+) -> anyhow::Result<HeaderValue> {
+    let expires_ms = (now + MAX_AGE_MS).min(scope.expires_at);
     let claims = Claims {
-        aud: audience(link),
+        aud: scope.aud.clone(),
         exp: expires_ms / 1000,
-        epoch: link.unlock_epoch,
+        epoch: scope.epoch,
         unlock: unlock.clone(),
     };
     let jwt = encode(
@@ -80,7 +112,8 @@ pub fn cookie(
     )?;
     let max_age = ((expires_ms - now) / 1000).max(0);
     let value = format!(
-        "{COOKIE}={jwt}; Path=/s/{token}; Max-Age={max_age}; HttpOnly; SameSite=Lax{}",
+        "{COOKIE}={jwt}; Path={}; Max-Age={max_age}; HttpOnly; SameSite=Lax{}",
+        scope.path,
         if secure { "; Secure" } else { "" }
     );
     Ok(HeaderValue::from_str(&value)?)

@@ -1,0 +1,321 @@
+//! Upload links (SPEC §1 "Upload link"): a secret URL `/u/{token}` through which someone without
+//! an account sends files into one folder until the link expires, within optional file and byte
+//! quotas, behind an optional password. Everything arrives `in_review`; senders never see each
+//! other's files (the page lists nothing that was sent). The link can carry a brief with
+//! reference files and required metadata fields; its owner is told when files arrive.
+pub mod api;
+pub mod pages;
+pub mod visit;
+
+use sqlx::Row;
+
+use crate::accounts::tokens;
+use crate::clock;
+use crate::db::{Columns, Db, Param};
+use crate::error::AppError;
+
+/// The metadata fields a link may require of senders.
+pub const FIELDS: [&str; 3] = ["title", "description", "keywords"];
+
+#[derive(Clone, Debug)]
+pub struct UploadLink {
+    pub id: String,
+    pub folder_id: String,
+    pub title: String,
+    pub brief: String,
+    pub password_hash: Option<String>,
+    pub max_files: Option<i64>,
+    pub max_bytes: Option<i64>,
+    pub files: i64,
+    pub bytes: i64,
+    pub required: String,
+    pub unlock_epoch: i64,
+    pub notified_at: Option<i64>,
+    pub created_by: Option<String>,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+const COLS: &str = "id, folder_id, title, brief, password_hash, max_files, max_bytes, files, \
+    bytes, required_fields, unlock_epoch, notified_at, created_by, created_at, expires_at, \
+    revoked_at";
+
+fn from_row<R: Columns + ?Sized>(r: &R) -> Result<UploadLink, sqlx::Error> {
+    Ok(UploadLink {
+        id: r.text("id")?,
+        folder_id: r.text("folder_id")?,
+        title: r.text("title")?,
+        brief: r.text("brief")?,
+        password_hash: r.opt_text("password_hash")?,
+        max_files: r.opt_int("max_files")?,
+        max_bytes: r.opt_int("max_bytes")?,
+        files: r.int("files")?,
+        bytes: r.int("bytes")?,
+        required: r.text("required_fields")?,
+        unlock_epoch: r.int("unlock_epoch")?,
+        notified_at: r.opt_int("notified_at")?,
+        created_by: r.opt_text("created_by")?,
+        created_at: r.int("created_at")?,
+        expires_at: r.int("expires_at")?,
+        revoked_at: r.opt_int("revoked_at")?,
+    })
+}
+
+impl UploadLink {
+    /// "active", "expired", "revoked" or "full" (its file quota is used up).
+    pub fn state(&self, now: i64) -> &'static str {
+        if self.revoked_at.is_some() {
+            "revoked"
+        } else if self.expires_at <= now {
+            "expired"
+        } else if self.max_files.is_some_and(|m| self.files >= m) {
+            "full"
+        } else {
+            "active"
+        }
+    }
+
+    pub fn bytes_left(&self) -> Option<i64> {
+        self.max_bytes.map(|m| m - self.bytes)
+    }
+
+    pub fn files_left(&self) -> Option<i64> {
+        self.max_files.map(|m| m - self.files)
+    }
+
+    pub fn required_fields(&self) -> impl Iterator<Item = &str> {
+        self.required.split(',').filter(|f| FIELDS.contains(f))
+    }
+
+    pub fn requires(&self, field: &str) -> bool {
+        self.required_fields().any(|f| f == field)
+    }
+
+    pub fn to_json(&self, now: i64, url: Option<&str>) -> serde_json::Value {
+        serde_json::json!({
+            "id": self.id, "folder_id": self.folder_id, "title": self.title, "brief": self.brief,
+            "url": url, "state": self.state(now), "has_password": self.password_hash.is_some(),
+            "max_files": self.max_files, "max_bytes": self.max_bytes,
+            "files": self.files, "bytes": self.bytes,
+            "required_fields": self.required_fields().collect::<Vec<_>>(),
+            "created_by": self.created_by, "created_at": clock::rfc3339(self.created_at),
+            "expires_at": clock::rfc3339(self.expires_at),
+            "revoked_at": self.revoked_at.map(clock::rfc3339),
+        })
+    }
+}
+
+/// A new upload-link token: 256 bits from the OS RNG, URL-safe.
+pub fn new_token() -> String {
+    tokens::new_token("u")
+}
+
+pub fn url(public_url: &str, token: &str) -> String {
+    format!("{public_url}/u/{token}")
+}
+
+/// The link behind a token, whatever its state (compared by hash, then in constant time).
+pub async fn by_token(db: &Db, token: &str) -> Result<Option<UploadLink>, sqlx::Error> {
+    if token.len() > 100 {
+        return Ok(None);
+    }
+    let hash = tokens::hash_token(token);
+    let sql = format!("SELECT {COLS}, token_hash FROM upload_links WHERE token_hash = $1");
+    let found = db
+        .read_optional(&sql, &[Param::Text(&hash)], |r| {
+            Ok((r.text("token_hash")?, from_row(r)?))
+        })
+        .await?;
+    Ok(found.and_then(|(stored, l)| tokens::secret_eq(&stored, &hash).then_some(l)))
+}
+
+pub async fn get(db: &Db, id: &str) -> Result<UploadLink, AppError> {
+    let sql = format!("SELECT {COLS} FROM upload_links WHERE id = $1");
+    db.read_optional(&sql, &[Param::Text(id)], |r| from_row(r))
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// Newest first.
+pub async fn list(db: &Db, limit: i64) -> Result<Vec<UploadLink>, sqlx::Error> {
+    sqlx::query(&format!(
+        "SELECT {COLS} FROM upload_links ORDER BY created_at DESC, id DESC LIMIT $1"
+    ))
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await?
+    .iter()
+    .map(from_row)
+    .collect()
+}
+
+pub struct NewUploadLink {
+    pub folder_id: String,
+    pub title: String,
+    pub brief: String,
+    pub password_hash: Option<String>,
+    pub max_files: Option<i64>,
+    pub max_bytes: Option<i64>,
+    pub required: Vec<String>,
+    pub reference_ids: Vec<String>,
+    pub expires_at: i64,
+}
+
+/// Checks the quotas and required fields of a new link.
+pub fn check(new: &NewUploadLink) -> Result<(), AppError> {
+    if new.max_files.is_some_and(|n| !(1..=100_000).contains(&n)) {
+        return Err(AppError::Unprocessable(
+            "max_files must be between 1 and 100000".into(),
+        ));
+    }
+    if new.max_bytes.is_some_and(|n| n < 1) {
+        return Err(AppError::Unprocessable("max_bytes must be positive".into()));
+    }
+    if let Some(f) = new.required.iter().find(|f| !FIELDS.contains(&f.as_str())) {
+        return Err(AppError::Unprocessable(format!(
+            "'{f}' cannot be required; choose from title, description, keywords"
+        )));
+    }
+    Ok(())
+}
+
+/// Creates the link; returns it and its token (shown once).
+pub async fn create(
+    db: &Db,
+    creator: &str,
+    new: NewUploadLink,
+) -> Result<(UploadLink, String), AppError> {
+    check(&new)?;
+    let id = crate::db::new_id();
+    let token = new_token();
+    let now = clock::now_ms();
+    let mut tx = db.pool.begin().await?;
+    sqlx::query(
+        "INSERT INTO upload_links (id, token_hash, folder_id, title, brief, password_hash, \
+         max_files, max_bytes, required_fields, created_by, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+    .bind(&id)
+    .bind(tokens::hash_token(&token))
+    .bind(&new.folder_id)
+    .bind(&new.title)
+    .bind(&new.brief)
+    .bind(&new.password_hash)
+    .bind(new.max_files)
+    .bind(new.max_bytes)
+    .bind(new.required.join(","))
+    .bind(creator)
+    .bind(now)
+    .bind(new.expires_at)
+    .execute(&mut *tx)
+    .await?;
+    for (i, asset_id) in new.reference_ids.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO upload_link_refs (upload_link_id, asset_id, position) VALUES ($1, $2, $3) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(&id)
+        .bind(asset_id)
+        .bind(i as i64)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok((get(db, &id).await?, token))
+}
+
+pub async fn revoke(db: &Db, id: &str, now: i64) -> Result<bool, sqlx::Error> {
+    Ok(
+        sqlx::query("UPDATE upload_links SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+            .bind(id)
+            .bind(now)
+            .execute(&db.pool)
+            .await?
+            .rows_affected()
+            == 1,
+    )
+}
+
+pub async fn extend(db: &Db, id: &str, expires_at: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE upload_links SET expires_at = $2 WHERE id = $1")
+        .bind(id)
+        .bind(expires_at)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
+/// Counts one file of `size` bytes against the link's quotas, inside the transaction that
+/// creates the asset: concurrent uploads can never together exceed either limit.
+pub async fn take_quota(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    link: &UploadLink,
+    size: i64,
+) -> Result<(), AppError> {
+    let now = clock::now_ms();
+    let done = sqlx::query(
+        "UPDATE upload_links SET files = files + 1, bytes = bytes + $2 \
+         WHERE id = $1 AND revoked_at IS NULL AND expires_at > $3 \
+         AND (max_files IS NULL OR files + 1 <= max_files) \
+         AND (max_bytes IS NULL OR bytes + $2 <= max_bytes)",
+    )
+    .bind(&link.id)
+    .bind(size)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    if done.rows_affected() == 1 {
+        return Ok(());
+    }
+    let row = sqlx::query("SELECT files, bytes, max_files, max_bytes, expires_at, revoked_at FROM upload_links WHERE id = $1")
+        .bind(&link.id)
+        .fetch_one(&mut **tx)
+        .await?;
+    let files: i64 = row.try_get("files")?;
+    let max_files: Option<i64> = row.try_get("max_files")?;
+    let revoked: Option<i64> = row.try_get("revoked_at")?;
+    let expires: i64 = row.try_get("expires_at")?;
+    Err(if revoked.is_some() || expires <= now {
+        AppError::Gone
+    } else if max_files.is_some_and(|m| files >= m) {
+        AppError::Conflict("this upload link accepts no more files".into())
+    } else {
+        AppError::TooLarge("this file would exceed the upload link's size limit".into())
+    })
+}
+
+/// The brief's reference files that are still approved.
+pub async fn references(
+    db: &Db,
+    link: &UploadLink,
+) -> Result<Vec<crate::library::assets::AssetView>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {} FROM upload_link_refs r JOIN assets a ON a.id = r.asset_id \
+         JOIN asset_versions v ON v.id = a.approved_version_id \
+         WHERE r.upload_link_id = $1 AND a.status = 'approved' ORDER BY r.position",
+        crate::library::assets::COLS
+    );
+    crate::library::assets::fetch_views(db, sqlx::query(&sql).bind(&link.id)).await
+}
+
+/// Marks that the owner is being told about new files, at most once per `every_ms`; true if
+/// this caller should send the mail (one conditional UPDATE, so one instance wins).
+pub async fn claim_notification(
+    db: &Db,
+    link: &UploadLink,
+    now: i64,
+    every_ms: i64,
+) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query(
+        "UPDATE upload_links SET notified_at = $2 WHERE id = $1 \
+         AND (notified_at IS NULL OR notified_at <= $3)",
+    )
+    .bind(&link.id)
+    .bind(now)
+    .bind(now - every_ms)
+    .execute(&db.pool)
+    .await?
+    .rows_affected()
+        == 1)
+}

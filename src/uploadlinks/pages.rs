@@ -1,0 +1,211 @@
+//! Admin pages for upload links: the list (state, quotas used, revoke), the form that creates
+//! one for a folder, and the page that shows a new link's address once.
+use askama::Template;
+use axum::extract::{Path, RawQuery, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+
+use super::api::{create_link, CreateBody};
+use crate::accounts::PageAdmin;
+use crate::app::AppState;
+use crate::clock;
+use crate::error::{AppError, PageResult};
+use crate::events::Event;
+use crate::library::folders::{self, Folder};
+use crate::library::pages::human_size;
+use crate::links::pages::{all, end_of_day, first};
+use crate::web::client::ClientInfo;
+use crate::web::layout::{render, Layout};
+
+pub fn routes() -> axum::Router<AppState> {
+    Router::new()
+        .route("/admin/upload-links", get(list_page).post(create))
+        .route("/admin/upload-links/new", get(new_form))
+        .route("/admin/upload-links/{id}/revoke", post(revoke))
+}
+
+struct Row {
+    id: String,
+    title: String,
+    folder: String,
+    state: &'static str,
+    files: String,
+    bytes: String,
+    expires: String,
+    protected: bool,
+}
+
+#[derive(Template)]
+#[template(path = "uploads/list.html")]
+struct ListPage {
+    layout: Layout,
+    rows: Vec<Row>,
+}
+
+async fn list_page(
+    State(state): State<AppState>,
+    PageAdmin(me): PageAdmin,
+) -> PageResult<Response> {
+    let now = clock::now_ms();
+    let links = super::list(&state.db, 500).await?;
+    let ids: Vec<&str> = links.iter().map(|l| l.folder_id.as_str()).collect();
+    let folders = folders::many(&state.db, &ids).await?;
+    let rows = links
+        .iter()
+        .map(|l| Row {
+            id: l.id.clone(),
+            title: if l.title.is_empty() {
+                "Untitled upload link".into()
+            } else {
+                l.title.clone()
+            },
+            folder: folders
+                .iter()
+                .find(|f| f.id == l.folder_id)
+                .map(|f| f.path.clone())
+                .unwrap_or_default(),
+            state: l.state(now),
+            files: match l.max_files {
+                Some(m) => format!("{} / {m}", l.files),
+                None => l.files.to_string(),
+            },
+            bytes: match l.max_bytes {
+                Some(m) => format!("{} / {}", human_size(l.bytes), human_size(m)),
+                None => human_size(l.bytes),
+            },
+            expires: clock::human(l.expires_at),
+            protected: l.password_hash.is_some(),
+        })
+        .collect();
+    let page = ListPage {
+        layout: Layout::for_user("Upload links", &me, "links"),
+        rows,
+    };
+    Ok(render(&page)?.into_response())
+}
+
+#[derive(Template)]
+#[template(path = "uploads/new.html")]
+struct NewPage {
+    layout: Layout,
+    folder: Folder,
+    default_expiry: String,
+    max_days: i64,
+    error: Option<String>,
+}
+
+async fn new_form(
+    State(state): State<AppState>,
+    PageAdmin(me): PageAdmin,
+    RawQuery(raw): RawQuery,
+) -> PageResult<Response> {
+    let q: Vec<(String, String)> =
+        serde_urlencoded::from_str(raw.as_deref().unwrap_or("")).unwrap_or_default();
+    let folder = folders::get(&state.db, &first(&q, "folder_id"))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let page = NewPage {
+        layout: Layout::for_user("Request files", &me, "links"),
+        folder,
+        default_expiry: clock::from_ms(
+            clock::now_ms() + crate::links::create::DEFAULT_DAYS * 24 * 3600 * 1000,
+        )
+        .date()
+        .to_string(),
+        max_days: state.config.max_link_days,
+        error: None,
+    };
+    Ok(render(&page)?.into_response())
+}
+
+#[derive(Template)]
+#[template(path = "uploads/created.html")]
+struct CreatedPage {
+    layout: Layout,
+    url: String,
+}
+
+/// Number fields of the form: empty means "no limit".
+fn number(form: &[(String, String)], key: &str) -> Result<Option<i64>, AppError> {
+    match first(form, key).as_str() {
+        "" => Ok(None),
+        s => s
+            .parse::<i64>()
+            .map(Some)
+            .map_err(|_| AppError::BadRequest(format!("{key} must be a whole number"))),
+    }
+}
+
+async fn create(
+    State(state): State<AppState>,
+    PageAdmin(me): PageAdmin,
+    client: ClientInfo,
+    Form(form): Form<Vec<(String, String)>>,
+) -> PageResult<Response> {
+    let folder_id = first(&form, "folder_id");
+    let expires_at = match first(&form, "expires").as_str() {
+        "" => None,
+        d => Some(clock::rfc3339(end_of_day(d).ok_or_else(|| {
+            AppError::BadRequest("The expiry date is not a valid date.".into())
+        })?)),
+    };
+    let max_mb = number(&form, "max_mb")?;
+    let body = CreateBody {
+        folder_id: folder_id.clone(),
+        expires_at,
+        password: Some(first(&form, "password")),
+        max_files: number(&form, "max_files")?,
+        max_bytes: max_mb.map(|m| m.saturating_mul(1_000_000)),
+        title: first(&form, "title"),
+        brief: first(&form, "brief"),
+        required_fields: all(&form, "required"),
+        reference_asset_ids: Vec::new(),
+    };
+    match create_link(&state, &me.account, body, &client).await {
+        Ok((_, url)) => {
+            let page = CreatedPage {
+                layout: Layout::for_user("Upload link created", &me, "links"),
+                url,
+            };
+            Ok(render(&page)?.into_response())
+        }
+        Err(e @ (AppError::Unprocessable(_) | AppError::BadRequest(_))) => {
+            let folder = folders::get(&state.db, &folder_id)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            let page = NewPage {
+                layout: Layout::for_user("Request files", &me, "links"),
+                folder,
+                default_expiry: first(&form, "expires"),
+                max_days: state.config.max_link_days,
+                error: Some(e.to_string()),
+            };
+            Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn revoke(
+    State(state): State<AppState>,
+    PageAdmin(me): PageAdmin,
+    client: ClientInfo,
+    Path(id): Path<String>,
+) -> PageResult<Response> {
+    super::get(&state.db, &id).await?;
+    if super::revoke(&state.db, &id, clock::now_ms()).await? {
+        state
+            .events
+            .record(
+                Event::new("upload_link_revoked")
+                    .by(&me.account.id)
+                    .link(&id),
+                &client,
+            )
+            .await?;
+        me.flash("Upload link revoked: it stops working at once.")
+            .await;
+    }
+    Ok(Redirect::to("/admin/upload-links").into_response())
+}
