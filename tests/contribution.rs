@@ -233,6 +233,14 @@ async fn a_rejected_version_leaves_the_published_one_and_reaches_the_contributor
     .await;
     let sub_id = sub["id"].as_str().unwrap();
     assert_eq!(sub["status"], "in_review");
+    // Admins heard about the check-in, and not again for this upload minutes later.
+    let digests: Vec<String> = app
+        .outbox()
+        .into_iter()
+        .filter(|m| m.contains("New submissions to review"))
+        .collect();
+    assert_eq!(digests.len(), 1);
+    assert!(digests[0].contains("admin@example.com"));
     assert_eq!(
         f.partner.get(&format!("/assets/{sub_id}")).await.status(),
         404

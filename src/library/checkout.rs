@@ -192,6 +192,12 @@ pub async fn check_in(
             client,
         )
         .await?;
+    if !who.is_admin() {
+        let view = assets::get_current(db, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        super::review::notify_admins_of_submission(state, who, &view).await;
+    }
     Ok(CheckIn::Created(version))
 }
 

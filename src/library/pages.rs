@@ -835,7 +835,7 @@ impl ReviewItem {
             },
             filename: v.filename.clone(),
             size: human_size(v.size),
-            folder: format!("/{}", s.folder_path),
+            folder: s.folder_path.clone(),
             version: format!("v{}", v.number),
             comment: v.comment.clone(),
             uploader: s.uploader.clone(),

@@ -13,7 +13,7 @@ use crate::db;
 use crate::error::AppError;
 use crate::events::Event;
 use crate::library::assets::{self, AssetView};
-use crate::library::{checkout, folders};
+use crate::library::{checkout, folders, review};
 use crate::sanitize;
 use crate::storage::{self, StoredBlob};
 use crate::uploadlinks::{self, UploadLink};
@@ -104,6 +104,9 @@ pub async fn receive(
                     client,
                 )
                 .await?;
+            if !who.is_admin() {
+                review::notify_admins_of_submission(state, who, &view).await;
+            }
             Ok(view)
         }
         Err(e) => {
