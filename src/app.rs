@@ -144,6 +144,7 @@ fn router(state: AppState) -> Router {
         .merge(library::api::routes(config.max_upload_bytes))
         .merge(links::api::routes())
         .merge(uploadlinks::api::routes())
+        .merge(library::tus::routes())
         .fallback(|| async { AppError::NotFound });
 
     let pages = Router::new()

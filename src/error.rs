@@ -27,6 +27,9 @@ pub enum AppError {
     Unsupported(String),
     #[error("{0}")]
     Unprocessable(String),
+    /// A protocol precondition the client did not meet (tus: an unsupported version).
+    #[error("{0}")]
+    PreconditionFailed(String),
     #[error("too many attempts; try again later")]
     TooManyRequests { retry_after: u64 },
     #[error("range not satisfiable")]
@@ -49,6 +52,7 @@ impl AppError {
             AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Unsupported(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
             AppError::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
@@ -67,6 +71,7 @@ impl AppError {
             AppError::TooLarge(_) => "too_large",
             AppError::Unsupported(_) => "unsupported_media_type",
             AppError::Unprocessable(_) => "unprocessable",
+            AppError::PreconditionFailed(_) => "precondition_failed",
             AppError::TooManyRequests { .. } => "too_many_requests",
             AppError::RangeNotSatisfiable { .. } => "range_not_satisfiable",
             AppError::StorageFull => "storage_full",

@@ -62,6 +62,12 @@ pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0005_upload_links.sql"),
         include_str!("../../migrations/postgres/0005_upload_links.sql"),
     ),
+    (
+        6,
+        "tus",
+        include_str!("../../migrations/sqlite/0006_tus.sql"),
+        include_str!("../../migrations/postgres/0006_tus.sql"),
+    ),
 ];
 
 impl Db {

@@ -7,5 +7,6 @@ pub mod folders;
 pub mod listing;
 pub mod pages;
 pub mod review;
+pub mod tus;
 pub mod upload;
 pub mod zip;

@@ -120,6 +120,55 @@ pub async fn receive(
     }
 }
 
+/// Commits a file that arrived by another route (a finished resumable upload) as a new asset in
+/// `folder_id`, with the text fields of `meta` (title, description, keywords, relative_path),
+/// exactly as a multipart upload would: same checks, statuses, event and notifications. The
+/// caller's right to contribute is checked again here, at the moment the asset appears.
+pub async fn commit_received(
+    state: &AppState,
+    who: &Account,
+    folder_id: &str,
+    meta: &std::collections::HashMap<String, String>,
+    r: &Received,
+    client: &ClientInfo,
+) -> Result<AssetView, AppError> {
+    let (folder, rights) = access::folder(&state.db, who, folder_id).await?;
+    if !rights.contribute {
+        return Err(AppError::Forbidden(
+            "you may not upload into this folder".into(),
+        ));
+    }
+    let fields = Fields {
+        title: meta.get("title").cloned(),
+        description: meta.get("description").cloned(),
+        keywords: meta.get("keywords").cloned(),
+        relative_path: meta.get("relative_path").cloned(),
+        ..Fields::default()
+    };
+    let submitter = Submitter {
+        status: if who.is_admin() { "draft" } else { "in_review" },
+        submitted_by: (!who.is_admin()).then_some(who.id.as_str()),
+        uploaded_by: Some(&who.id),
+        via: None,
+    };
+    let view = commit(state, &submitter, &folder, &fields, r).await?;
+    state
+        .events
+        .record(
+            Event::new("upload")
+                .by(&who.id)
+                .asset(&view.asset.id)
+                .folder(&view.asset.folder_id)
+                .detail(&view.version.filename),
+            client,
+        )
+        .await?;
+    if !who.is_admin() {
+        review::notify_admins_of_submission(state, who, &view).await;
+    }
+    Ok(view)
+}
+
 /// Handles one file sent through an upload link: it lands `in_review` in the link's folder (or
 /// the subfolders of its `relative_path`), attributed to the sender's name and email, within the
 /// link's quota. The link's required fields must be filled in.

@@ -1,0 +1,453 @@
+//! Resumable uploads, tus 1.0 core protocol with the `creation` and `termination` extensions
+//! (https://tus.io/protocols/resumable-upload), under `/api/v1/tus`.
+//!
+//! Checked against the crates that exist: `fileloft-axum` buffers request bodies and keeps
+//! upload state and locks in one process; we need streaming and any instance taking any PATCH.
+//! So the protocol is implemented here, small:
+//!
+//! - `POST` declares the length and metadata (`filename`, `folder_id`, optional `title`,
+//!   `description`, `keywords`, `relative_path`); rights, name and size are checked before a
+//!   byte is accepted.
+//! - Each `PATCH` streams its body into storage as one part (`tus/<id>/<start>-<random>`). If the
+//!   connection breaks, what arrived is kept as a shorter part, so a resume continues from the
+//!   last byte stored. Parts are committed with a conditional UPDATE of `received`, so two
+//!   PATCHes at the same offset cannot both count (the loser's part is removed, 409).
+//! - When the last byte arrives, the parts are streamed in order into the final blob (hashing as
+//!   usual) and the asset is created exactly as a multipart upload would create it.
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{options, patch};
+use axum::Router;
+use base64::Engine;
+use futures_util::{StreamExt, TryStreamExt};
+use sqlx::Row;
+
+use crate::access;
+use crate::accounts::{Account, ApiUser};
+use crate::app::AppState;
+use crate::clock;
+use crate::db;
+use crate::error::{ApiResult, AppError};
+use crate::library::upload::{self, Received};
+use crate::sanitize;
+use crate::storage;
+use crate::web::client::ClientInfo;
+
+const VERSION: &str = "1.0.0";
+/// An unfinished upload is kept this long after it was created.
+const KEEP_MS: i64 = 7 * 24 * 60 * 60 * 1000;
+/// Header that tells a client which asset a finished upload became.
+pub const ASSET_HEADER: &str = "assetport-asset-id";
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/tus", options(capabilities).post(create))
+        .route("/tus/{id}", patch(append).head(status).delete(terminate))
+}
+
+fn tus_headers(r: &mut Response) {
+    let h = r.headers_mut();
+    h.insert("tus-resumable", HeaderValue::from_static(VERSION));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+}
+
+fn with_tus(status: StatusCode, extra: &[(HeaderName, String)]) -> Response {
+    let mut r = status.into_response();
+    tus_headers(&mut r);
+    for (k, v) in extra {
+        if let Ok(v) = HeaderValue::from_str(v) {
+            r.headers_mut().insert(k.clone(), v);
+        }
+    }
+    r
+}
+
+fn hv(name: &'static str) -> HeaderName {
+    HeaderName::from_static(name)
+}
+
+async fn capabilities(State(state): State<AppState>) -> Response {
+    with_tus(
+        StatusCode::NO_CONTENT,
+        &[
+            (hv("tus-version"), VERSION.into()),
+            (hv("tus-extension"), "creation,termination".into()),
+            (
+                hv("tus-max-size"),
+                state.config.max_upload_bytes.to_string(),
+            ),
+        ],
+    )
+}
+
+/// Every request but OPTIONS must say which protocol version it speaks.
+fn check_version(headers: &HeaderMap) -> Result<(), AppError> {
+    match headers.get("tus-resumable").and_then(|v| v.to_str().ok()) {
+        Some(VERSION) => Ok(()),
+        _ => Err(AppError::PreconditionFailed(format!(
+            "this server speaks tus {VERSION}: send Tus-Resumable: {VERSION}"
+        ))),
+    }
+}
+
+/// `Upload-Metadata`: comma-separated `key base64value` pairs.
+fn parse_metadata(raw: &str) -> Result<HashMap<String, String>, AppError> {
+    let mut out = HashMap::new();
+    for pair in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once(' ').unwrap_or((pair, ""));
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(value.trim())
+            .map_err(|_| AppError::BadRequest(format!("metadata '{key}' is not base64")))?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| AppError::BadRequest(format!("metadata '{key}' is not UTF-8")))?;
+        if text.len() > 64 * 1024 {
+            return Err(AppError::BadRequest(format!(
+                "metadata '{key}' is too long"
+            )));
+        }
+        out.insert(key.to_string(), text);
+    }
+    Ok(out)
+}
+
+async fn create(
+    State(state): State<AppState>,
+    ApiUser(who): ApiUser,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    check_version(&headers)?;
+    let length: u64 = headers
+        .get("upload-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(|| {
+            AppError::BadRequest(
+                "Upload-Length is required (deferred length is not supported)".into(),
+            )
+        })?;
+    if length > state.config.max_upload_bytes {
+        return Err(AppError::TooLarge(format!(
+            "uploads are limited to {} bytes",
+            state.config.max_upload_bytes
+        )));
+    }
+    let meta = parse_metadata(
+        headers
+            .get("upload-metadata")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or(""),
+    )?;
+    let folder_id = meta
+        .get("folder_id")
+        .ok_or_else(|| AppError::BadRequest("metadata folder_id is required".into()))?;
+    let filename = meta
+        .get("filename")
+        .ok_or_else(|| AppError::BadRequest("metadata filename is required".into()))?;
+    sanitize::name(filename)
+        .map_err(|e| AppError::BadRequest(format!("file name refused: {e}")))?;
+    if let Some(p) = meta.get("relative_path").filter(|p| !p.trim().is_empty()) {
+        sanitize::relative_path(p)
+            .map_err(|e| AppError::BadRequest(format!("relative_path refused: {e}")))?;
+    }
+    let (_, rights) = access::folder(&state.db, &who, folder_id).await?;
+    if !rights.contribute {
+        return Err(AppError::Forbidden(
+            "you may not upload into this folder".into(),
+        ));
+    }
+    let id = db::new_id();
+    let now = clock::now_ms();
+    sqlx::query(
+        "INSERT INTO tus_uploads (id, user_id, folder_id, length, metadata, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&id)
+    .bind(&who.id)
+    .bind(folder_id)
+    .bind(length as i64)
+    .bind(serde_json::to_string(&meta).unwrap_or_else(|_| "{}".into()))
+    .bind(now)
+    .bind(now + KEEP_MS)
+    .execute(&state.db.pool)
+    .await?;
+    Ok(with_tus(
+        StatusCode::CREATED,
+        &[
+            (
+                header::LOCATION,
+                format!("{}/api/v1/tus/{id}", state.config.public_url),
+            ),
+            (hv("upload-expires"), httpdate(now + KEEP_MS)),
+        ],
+    ))
+}
+
+fn httpdate(ms: i64) -> String {
+    let t = clock::from_ms(ms);
+    let fmt = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    t.format(&fmt).unwrap_or_default()
+}
+
+struct Upload {
+    id: String,
+    folder_id: String,
+    length: i64,
+    received: i64,
+    meta: HashMap<String, String>,
+    asset_id: Option<String>,
+}
+
+/// The caller's own upload (anyone else's is 404, like a missing one).
+async fn load(state: &AppState, who: &Account, id: &str) -> Result<Upload, AppError> {
+    let row = sqlx::query(
+        "SELECT id, folder_id, length, received, metadata, asset_id FROM tus_uploads \
+         WHERE id = $1 AND user_id = $2 AND expires_at > $3",
+    )
+    .bind(id)
+    .bind(&who.id)
+    .bind(clock::now_ms())
+    .fetch_optional(&state.db.pool)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    let meta: String = row.try_get("metadata")?;
+    Ok(Upload {
+        id: row.try_get("id")?,
+        folder_id: row.try_get("folder_id")?,
+        length: row.try_get("length")?,
+        received: row.try_get("received")?,
+        meta: serde_json::from_str(&meta).unwrap_or_default(),
+        asset_id: row.try_get("asset_id")?,
+    })
+}
+
+fn progress_headers(u: &Upload) -> Vec<(HeaderName, String)> {
+    let mut h = vec![
+        (hv("upload-offset"), u.received.to_string()),
+        (hv("upload-length"), u.length.to_string()),
+    ];
+    if let Some(a) = &u.asset_id {
+        h.push((hv(ASSET_HEADER), a.clone()));
+    }
+    h
+}
+
+async fn status(
+    State(state): State<AppState>,
+    ApiUser(who): ApiUser,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    check_version(&headers)?;
+    let u = load(&state, &who, &id).await?;
+    Ok(with_tus(StatusCode::OK, &progress_headers(&u)))
+}
+
+async fn append(
+    State(state): State<AppState>,
+    ApiUser(who): ApiUser,
+    client: ClientInfo,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Response> {
+    check_version(&headers)?;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if content_type != "application/offset+octet-stream" {
+        return Err(AppError::Unsupported(
+            "PATCH bodies are Content-Type: application/offset+octet-stream".into(),
+        ));
+    }
+    let offset: i64 = headers
+        .get("upload-offset")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(|| AppError::BadRequest("Upload-Offset is required".into()))?;
+    let mut u = load(&state, &who, &id).await?;
+    if offset != u.received {
+        return Err(AppError::Conflict(format!(
+            "Upload-Offset {offset} does not match the {} bytes received; ask with HEAD",
+            u.received
+        )));
+    }
+    if u.received < u.length {
+        let stored = store_part(&state, &u, body).await?;
+        u.received += stored;
+    }
+    if u.received == u.length && u.asset_id.is_none() {
+        let asset = finish(&state, &who, &u, &client).await?;
+        u.asset_id = Some(asset);
+    }
+    Ok(with_tus(StatusCode::NO_CONTENT, &progress_headers(&u)))
+}
+
+/// Streams the body into a new part and counts it; a cut connection keeps what arrived.
+/// Returns how many bytes were added.
+async fn store_part(state: &AppState, u: &Upload, body: Body) -> Result<i64, AppError> {
+    let cut = Arc::new(AtomicBool::new(false));
+    let seen_cut = cut.clone();
+    // A body error ends the stream instead of failing it, so the bytes before it are kept.
+    let stream = body.into_data_stream().scan((), move |_, item| {
+        let cut = seen_cut.clone();
+        async move {
+            match item {
+                Ok(bytes) => Some(Ok::<_, std::convert::Infallible>(bytes)),
+                Err(_) => {
+                    cut.store(true, Ordering::Relaxed);
+                    None
+                }
+            }
+        }
+    });
+    let key = format!("tus/{}/{}-{}", u.id, u.received, db::new_id());
+    let room = (u.length - u.received) as u64;
+    let blob = state.storage.put_stream(&key, stream, room).await?;
+    let size = blob.size as i64;
+    if size == 0 {
+        let _ = state.storage.delete(&key).await;
+        return Ok(0);
+    }
+    let mut tx = state.db.pool.begin().await?;
+    let counted = sqlx::query(
+        "UPDATE tus_uploads SET received = received + $2 WHERE id = $1 AND received = $3",
+    )
+    .bind(&u.id)
+    .bind(size)
+    .bind(u.received)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if !counted {
+        drop(tx);
+        let _ = state.storage.delete(&key).await;
+        return Err(AppError::Conflict(
+            "another request appended to this upload meanwhile; ask with HEAD".into(),
+        ));
+    }
+    sqlx::query("INSERT INTO tus_parts (upload_id, start, size, blob_key) VALUES ($1, $2, $3, $4)")
+        .bind(&u.id)
+        .bind(u.received)
+        .bind(size)
+        .bind(&key)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    if cut.load(Ordering::Relaxed) {
+        tracing::info!(upload = %u.id, bytes = size, "resumable upload cut; kept what arrived");
+    }
+    Ok(size)
+}
+
+/// Joins the parts into the final blob and creates the asset; the parts are removed after.
+async fn finish(
+    state: &AppState,
+    who: &Account,
+    u: &Upload,
+    client: &ClientInfo,
+) -> Result<String, AppError> {
+    let parts: Vec<(i64, String)> =
+        sqlx::query("SELECT start, blob_key FROM tus_parts WHERE upload_id = $1 ORDER BY start")
+            .bind(&u.id)
+            .fetch_all(&state.db.pool)
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get("start")?, r.try_get("blob_key")?)))
+            .collect::<Result<_, sqlx::Error>>()?;
+    let keys: Vec<String> = parts.into_iter().map(|(_, k)| k).collect();
+    let joined = chain_parts(state.storage.clone(), keys.clone());
+    let filename = u.meta.get("filename").cloned().unwrap_or_default();
+    let filename = sanitize::name(&filename).map_err(AppError::BadRequest)?;
+    let version_id = db::new_id();
+    let key = storage::original_key(&version_id);
+    let blob = state
+        .storage
+        .put_stream(&key, joined, u.length as u64)
+        .await?;
+    if blob.size as i64 != u.length {
+        let _ = state.storage.delete(&key).await;
+        return Err(AppError::Internal(anyhow::anyhow!(
+            "the parts of upload {} hold {} bytes, not {}",
+            u.id,
+            blob.size,
+            u.length
+        )));
+    }
+    let received = Received {
+        key: key.clone(),
+        version_id,
+        filename,
+        blob,
+    };
+    let view =
+        match upload::commit_received(state, who, &u.folder_id, &u.meta, &received, client).await {
+            Ok(v) => v,
+            Err(e) => {
+                let _ = state.storage.delete(&key).await;
+                return Err(e);
+            }
+        };
+    sqlx::query("UPDATE tus_uploads SET asset_id = $2 WHERE id = $1")
+        .bind(&u.id)
+        .bind(&view.asset.id)
+        .execute(&state.db.pool)
+        .await?;
+    remove_parts(state, &u.id, &keys).await;
+    Ok(view.asset.id)
+}
+
+/// The parts, read one after the other as one stream.
+fn chain_parts(store: storage::Storage, keys: Vec<String>) -> storage::ByteStream {
+    futures_util::stream::iter(keys)
+        .then(move |k| {
+            let s = store.clone();
+            async move { s.get(&k, None).await.map_err(std::io::Error::other) }
+        })
+        .try_flatten()
+        .boxed()
+}
+
+async fn remove_parts(state: &AppState, id: &str, keys: &[String]) {
+    for k in keys {
+        if let Err(e) = state.storage.delete(k).await {
+            tracing::warn!(error = %e, "could not remove a part of a resumable upload");
+        }
+    }
+    let _ = sqlx::query("DELETE FROM tus_parts WHERE upload_id = $1")
+        .bind(id)
+        .execute(&state.db.pool)
+        .await;
+}
+
+async fn terminate(
+    State(state): State<AppState>,
+    ApiUser(who): ApiUser,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    check_version(&headers)?;
+    let u = load(&state, &who, &id).await?;
+    let keys: Vec<String> = sqlx::query("SELECT blob_key FROM tus_parts WHERE upload_id = $1")
+        .bind(&u.id)
+        .fetch_all(&state.db.pool)
+        .await?
+        .iter()
+        .map(|r| r.try_get("blob_key"))
+        .collect::<Result<_, _>>()?;
+    remove_parts(&state, &u.id, &keys).await;
+    sqlx::query("DELETE FROM tus_uploads WHERE id = $1")
+        .bind(&u.id)
+        .execute(&state.db.pool)
+        .await?;
+    Ok(with_tus(StatusCode::NO_CONTENT, &[]))
+}
