@@ -1,4 +1,5 @@
-//! The command line (SPEC §4): `serve` (default), `migrate`, `user create`, `token create`.
+//! The command line (SPEC §4): `serve` (default), `migrate`, `user create`, `token create`,
+//! `upload` (the client side, in `upload_cli`).
 use std::io::BufRead;
 use std::process::ExitCode;
 
@@ -35,6 +36,27 @@ enum Command {
     Token {
         #[command(subcommand)]
         command: TokenCommand,
+    },
+    /// Upload a directory tree into a folder of a running portal (parallel, resumable; files
+    /// already there with the same SHA-256 are skipped).
+    Upload {
+        /// The directory to send; its subfolders are recreated.
+        dir: std::path::PathBuf,
+        /// The portal's address, e.g. https://assets.example.com
+        #[arg(long)]
+        server: String,
+        /// An API token (`assetport token create`); or set ASSETPORT_TOKEN.
+        #[arg(long, env = "ASSETPORT_TOKEN", hide_env_values = true)]
+        token: String,
+        /// The target folder's path, e.g. /Campaigns/Spring
+        #[arg(long)]
+        folder: String,
+        /// Files sent at the same time.
+        #[arg(long, default_value_t = 4)]
+        parallel: usize,
+        /// No progress bar (the summary is still printed).
+        #[arg(long)]
+        quiet: bool,
     },
 }
 
@@ -95,8 +117,30 @@ pub fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    let command = cli.command.unwrap_or(Command::Serve);
+    // The upload client talks to a server over HTTP; it needs no local configuration.
+    if let Command::Upload {
+        dir,
+        server,
+        token,
+        folder,
+        parallel,
+        quiet,
+    } = command
+    {
+        return crate::upload_cli::run(crate::upload_cli::Options {
+            dir,
+            server,
+            token,
+            folder,
+            parallel,
+            quiet,
+        })
+        .await;
+    }
     let config = Config::load()?;
-    match cli.command.unwrap_or(Command::Serve) {
+    match command {
+        Command::Upload { .. } => Ok(()), // handled above
         Command::Serve => serve(config).await,
         Command::Migrate => {
             Db::connect(&config.database_url).await?.migrate().await?;

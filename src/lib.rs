@@ -18,6 +18,7 @@ pub mod links;
 pub mod mail;
 pub mod sanitize;
 pub mod storage;
+pub mod upload_cli;
 pub mod uploadlinks;
 pub mod web;
 
