@@ -144,7 +144,7 @@ fn router(state: AppState) -> Router {
         .merge(library::api::routes(config.max_upload_bytes))
         .merge(links::api::routes())
         .merge(uploadlinks::api::routes())
-        .merge(library::tus::routes())
+        .merge(library::tus::routes::<accounts::ApiUser>())
         .fallback(|| async { AppError::NotFound });
 
     let pages = Router::new()
@@ -152,6 +152,7 @@ fn router(state: AppState) -> Router {
         .merge(library::pages::routes(config.max_upload_bytes))
         .merge(links::pages::routes())
         .merge(uploadlinks::pages::routes())
+        .merge(library::tus::routes::<accounts::PageUser>())
         .layer(middleware::from_fn(csrf::protect))
         .layer(sessions);
 

@@ -18,6 +18,11 @@
   var overallText = overall.querySelector('.overall-text');
   var done = document.querySelector('.upload-done');
   var PARALLEL = 3;
+  // Large files go through the resumable (tus) endpoint: a dropped connection or a closed laptop
+  // resumes where the server's copy ends (choose the same file again after a reload).
+  var tusUrl = zone.getAttribute('data-tus');
+  var folderId = zone.getAttribute('data-folder-id');
+  var TUS_MIN = 8 * 1000 * 1000;
   var queue = [];
   var active = 0;
   var totals = { bytes: 0, sent: 0, files: 0, finished: 0, failed: 0 };
@@ -75,8 +80,59 @@
     while (active < PARALLEL && queue.length) start(queue.shift());
   }
 
+  function progress(item, sent) {
+    totals.sent += sent - item.sent;
+    item.sent = sent;
+    item.bar.value = item.file.size ? Math.round((sent / item.file.size) * 100) : 100;
+    item.state.textContent = item.bar.value + '%';
+    refresh();
+  }
+
+  function finished(item) {
+    active -= 1;
+    progress(item, item.file.size);
+    item.state.textContent = 'done';
+    item.state.className = 'state ok';
+    totals.finished += 1;
+    refresh();
+    pump();
+  }
+
+  function startTus(item) {
+    var metadata = { filename: item.file.name, folder_id: folderId };
+    if (item.path) metadata.relative_path = item.path;
+    var upload = new window.tus.Upload(item.file, {
+      endpoint: tusUrl,
+      headers: { 'X-CSRF-Token': csrf },
+      metadata: metadata,
+      chunkSize: 64 * 1000 * 1000,
+      retryDelays: [0, 1000, 3000, 5000, 10000, 20000, 30000],
+      removeFingerprintOnSuccess: true,
+      onProgress: function (sent) { progress(item, Math.min(sent, item.file.size)); },
+      onSuccess: function () { finished(item); },
+      onError: function (err) {
+        active -= 1;
+        var message = 'failed';
+        try { message = JSON.parse(err.originalResponse.getBody()).message || message; } catch (e) { /* not JSON */ }
+        fail(item, message);
+        pump();
+      }
+    });
+    upload.findPreviousUploads().then(function (previous) {
+      if (previous.length) {
+        item.state.textContent = 'resuming';
+        upload.resumeFromPreviousUpload(previous[0]);
+      }
+      upload.start();
+    });
+  }
+
   function start(item) {
     active += 1;
+    if (tusUrl && window.tus && window.tus.isSupported && item.file.size >= TUS_MIN) {
+      startTus(item);
+      return;
+    }
     var form = new FormData();
     if (fieldsForm) {
       new FormData(fieldsForm).forEach(function (value, key) {

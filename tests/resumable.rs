@@ -283,7 +283,66 @@ async fn bad_resumable_uploads_are_refused_and_leave_nothing(app: TestApp) {
     assert!(answer.starts_with("HTTP/1.1 204"), "{answer}");
 }
 
+async fn the_upload_page_resumes_through_the_session_endpoint(app: TestApp) {
+    let admin = app.admin().await;
+    let folder = admin.folder(None, "Films").await;
+    let b = app.browser();
+    b.login_ok("admin@example.com").await;
+    let (_, html) = b.page(&format!("/folders/{folder}")).await;
+    assert!(html.contains(r#"data-tus="/tus""#) && html.contains("/static/tus.min.js"));
+    let csrf = csrf_in(&html).unwrap();
+    let js = b.get("/static/tus.min.js").await;
+    assert_eq!(js.status(), 200);
+    let meta = format!("filename {},folder_id {}", b64("clip.mp4"), b64(&folder));
+    let post = |with_csrf: bool| {
+        let mut r = b
+            .client
+            .post(b.url("/tus"))
+            .header("Tus-Resumable", "1.0.0")
+            .header("Upload-Length", "5")
+            .header("Upload-Metadata", meta.clone());
+        if with_csrf {
+            r = r.header("X-CSRF-Token", csrf.clone());
+        }
+        r.send()
+    };
+    assert_eq!(post(false).await.unwrap().status(), 403, "CSRF applies");
+    let r = post(true).await.unwrap();
+    assert_eq!(r.status(), 201);
+    let url = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(url.contains("/tus/") && !url.contains("/api/"));
+    let r = b
+        .client
+        .patch(&url)
+        .header("Tus-Resumable", "1.0.0")
+        .header("X-CSRF-Token", csrf.clone())
+        .header("Upload-Offset", "0")
+        .header("Content-Type", "application/offset+octet-stream")
+        .body(b"hello".to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let id = r.headers()["assetport-asset-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let asset = expect_json(admin.get(&format!("/assets/{id}")).await, 200).await;
+    assert_eq!(asset["filename"], "clip.mp4");
+    assert_eq!(asset["status"], "draft");
+    // Without a session the browser endpoint is not there for you.
+    let r = visitor()
+        .post(app.url("/tus"))
+        .header("Tus-Resumable", "1.0.0")
+        .header("Upload-Length", "5")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status() == 303 || r.status() == 403, "{}", r.status());
+}
+
 on_both_backends!(
+    the_upload_page_resumes_through_the_session_endpoint,
     a_cut_upload_resumes_to_the_same_bytes,
     bad_resumable_uploads_are_refused_and_leave_nothing,
 );

@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{options, patch};
@@ -29,7 +29,7 @@ use futures_util::{StreamExt, TryStreamExt};
 use sqlx::Row;
 
 use crate::access;
-use crate::accounts::{Account, ApiUser};
+use crate::accounts::{Account, ApiUser, PageUser};
 use crate::app::AppState;
 use crate::clock;
 use crate::db;
@@ -45,10 +45,35 @@ const KEEP_MS: i64 = 7 * 24 * 60 * 60 * 1000;
 /// Header that tells a client which asset a finished upload became.
 pub const ASSET_HEADER: &str = "assetport-asset-id";
 
-pub fn routes() -> Router<AppState> {
+/// Who may use the endpoint: API callers (bearer token, under `/api/v1/tus`) and signed-in
+/// browsers (session + CSRF header, under `/tus`, for the upload page's tus client).
+pub trait Caller: FromRequestParts<AppState> + Send + 'static {
+    /// Where uploads live, for the Location header.
+    const BASE: &'static str;
+    fn account(&self) -> &Account;
+}
+
+impl Caller for ApiUser {
+    const BASE: &'static str = "/api/v1/tus";
+    fn account(&self) -> &Account {
+        &self.0
+    }
+}
+
+impl Caller for PageUser {
+    const BASE: &'static str = "/tus";
+    fn account(&self) -> &Account {
+        &self.account
+    }
+}
+
+pub fn routes<C: Caller>() -> Router<AppState> {
     Router::new()
-        .route("/tus", options(capabilities).post(create))
-        .route("/tus/{id}", patch(append).head(status).delete(terminate))
+        .route("/tus", options(capabilities).post(create::<C>))
+        .route(
+            "/tus/{id}",
+            patch(append::<C>).head(status::<C>).delete(terminate::<C>),
+        )
 }
 
 fn tus_headers(r: &mut Response) {
@@ -116,11 +141,12 @@ fn parse_metadata(raw: &str) -> Result<HashMap<String, String>, AppError> {
     Ok(out)
 }
 
-async fn create(
+async fn create<C: Caller>(
     State(state): State<AppState>,
-    ApiUser(who): ApiUser,
+    caller: C,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
+    let who = caller.account();
     check_version(&headers)?;
     let length: u64 = headers
         .get("upload-length")
@@ -155,7 +181,7 @@ async fn create(
         sanitize::relative_path(p)
             .map_err(|e| AppError::BadRequest(format!("relative_path refused: {e}")))?;
     }
-    let (_, rights) = access::folder(&state.db, &who, folder_id).await?;
+    let (_, rights) = access::folder(&state.db, who, folder_id).await?;
     if !rights.contribute {
         return Err(AppError::Forbidden(
             "you may not upload into this folder".into(),
@@ -181,7 +207,7 @@ async fn create(
         &[
             (
                 header::LOCATION,
-                format!("{}/api/v1/tus/{id}", state.config.public_url),
+                format!("{}{}/{id}", state.config.public_url, C::BASE),
             ),
             (hv("upload-expires"), httpdate(now + KEEP_MS)),
         ],
@@ -239,20 +265,20 @@ fn progress_headers(u: &Upload) -> Vec<(HeaderName, String)> {
     h
 }
 
-async fn status(
+async fn status<C: Caller>(
     State(state): State<AppState>,
-    ApiUser(who): ApiUser,
+    caller: C,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     check_version(&headers)?;
-    let u = load(&state, &who, &id).await?;
+    let u = load(&state, caller.account(), &id).await?;
     Ok(with_tus(StatusCode::OK, &progress_headers(&u)))
 }
 
-async fn append(
+async fn append<C: Caller>(
     State(state): State<AppState>,
-    ApiUser(who): ApiUser,
+    caller: C,
     client: ClientInfo,
     Path(id): Path<String>,
     headers: HeaderMap,
@@ -273,7 +299,8 @@ async fn append(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse().ok())
         .ok_or_else(|| AppError::BadRequest("Upload-Offset is required".into()))?;
-    let mut u = load(&state, &who, &id).await?;
+    let who = caller.account();
+    let mut u = load(&state, who, &id).await?;
     if offset != u.received {
         return Err(AppError::Conflict(format!(
             "Upload-Offset {offset} does not match the {} bytes received; ask with HEAD",
@@ -285,7 +312,7 @@ async fn append(
         u.received += stored;
     }
     if u.received == u.length && u.asset_id.is_none() {
-        let asset = finish(&state, &who, &u, &client).await?;
+        let asset = finish(&state, who, &u, &client).await?;
         u.asset_id = Some(asset);
     }
     Ok(with_tus(StatusCode::NO_CONTENT, &progress_headers(&u)))
@@ -429,14 +456,14 @@ async fn remove_parts(state: &AppState, id: &str, keys: &[String]) {
         .await;
 }
 
-async fn terminate(
+async fn terminate<C: Caller>(
     State(state): State<AppState>,
-    ApiUser(who): ApiUser,
+    caller: C,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     check_version(&headers)?;
-    let u = load(&state, &who, &id).await?;
+    let u = load(&state, caller.account(), &id).await?;
     let keys: Vec<String> = sqlx::query("SELECT blob_key FROM tus_parts WHERE upload_id = $1")
         .bind(&u.id)
         .fetch_all(&state.db.pool)

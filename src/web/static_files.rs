@@ -21,6 +21,12 @@ const FILES: &[(&str, &str, &[u8])] = &[
         include_bytes!("../../static/app.js"),
     ),
     (
+        // tus-js-client 4.3.1 (MIT, see tus.LICENSE.txt), from npm: resumable browser uploads.
+        "tus.min.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/tus.min.js"),
+    ),
+    (
         "favicon.svg",
         "image/svg+xml",
         include_bytes!("../../static/favicon.svg"),
