@@ -107,6 +107,13 @@
       metadata: metadata,
       chunkSize: 64 * 1000 * 1000,
       retryDelays: [0, 1000, 3000, 5000, 10000, 20000, 30000],
+      // tus-js-client's default gives up at once while navigator.onLine is false, which is
+      // exactly when the network has dropped; retry as it would otherwise (any failure but a
+      // 4xx refusal, except 409 and 423), so the delays give the network time to come back.
+      onShouldRetry: function (err) {
+        var status = err.originalResponse ? err.originalResponse.getStatus() : 0;
+        return status < 400 || status >= 500 || status === 409 || status === 423;
+      },
       removeFingerprintOnSuccess: true,
       onProgress: function (sent) { progress(item, Math.min(sent, item.file.size)); },
       onSuccess: function () { finished(item); },

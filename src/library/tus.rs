@@ -25,7 +25,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{options, patch};
 use axum::Router;
 use base64::Engine;
-use futures_util::{StreamExt, TryStreamExt};
+use futures_util::StreamExt;
 use sqlx::Row;
 
 use crate::access;
@@ -383,24 +383,20 @@ async fn finish(
     u: &Upload,
     client: &ClientInfo,
 ) -> Result<String, AppError> {
-    let parts: Vec<(i64, String)> =
-        sqlx::query("SELECT start, blob_key FROM tus_parts WHERE upload_id = $1 ORDER BY start")
+    let parts: Vec<(String, u64)> =
+        sqlx::query("SELECT blob_key, size FROM tus_parts WHERE upload_id = $1 ORDER BY start")
             .bind(&u.id)
             .fetch_all(&state.db.pool)
             .await?
             .iter()
-            .map(|r| Ok((r.try_get("start")?, r.try_get("blob_key")?)))
+            .map(|r| Ok((r.try_get("blob_key")?, r.try_get::<i64, _>("size")? as u64)))
             .collect::<Result<_, sqlx::Error>>()?;
-    let keys: Vec<String> = parts.into_iter().map(|(_, k)| k).collect();
-    let joined = chain_parts(state.storage.clone(), keys.clone());
+    let keys: Vec<String> = parts.iter().map(|(k, _)| k.clone()).collect();
     let filename = u.meta.get("filename").cloned().unwrap_or_default();
     let filename = sanitize::name(&filename).map_err(AppError::BadRequest)?;
     let version_id = db::new_id();
     let key = storage::original_key(&version_id);
-    let blob = state
-        .storage
-        .put_stream(&key, joined, u.length as u64)
-        .await?;
+    let blob = state.storage.join(&parts, &key).await?;
     if blob.size as i64 != u.length {
         let _ = state.storage.delete(&key).await;
         return Err(AppError::Internal(anyhow::anyhow!(
@@ -431,17 +427,6 @@ async fn finish(
         .await?;
     remove_parts(state, &u.id, &keys).await;
     Ok(view.asset.id)
-}
-
-/// The parts, read one after the other as one stream.
-fn chain_parts(store: storage::Storage, keys: Vec<String>) -> storage::ByteStream {
-    futures_util::stream::iter(keys)
-        .then(move |k| {
-            let s = store.clone();
-            async move { s.get(&k, None).await.map_err(std::io::Error::other) }
-        })
-        .try_flatten()
-        .boxed()
 }
 
 async fn remove_parts(state: &AppState, id: &str, keys: &[String]) {

@@ -185,6 +185,36 @@ impl Storage {
         })
     }
 
+    /// Joins `parts` (keys, in order, with their sizes) into one new object `key` and hashes it.
+    /// On local storage the first part becomes the object and the others are appended to it by
+    /// the kernel (`copy_file_range`), so each byte is written once; the first part is cut back
+    /// to its own size first, which makes a retried join safe. Elsewhere the parts are streamed
+    /// through `put_stream`. The parts are gone afterwards (the first one by the rename).
+    pub async fn join(&self, parts: &[(String, u64)], key: &str) -> Result<StoredBlob, PutError> {
+        let total: u64 = parts.iter().map(|(_, n)| n).sum();
+        let Some(root) = self.local_root.clone() else {
+            let keys: Vec<String> = parts.iter().map(|(k, _)| k.clone()).collect();
+            let store = self.clone();
+            let joined = futures_util::stream::iter(keys)
+                .then(move |k| {
+                    let s = store.clone();
+                    async move { s.get(&k, None).await.map_err(std::io::Error::other) }
+                })
+                .try_flatten()
+                .boxed();
+            let blob = self.put_stream(key, joined, total).await?;
+            for (k, _) in parts {
+                let _ = self.delete(k).await;
+            }
+            return Ok(blob);
+        };
+        let parts = parts.to_vec();
+        let key = key.to_string();
+        tokio::task::spawn_blocking(move || join_local(&root, &parts, &key))
+            .await
+            .map_err(|e| PutError::Store(anyhow::anyhow!("join task failed: {e}")))?
+    }
+
     pub async fn delete(&self, key: &str) -> anyhow::Result<()> {
         match self.store.delete(&StorePath::from(key)).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
@@ -216,6 +246,65 @@ impl Storage {
         }
         Ok(())
     }
+}
+
+fn join_local(
+    root: &std::path::Path,
+    parts: &[(String, u64)],
+    key: &str,
+) -> Result<StoredBlob, PutError> {
+    use std::io::Read;
+    let io = |e: std::io::Error| {
+        if matches!(e.raw_os_error(), Some(28) | Some(122)) {
+            PutError::StorageFull
+        } else {
+            PutError::Store(e.into())
+        }
+    };
+    let (first, first_size) = parts
+        .first()
+        .ok_or_else(|| PutError::Store(anyhow::anyhow!("nothing to join")))?;
+    let head = root.join(first);
+    {
+        let mut out = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&head)
+            .map_err(io)?;
+        out.set_len(*first_size).map_err(io)?;
+        use std::io::Seek;
+        out.seek(std::io::SeekFrom::End(0)).map_err(io)?;
+        for (part, _) in &parts[1..] {
+            let mut src = std::fs::File::open(root.join(part)).map_err(io)?;
+            std::io::copy(&mut src, &mut out).map_err(io)?;
+        }
+    }
+    let mut file = std::fs::File::open(&head).map_err(io)?;
+    let mut hasher = Sha256::new();
+    let mut crc = crc32fast::Hasher::new();
+    let mut size = 0u64;
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf).map_err(io)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        crc.update(&buf[..n]);
+        size += n as u64;
+    }
+    let target = root.join(key);
+    if let Some(dir) = target.parent() {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    std::fs::rename(&head, &target).map_err(io)?;
+    for (part, _) in &parts[1..] {
+        let _ = std::fs::remove_file(root.join(part));
+    }
+    Ok(StoredBlob {
+        size,
+        sha256: hex::encode(hasher.finalize()),
+        crc32: crc.finalize(),
+    })
 }
 
 /// Storage key of a version's original: sharded so no directory grows without bound.
