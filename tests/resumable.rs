@@ -273,6 +273,31 @@ async fn bad_resumable_uploads_are_refused_and_leave_nothing(app: TestApp) {
     assert_eq!(offset(&agency, &url).await.0, StatusCode::NOT_FOUND);
     assert_eq!(parts_left(&app), 0);
     assert_eq!(app.count("assets").await, 0);
+    // An abandoned upload past its expiry is cleared when someone starts a new one.
+    let old = create(&agency, 10, &ok_meta).await.headers()["location"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(patch(&agency, &old, 0, vec![1u8; 4]).await.status(), 204);
+    sqlx::query("UPDATE tus_uploads SET expires_at = 0")
+        .execute(&app.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        offset(&agency, &old).await.0,
+        StatusCode::NOT_FOUND,
+        "expired"
+    );
+    assert_eq!(create(&agency, 10, &ok_meta).await.status(), 201);
+    let mut left = (i64::MAX, usize::MAX);
+    for _ in 0..100 {
+        left = (app.count("tus_uploads").await, parts_left(&app));
+        if left == (1, 0) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(left, (1, 0), "only the new upload remains");
     // OPTIONS needs no credentials: clients probe the server with it first.
     let mut s = tokio::net::TcpStream::connect(app.addr).await.unwrap();
     s.write_all(b"OPTIONS /api/v1/tus HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")

@@ -202,6 +202,10 @@ async fn create<C: Caller>(
     .bind(now + KEEP_MS)
     .execute(&state.db.pool)
     .await?;
+    // Uploads abandoned for longer than they are kept go now and then, here, rather than in a
+    // scheduler: whoever starts an upload clears a few old ones.
+    let cleaner = state.clone();
+    tokio::spawn(async move { purge_expired(&cleaner, now).await });
     Ok(with_tus(
         StatusCode::CREATED,
         &[
@@ -427,6 +431,40 @@ async fn finish(
         .await?;
     remove_parts(state, &u.id, &keys).await;
     Ok(view.asset.id)
+}
+
+/// Removes up to 50 expired, unfinished uploads and their parts.
+async fn purge_expired(state: &AppState, now: i64) {
+    let ids: Vec<String> = match sqlx::query(
+        "SELECT id FROM tus_uploads WHERE expires_at <= $1 AND asset_id IS NULL LIMIT 50",
+    )
+    .bind(now)
+    .fetch_all(&state.db.pool)
+    .await
+    {
+        Ok(rows) => rows.iter().filter_map(|r| r.try_get("id").ok()).collect(),
+        Err(e) => {
+            tracing::warn!(error = %e, "listing expired resumable uploads");
+            return;
+        }
+    };
+    for id in ids {
+        let keys: Vec<String> = sqlx::query("SELECT blob_key FROM tus_parts WHERE upload_id = $1")
+            .bind(&id)
+            .fetch_all(&state.db.pool)
+            .await
+            .map(|rows| {
+                rows.iter()
+                    .filter_map(|r| r.try_get("blob_key").ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        remove_parts(state, &id, &keys).await;
+        let _ = sqlx::query("DELETE FROM tus_uploads WHERE id = $1")
+            .bind(&id)
+            .execute(&state.db.pool)
+            .await;
+    }
 }
 
 async fn remove_parts(state: &AppState, id: &str, keys: &[String]) {
