@@ -435,6 +435,28 @@ async fn the_pages_carry_the_whole_cycle(app: TestApp) {
     assert_eq!(original(&f.partner, id).await, b"page version");
     let (_, html) = admin.page("/admin/review").await;
     assert!(html.contains("Nothing waits for review"));
+    // Approving from the asset page can publish into another folder.
+    let elsewhere = f.admin.folder(None, "Published").await;
+    let draft = f.admin.upload(&f.folder, "draft.png", b"d".to_vec()).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, html) = admin.page(&format!("/assets/{draft}")).await;
+    assert!(html.contains("into /Published"));
+    let r = admin
+        .post_form(
+            &format!("/assets/{draft}/lifecycle"),
+            &[
+                ("csrf_token", &csrf),
+                ("action", "approve"),
+                ("folder_id", &elsewhere),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let moved = expect_json(f.admin.get(&format!("/assets/{draft}")).await, 200).await;
+    assert_eq!(moved["folder_id"], elsewhere.as_str());
+    assert_eq!(moved["status"], "approved");
     // Partners have no queue page.
     let partner = app.browser();
     partner.login_ok("shop@retail.example").await;

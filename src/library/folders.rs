@@ -61,6 +61,19 @@ pub async fn get(db: &Db, id: &str) -> Result<Option<Folder>, sqlx::Error> {
         .transpose()
 }
 
+/// Every folder by path, up to `limit` (an admin's "approve into" choice).
+pub async fn all(db: &Db, limit: i64) -> Result<Vec<Folder>, sqlx::Error> {
+    sqlx::query(&format!(
+        "SELECT {COLS} FROM folders f ORDER BY f.path LIMIT $1"
+    ))
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await?
+    .iter()
+    .map(from_row)
+    .collect()
+}
+
 /// Children of `parent` (top-level folders for `None`), by name.
 pub async fn children(db: &Db, parent: Option<&str>) -> Result<Vec<Folder>, sqlx::Error> {
     let rows = match parent {

@@ -412,6 +412,8 @@ struct AssetPage {
     locked_since: String,
     locked_by_me: bool,
     pending_review: bool,
+    /// Folders an admin may approve the asset into (empty for others).
+    move_targets: Vec<Folder>,
 }
 
 async fn asset_page(
@@ -541,6 +543,11 @@ async fn asset_page(
         locked_since: a.checked_out_at.map(clock::human).unwrap_or_default(),
         locked_by_me: a.checked_out_by.as_deref() == Some(who.id.as_str()),
         pending_review: view.pending_review(),
+        move_targets: if who.is_admin() {
+            folders::all(db, 2000).await?
+        } else {
+            Vec::new()
+        },
     };
     Ok(render(&page)?.into_response())
 }
