@@ -41,6 +41,8 @@ pub struct AppState {
     pub events: events::Recorder,
     /// Outgoing email: SMTP, or `.eml` files in the data dir's outbox.
     pub mailer: mail::Mailer,
+    /// Link galleries, checked against the library generation on every use.
+    pub galleries: Arc<crate::links::gallery::Cache>,
 }
 
 pub struct App {
@@ -75,6 +77,7 @@ impl App {
             storage,
             config: Arc::new(config),
             secret: Arc::new(secret),
+            galleries: Arc::default(),
         };
         Ok(App {
             router: router(state.clone()),

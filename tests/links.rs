@@ -457,6 +457,80 @@ async fn a_link_serves_only_approved_in_window_assets_of_its_target(app: TestApp
     );
 }
 
+/// The landing page's gallery is cached (links::gallery); it must follow every change on the
+/// next request, including availability windows that open or close with nobody writing.
+async fn the_landing_page_follows_library_changes_at_once(app: TestApp) {
+    let admin = app.admin().await;
+    let folder = admin.folder(None, "Live").await;
+    let other = admin.folder(None, "Elsewhere").await;
+    let first = admin.published(&folder, "first.jpg", bytes(10, 1)).await;
+    let link = admin.create_link(json!({ "folder_id": folder })).await;
+    let v = visitor();
+    let page = || {
+        let v = v.clone();
+        let url = app.url(&link.path);
+        async move { v.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+    assert!(page().await.contains("first.jpg"));
+    assert!(page().await.contains("first.jpg"), "served again (cached)");
+
+    let second = admin.published(&folder, "second.jpg", bytes(10, 2)).await;
+    assert!(page().await.contains("second.jpg"), "approved later: shown");
+    let r = admin
+        .patch(
+            &format!("/assets/{first}"),
+            json!({ "title": "Renamed poster" }),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert!(
+        page().await.contains("Renamed poster"),
+        "metadata edit: shown"
+    );
+    admin
+        .post(&format!("/assets/{first}/archive"), json!({}))
+        .await;
+    let html = page().await;
+    assert!(!html.contains("Renamed poster"), "archived: gone");
+    let r = admin
+        .patch(&format!("/assets/{second}"), json!({ "folder_id": other }))
+        .await;
+    assert_eq!(r.status(), 200);
+    assert!(
+        page().await.contains("Nothing is shared here"),
+        "moved out: gone"
+    );
+
+    // Windows: nothing is written when they open or close, yet the page follows them.
+    let timed = admin.published(&folder, "timed.jpg", bytes(10, 3)).await;
+    let r = admin
+        .patch(
+            &format!("/assets/{timed}"),
+            json!({ "available_until": in_secs(2) }),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert!(page().await.contains("timed.jpg"));
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert!(!page().await.contains("timed.jpg"), "window closed: gone");
+    let r = admin
+        .patch(
+            &format!("/assets/{timed}"),
+            json!({ "available_until": null, "available_from": in_secs(2) }),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert!(!page().await.contains("timed.jpg"), "embargoed: hidden");
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert!(page().await.contains("timed.jpg"), "embargo over: shown");
+
+    // A revoked link is refused even though its gallery is cached.
+    let r = admin.delete(&format!("/links/{}", link.id)).await;
+    assert_eq!(r.status(), 204);
+    let r = v.get(app.url(&link.path)).send().await.unwrap();
+    assert_eq!(r.status(), 410);
+}
+
 async fn a_download_limit_of_n_lets_exactly_n_through_concurrently(app: TestApp) {
     let f = fixture(&app).await;
     let link = f
@@ -1043,6 +1117,7 @@ on_both_backends!(
     the_password_gate_hides_names_until_passed_and_is_throttled,
     an_unlock_cookie_works_only_on_its_own_link,
     a_link_serves_only_approved_in_window_assets_of_its_target,
+    the_landing_page_follows_library_changes_at_once,
     a_download_limit_of_n_lets_exactly_n_through_concurrently,
     a_renditions_only_link_serves_no_originals,
     licence_terms_are_accepted_before_the_first_download,

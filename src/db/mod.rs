@@ -68,6 +68,12 @@ pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0006_tus.sql"),
         include_str!("../../migrations/postgres/0006_tus.sql"),
     ),
+    (
+        7,
+        "library_generation",
+        include_str!("../../migrations/sqlite/0007_library_generation.sql"),
+        include_str!("../../migrations/postgres/0007_library_generation.sql"),
+    ),
 ];
 
 impl Db {

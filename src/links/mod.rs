@@ -4,6 +4,7 @@
 //! `access`, at request time, like everything else.
 pub mod api;
 pub mod create;
+pub mod gallery;
 pub mod pages;
 pub mod unlock;
 pub mod visit;

@@ -159,6 +159,19 @@ pub struct VisitCard {
     pub folder: String,
 }
 
+/// The cards of a landing page, rendered once per cached gallery with `TOKEN_MARKER` where the
+/// visitor's token goes. The marker holds `<`, which askama escapes in everything else, so it
+/// can only appear where the template puts it.
+#[derive(Template)]
+#[template(path = "links/gallery.html")]
+struct GalleryCards {
+    cards: Vec<VisitCard>,
+    buttons: bool,
+    token: &'static str,
+}
+
+const TOKEN_MARKER: &str = "<t>";
+
 #[derive(Template)]
 #[template(path = "links/visit.html")]
 struct VisitPage {
@@ -177,7 +190,10 @@ struct VisitPage {
     terms: String,
     terms_ok: bool,
     allow_original: bool,
-    assets: Vec<VisitCard>,
+    /// No asset is visible.
+    empty: bool,
+    /// The cards (see `GalleryCards`).
+    gallery: String,
     more: bool,
     total_size: String,
     expires: String,
@@ -199,7 +215,8 @@ fn gate_page(v: &Visit, token: &str, stage: &'static str) -> VisitPage {
         terms: String::new(),
         terms_ok: false,
         allow_original: false,
-        assets: Vec::new(),
+        empty: true,
+        gallery: String::new(),
         more: false,
         total_size: String::new(),
         expires: String::new(),
@@ -241,17 +258,31 @@ async fn landing_page(
         return Ok(render(&page)?.into_response());
     }
     let now = clock::now_ms();
-    let listed = access::link_gallery(&state.db, &v.link, GALLERY_LIMIT + 1, now).await?;
+    let gallery = state
+        .galleries
+        .get(&state.db, &v.link, GALLERY_LIMIT + 1, now)
+        .await?;
+    let listed = &gallery.items;
     let more = listed.len() as i64 > GALLERY_LIMIT;
     let total: i64 = listed.iter().map(|a| a.size).sum();
-    let assets = listed
-        .iter()
-        .take(GALLERY_LIMIT as usize)
-        .map(|a| VisitCard {
-            card: AssetCard::new(&a.id, &a.title, &a.filename, &a.media_type, a.size),
-            folder: a.subpath.join(" / "),
-        })
-        .collect();
+    let buttons = v.link.allow_original && v.terms_ok();
+    let cards = gallery
+        .html(buttons, |items| {
+            render(&GalleryCards {
+                cards: items
+                    .iter()
+                    .take(GALLERY_LIMIT as usize)
+                    .map(|a| VisitCard {
+                        card: AssetCard::new(&a.id, &a.title, &a.filename, &a.media_type, a.size),
+                        folder: a.subpath.join(" / "),
+                    })
+                    .collect(),
+                buttons,
+                token: TOKEN_MARKER,
+            })
+            .map(|html| html.0)
+        })?
+        .replace(TOKEN_MARKER, token);
     state
         .events
         .record_detached(Event::new("link_view").link(&v.link.id), client);
@@ -273,7 +304,8 @@ async fn landing_page(
         terms: v.link.terms.clone(),
         terms_ok: v.terms_ok(),
         allow_original: v.link.allow_original,
-        assets,
+        empty: listed.is_empty(),
+        gallery: cards,
         more,
         total_size: human_size(total),
         expires: clock::human(v.link.expires_at),
