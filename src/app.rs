@@ -29,9 +29,19 @@ use crate::storage::Storage;
 use crate::web::{csrf, headers, static_files};
 use crate::{accounts, events, library, links, mail, uploadlinks};
 
-/// Everything a handler needs; cheap to clone.
+/// Everything a handler needs; one pointer to clone (every request clones it, and cloning each
+/// part showed up in profiles of the link page).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+pub struct Shared {
     pub db: Db,
     pub storage: Storage,
     pub config: Arc<Config>,
@@ -70,7 +80,7 @@ impl App {
             config.data_dir.join("outbox"),
             &config.mail_from,
         )?;
-        let state = AppState {
+        let state = AppState(Arc::new(Shared {
             mailer,
             events: events::Recorder::start(db.clone()),
             db,
@@ -78,7 +88,7 @@ impl App {
             config: Arc::new(config),
             secret: Arc::new(secret),
             galleries: Arc::default(),
-        };
+        }));
         Ok(App {
             router: router(state.clone()),
             listener,

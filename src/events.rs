@@ -85,9 +85,21 @@ pub struct Recorder {
 const BATCH: usize = 256;
 
 impl Recorder {
-    /// Starts the writer task on the current runtime.
+    /// Starts the writer: on a thread of its own with its own connection for a SQLite file,
+    /// else as a task on the current runtime.
     pub fn start(db: Db) -> Recorder {
         let (tx, mut rx) = mpsc::channel::<(Pending, Ack)>(4 * BATCH);
+        if let Some(conn) = db.local.as_ref().and_then(|l| {
+            l.open_writer()
+                .map_err(|e| tracing::warn!(error = %e, "event writer: using sqlx"))
+                .ok()
+        }) {
+            std::thread::Builder::new()
+                .name("event-writer".into())
+                .spawn(move || write_on_thread(conn, rx))
+                .expect("spawning the event writer");
+            return Recorder { tx };
+        }
         tokio::spawn(async move {
             let mut batch = Vec::with_capacity(BATCH);
             // The writer keeps its own connection: taking one from the pool for every batch
@@ -144,6 +156,69 @@ impl Recorder {
             }
         }
     }
+}
+
+/// The SQLite writer: sqlx hands every statement to a worker thread of its own and binds
+/// parameters by name, which under a stream of page views cost more than the inserts. Here one
+/// thread waits for events and commits each batch with one cached single-row statement.
+fn write_on_thread(mut conn: rusqlite::Connection, mut rx: mpsc::Receiver<(Pending, Ack)>) {
+    let mut batch = Vec::with_capacity(BATCH);
+    while let Some(first) = rx.blocking_recv() {
+        batch.push(first);
+        take_waiting(&mut rx, &mut batch);
+        // Nobody waits on detached events (page views, completed downloads): gather them for a
+        // moment, so a stream of views costs one commit per few milliseconds, not one each.
+        if batch.len() < BATCH && batch.iter().all(|(_, ack)| ack.is_none()) {
+            std::thread::sleep(GATHER);
+            take_waiting(&mut rx, &mut batch);
+        }
+        let result = insert_sqlite(&mut conn, &batch).map_err(|e| e.to_string());
+        if let Err(e) = &result {
+            tracing::warn!(error = %e, events = batch.len(), "recording events failed");
+        }
+        for (_, ack) in batch.drain(..) {
+            if let Some(ack) = ack {
+                let _ = ack.send(result.clone());
+            }
+        }
+    }
+}
+
+/// How long detached events wait for company before they are committed.
+const GATHER: std::time::Duration = std::time::Duration::from_millis(5);
+
+fn take_waiting(rx: &mut mpsc::Receiver<(Pending, Ack)>, batch: &mut Vec<(Pending, Ack)>) {
+    while batch.len() < BATCH {
+        match rx.try_recv() {
+            Ok(item) => batch.push(item),
+            Err(_) => break,
+        }
+    }
+}
+
+fn insert_sqlite(
+    conn: &mut rusqlite::Connection,
+    batch: &[(Pending, Ack)],
+) -> rusqlite::Result<()> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    {
+        let mut st = tx.prepare_cached(&insert_sql(1))?;
+        for (e, _) in batch {
+            st.execute(rusqlite::params![
+                e.id,
+                e.kind,
+                e.actor_user_id,
+                e.actor_link_id,
+                e.asset_id,
+                e.folder_id,
+                e.detail,
+                e.ip,
+                e.user_agent,
+                e.created_at
+            ])?;
+        }
+    }
+    tx.commit()
 }
 
 fn pending(e: Event<'_>, client: &ClientInfo) -> Pending {

@@ -62,6 +62,22 @@ impl LocalReads {
     }
 }
 
+impl LocalReads {
+    /// A read-write connection to the same file, for a writer that owns a thread of its own
+    /// (the event log); same pragmas as the pool's connections.
+    pub fn open_writer(&self) -> rusqlite::Result<Connection> {
+        let conn = Connection::open_with_flags(
+            self.path.as_path(),
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.execute_batch(
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+        )?;
+        conn.busy_timeout(Duration::from_secs(15))?;
+        Ok(conn)
+    }
+}
+
 fn open(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open_with_flags(
         path,

@@ -39,22 +39,36 @@ struct Entry {
 /// One link's gallery at one library generation, and its HTML once rendered.
 pub struct Gallery {
     pub items: Vec<GalleryItem>,
-    /// The cards without and with download buttons, rendered on first use.
-    html: [OnceLock<String>; 2],
+    /// The cards without and with download buttons, rendered on first use, cut where each
+    /// visitor's token goes.
+    html: [OnceLock<Vec<String>>; 2],
 }
 
 impl Gallery {
-    /// The cards' HTML, rendered by `render` the first time it is asked for.
+    /// The cards' HTML with `token` in place of every `marker` that `render` wrote; `render`
+    /// runs the first time only.
     pub fn html<E>(
         &self,
         buttons: bool,
+        marker: &str,
+        token: &str,
         render: impl FnOnce(&[GalleryItem]) -> Result<String, E>,
-    ) -> Result<&str, E> {
+    ) -> Result<String, E> {
         let slot = &self.html[usize::from(buttons)];
         if slot.get().is_none() {
-            let _ = slot.set(render(&self.items)?);
+            let html = render(&self.items)?;
+            let _ = slot.set(html.split(marker).map(str::to_string).collect());
         }
-        Ok(slot.get().map(String::as_str).unwrap_or_default())
+        let parts = slot.get().map(Vec::as_slice).unwrap_or_default();
+        let len = parts.iter().map(String::len).sum::<usize>() + parts.len() * token.len();
+        let mut out = String::with_capacity(len);
+        for (i, part) in parts.iter().enumerate() {
+            if i > 0 {
+                out.push_str(token);
+            }
+            out.push_str(part);
+        }
+        Ok(out)
     }
 }
 
@@ -70,12 +84,13 @@ impl Cache {
         &self,
         db: &Db,
         link: &Link,
+        generation: i64,
         limit: i64,
         now: i64,
     ) -> Result<Arc<Gallery>, sqlx::Error> {
-        // The generation is read before the gallery: a change committed in between makes the
-        // entry look older than it is (refilled once more), never newer.
-        let generation = generation(db).await?;
+        // `generation` must have been read before this (`links::by_token` reads it with the
+        // link): a change committed in between makes the entry look older than it is (filled
+        // once more), never newer.
         let key = key(link, limit);
         if let Some(e) = self.inner.lock().expect("gallery cache").entries.get(&key) {
             if e.generation == generation && now < e.until {

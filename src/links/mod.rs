@@ -147,18 +147,30 @@ pub fn url(public_url: &str, token: &str) -> String {
 
 /// The link behind a token, whatever its state. Looking up by the token's hash means the
 /// database compares hashes, never the secret; the final check is constant-time anyway.
-pub async fn by_token(db: &Db, token: &str) -> Result<Option<Link>, sqlx::Error> {
+/// Also returns the library generation read in the same statement (see `gallery`), so a link
+/// page needs one query before its cached gallery, not two.
+pub async fn by_token(db: &Db, token: &str) -> Result<Option<(Link, i64)>, sqlx::Error> {
     if token.len() > 100 {
         return Ok(None);
     }
     let hash = tokens::hash_token(token);
-    let sql = format!("SELECT {COLS}, token_hash FROM links WHERE token_hash = $1");
+    let sql = format!(
+        "SELECT {COLS}, token_hash, \
+         (SELECT n FROM library_generation WHERE id = 1) AS library_generation \
+         FROM links WHERE token_hash = $1"
+    );
     let found = db
         .read_optional(&sql, &[Param::Text(&hash)], |r| {
-            Ok((r.text("token_hash")?, from_row(r)?))
+            Ok((
+                r.text("token_hash")?,
+                from_row(r)?,
+                r.int("library_generation")?,
+            ))
         })
         .await?;
-    Ok(found.and_then(|(stored, link)| tokens::secret_eq(&stored, &hash).then_some(link)))
+    Ok(found.and_then(|(stored, link, generation)| {
+        tokens::secret_eq(&stored, &hash).then_some((link, generation))
+    }))
 }
 
 pub async fn get(db: &Db, id: &str) -> Result<Link, AppError> {

@@ -87,6 +87,8 @@ const ZIP_LIMIT: i64 = 100_000;
 struct Visit {
     link: Link,
     unlock: Unlock,
+    /// The library generation when the link was read (see `gallery`).
+    generation: i64,
 }
 
 impl Visit {
@@ -117,7 +119,7 @@ async fn visit(
     let link = by_token(&state.db, token)
         .await
         .map_err(|e| PageError(e.into()).into_response())?;
-    let Some(link) = link else {
+    let Some((link, generation)) = link else {
         // Only misses are counted and checked, so a live link costs no throttle query. With
         // 256-bit tokens the limit is about noise and load, not about guessing succeeding.
         let probe_key = format!("linkprobe:{}", client.ip);
@@ -133,7 +135,11 @@ async fn visit(
         return Err(gone_page(&link, now));
     }
     let unlock = unlock::read(headers, &link, &state.secret);
-    Ok(Visit { link, unlock })
+    Ok(Visit {
+        link,
+        unlock,
+        generation,
+    })
 }
 
 #[derive(Template)]
@@ -260,29 +266,27 @@ async fn landing_page(
     let now = clock::now_ms();
     let gallery = state
         .galleries
-        .get(&state.db, &v.link, GALLERY_LIMIT + 1, now)
+        .get(&state.db, &v.link, v.generation, GALLERY_LIMIT + 1, now)
         .await?;
     let listed = &gallery.items;
     let more = listed.len() as i64 > GALLERY_LIMIT;
     let total: i64 = listed.iter().map(|a| a.size).sum();
     let buttons = v.link.allow_original && v.terms_ok();
-    let cards = gallery
-        .html(buttons, |items| {
-            render(&GalleryCards {
-                cards: items
-                    .iter()
-                    .take(GALLERY_LIMIT as usize)
-                    .map(|a| VisitCard {
-                        card: AssetCard::new(&a.id, &a.title, &a.filename, &a.media_type, a.size),
-                        folder: a.subpath.join(" / "),
-                    })
-                    .collect(),
-                buttons,
-                token: TOKEN_MARKER,
-            })
-            .map(|html| html.0)
-        })?
-        .replace(TOKEN_MARKER, token);
+    let cards = gallery.html(buttons, TOKEN_MARKER, token, |items| {
+        render(&GalleryCards {
+            cards: items
+                .iter()
+                .take(GALLERY_LIMIT as usize)
+                .map(|a| VisitCard {
+                    card: AssetCard::new(&a.id, &a.title, &a.filename, &a.media_type, a.size),
+                    folder: a.subpath.join(" / "),
+                })
+                .collect(),
+            buttons,
+            token: TOKEN_MARKER,
+        })
+        .map(|html| html.0)
+    })?;
     state
         .events
         .record_detached(Event::new("link_view").link(&v.link.id), client);

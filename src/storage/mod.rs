@@ -1,6 +1,8 @@
 //! Binary storage behind one small interface, on `object_store` (local files now; S3 slots in
 //! by URL). Writes stream through a SHA-256 hasher in bounded parts and become visible only when
 //! complete; reads stream in chunks, ranged. No whole file is ever held in memory.
+mod file_chunks;
+
 use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -384,24 +386,5 @@ async fn local_get(path: PathBuf, range: Option<Range<u64>>) -> anyhow::Result<B
 
 /// Streams `range` of an open file whose position is `range.start`.
 fn local_stream(file: std::fs::File, range: Range<u64>) -> ByteStream {
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(4);
-    tokio::task::spawn_blocking(move || {
-        let mut file = file;
-        let mut remaining = range.end - range.start;
-        while remaining > 0 {
-            let want = remaining.min(READ_CHUNK as u64) as usize;
-            let chunk = match read_chunk(&mut file, want) {
-                Ok(c) => c,
-                Err(e) => {
-                    let _ = tx.blocking_send(Err(e));
-                    return;
-                }
-            };
-            remaining -= want as u64;
-            if tx.blocking_send(Ok(chunk)).is_err() {
-                return; // client went away
-            }
-        }
-    });
-    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)).boxed()
+    file_chunks::FileChunks::new(file, range, READ_CHUNK).boxed()
 }
