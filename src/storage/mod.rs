@@ -64,7 +64,7 @@ pub struct Storage {
 }
 
 /// Chunk size of local reads: big enough to keep syscalls and wakeups rare.
-const READ_CHUNK: usize = 256 * 1024;
+const READ_CHUNK: usize = 1024 * 1024;
 
 impl Storage {
     /// `file://<dir>`; the directory is created if missing.
