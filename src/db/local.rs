@@ -124,9 +124,20 @@ impl super::Db {
                         st.raw_bind_parameter(index, p)?;
                     }
                 }
+                // Looked up once here: rusqlite finds a column by name by asking SQLite for
+                // every column's name on each `get`, which for a 25-column row was most of
+                // the mapping's cost.
+                let names: Vec<String> =
+                    st.column_names().into_iter().map(str::to_string).collect();
                 let mut rows = st.raw_query();
                 match rows.next()? {
-                    Some(r) => Ok(Some(map(r).map_err(to_rusqlite)?)),
+                    Some(r) => {
+                        let row = NamedRow {
+                            row: r,
+                            names: &names,
+                        };
+                        Ok(Some(map(&row).map_err(to_rusqlite)?))
+                    }
                     None => Ok(None),
                 }
             })
@@ -191,6 +202,36 @@ impl Columns for rusqlite::Row<'_> {
     }
     fn opt_int(&self, col: &str) -> Result<Option<i64>, sqlx::Error> {
         self.get(col).map_err(decode)
+    }
+}
+
+/// A rusqlite row with its statement's column names at hand.
+struct NamedRow<'a, 'r> {
+    row: &'a rusqlite::Row<'r>,
+    names: &'a [String],
+}
+
+impl NamedRow<'_, '_> {
+    fn index(&self, col: &str) -> Result<usize, sqlx::Error> {
+        self.names
+            .iter()
+            .position(|n| n.eq_ignore_ascii_case(col))
+            .ok_or_else(|| decode(rusqlite::Error::InvalidColumnName(col.to_string())))
+    }
+}
+
+impl Columns for NamedRow<'_, '_> {
+    fn text(&self, col: &str) -> Result<String, sqlx::Error> {
+        self.row.get(self.index(col)?).map_err(decode)
+    }
+    fn opt_text(&self, col: &str) -> Result<Option<String>, sqlx::Error> {
+        self.row.get(self.index(col)?).map_err(decode)
+    }
+    fn int(&self, col: &str) -> Result<i64, sqlx::Error> {
+        self.row.get(self.index(col)?).map_err(decode)
+    }
+    fn opt_int(&self, col: &str) -> Result<Option<i64>, sqlx::Error> {
+        self.row.get(self.index(col)?).map_err(decode)
     }
 }
 
