@@ -366,8 +366,88 @@ async fn the_upload_page_resumes_through_the_session_endpoint(app: TestApp) {
     assert!(r.status() == 303 || r.status() == 403, "{}", r.status());
 }
 
+/// A tmpfs mounted for one test, unmounted (lazily, the server may still hold it) on drop.
+struct Tmpfs(std::path::PathBuf);
+
+impl Tmpfs {
+    /// `None` when this process may not mount (not root); CI runs as root and must.
+    fn mount(at: &std::path::Path, size: &str) -> Option<Tmpfs> {
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(at)
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then(|| Tmpfs(at.to_path_buf()))
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+/// SPEC bad input: a full disk answers 507 and nothing partial stays, for a plain upload and a
+/// resumable one; the space is free again at once (a small upload then succeeds).
+async fn a_full_disk_answers_507_and_keeps_nothing(app: TestApp) {
+    let mut mount = None;
+    let app = spawn_with(app.backend, |c| {
+        let root = c.data_dir.join("blobs");
+        std::fs::create_dir_all(&root).unwrap();
+        mount = Tmpfs::mount(&root, "2m");
+    })
+    .await
+    .unwrap();
+    let Some(_mount) = mount else {
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "CI runs as root and must be able to mount a small tmpfs"
+        );
+        eprintln!("skipping: cannot mount a tmpfs here");
+        return;
+    };
+    let admin = app.admin().await;
+    let folder = admin.folder(None, "Full").await;
+
+    let r = admin
+        .upload_raw(&folder, "big.bin", bytes(3_000_000), &[])
+        .await;
+    assert_eq!(r.status(), 507);
+    assert!(r.text().await.unwrap().contains("storage_full"));
+    assert!(app.stored_files().is_empty(), "{:?}", app.stored_files());
+
+    let meta = [("filename", "big.bin"), ("folder_id", folder.as_str())];
+    let r = create(&admin, 3_000_000, &meta).await;
+    assert_eq!(r.status(), 201);
+    let url = r.headers()["location"].to_str().unwrap().to_string();
+    let url = if url.starts_with("http") {
+        url
+    } else {
+        app.url(&url)
+    };
+    let r = patch(&admin, &url, 0, bytes(3_000_000)).await;
+    assert_eq!(r.status(), 507);
+    let r = tus(&admin, Method::DELETE, &url)
+        .await
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert!(app.stored_files().is_empty(), "{:?}", app.stored_files());
+
+    let folder_json = expect_json(admin.get(&format!("/folders/{folder}")).await, 200).await;
+    assert_eq!(folder_json["assets"]["items"].as_array().unwrap().len(), 0);
+    admin.upload(&folder, "small.bin", bytes(10_000)).await;
+    assert_eq!(app.stored_files().len(), 1);
+}
+
 on_both_backends!(
     the_upload_page_resumes_through_the_session_endpoint,
     a_cut_upload_resumes_to_the_same_bytes,
     bad_resumable_uploads_are_refused_and_leave_nothing,
+    a_full_disk_answers_507_and_keeps_nothing,
 );
