@@ -7,19 +7,21 @@ document.addEventListener('submit', function (event) {
   }
 });
 
-// Selection buttons ("Download selected", "Share selected") stay disabled until something is
-// selected; the server refuses an empty selection anyway.
+// Buttons that act on a selection ("Download selected", "Share selected", the review queue's
+// bulk actions; marked data-needs-selection) stay disabled until one of their form's asset
+// checkboxes is ticked; the server refuses an empty selection anyway.
 (function () {
-  var form = document.getElementById('selection');
-  if (!form) return;
-  var boxes = document.querySelectorAll('input[name="asset_ids"][form="selection"]');
-  var buttons = form.querySelectorAll('[data-needs-selection]');
-  function update() {
-    var any = Array.prototype.some.call(boxes, function (b) { return b.checked; });
-    Array.prototype.forEach.call(buttons, function (b) { b.disabled = !any; });
-  }
-  Array.prototype.forEach.call(boxes, function (b) { b.addEventListener('change', update); });
-  update();
+  var all = document.querySelectorAll('input[name="asset_ids"]');
+  Array.prototype.forEach.call(document.querySelectorAll('[data-needs-selection]'), function (button) {
+    var form = button.form;
+    if (!form) return;
+    var boxes = Array.prototype.filter.call(all, function (b) { return b.form === form; });
+    function update() {
+      button.disabled = !boxes.some(function (b) { return b.checked; });
+    }
+    boxes.forEach(function (b) { b.addEventListener('change', update); });
+    update();
+  });
 })();
 
 // Link addresses shown once: select the whole address on focus so it copies in one go.
