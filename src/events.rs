@@ -109,14 +109,7 @@ impl Recorder {
                 let result = insert(&db, &mut conn, &batch)
                     .await
                     .map_err(|e| e.to_string());
-                if let Err(e) = &result {
-                    tracing::warn!(error = %e, events = batch.len(), "recording events failed");
-                }
-                for (_, ack) in batch.drain(..) {
-                    if let Some(ack) = ack {
-                        let _ = ack.send(result.clone());
-                    }
-                }
+                answer(&mut batch, result);
             }
         });
         Recorder { tx }
@@ -188,13 +181,19 @@ fn write_on_thread(mut conn: rusqlite::Connection, mut rx: mpsc::Receiver<(Pendi
         }
         let result = insert_sqlite(&mut conn, &batch).map_err(|e| e.to_string());
         last_commit = std::time::Instant::now();
-        if let Err(e) = &result {
-            tracing::warn!(error = %e, events = batch.len(), "recording events failed");
-        }
-        for (_, ack) in batch.drain(..) {
-            if let Some(ack) = ack {
-                let _ = ack.send(result.clone());
-            }
+        answer(&mut batch, result);
+    }
+}
+
+/// Tells everyone waiting on a committed batch how it went (a failure is also logged), and
+/// empties the batch for the next one.
+fn answer(batch: &mut Vec<(Pending, Ack)>, result: Result<(), String>) {
+    if let Err(e) = &result {
+        tracing::warn!(error = %e, events = batch.len(), "recording events failed");
+    }
+    for (_, ack) in batch.drain(..) {
+        if let Some(ack) = ack {
+            let _ = ack.send(result.clone());
         }
     }
 }

@@ -2,7 +2,7 @@
 //! open by the thousand (a newsletter goes out), and its query is most of its cost; the answer
 //! changes only when the library does.
 //!
-//! Never stale, on any instance: every request reads the library generation (a counter the
+//! Never stale, on any instance: every request reads the library generation (with the link row, `links::by_token`) (a counter the
 //! database's own triggers move on any change to assets, versions, folders or a link's asset
 //! list; see migration 0007) and uses a cached gallery only if it was filled at that same
 //! generation and no availability window has opened or closed since. The link row itself
@@ -130,15 +130,6 @@ fn key(link: &Link, limit: i64) -> String {
         Target::Assets => format!("a:{}:{limit}", link.share_id),
         Target::Folder(id) => format!("f:{id}:{limit}"),
     }
-}
-
-pub async fn generation(db: &Db) -> Result<i64, sqlx::Error> {
-    Ok(db
-        .read_optional("SELECT n FROM library_generation WHERE id = 1", &[], |r| {
-            r.int("n")
-        })
-        .await?
-        .unwrap_or(0))
 }
 
 /// The first moment after `now` at which some asset's availability window opens or closes

@@ -178,11 +178,7 @@ impl Storage {
         Ok(match result.payload {
             // Local files: read big chunks on a blocking thread instead of object_store's
             // small default chunks; this is what keeps downloads at disk speed.
-            GetResultPayload::File(mut file, _) => {
-                use std::io::{Seek, SeekFrom};
-                file.seek(SeekFrom::Start(range.start))?;
-                local_stream(file, range)
-            }
+            GetResultPayload::File(file, _) => local_stream(file, range),
             GetResultPayload::Stream(s) => s.map_err(std::io::Error::other).boxed(),
         })
     }
@@ -363,20 +359,12 @@ fn read_chunk(file: &mut std::fs::File, n: usize) -> std::io::Result<Bytes> {
 async fn local_get(path: PathBuf, range: Option<Range<u64>>) -> anyhow::Result<ByteStream> {
     use std::io::{Seek, SeekFrom};
     if let Some(file) = file_chunks::open_cached(&path)? {
-        let size = file.metadata()?.len();
-        let range = match range {
-            Some(r) => r.start.min(size)..r.end.min(size),
-            None => 0..size,
-        };
+        let range = clamp(range, file.metadata()?.len());
         return Ok(local_stream(file, range));
     }
     let opened = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
         let mut file = std::fs::File::open(&path)?;
-        let size = file.metadata()?.len();
-        let range = match range {
-            Some(r) => r.start.min(size)..r.end.min(size),
-            None => 0..size,
-        };
+        let range = clamp(range, file.metadata()?.len());
         if range.start > 0 {
             file.seek(SeekFrom::Start(range.start))?;
         }
@@ -393,7 +381,15 @@ async fn local_get(path: PathBuf, range: Option<Range<u64>>) -> anyhow::Result<B
     Ok(head.chain(local_stream(file, rest)).boxed())
 }
 
-/// Streams `range` of an open file whose position is `range.start`.
+/// `range` (or everything) within a file of `size` bytes.
+fn clamp(range: Option<Range<u64>>, size: u64) -> Range<u64> {
+    match range {
+        Some(r) => r.start.min(size)..r.end.min(size),
+        None => 0..size,
+    }
+}
+
+/// Streams `range` of an open file (read by offset; its position does not matter).
 fn local_stream(file: std::fs::File, range: Range<u64>) -> ByteStream {
     file_chunks::FileChunks::new(file, range, READ_CHUNK).boxed()
 }
