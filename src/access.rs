@@ -313,6 +313,8 @@ pub struct GalleryItem {
     pub media_type: String,
     pub size: i64,
     pub subpath: Vec<String>,
+    /// The version's rendition state: `ready` shows the thumbnail.
+    pub render_state: String,
 }
 
 pub async fn link_gallery(
@@ -331,16 +333,17 @@ pub async fn link_gallery(
     } = link_selection(link);
     let inner = format!(
         "SELECT a.id, a.title, v.filename, v.media_type, v.size, {rel_path} AS rel_path, \
+         v.render_state, \
          row_number() OVER (ORDER BY {order}) AS n {from} ORDER BY {order} LIMIT $4"
     );
     let sql = match db.dialect {
         crate::db::Dialect::Sqlite => format!(
-            "SELECT json_group_array(json_array(id, title, filename, media_type, size, rel_path) \
-             ORDER BY n) AS j FROM ({inner}) g"
+            "SELECT json_group_array(json_array(id, title, filename, media_type, size, rel_path, \
+             render_state) ORDER BY n) AS j FROM ({inner}) g"
         ),
         crate::db::Dialect::Postgres => format!(
             "SELECT COALESCE(json_agg(json_build_array(id, title, filename, media_type, size, \
-             rel_path) ORDER BY n)::text, '[]') AS j FROM ({inner}) g"
+             rel_path, render_state) ORDER BY n)::text, '[]') AS j FROM ({inner}) g"
         ),
     };
     let json = db
@@ -356,19 +359,22 @@ pub async fn link_gallery(
         )
         .await?
         .unwrap_or_default();
-    type Tuple = (String, String, String, String, i64, String);
+    type Tuple = (String, String, String, String, i64, String, String);
     let items: Vec<Tuple> =
         serde_json::from_str(&json).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
     Ok(items
         .into_iter()
-        .map(|(id, title, filename, media_type, size, rel)| GalleryItem {
-            id,
-            title,
-            filename,
-            media_type,
-            size,
-            subpath: split_rel(&rel),
-        })
+        .map(
+            |(id, title, filename, media_type, size, rel, render_state)| GalleryItem {
+                id,
+                title,
+                filename,
+                media_type,
+                size,
+                subpath: split_rel(&rel),
+                render_state,
+            },
+        )
         .collect())
 }
 
@@ -422,6 +428,17 @@ fn link_selection(link: &crate::links::Link) -> Selection<'_> {
             order: "f.path, a.filename, a.id",
             rel_path: "substr(f.path, length(root.path) + 2)",
             key: folder_id,
+        },
+        Target::Collection(collection_id) => Selection {
+            from: format!(
+                "FROM collection_assets ca \
+                 JOIN assets a ON a.id = ca.asset_id \
+                 JOIN asset_versions v ON v.id = a.approved_version_id \
+                 WHERE ca.collection_id = $1 AND {visible}"
+            ),
+            order: "ca.position, a.id",
+            rel_path: "''",
+            key: collection_id,
         },
     }
 }

@@ -27,7 +27,9 @@ use crate::db::Db;
 use crate::error::{AppError, PageError};
 use crate::storage::Storage;
 use crate::web::{csrf, headers, static_files};
-use crate::{accounts, events, library, links, mail, uploadlinks};
+use crate::{
+    accounts, collections, events, jobs, library, links, mail, renditions, search, uploadlinks,
+};
 
 /// Everything a handler needs; one pointer to clone (every request clones it, and cloning each
 /// part showed up in profiles of the link page).
@@ -53,6 +55,8 @@ pub struct Shared {
     pub mailer: mail::Mailer,
     /// Link galleries, checked against the library generation on every use.
     pub galleries: Arc<crate::links::gallery::Cache>,
+    /// Wakes this instance's job workers when it queues work (others poll).
+    pub jobs: jobs::Waker,
 }
 
 pub struct App {
@@ -88,6 +92,7 @@ impl App {
             config: Arc::new(config),
             secret: Arc::new(secret),
             galleries: Arc::default(),
+            jobs: jobs::Waker::default(),
         }));
         Ok(App {
             router: router(state.clone()),
@@ -124,8 +129,24 @@ impl App {
                 if let Err(e) = session_store::purge_expired(&db).await {
                     tracing::warn!(error = %e, "purging expired sessions failed");
                 }
+                if let Err(e) = jobs::purge_done(&db, crate::clock::now_ms()).await {
+                    tracing::warn!(error = %e, "purging finished jobs failed");
+                }
             }
         });
+        let mut workers = start_jobs(&self.state);
+        let db = self.state.db.clone();
+        // Search rows of changed assets are rebuilt in the background too (searches also
+        // rebuild what is left before they run, so results are never stale).
+        workers.push(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(2));
+            loop {
+                tick.tick().await;
+                if let Err(e) = search::refresh(&db).await {
+                    tracing::warn!(error = %e, "refreshing search rows failed");
+                }
+            }
+        }));
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
@@ -139,8 +160,35 @@ impl App {
             .with_graceful_shutdown(signal)
             .await;
         janitor.abort();
+        for w in workers {
+            w.abort();
+        }
         result.map_err(Into::into)
     }
+}
+
+/// This instance's job workers; each job kind is dispatched here.
+fn start_jobs(state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
+    if state.config.job_workers == 0 {
+        return Vec::new();
+    }
+    let for_jobs = state.clone();
+    jobs::start(
+        state.db.clone(),
+        state.jobs.clone(),
+        state.config.job_workers,
+        move |job: jobs::Job| {
+            let state = for_jobs.clone();
+            async move {
+                match job.kind.as_str() {
+                    renditions::JOB => renditions::run(state, job).await,
+                    other => Err(jobs::JobError::Permanent(format!(
+                        "unknown job kind {other}"
+                    ))),
+                }
+            }
+        },
+    )
 }
 
 fn router(state: AppState) -> Router {
@@ -157,6 +205,8 @@ fn router(state: AppState) -> Router {
         .merge(library::api::routes(config.max_upload_bytes))
         .merge(links::api::routes())
         .merge(uploadlinks::api::routes())
+        .merge(search::api::routes())
+        .merge(collections::api::routes())
         .merge(library::tus::routes::<accounts::ApiUser>())
         .fallback(|| async { AppError::NotFound });
 
@@ -165,6 +215,9 @@ fn router(state: AppState) -> Router {
         .merge(library::pages::routes(config.max_upload_bytes))
         .merge(links::pages::routes())
         .merge(uploadlinks::pages::routes())
+        .merge(jobs::pages::routes())
+        .merge(search::pages::routes())
+        .merge(collections::pages::routes())
         .merge(library::tus::routes::<accounts::PageUser>())
         .layer(middleware::from_fn(csrf::protect))
         .layer(sessions);

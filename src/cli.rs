@@ -1,5 +1,6 @@
 //! The command line (SPEC §4): `serve` (default), `migrate`, `user create`, `token create`,
-//! `upload` (the client side, in `upload_cli`).
+//! `upload` (the client side, in `upload_cli`), and the hidden `render` (`media`'s confined
+//! child process).
 use std::io::BufRead;
 use std::process::ExitCode;
 
@@ -58,6 +59,22 @@ enum Command {
         #[arg(long)]
         quiet: bool,
     },
+    /// Internal: render one file's thumbnail and preview in this confined process and print a
+    /// JSON report (the server runs it through `media::render_in_child`).
+    #[command(hide = true)]
+    Render {
+        #[arg(long)]
+        input: std::path::PathBuf,
+        /// Directory that receives thumb.jpg and preview.jpg.
+        #[arg(long)]
+        out: std::path::PathBuf,
+        #[arg(long)]
+        max_pixels: Option<u64>,
+        #[arg(long)]
+        max_bytes_alloc: Option<u64>,
+        #[arg(long)]
+        timeout_ms: Option<u64>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -90,6 +107,24 @@ enum TokenCommand {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The renderer starts nothing else: no logging set-up, no runtime threads (they would
+    // count against its address-space limit), no configuration.
+    if let Some(Command::Render {
+        input,
+        out,
+        max_pixels,
+        max_bytes_alloc,
+        timeout_ms,
+    }) = &cli.command
+    {
+        let defaults = crate::media::Limits::default();
+        let limits = crate::media::Limits {
+            max_pixels: max_pixels.unwrap_or(defaults.max_pixels),
+            max_bytes_alloc: max_bytes_alloc.unwrap_or(defaults.max_bytes_alloc),
+            timeout: timeout_ms.map_or(defaults.timeout, std::time::Duration::from_millis),
+        };
+        return crate::media::run_render_command(input, out, &limits);
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -140,7 +175,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     let config = Config::load()?;
     match command {
-        Command::Upload { .. } => Ok(()), // handled above
+        Command::Upload { .. } | Command::Render { .. } => Ok(()), // handled above
         Command::Serve => serve(config).await,
         Command::Migrate => {
             Db::connect(&config.database_url).await?.migrate().await?;

@@ -27,6 +27,12 @@ pub struct Config {
     pub max_link_days: i64,
     /// Sender of every email (`ASSETPORT_MAIL_FROM`).
     pub mail_from: String,
+    /// Background job workers per instance (`ASSETPORT_JOB_WORKERS`); 0 runs none.
+    pub job_workers: usize,
+    /// The program run (as `<renderer> render …`) to decode uploads in a separate, limited
+    /// process: this very binary unless `ASSETPORT_RENDERER` says otherwise (tests point it at
+    /// the built `assetport`, since their own executable is the test harness).
+    pub renderer: PathBuf,
 }
 
 /// The optional file; every key mirrors an `ASSETPORT_*` variable.
@@ -43,6 +49,8 @@ struct FileConfig {
     max_upload_bytes: Option<u64>,
     max_link_days: Option<i64>,
     mail_from: Option<String>,
+    job_workers: Option<usize>,
+    renderer: Option<PathBuf>,
 }
 
 impl Config {
@@ -61,6 +69,8 @@ impl Config {
             max_upload_bytes: 50 * 1024 * 1024 * 1024,
             max_link_days: 90,
             mail_from: "assetport <noreply@localhost>".into(),
+            job_workers: 2,
+            renderer: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("assetport")),
         }
     }
 
@@ -108,6 +118,17 @@ impl Config {
             anyhow::bail!("ASSETPORT_MAX_LINK_DAYS must be at least 1");
         }
         c.mail_from = pick(env("ASSETPORT_MAIL_FROM"), file.mail_from, c.mail_from);
+        if let Some(v) = env("ASSETPORT_JOB_WORKERS") {
+            c.job_workers = v.parse().context("ASSETPORT_JOB_WORKERS")?;
+        } else if let Some(v) = file.job_workers {
+            c.job_workers = v;
+        }
+        if let Some(v) = env("ASSETPORT_RENDERER")
+            .map(PathBuf::from)
+            .or(file.renderer)
+        {
+            c.renderer = v;
+        }
         c.public_url = c.public_url.trim_end_matches('/').to_string();
         Ok(c)
     }

@@ -28,3 +28,29 @@ document.addEventListener('submit', function (event) {
 Array.prototype.forEach.call(document.querySelectorAll('[data-copy]'), function (field) {
   field.addEventListener('focus', function () { field.select(); });
 });
+
+// The asset page's preview: a click opens it in a full-window dialog (fitted); a click on the
+// image there toggles its natural size, scrollable. Esc or the close button ends it.
+Array.prototype.forEach.call(document.querySelectorAll('[data-zoom]'), function (trigger) {
+  if (typeof HTMLDialogElement !== 'function') return;
+  trigger.addEventListener('click', function () {
+    var dialog = document.createElement('dialog');
+    dialog.className = 'zoom';
+    dialog.setAttribute('aria-label', trigger.getAttribute('aria-label') || 'Preview');
+    var close = document.createElement('button');
+    close.type = 'button';
+    close.className = 'button zoom-close';
+    close.textContent = 'Close';
+    var img = document.createElement('img');
+    img.src = trigger.getAttribute('data-zoom');
+    img.alt = (trigger.querySelector('img') || {}).alt || '';
+    img.title = 'Click to switch between fitted and full size';
+    img.addEventListener('click', function () { dialog.classList.toggle('zoom-full'); });
+    close.addEventListener('click', function () { dialog.close(); });
+    dialog.addEventListener('close', function () { dialog.remove(); trigger.focus(); });
+    dialog.appendChild(close);
+    dialog.appendChild(img);
+    document.body.appendChild(dialog);
+    dialog.showModal();
+  });
+});

@@ -74,6 +74,24 @@ pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0007_library_generation.sql"),
         include_str!("../../migrations/postgres/0007_library_generation.sql"),
     ),
+    (
+        8,
+        "jobs_renditions",
+        include_str!("../../migrations/sqlite/0008_jobs_renditions.sql"),
+        include_str!("../../migrations/postgres/0008_jobs_renditions.sql"),
+    ),
+    (
+        9,
+        "search",
+        include_str!("../../migrations/sqlite/0009_search.sql"),
+        include_str!("../../migrations/postgres/0009_search.sql"),
+    ),
+    (
+        10,
+        "collections",
+        include_str!("../../migrations/sqlite/0010_collections.sql"),
+        include_str!("../../migrations/postgres/0010_collections.sql"),
+    ),
 ];
 
 impl Db {

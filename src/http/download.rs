@@ -18,6 +18,8 @@ pub struct Blob<'a> {
     pub sha256: &'a str,
     pub media_type: &'a str,
     pub filename: &'a str,
+    /// Shown in the browser (renditions we made ourselves) rather than saved.
+    pub inline: bool,
 }
 
 impl<'a> Blob<'a> {
@@ -29,6 +31,7 @@ impl<'a> Blob<'a> {
             sha256: &v.sha256,
             media_type: &v.media_type,
             filename: &v.filename,
+            inline: false,
         }
     }
 
@@ -170,7 +173,7 @@ pub async fn serve(
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     h.insert(
         header::CONTENT_DISPOSITION,
-        hv(&content_disposition(false, blob.filename)),
+        hv(&content_disposition(blob.inline, blob.filename)),
     );
     // Even if a browser were tricked into rendering a download, it runs in a sandbox.
     h.insert(

@@ -56,6 +56,9 @@ pub fn routes(max_upload: u64) -> Router<AppState> {
         .route("/assets/{id}/archive", post(archive))
         .route("/assets/{id}/restore", post(restore))
         .route("/assets/{id}/original", get(original))
+        .route("/assets/{id}/renditions/{kind}", get(rendition))
+        .route("/assets/{id}/renditions", post(rerender))
+        .route("/assets/bulk", post(bulk_edit))
         .route("/zip", post(zip_selection))
 }
 
@@ -65,6 +68,7 @@ struct ZipBody {
     #[serde(default)]
     asset_ids: Vec<String>,
     folder_id: Option<String>,
+    collection_id: Option<String>,
 }
 
 /// One streamed ZIP of the visible, downloadable assets of a selection or a folder tree.
@@ -75,7 +79,8 @@ async fn zip_selection(
     Json(b): Json<ZipBody>,
 ) -> ApiResult<Response> {
     let (listed, name) =
-        crate::library::zip::selection(&state, &who, b.asset_ids, b.folder_id).await?;
+        crate::library::zip::selection(&state, &who, b.asset_ids, b.folder_id, b.collection_id)
+            .await?;
     Ok(crate::library::zip::respond(
         &state, &who, &client, listed, &name,
     ))
@@ -255,7 +260,11 @@ async fn read_asset(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let (view, rights) = access::asset(&state.db, &who, &id, clock::now_ms()).await?;
-    Ok(Json(view.to_json(rights.see_review)))
+    Ok(Json(if who.is_admin() {
+        view.to_admin_json()
+    } else {
+        view.to_json(rights.see_review)
+    }))
 }
 
 async fn list_versions(
@@ -280,7 +289,7 @@ async fn list_versions(
 }
 
 /// PATCH body: absent keys stay, `null` clears an optional field.
-fn parse_changes(body: Map<String, Value>) -> Result<Changes, AppError> {
+pub fn parse_changes(body: Map<String, Value>) -> Result<Changes, AppError> {
     let mut ch = Changes::default();
     let text = |v: &Value, k: &str| {
         v.as_str()
@@ -304,6 +313,28 @@ fn parse_changes(body: Map<String, Value>) -> Result<Changes, AppError> {
             "description" => ch.description = Some(text(v, k)?),
             "filename" => ch.filename = Some(text(v, k)?),
             "folder_id" => ch.folder_id = Some(text(v, k)?),
+            "credit" => ch.credit = Some(text(v, k)?),
+            "usage_terms" => ch.usage_terms = Some(text(v, k)?),
+            "add_keywords" | "remove_keywords" => {
+                let list = match v {
+                    Value::Array(a) => a
+                        .iter()
+                        .map(|x| text(x, k))
+                        .collect::<Result<Vec<_>, _>>()?,
+                    Value::String(s) => assets::split_keywords(s),
+                    _ => {
+                        return Err(AppError::BadRequest(format!(
+                            "'{k}' must be a list of strings"
+                        )))
+                    }
+                };
+                let list = assets::check_keywords(&list)?;
+                if k == "add_keywords" {
+                    ch.add_keywords = list;
+                } else {
+                    ch.remove_keywords = list;
+                }
+            }
             "keywords" => {
                 let list = match v {
                     Value::Array(a) => a
@@ -444,6 +475,140 @@ async fn original(
     serve_original(&state, &who, &id, &headers, &client).await
 }
 
+/// Admin: make the current version's renditions again (202: it happens in the background).
+async fn rerender(
+    State(state): State<AppState>,
+    ApiAdmin(_): ApiAdmin,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let view = assets::get_current(&state.db, &id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    crate::renditions::rerender(&state, &view.version.id).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// Admin: the same metadata change on many assets (`{"asset_ids": [...], "changes": {...}}`,
+/// changes as for PATCH plus `add_keywords` / `remove_keywords`). All are checked first; an
+/// unknown asset changes nothing (422).
+async fn bulk_edit(
+    State(state): State<AppState>,
+    ApiAdmin(admin): ApiAdmin,
+    client: ClientInfo,
+    Json(body): Json<Map<String, Value>>,
+) -> ApiResult<Json<Value>> {
+    let ids: Vec<String> = match body.get("asset_ids") {
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| AppError::BadRequest("'asset_ids' must be strings".into()))
+            })
+            .collect::<Result<_, _>>()?,
+        _ => return Err(AppError::BadRequest("'asset_ids' must be a list".into())),
+    };
+    if ids.is_empty() || ids.len() > 10_000 {
+        return Err(AppError::BadRequest(
+            "'asset_ids' needs 1 to 10,000 ids".into(),
+        ));
+    }
+    let changes = match body.get("changes") {
+        Some(Value::Object(m)) => m.clone(),
+        _ => return Err(AppError::BadRequest("'changes' must be an object".into())),
+    };
+    if let Some(other) = body.keys().find(|k| *k != "asset_ids" && *k != "changes") {
+        return Err(AppError::BadRequest(format!("unknown field '{other}'")));
+    }
+    parse_changes(changes.clone())?;
+    for id in &ids {
+        if assets::get_current(&state.db, id).await?.is_none() {
+            return Err(AppError::Unprocessable(format!("no such asset: {id}")));
+        }
+    }
+    let updated = bulk_apply(&state, &admin, &client, &ids, &changes).await?;
+    Ok(Json(json!({ "updated": updated })))
+}
+
+/// Applies one set of changes to each asset (shared with the bulk edit page).
+pub async fn bulk_apply(
+    state: &AppState,
+    admin: &crate::accounts::Account,
+    client: &ClientInfo,
+    ids: &[String],
+    changes: &Map<String, Value>,
+) -> Result<usize, AppError> {
+    for id in ids {
+        assets::update(&state.db, id, parse_changes(changes.clone())?).await?;
+        state
+            .events
+            .record(
+                Event::new("asset_edited")
+                    .by(&admin.id)
+                    .asset(id)
+                    .detail("bulk"),
+                client,
+            )
+            .await?;
+    }
+    Ok(ids.len())
+}
+
+#[derive(Deserialize, Default)]
+pub struct RenditionQuery {
+    /// `download=1` saves the rendition as a file (needs `download`); otherwise it is shown
+    /// (needs only `view`: previews are part of browsing, SPEC §1 Grant).
+    #[serde(default)]
+    download: Option<String>,
+}
+
+impl RenditionQuery {
+    pub fn wants_file(&self) -> bool {
+        matches!(self.download.as_deref(), Some("1" | "true"))
+    }
+}
+
+async fn rendition(
+    State(state): State<AppState>,
+    ApiUser(who): ApiUser,
+    client: ClientInfo,
+    Path((id, kind)): Path<(String, String)>,
+    Query(q): Query<RenditionQuery>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    serve_rendition(&state, &who, &id, &kind, &q, &headers, &client).await
+}
+
+/// Shared by the API and the pages: a thumbnail or preview the caller may see.
+pub async fn serve_rendition(
+    state: &AppState,
+    who: &crate::accounts::Account,
+    id: &str,
+    kind: &str,
+    q: &RenditionQuery,
+    headers: &HeaderMap,
+    client: &ClientInfo,
+) -> ApiResult<Response> {
+    let attachment = q.wants_file();
+    let (view, rights) = access::asset(&state.db, who, id, clock::now_ms()).await?;
+    if attachment && !rights.download {
+        return Err(AppError::NotFound);
+    }
+    let response =
+        crate::renditions::serve(state, &view.version, kind, headers, attachment).await?;
+    if attachment && response.status() == StatusCode::OK {
+        let detail = format!("{kind} v{}", view.version.number);
+        state
+            .events
+            .record(
+                Event::new("download").by(&who.id).asset(id).detail(&detail),
+                client,
+            )
+            .await?;
+    }
+    Ok(response)
+}
+
 /// Shared by the API and the pages: permission, then the bytes, then the audit record (only
 /// for a transfer that starts at byte 0, so resumes and seeks are not counted twice).
 pub async fn serve_original(
@@ -482,7 +647,11 @@ async fn check_out(
         .record(Event::new("check_out").by(&who.id).asset(&id), &client)
         .await?;
     let (view, rights) = access::asset(&state.db, &who, &id, clock::now_ms()).await?;
-    Ok(Json(view.to_json(rights.see_review)))
+    Ok(Json(if who.is_admin() {
+        view.to_admin_json()
+    } else {
+        view.to_json(rights.see_review)
+    }))
 }
 
 async fn release(

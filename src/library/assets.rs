@@ -32,6 +32,8 @@ pub struct Asset {
     pub upload_link_id: Option<String>,
     pub uploader_name: String,
     pub uploader_email: String,
+    pub credit: String,
+    pub usage_terms: String,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -48,6 +50,14 @@ pub struct Version {
     pub created_at: i64,
     /// CRC-32 of the bytes, when known (see migration 0003).
     pub crc32: Option<i64>,
+    /// pending | ready | none | failed (see migration 0008).
+    pub render_state: String,
+    pub width: Option<i64>,
+    pub height: Option<i64>,
+    pub pages: Option<i64>,
+    pub duration_ms: Option<i64>,
+    /// What the file says about itself (`media::Extracted` as JSON), GPS included.
+    pub extracted: String,
 }
 
 /// An asset as one caller sees it: with the version that caller is entitled to.
@@ -62,11 +72,13 @@ pub const COLS: &str =
     "a.id, a.folder_id, a.filename, a.status, a.title, a.description, a.keywords, \
     a.current_version_id, a.approved_version_id, a.available_from, a.available_until, \
     a.checked_out_by, a.checked_out_at, a.submitted_by, a.review_comment, a.created_at, a.updated_at, \
-    a.upload_link_id, a.uploader_name, a.uploader_email, \
+    a.upload_link_id, a.uploader_name, a.uploader_email, a.credit, a.usage_terms, \
     v.id AS v_id, v.number AS v_number, v.blob_key AS v_blob_key, v.sha256 AS v_sha256, \
     v.size AS v_size, v.media_type AS v_media_type, v.filename AS v_filename, \
     v.uploaded_by AS v_uploaded_by, v.comment AS v_comment, v.created_at AS v_created_at, \
-    v.crc32 AS v_crc32";
+    v.crc32 AS v_crc32, v.render_state AS v_render_state, v.width AS v_width, \
+    v.height AS v_height, v.pages AS v_pages, v.duration_ms AS v_duration_ms, \
+    v.extracted AS v_extracted";
 
 pub fn split_keywords(s: &str) -> Vec<String> {
     s.split(',')
@@ -99,6 +111,8 @@ pub fn view_from_row<R: Columns + ?Sized>(r: &R) -> Result<AssetView, sqlx::Erro
             upload_link_id: r.opt_text("upload_link_id")?,
             uploader_name: r.text("uploader_name")?,
             uploader_email: r.text("uploader_email")?,
+            credit: r.text("credit")?,
+            usage_terms: r.text("usage_terms")?,
         },
         version: Version {
             id: r.text("v_id")?,
@@ -112,6 +126,12 @@ pub fn view_from_row<R: Columns + ?Sized>(r: &R) -> Result<AssetView, sqlx::Erro
             comment: r.text("v_comment")?,
             created_at: r.int("v_created_at")?,
             crc32: r.opt_int("v_crc32")?,
+            render_state: r.text("v_render_state")?,
+            width: r.opt_int("v_width")?,
+            height: r.opt_int("v_height")?,
+            pages: r.opt_int("v_pages")?,
+            duration_ms: r.opt_int("v_duration_ms")?,
+            extracted: r.text("v_extracted")?,
         },
     })
 }
@@ -143,6 +163,14 @@ impl AssetView {
             "checked_out_by": a.checked_out_by,
             "checked_out_at": a.checked_out_at.map(clock::rfc3339),
             "created_at": clock::rfc3339(a.created_at), "updated_at": clock::rfc3339(a.updated_at),
+            "credit": a.credit, "usage_terms": a.usage_terms,
+            "width": v.width, "height": v.height, "pages": v.pages, "duration_ms": v.duration_ms,
+            "renditions": {
+                "state": v.render_state,
+                "thumb": format!("/api/v1/assets/{}/renditions/thumb", a.id),
+                "preview": format!("/api/v1/assets/{}/renditions/preview", a.id),
+            },
+            "metadata": self.extracted(false),
         });
         if show_review {
             j["review_comment"] = a.review_comment.clone().into();
@@ -152,6 +180,25 @@ impl AssetView {
                 j["upload_link_id"] = l.clone().into();
                 j["uploader_name"] = a.uploader_name.clone().into();
                 j["uploader_email"] = a.uploader_email.clone().into();
+            }
+        }
+        j
+    }
+
+    /// The API shape for admins: also the GPS position the file carries.
+    pub fn to_admin_json(&self) -> serde_json::Value {
+        let mut j = self.to_json(true);
+        j["metadata"] = self.extracted(true);
+        j
+    }
+
+    /// What the file says about itself. The GPS position is for admins only (SPEC §1).
+    pub fn extracted(&self, with_gps: bool) -> serde_json::Value {
+        let mut j: serde_json::Value =
+            serde_json::from_str(&self.version.extracted).unwrap_or_else(|_| serde_json::json!({}));
+        if !with_gps {
+            if let Some(o) = j.as_object_mut() {
+                o.remove("gps");
             }
         }
         j
@@ -179,6 +226,29 @@ pub async fn get_current(db: &Db, id: &str) -> Result<Option<AssetView>, sqlx::E
         .await
 }
 
+/// Published assets whose availability ends within `days` of `now`, soonest first (the
+/// admin dashboard).
+pub async fn expiring(
+    db: &Db,
+    now: i64,
+    days: i64,
+    limit: i64,
+) -> Result<Vec<AssetView>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {COLS} FROM assets a JOIN asset_versions v ON v.id = a.approved_version_id \
+         WHERE a.status = 'approved' AND a.available_until > $1 AND a.available_until <= $2 \
+         ORDER BY a.available_until, a.id LIMIT $3"
+    );
+    fetch_views(
+        db,
+        sqlx::query(&sql)
+            .bind(now)
+            .bind(now + days * 24 * 3600 * 1000)
+            .bind(limit),
+    )
+    .await
+}
+
 /// The asset with its *approved* version (what partners see), if it has one.
 pub async fn get_approved(db: &Db, id: &str) -> Result<Option<AssetView>, sqlx::Error> {
     sqlx::query(&format!(
@@ -196,7 +266,9 @@ pub async fn versions(db: &Db, asset_id: &str) -> Result<Vec<Version>, sqlx::Err
         "SELECT id AS v_id, number AS v_number, blob_key AS v_blob_key, sha256 AS v_sha256, \
          size AS v_size, media_type AS v_media_type, filename AS v_filename, \
          uploaded_by AS v_uploaded_by, comment AS v_comment, created_at AS v_created_at, \
-         crc32 AS v_crc32 \
+         crc32 AS v_crc32, render_state AS v_render_state, width AS v_width, \
+         height AS v_height, pages AS v_pages, duration_ms AS v_duration_ms, \
+         extracted AS v_extracted \
          FROM asset_versions WHERE asset_id = $1 ORDER BY number DESC",
     )
     .bind(asset_id)
@@ -216,6 +288,12 @@ pub async fn versions(db: &Db, asset_id: &str) -> Result<Vec<Version>, sqlx::Err
             comment: r.try_get("v_comment")?,
             created_at: r.try_get("v_created_at")?,
             crc32: r.try_get("v_crc32")?,
+            render_state: r.try_get("v_render_state")?,
+            width: r.try_get("v_width")?,
+            height: r.try_get("v_height")?,
+            pages: r.try_get("v_pages")?,
+            duration_ms: r.try_get("v_duration_ms")?,
+            extracted: r.try_get("v_extracted")?,
         })
     })
     .collect()
@@ -363,6 +441,11 @@ pub struct Changes {
     pub available_until: Option<Option<i64>>,
     pub folder_id: Option<String>,
     pub filename: Option<String>,
+    pub credit: Option<String>,
+    pub usage_terms: Option<String>,
+    /// Bulk edits: keywords added to / removed from each asset's own list.
+    pub add_keywords: Vec<String>,
+    pub remove_keywords: Vec<String>,
 }
 
 pub fn check_title(t: &str) -> Result<String, AppError> {
@@ -421,6 +504,22 @@ pub async fn update(db: &Db, id: &str, ch: Changes) -> Result<(), AppError> {
     if let Some(k) = ch.keywords {
         current.keywords = check_keywords(&k)?;
     }
+    if !ch.add_keywords.is_empty() || !ch.remove_keywords.is_empty() {
+        let mut list = current.keywords.clone();
+        list.retain(|k| !ch.remove_keywords.iter().any(|r| r.eq_ignore_ascii_case(k)));
+        for k in &ch.add_keywords {
+            if !list.iter().any(|x| x.eq_ignore_ascii_case(k)) {
+                list.push(k.clone());
+            }
+        }
+        current.keywords = check_keywords(&list)?;
+    }
+    if let Some(c) = ch.credit {
+        current.credit = check_line(&c, "credit", 500)?;
+    }
+    if let Some(t) = ch.usage_terms {
+        current.usage_terms = check_description(&t)?;
+    }
     if let Some(f) = ch.available_from {
         current.available_from = f;
     }
@@ -445,7 +544,8 @@ pub async fn update(db: &Db, id: &str, ch: Changes) -> Result<(), AppError> {
     }
     sqlx::query(
         "UPDATE assets SET title = $1, description = $2, keywords = $3, available_from = $4, \
-         available_until = $5, filename = $6, folder_id = $7, updated_at = $8 WHERE id = $9",
+         available_until = $5, filename = $6, folder_id = $7, updated_at = $8, credit = $10, \
+         usage_terms = $11 WHERE id = $9",
     )
     .bind(&current.title)
     .bind(&current.description)
@@ -456,7 +556,20 @@ pub async fn update(db: &Db, id: &str, ch: Changes) -> Result<(), AppError> {
     .bind(&current.folder_id)
     .bind(clock::now_ms())
     .bind(id)
+    .bind(&current.credit)
+    .bind(&current.usage_terms)
     .execute(&db.pool)
     .await?;
     Ok(())
+}
+
+/// One line of text (credit and the like): trimmed, no control characters, at most `max`.
+pub fn check_line(s: &str, what: &str, max: usize) -> Result<String, AppError> {
+    let s = s.trim();
+    if s.chars().count() > max || s.chars().any(char::is_control) {
+        return Err(AppError::BadRequest(format!(
+            "{what} is limited to {max} characters, no control characters"
+        )));
+    }
+    Ok(s.to_string())
 }

@@ -2,6 +2,7 @@
 //! and API routes over them.
 pub mod api;
 pub mod assets;
+pub mod bulk;
 pub mod checkout;
 pub mod folders;
 pub mod listing;

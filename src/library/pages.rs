@@ -23,6 +23,7 @@ use crate::web::layout::{render, Layout};
 
 pub fn routes(max_upload: u64) -> Router<AppState> {
     Router::new()
+        .merge(super::bulk::routes())
         .route("/", get(home))
         .route("/folders", post(create_folder))
         .route("/folders/{id}", get(folder_page))
@@ -52,6 +53,8 @@ pub fn routes(max_upload: u64) -> Router<AppState> {
             post(make_current),
         )
         .route("/assets/{id}/download", get(download))
+        .route("/assets/{id}/renditions/{kind}", get(rendition))
+        .route("/assets/{id}/render", post(rerender))
         .route("/zip", post(zip_download))
 }
 
@@ -107,11 +110,20 @@ pub struct AssetCard {
     pub ext: String,
     pub status: String,
     pub size: String,
+    /// A thumbnail exists (else the typed tile shows).
+    pub thumb: bool,
 }
 
 impl AssetCard {
     /// A card from the few columns a gallery reads.
-    pub fn new(id: &str, title: &str, filename: &str, media_type: &str, size: i64) -> AssetCard {
+    pub fn new(item: &crate::access::GalleryItem) -> AssetCard {
+        let (id, title, filename, media_type, size) = (
+            &item.id,
+            &item.title,
+            &item.filename,
+            &item.media_type,
+            item.size,
+        );
         AssetCard {
             id: id.to_string(),
             label: if title.is_empty() {
@@ -124,6 +136,7 @@ impl AssetCard {
             ext: extension(filename),
             status: "approved".into(),
             size: human_size(size),
+            thumb: item.render_state == "ready",
         }
     }
 
@@ -140,6 +153,7 @@ impl AssetCard {
             ext: extension(&v.version.filename),
             status: v.asset.status.clone(),
             size: human_size(v.version.size),
+            thumb: v.version.render_state == "ready",
         }
     }
 }
@@ -156,6 +170,11 @@ struct HomePage {
     submissions: Vec<AssetCard>,
     /// Cards get a selection checkbox (folder pages only).
     selectable: bool,
+    /// Admins: published assets whose window closes within 30 days, soonest first.
+    expiring: Vec<(AssetCard, String)>,
+    /// Admins: jobs waiting and failed.
+    jobs_pending: i64,
+    jobs_failed: i64,
 }
 
 async fn home(State(state): State<AppState>, user: PageUser) -> PageResult<Response> {
@@ -169,7 +188,35 @@ async fn home(State(state): State<AppState>, user: PageUser) -> PageResult<Respo
         queue: cards(access::review_queue(db, who, 12).await?),
         submissions: cards(access::own_submissions(db, who, 24).await?),
         selectable: false,
+        expiring: if who.is_admin() {
+            assets::expiring(db, clock::now_ms(), 30, 50)
+                .await?
+                .iter()
+                .map(|v| {
+                    let until = v
+                        .asset
+                        .available_until
+                        .map(clock::human)
+                        .unwrap_or_default();
+                    (AssetCard::from_view(v), until)
+                })
+                .collect()
+        } else {
+            Vec::new()
+        },
+        jobs_pending: 0,
+        jobs_failed: 0,
     };
+    let mut page = page;
+    if who.is_admin() {
+        for (s, n) in crate::jobs::counts(db).await? {
+            match s.as_str() {
+                "pending" | "running" => page.jobs_pending += n,
+                "failed" => page.jobs_failed += n,
+                _ => {}
+            }
+        }
+    }
     Ok(render(&page)?.into_response())
 }
 
@@ -375,6 +422,48 @@ struct Row {
     value: String,
 }
 
+/// What the file says about itself, for the details list (GPS for admins only).
+fn media_details(view: &AssetView, admin: bool) -> Vec<Row> {
+    let v = &view.version;
+    let mut rows = Vec::new();
+    let mut push = |label: &'static str, value: Option<String>| {
+        if let Some(value) = value.filter(|s| !s.is_empty()) {
+            rows.push(Row { label, value });
+        }
+    };
+    push(
+        "Pixels",
+        v.width.zip(v.height).map(|(w, h)| format!("{w} × {h}")),
+    );
+    push("Pages", v.pages.map(|p| p.to_string()));
+    push(
+        "Duration",
+        v.duration_ms
+            .map(|d| format!("{}:{:02}", d / 60_000, (d / 1000) % 60)),
+    );
+    push("Credit", Some(view.asset.credit.clone()));
+    push("Usage terms", Some(view.asset.usage_terms.clone()));
+    let meta = view.extracted(admin);
+    let text = |k: &str| meta.get(k).and_then(|x| x.as_str()).map(str::to_string);
+    push("Copyright", text("copyright"));
+    push(
+        "Taken",
+        text("captured_at").map(|t| t.replace('T', " ").trim_end_matches('Z').to_string()),
+    );
+    push("Camera", text("camera"));
+    if admin {
+        let gps = meta.get("gps").and_then(|g| g.as_array()).and_then(|g| {
+            Some(format!(
+                "{:.5}, {:.5}",
+                g.first()?.as_f64()?,
+                g.get(1)?.as_f64()?
+            ))
+        });
+        push("GPS (admins only)", gps);
+    }
+    rows
+}
+
 struct VersionRow {
     id: String,
     uploader: String,
@@ -414,6 +503,13 @@ struct AssetPage {
     pending_review: bool,
     /// Folders an admin may approve the asset into (empty for others).
     move_targets: Vec<Folder>,
+    /// Why the typed tile shows instead of a preview.
+    preview_note: &'static str,
+    credit: String,
+    usage_terms: String,
+    /// Admins: every collection (for "Add to collection") and those holding this asset.
+    collections: Vec<crate::collections::Collection>,
+    in_collections: Vec<crate::collections::Collection>,
 }
 
 async fn asset_page(
@@ -460,6 +556,7 @@ async fn asset_page(
             value: v.sha256.clone(),
         },
     ];
+    details.extend(media_details(&view, who.is_admin()));
     if let Some(f) = a.available_from {
         details.push(Row {
             label: "Available from",
@@ -543,6 +640,23 @@ async fn asset_page(
         locked_since: a.checked_out_at.map(clock::human).unwrap_or_default(),
         locked_by_me: a.checked_out_by.as_deref() == Some(who.id.as_str()),
         pending_review: view.pending_review(),
+        credit: a.credit.clone(),
+        usage_terms: a.usage_terms.clone(),
+        collections: if who.is_admin() {
+            crate::collections::all(db).await?
+        } else {
+            Vec::new()
+        },
+        in_collections: if who.is_admin() {
+            crate::collections::holding(db, &a.id).await?
+        } else {
+            Vec::new()
+        },
+        preview_note: match v.render_state.as_str() {
+            "pending" => "preview being prepared",
+            "failed" => "no preview: the file could not be read",
+            _ => "no preview for this type",
+        },
         move_targets: if who.is_admin() {
             folders::all(db, 2000).await?
         } else {
@@ -559,10 +673,14 @@ struct EditForm {
     keywords: String,
     available_from: String,
     available_until: String,
+    #[serde(default)]
+    credit: String,
+    #[serde(default)]
+    usage_terms: String,
 }
 
 /// `datetime-local` inputs carry no zone; the form says they are UTC.
-fn form_time(s: &str) -> Result<Option<i64>, AppError> {
+pub fn form_time(s: &str) -> Result<Option<i64>, AppError> {
     let s = s.trim();
     if s.is_empty() {
         return Ok(None);
@@ -590,6 +708,8 @@ async fn edit_asset(
         keywords: Some(assets::split_keywords(&f.keywords)),
         available_from: Some(form_time(&f.available_from)?),
         available_until: Some(form_time(&f.available_until)?),
+        credit: Some(f.credit),
+        usage_terms: Some(f.usage_terms),
         ..Default::default()
     };
     match assets::update(&state.db, &id, changes).await {
@@ -666,6 +786,33 @@ async fn download(
     Ok(serve_original(&state, &user.account, &id, &headers, &client).await?)
 }
 
+async fn rendition(
+    State(state): State<AppState>,
+    user: PageUser,
+    client: ClientInfo,
+    Path((id, kind)): Path<(String, String)>,
+    Query(q): Query<super::api::RenditionQuery>,
+    headers: HeaderMap,
+) -> PageResult<Response> {
+    Ok(
+        super::api::serve_rendition(&state, &user.account, &id, &kind, &q, &headers, &client)
+            .await?,
+    )
+}
+
+async fn rerender(
+    State(state): State<AppState>,
+    PageAdmin(me): PageAdmin,
+    Path(id): Path<String>,
+) -> PageResult<Response> {
+    let view = assets::get_current(&state.db, &id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    crate::renditions::rerender(&state, &view.version.id).await?;
+    me.flash("The preview is being made again.").await;
+    Ok(Redirect::to(&format!("/assets/{id}")).into_response())
+}
+
 /// The folder page's "Download selected" / "Download folder" buttons.
 async fn zip_download(
     State(state): State<AppState>,
@@ -683,8 +830,14 @@ async fn zip_download(
         .iter()
         .find(|(k, v)| k == "folder_id" && !v.is_empty())
         .map(|(_, v)| v.clone());
+    let collection_id = form
+        .iter()
+        .find(|(k, v)| k == "collection_id" && !v.is_empty())
+        .map(|(_, v)| v.clone());
     // The folder page's form carries both the folder and the selection; the button decides.
-    let (asset_ids, folder_id) = if whole_folder {
+    let (asset_ids, folder_id) = if collection_id.is_some() {
+        (Vec::new(), None)
+    } else if whole_folder {
         (Vec::new(), folder_id)
     } else if asset_ids.is_empty() {
         return Err(AppError::BadRequest("Select at least one asset to download.".into()).into());
@@ -692,7 +845,8 @@ async fn zip_download(
         (asset_ids, None)
     };
     let (listed, name) =
-        crate::library::zip::selection(&state, &user.account, asset_ids, folder_id).await?;
+        crate::library::zip::selection(&state, &user.account, asset_ids, folder_id, collection_id)
+            .await?;
     Ok(crate::library::zip::respond(
         &state,
         &user.account,
@@ -814,6 +968,7 @@ async fn make_current(
 }
 
 struct ReviewItem {
+    card: AssetCard,
     id: String,
     label: String,
     filename: String,
@@ -834,6 +989,7 @@ impl ReviewItem {
         let v = &s.view.version;
         let stage = review::stage(&s.view);
         ReviewItem {
+            card: AssetCard::from_view(&s.view),
             id: a.id.clone(),
             label: if a.title.is_empty() {
                 a.filename.clone()

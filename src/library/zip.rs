@@ -21,8 +21,30 @@ pub async fn selection(
     who: &Account,
     asset_ids: Vec<String>,
     folder_id: Option<String>,
+    collection_id: Option<String>,
 ) -> Result<(Vec<LinkedAsset>, String), AppError> {
     let now = clock::now_ms();
+    if let Some(cid) = collection_id {
+        if !asset_ids.is_empty() || folder_id.is_some() {
+            return Err(AppError::BadRequest(
+                "give one of asset_ids, folder_id or collection_id".into(),
+            ));
+        }
+        let (c, views) = crate::collections::open(&state.db, who, &cid, now).await?;
+        let ids: Vec<String> = views.into_iter().map(|v| v.asset.id).collect();
+        let listed: Vec<LinkedAsset> = access::downloadable_many(&state.db, who, &ids, now)
+            .await?
+            .into_iter()
+            .map(|view| LinkedAsset {
+                view,
+                subpath: Vec::new(),
+            })
+            .collect();
+        if listed.is_empty() {
+            return Err(AppError::NotFound);
+        }
+        return Ok((listed, format!("{}.zip", c.name)));
+    }
     let (listed, name) = match (asset_ids.is_empty(), folder_id) {
         (false, None) => {
             if asset_ids.len() > MAX_SELECTION {
@@ -49,7 +71,7 @@ pub async fn selection(
         }
         _ => {
             return Err(AppError::BadRequest(
-                "give either asset_ids or folder_id".into(),
+                "give one of asset_ids, folder_id or collection_id".into(),
             ))
         }
     };

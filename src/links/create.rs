@@ -140,11 +140,6 @@ pub async fn create(
             "give exactly one of asset_ids, folder_id or collection_id".into(),
         ));
     }
-    if new.collection_id.is_some() {
-        return Err(AppError::Unprocessable(
-            "collections are not available yet".into(),
-        ));
-    }
     let (kind, folder_id) = match &new.folder_id {
         Some(id) => {
             folders::get(db, id)
@@ -152,8 +147,14 @@ pub async fn create(
                 .ok_or_else(|| AppError::Unprocessable("no such folder".into()))?;
             ("folder", Some(id.clone()))
         }
+        None if new.collection_id.is_some() => ("collection", None),
         None => ("assets", None),
     };
+    if let Some(id) = &new.collection_id {
+        crate::collections::get(db, id)
+            .await?
+            .ok_or_else(|| AppError::Unprocessable("no such collection".into()))?;
+    }
     let mut asset_ids: Vec<String> = Vec::new();
     for id in &new.asset_ids {
         if !asset_ids.contains(id) {
@@ -197,8 +198,9 @@ pub async fn create(
         sqlx::query(
             "INSERT INTO links (id, share_id, token_hash, target_kind, folder_id, title, message, \
              terms, password_hash, allow_original, max_downloads, require_code, recipient, \
-             recipients, created_by, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+             recipients, created_by, created_at, expires_at, collection_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+             $18)",
         )
         .bind(&id)
         .bind(&share_id)
@@ -220,6 +222,7 @@ pub async fn create(
         .bind(&creator.id)
         .bind(now)
         .bind(expires_at)
+        .bind(&new.collection_id)
         .execute(&mut *tx)
         .await?;
         issued.push(Issued {

@@ -36,12 +36,23 @@ struct Entry {
     gallery: Arc<Gallery>,
 }
 
+/// Which download button each card carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Buttons {
+    /// None (terms not accepted yet).
+    None = 0,
+    /// The original.
+    Original = 1,
+    /// The preview, on renditions-only links.
+    Preview = 2,
+}
+
 /// One link's gallery at one library generation, and its HTML once rendered.
 pub struct Gallery {
     pub items: Vec<GalleryItem>,
-    /// The cards without and with download buttons, rendered on first use, cut where each
-    /// visitor's token goes.
-    html: [OnceLock<Vec<String>>; 2],
+    /// The cards for each `Buttons` variant, rendered on first use, cut where each visitor's
+    /// token goes.
+    html: [OnceLock<Vec<String>>; 3],
 }
 
 impl Gallery {
@@ -49,12 +60,12 @@ impl Gallery {
     /// runs the first time only.
     pub fn html<E>(
         &self,
-        buttons: bool,
+        buttons: Buttons,
         marker: &str,
         token: &str,
         render: impl FnOnce(&[GalleryItem]) -> Result<String, E>,
     ) -> Result<String, E> {
-        let slot = &self.html[usize::from(buttons)];
+        let slot = &self.html[buttons as usize];
         if slot.get().is_none() {
             let html = render(&self.items)?;
             let _ = slot.set(html.split(marker).map(str::to_string).collect());
@@ -129,6 +140,7 @@ fn key(link: &Link, limit: i64) -> String {
     match &link.target {
         Target::Assets => format!("a:{}:{limit}", link.share_id),
         Target::Folder(id) => format!("f:{id}:{limit}"),
+        Target::Collection(id) => format!("c:{id}:{limit}"),
     }
 }
 

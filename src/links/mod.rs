@@ -22,6 +22,8 @@ use crate::error::AppError;
 pub enum Target {
     Assets,
     Folder(String),
+    /// A collection, live: what is in it at each request.
+    Collection(String),
 }
 
 #[derive(Clone, Debug)]
@@ -64,13 +66,16 @@ impl State {
     }
 }
 
-const COLS: &str = "id, share_id, target_kind, folder_id, title, message, terms, password_hash, \
+const COLS: &str =
+    "id, share_id, target_kind, folder_id, collection_id, title, message, terms, password_hash, \
     allow_original, max_downloads, downloads, require_code, recipient, recipients, unlock_epoch, \
     created_by, created_at, expires_at, revoked_at";
 
 fn from_row<R: Columns + ?Sized>(r: &R) -> Result<Link, sqlx::Error> {
     let target = match r.text("target_kind")?.as_str() {
         "folder" => Target::Folder(r.opt_text("folder_id")?.unwrap_or_default()),
+        // A deleted collection leaves its links showing nothing.
+        "collection" => Target::Collection(r.opt_text("collection_id")?.unwrap_or_default()),
         _ => Target::Assets,
     };
     Ok(Link {
@@ -116,12 +121,13 @@ impl Link {
     }
 
     pub fn to_json(&self, now: i64, asset_count: Option<i64>) -> serde_json::Value {
-        let (kind, folder) = match &self.target {
-            Target::Assets => ("assets", None),
-            Target::Folder(f) => ("folder", Some(f.clone())),
+        let (kind, folder, collection) = match &self.target {
+            Target::Assets => ("assets", None, None),
+            Target::Folder(f) => ("folder", Some(f.clone()), None),
+            Target::Collection(c) => ("collection", None, Some(c.clone())),
         };
         json!({
-            "id": self.id, "share_id": self.share_id, "target": kind, "folder_id": folder,
+            "id": self.id, "share_id": self.share_id, "target": kind, "folder_id": folder, "collection_id": collection,
             "asset_count": asset_count,
             "title": self.title, "message": self.message, "terms": self.terms,
             "has_password": self.password_hash.is_some(), "allow_original": self.allow_original,

@@ -71,6 +71,10 @@ async fn row(state: &AppState, l: &Link, now: i64) -> Result<LinkRow, AppError> 
             Some(f) => format!("Folder {}", f.path),
             None => "Folder (deleted)".into(),
         },
+        Target::Collection(id) => match crate::collections::get(&state.db, id).await? {
+            Some(c) => format!("Collection {}", c.name),
+            None => "Collection (deleted)".into(),
+        },
         Target::Assets => {
             let n = super::asset_count(&state.db, l).await?.unwrap_or(0);
             format!("{n} asset{}", if n == 1 { "" } else { "s" })
@@ -156,6 +160,7 @@ async fn list_page(
 struct NewPage {
     layout: Layout,
     folder: Option<folders::Folder>,
+    collection: Option<crate::collections::Collection>,
     assets: Vec<AssetCard>,
     default_expiry: String,
     max_days: i64,
@@ -197,13 +202,23 @@ async fn show_new_form(
                 .ok_or(AppError::NotFound)?,
         )
     };
+    let collection_id = first(q, "collection_id");
+    let collection = if collection_id.is_empty() {
+        None
+    } else {
+        Some(
+            crate::collections::get(&state.db, &collection_id)
+                .await?
+                .ok_or(AppError::NotFound)?,
+        )
+    };
     let mut cards = Vec::new();
     for id in all(q, "asset_ids") {
         if let Some(v) = assets::get_current(&state.db, &id).await? {
             cards.push(AssetCard::from_view(&v));
         }
     }
-    if folder.is_none() && cards.is_empty() {
+    if folder.is_none() && collection.is_none() && cards.is_empty() {
         return Err(AppError::BadRequest(
             "Select some assets, or share a whole folder from its page.".into(),
         )
@@ -214,6 +229,7 @@ async fn show_new_form(
     let page = NewPage {
         layout: Layout::for_user("New share link", me, "links"),
         folder,
+        collection,
         assets: cards,
         default_expiry: default_expiry.to_string(),
         max_days: state.config.max_link_days,
@@ -267,14 +283,15 @@ async fn create_share(
         })?),
     };
     let folder_id = Some(f("folder_id")).filter(|s| !s.is_empty());
+    let collection_id = Some(f("collection_id")).filter(|s| !s.is_empty());
     let new = NewShare {
-        asset_ids: if folder_id.is_some() {
+        asset_ids: if folder_id.is_some() || collection_id.is_some() {
             Vec::new()
         } else {
             all(&form, "asset_ids")
         },
         folder_id,
-        collection_id: None,
+        collection_id,
         expires_at,
         password: Some(f("password")).filter(|p| !p.is_empty()),
         allow_original: f("allow_original") == "on",

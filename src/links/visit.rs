@@ -5,7 +5,7 @@
 //! (`unlock`). Forms post back to the link's own secret URL, so only someone holding the link
 //! can build them; the Origin check refuses cross-site posts on top of that.
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -13,6 +13,7 @@ use axum::{Form, Router};
 use serde::Deserialize;
 use sqlx::Row;
 
+use super::gallery::Buttons;
 use super::unlock::{self, Unlock};
 use super::{by_token, take_download, Link, State as LinkState};
 use crate::access::{self, LinkedAsset};
@@ -36,6 +37,8 @@ pub fn routes() -> Router<AppState> {
         .route("/s/{token}/verify", post(verify_code))
         .route("/s/{token}/accept", post(accept_terms))
         .route("/s/{token}/assets/{asset_id}/original", get(original))
+        .route("/s/{token}/assets/{asset_id}/thumb", get(thumb))
+        .route("/s/{token}/assets/{asset_id}/preview", get(preview))
         .route("/s/{token}/zip", get(zip_all))
         .layer(axum::middleware::from_fn(private_headers))
 }
@@ -173,6 +176,7 @@ pub struct VisitCard {
 struct GalleryCards {
     cards: Vec<VisitCard>,
     buttons: bool,
+    previews: bool,
     token: &'static str,
 }
 
@@ -271,18 +275,23 @@ async fn landing_page(
     let listed = &gallery.items;
     let more = listed.len() as i64 > GALLERY_LIMIT;
     let total: i64 = listed.iter().map(|a| a.size).sum();
-    let buttons = v.link.allow_original && v.terms_ok();
+    let buttons = match (v.terms_ok(), v.link.allow_original) {
+        (false, _) => Buttons::None,
+        (true, true) => Buttons::Original,
+        (true, false) => Buttons::Preview,
+    };
     let cards = gallery.html(buttons, TOKEN_MARKER, token, |items| {
         render(&GalleryCards {
             cards: items
                 .iter()
                 .take(GALLERY_LIMIT as usize)
                 .map(|a| VisitCard {
-                    card: AssetCard::new(&a.id, &a.title, &a.filename, &a.media_type, a.size),
+                    card: AssetCard::new(a),
                     folder: a.subpath.join(" / "),
                 })
                 .collect(),
-            buttons,
+            buttons: buttons == Buttons::Original,
+            previews: buttons == Buttons::Preview,
             token: TOKEN_MARKER,
         })
         .map(|html| html.0)
@@ -682,6 +691,77 @@ async fn original(
                 );
             }),
         ))
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn thumb(
+    state: State<AppState>,
+    Path((token, asset_id)): Path<(String, String)>,
+    q: Query<crate::library::api::RenditionQuery>,
+    headers: HeaderMap,
+    client: ClientInfo,
+) -> Response {
+    rendition(state, token, asset_id, "thumb", q, headers, client).await
+}
+
+async fn preview(
+    state: State<AppState>,
+    Path((token, asset_id)): Path<(String, String)>,
+    q: Query<crate::library::api::RenditionQuery>,
+    headers: HeaderMap,
+    client: ClientInfo,
+) -> Response {
+    rendition(state, token, asset_id, "preview", q, headers, client).await
+}
+
+/// A thumbnail or preview through a link: shown to anyone past the link's gates; saved as a
+/// file (`download=1`) it is a download like an original — terms, limit and the access log.
+async fn rendition(
+    State(state): State<AppState>,
+    token: String,
+    asset_id: String,
+    kind: &str,
+    Query(q): Query<crate::library::api::RenditionQuery>,
+    headers: HeaderMap,
+    client: ClientInfo,
+) -> Response {
+    let v = match visit(&state, &token, &headers, &client).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let result: PageResult<Response> = async {
+        if !v.open() {
+            return Err(PageError(AppError::Forbidden(
+                "Open the link and unlock it first.".into(),
+            )));
+        }
+        let attachment = q.wants_file();
+        if attachment && !v.terms_ok() {
+            return Err(PageError(AppError::Forbidden(
+                "Accept the usage terms on the link's page before downloading.".into(),
+            )));
+        }
+        let LinkedAsset { view, .. } =
+            access::link_asset(&state.db, &v.link, &asset_id, clock::now_ms()).await?;
+        let response =
+            crate::renditions::serve(&state, &view.version, kind, &headers, attachment).await?;
+        if !attachment || response.status() != axum::http::StatusCode::OK {
+            return Ok(response);
+        }
+        if !take_download(&state.db, &v.link).await? {
+            return Err(exhausted());
+        }
+        let detail = format!("{kind} v{}", view.version.number);
+        state.events.record_detached(
+            Event::new("link_download")
+                .link(&v.link.id)
+                .asset(&view.asset.id)
+                .detail(&detail),
+            &client,
+        );
+        Ok(response)
     }
     .await;
     result.unwrap_or_else(IntoResponse::into_response)

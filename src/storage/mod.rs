@@ -213,6 +213,32 @@ impl Storage {
             .map_err(|e| PutError::Store(anyhow::anyhow!("join task failed: {e}")))?
     }
 
+    /// The file behind `key` when storage is a local directory (decoders read it in place).
+    pub fn local_path(&self, key: &str) -> Option<PathBuf> {
+        self.local_root.as_ref().map(|root| root.join(key))
+    }
+
+    /// Copies `key` into the local file `dest`, streaming (for stores that are not local).
+    pub async fn fetch_to_file(&self, key: &str, dest: &std::path::Path) -> anyhow::Result<()> {
+        use tokio::io::AsyncWriteExt;
+        let mut out = tokio::fs::File::create(dest).await?;
+        let mut body = self.get(key, None).await?;
+        while let Some(chunk) = body.next().await {
+            out.write_all(&chunk?).await?;
+        }
+        out.flush().await?;
+        Ok(())
+    }
+
+    /// Stores the local file `src` as `key` (renditions: small files written by the renderer).
+    pub async fn put_file(&self, key: &str, src: &std::path::Path) -> Result<StoredBlob, PutError> {
+        let file = tokio::fs::File::open(src)
+            .await
+            .map_err(|e| PutError::Store(e.into()))?;
+        let body = tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024);
+        self.put_stream(key, body, u64::MAX).await
+    }
+
     pub async fn delete(&self, key: &str) -> anyhow::Result<()> {
         match self.store.delete(&StorePath::from(key)).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
@@ -309,6 +335,12 @@ fn join_local(
 pub fn original_key(version_id: &str) -> String {
     let shard = &version_id[version_id.len().saturating_sub(2)..];
     format!("originals/{shard}/{version_id}")
+}
+
+/// Storage key of a version's rendition (`thumb` or `preview`), sharded like originals.
+pub fn rendition_key(version_id: &str, kind: &str) -> String {
+    let shard = &version_id[version_id.len().saturating_sub(2)..];
+    format!("renditions/{shard}/{version_id}/{kind}.jpg")
 }
 
 async fn join_part(h: tokio::task::JoinHandle<object_store::Result<()>>) -> Result<(), PutError> {

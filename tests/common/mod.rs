@@ -73,6 +73,8 @@ pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Op
     let dir = tempfile::tempdir().expect("temp dir");
     let mut config = Config::with_data_dir(dir.path());
     config.bind = "127.0.0.1:0".into();
+    // The server decodes uploads by running `assetport render`; this executable is the harness.
+    config.renderer = PathBuf::from(env!("CARGO_BIN_EXE_assetport"));
     let mut schema = None;
     if backend == Backend::Postgres {
         let name = format!("t_{}", tokens::random_hex(8));

@@ -1,0 +1,186 @@
+//! The search page: a box, facets that narrow the results, a grid of what was found.
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+
+use super::api::Params;
+use super::query::{self, Facets};
+use crate::accounts::PageUser;
+use crate::app::AppState;
+use crate::clock;
+use crate::error::PageResult;
+use crate::library::pages::AssetCard;
+use crate::web::layout::{render, Layout};
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/search", get(search_page))
+}
+
+/// One clickable facet value: the page's URL with that filter set (or cleared).
+pub struct FacetLink {
+    pub label: String,
+    pub count: i64,
+    pub href: String,
+    pub active: bool,
+}
+
+pub struct FacetGroup {
+    pub title: &'static str,
+    pub links: Vec<FacetLink>,
+}
+
+#[derive(Template)]
+#[template(path = "search.html")]
+struct SearchPage {
+    layout: Layout,
+    q: String,
+    sort: String,
+    total: i64,
+    cards: Vec<AssetCard>,
+    groups: Vec<FacetGroup>,
+    /// Active filters, each with the URL that removes it.
+    active: Vec<(String, String)>,
+    prev: Option<String>,
+    next: Option<String>,
+    selectable: bool,
+}
+
+/// This page's URL with `key` set to `value` (None removes it). Any change but paging starts
+/// again at page one.
+fn href(p: &Params, key: &str, value: Option<&str>) -> String {
+    let current = [
+        ("type", &p.kind),
+        ("orientation", &p.orientation),
+        ("folder_id", &p.folder_id),
+        ("keyword", &p.keyword),
+        ("licence", &p.licence),
+        ("status", &p.status),
+        ("year", &p.year),
+        ("sort", &p.sort),
+    ];
+    let mut pairs: Vec<(&str, &str)> = Vec::new();
+    if !p.q.is_empty() {
+        pairs.push(("q", &p.q));
+    }
+    for (k, v) in current {
+        if let Some(v) = v.as_deref().filter(|v| !v.is_empty() && k != key) {
+            pairs.push((k, v));
+        }
+    }
+    if let Some(v) = value {
+        pairs.push((key, v));
+    }
+    format!(
+        "/search?{}",
+        serde_urlencoded::to_string(&pairs).unwrap_or_default()
+    )
+}
+
+fn groups(p: &Params, f: &Facets, admin: bool) -> Vec<FacetGroup> {
+    let link = |key: &str, value: &str, label: String, count: i64, current: &Option<String>| {
+        let active = current.as_deref() == Some(value);
+        FacetLink {
+            label,
+            count,
+            href: href(p, key, if active { None } else { Some(value) }),
+            active,
+        }
+    };
+    let simple = |title, key: &str, list: &[(String, i64)], current: &Option<String>| FacetGroup {
+        title,
+        links: list
+            .iter()
+            .filter(|(v, _)| !v.is_empty() && v != "unknown")
+            .map(|(v, n)| link(key, v, v.clone(), *n, current))
+            .collect(),
+    };
+    let mut out = vec![
+        simple("Type", "type", &f.kind, &p.kind),
+        simple("Orientation", "orientation", &f.orientation, &p.orientation),
+        FacetGroup {
+            title: "Folder",
+            links: f
+                .folder
+                .iter()
+                .map(|(id, path, n)| link("folder_id", id, path.clone(), *n, &p.folder_id))
+                .collect(),
+        },
+        simple("Keyword", "keyword", &f.keyword, &p.keyword),
+        FacetGroup {
+            title: "Added",
+            links: f
+                .year
+                .iter()
+                .map(|(y, n)| {
+                    let y = y.to_string();
+                    link("year", &y, y.clone(), *n, &p.year)
+                })
+                .collect(),
+        },
+    ];
+    if admin {
+        out.push(simple("Licence", "licence", &f.licence, &p.licence));
+    }
+    out.retain(|g| !g.links.is_empty());
+    out
+}
+
+async fn search_page(
+    State(state): State<AppState>,
+    user: PageUser,
+    Query(params): Query<Params>,
+) -> PageResult<Response> {
+    let who = &user.account;
+    let s = params.to_search(true)?;
+    let r = query::run(&state.db, who, &s, clock::now_ms()).await?;
+    let facets = r.facets.unwrap_or_default();
+    let mut active = Vec::new();
+    for (key, label, value) in [
+        ("type", "type", &params.kind),
+        ("orientation", "orientation", &params.orientation),
+        ("keyword", "keyword", &params.keyword),
+        ("licence", "licence", &params.licence),
+        ("status", "status", &params.status),
+        ("year", "added", &params.year),
+        ("folder_id", "folder", &params.folder_id),
+    ] {
+        if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
+            let shown = if key == "folder_id" {
+                facets
+                    .folder
+                    .iter()
+                    .find(|(id, ..)| id == v)
+                    .map(|(_, path, _)| path.clone())
+                    .unwrap_or_else(|| "chosen folder".into())
+            } else {
+                v.to_string()
+            };
+            active.push((format!("{label}: {shown}"), href(&params, key, None)));
+        }
+    }
+    let page = SearchPage {
+        layout: Layout::for_user(
+            if params.q.is_empty() {
+                "Search"
+            } else {
+                &params.q
+            },
+            &user,
+            "search",
+        ),
+        q: params.q.clone(),
+        sort: params.sort.clone().unwrap_or_default(),
+        total: r.total,
+        cards: r.items.iter().map(AssetCard::from_view).collect(),
+        groups: groups(&params, &facets, who.is_admin()),
+        active,
+        prev: (r.page > 1).then(|| href(&params, "page", Some(&(r.page - 1).to_string()))),
+        next: r
+            .has_next
+            .then(|| href(&params, "page", Some(&(r.page + 1).to_string()))),
+        selectable: false,
+    };
+    Ok(render(&page)?.into_response())
+}

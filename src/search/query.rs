@@ -1,0 +1,516 @@
+//! One search: the parsed query, its filters, and the SQL both engines run for it.
+//!
+//! Syntax (hostile input is cut down, never an error): words match as prefixes (`sprin` finds
+//! "spring"), all must match; `"two words"` must appear together in that order; `-word`
+//! excludes. At most `MAX_TERMS` terms count.
+use serde::Serialize;
+use sqlx::Row;
+
+use crate::accounts::Account;
+use crate::db::{Db, Dialect};
+use crate::library::assets::{self, AssetView, COLS};
+
+const MAX_TERMS: usize = 16;
+pub const PER_PAGE: i64 = 48;
+const MAX_PAGE: i64 = 500;
+
+/// A term: one or more words that must appear in this order (one word: a prefix).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Term {
+    pub words: Vec<String>,
+}
+
+/// Parsed search text.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Parsed {
+    pub include: Vec<Term>,
+    pub exclude: Vec<Term>,
+}
+
+pub fn parse(q: &str) -> Parsed {
+    let mut out = Parsed::default();
+    let mut rest = q.trim();
+    while !rest.is_empty() && out.include.len() + out.exclude.len() < MAX_TERMS {
+        let negative = rest.starts_with('-');
+        if negative {
+            rest = &rest[1..];
+        }
+        let (chunk, after) = if let Some(inner) = rest.strip_prefix('"') {
+            match inner.find('"') {
+                Some(end) => (&inner[..end], &inner[end + 1..]),
+                None => (inner, ""),
+            }
+        } else {
+            match rest.find(char::is_whitespace) {
+                Some(end) => (&rest[..end], &rest[end..]),
+                None => (rest, ""),
+            }
+        };
+        rest = after.trim_start();
+        let words = super::normalize(chunk);
+        if words.is_empty() {
+            continue;
+        }
+        // A bare word with inner punctuation ("spring-2027") is a phrase of its parts, as the
+        // document was cut the same way.
+        let term = Term { words };
+        if negative {
+            out.exclude.push(term);
+        } else {
+            out.include.push(term);
+        }
+    }
+    out
+}
+
+impl Parsed {
+    /// FTS5 MATCH text: `"a"* AND "b" "c"*` style (words are letters and digits only, so
+    /// quoting them is safe).
+    fn fts5(terms: &[Term], joiner: &str) -> String {
+        terms
+            .iter()
+            .map(|t| format!("\"{}\"*", t.words.join(" ")))
+            .collect::<Vec<_>>()
+            .join(joiner)
+    }
+
+    /// PostgreSQL to_tsquery text: `a:* & (b <-> c:*)`.
+    fn tsquery(terms: &[Term], joiner: &str) -> String {
+        terms
+            .iter()
+            .map(|t| {
+                let n = t.words.len();
+                let words: Vec<String> = t
+                    .words
+                    .iter()
+                    .enumerate()
+                    .map(|(i, w)| {
+                        if i + 1 == n {
+                            format!("{w}:*")
+                        } else {
+                            w.clone()
+                        }
+                    })
+                    .collect();
+                format!("({})", words.join(" <-> "))
+            })
+            .collect::<Vec<_>>()
+            .join(joiner)
+    }
+}
+
+/// Everything one search asks for. Unknown filter values match nothing rather than erroring.
+#[derive(Clone, Debug, Default)]
+pub struct Search {
+    pub q: String,
+    pub kind: Option<String>,
+    pub orientation: Option<String>,
+    pub folder_id: Option<String>,
+    pub keyword: Option<String>,
+    pub licence: Option<String>,
+    pub status: Option<String>,
+    pub year: Option<i64>,
+    /// relevance (default with words) | newest (default without) | oldest | name | size
+    pub sort: Option<String>,
+    pub page: i64,
+    pub facets: bool,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct Facets {
+    #[serde(rename = "type")]
+    pub kind: Vec<(String, i64)>,
+    pub orientation: Vec<(String, i64)>,
+    pub folder: Vec<(String, String, i64)>,
+    pub keyword: Vec<(String, i64)>,
+    pub licence: Vec<(String, i64)>,
+    pub year: Vec<(i64, i64)>,
+}
+
+pub struct SearchResults {
+    pub items: Vec<AssetView>,
+    pub total: i64,
+    pub page: i64,
+    pub has_next: bool,
+    pub facets: Option<Facets>,
+}
+
+/// The coarse type of a version, as SQL (mirrors `library::pages::kind_of`).
+const KIND_SQL: &str = "CASE \
+    WHEN v.media_type LIKE 'image/%' THEN 'image' \
+    WHEN v.media_type LIKE 'video/%' THEN 'video' \
+    WHEN v.media_type LIKE 'audio/%' THEN 'audio' \
+    WHEN v.media_type IN ('application/pdf', 'application/postscript') THEN 'pdf' \
+    WHEN v.media_type LIKE '%zip%' OR v.media_type LIKE '%compressed%' OR v.media_type LIKE '%tar%' THEN 'archive' \
+    WHEN v.media_type LIKE 'text/%' OR v.media_type LIKE '%document%' OR v.media_type LIKE '%msword%' \
+      OR v.media_type LIKE '%sheet%' OR v.media_type LIKE '%presentation%' THEN 'document' \
+    ELSE 'file' END";
+
+const ORIENTATION_SQL: &str = "CASE \
+    WHEN v.width IS NULL OR v.height IS NULL THEN 'unknown' \
+    WHEN v.width > v.height THEN 'landscape' \
+    WHEN v.width < v.height THEN 'portrait' \
+    ELSE 'square' END";
+
+/// Licence state at $now, with "expiring" meaning within 30 days.
+fn licence_sql(now: &str, soon: &str) -> String {
+    format!(
+        "CASE \
+         WHEN a.available_from IS NOT NULL AND a.available_from > {now} THEN 'embargoed' \
+         WHEN a.available_until IS NOT NULL AND a.available_until <= {now} THEN 'expired' \
+         WHEN a.available_until IS NOT NULL AND a.available_until <= {soon} THEN 'expiring' \
+         WHEN a.available_until IS NOT NULL OR a.available_from IS NOT NULL THEN 'licensed' \
+         ELSE 'open' END"
+    )
+}
+
+/// SQL text with its parameters, numbered as they are added.
+#[derive(Default)]
+struct Sql {
+    params: Vec<Value>,
+}
+
+#[derive(Clone)]
+enum Value {
+    Text(String),
+    Int(i64),
+}
+
+impl Sql {
+    fn param(&mut self, v: Value) -> String {
+        self.params.push(v);
+        format!("${}", self.params.len())
+    }
+
+    fn query<'a>(
+        &'a self,
+        sql: &'a str,
+    ) -> sqlx::query::Query<'a, sqlx::Any, sqlx::any::AnyArguments<'a>> {
+        let mut q = sqlx::query(sql);
+        for p in &self.params {
+            q = match p {
+                Value::Text(s) => q.bind(s.as_str()),
+                Value::Int(i) => q.bind(*i),
+            };
+        }
+        q
+    }
+}
+
+/// Runs `s` for `who` at `now`.
+pub async fn run(
+    db: &Db,
+    who: &Account,
+    s: &Search,
+    now: i64,
+) -> Result<SearchResults, sqlx::Error> {
+    if super::is_dirty(db).await? {
+        super::refresh(db).await?;
+    }
+    let mut sql = Sql::default();
+    let now_p = sql.param(Value::Int(now));
+    let soon_p = sql.param(Value::Int(now + 30 * 24 * 3600 * 1000));
+    let licence = licence_sql(&now_p, &soon_p);
+    let parsed = parse(&s.q);
+
+    // Which version the caller sees, and which assets.
+    let mut filters: Vec<String> = Vec::new();
+    let version = if who.is_admin() {
+        if let Some(st) = &s.status {
+            let p = sql.param(Value::Text(st.clone()));
+            filters.push(format!("a.status = {p}"));
+        }
+        "a.current_version_id"
+    } else {
+        let paths = view_paths(db, who).await?;
+        if paths.is_empty() {
+            return Ok(SearchResults {
+                items: Vec::new(),
+                total: 0,
+                page: s.page.max(1),
+                has_next: false,
+                facets: s.facets.then(Facets::default),
+            });
+        }
+        let ors: Vec<String> = paths
+            .into_iter()
+            .map(|p| {
+                let p = sql.param(Value::Text(format!("{p}%")));
+                format!("f.id_path LIKE {p}")
+            })
+            .collect();
+        filters.push(format!(
+            "a.status = 'approved' AND (a.available_from IS NULL OR a.available_from <= {now_p}) \
+             AND (a.available_until IS NULL OR a.available_until > {now_p}) AND ({})",
+            ors.join(" OR ")
+        ));
+        "a.approved_version_id"
+    };
+
+    // Words.
+    let mut from = format!(
+        "FROM assets a JOIN asset_versions v ON v.id = {version} JOIN folders f ON f.id = a.folder_id \
+         LEFT JOIN asset_search s ON s.asset_id = a.id"
+    );
+    let mut score = None;
+    if !parsed.include.is_empty() {
+        match db.dialect {
+            Dialect::Sqlite => {
+                let p = sql.param(Value::Text(Parsed::fts5(&parsed.include, " AND ")));
+                from.push_str(&format!(
+                    " JOIN (SELECT ss.asset_id AS hit_id, bm25(asset_fts) AS score FROM asset_fts \
+                     JOIN asset_search ss ON ss.rid = asset_fts.rowid WHERE asset_fts MATCH {p}) m \
+                     ON m.hit_id = a.id"
+                ));
+            }
+            Dialect::Postgres => {
+                let p = sql.param(Value::Text(Parsed::tsquery(&parsed.include, " & ")));
+                from.push_str(&format!(
+                    " JOIN (SELECT ss.asset_id AS hit_id, -ts_rank(ss.tsv, tq) AS score \
+                     FROM asset_search ss, to_tsquery('simple', {p}) tq WHERE ss.tsv @@ tq) m \
+                     ON m.hit_id = a.id"
+                ));
+            }
+        }
+        score = Some("m.score");
+    }
+    if !parsed.exclude.is_empty() {
+        let clause = match db.dialect {
+            Dialect::Sqlite => {
+                let p = sql.param(Value::Text(Parsed::fts5(&parsed.exclude, " OR ")));
+                format!(
+                    "a.id NOT IN (SELECT ss.asset_id FROM asset_fts JOIN asset_search ss \
+                     ON ss.rid = asset_fts.rowid WHERE asset_fts MATCH {p})"
+                )
+            }
+            Dialect::Postgres => {
+                let p = sql.param(Value::Text(Parsed::tsquery(&parsed.exclude, " | ")));
+                format!(
+                    "a.id NOT IN (SELECT ss.asset_id FROM asset_search ss \
+                     WHERE ss.tsv @@ to_tsquery('simple', {p}))"
+                )
+            }
+        };
+        filters.push(clause);
+    }
+
+    // Filters.
+    if let Some(k) = &s.kind {
+        let p = sql.param(Value::Text(k.clone()));
+        filters.push(format!("({KIND_SQL}) = {p}"));
+    }
+    if let Some(o) = &s.orientation {
+        let p = sql.param(Value::Text(o.clone()));
+        filters.push(format!("({ORIENTATION_SQL}) = {p}"));
+    }
+    if let Some(fid) = &s.folder_id {
+        // The folder and everything below it.
+        let p = sql.param(Value::Text(format!("%/{fid}/%")));
+        filters.push(format!("f.id_path LIKE {p}"));
+    }
+    if let Some(k) = &s.keyword {
+        let p = sql.param(Value::Text(super::normalize_keyword(k)));
+        filters.push(format!(
+            "EXISTS (SELECT 1 FROM asset_keywords kw WHERE kw.asset_id = a.id AND kw.keyword = {p})"
+        ));
+    }
+    if let Some(l) = &s.licence {
+        let p = sql.param(Value::Text(l.clone()));
+        filters.push(format!("({licence}) = {p}"));
+    }
+    if let Some(y) = s.year {
+        let p = sql.param(Value::Int(y));
+        filters.push(format!("s.year = {p}"));
+    }
+    let where_ = if filters.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", filters.join(" AND "))
+    };
+
+    let order = match (s.sort.as_deref(), score) {
+        (Some("newest"), _) | (None, None) | (Some("relevance"), None) => {
+            "a.created_at DESC, a.id DESC"
+        }
+        (Some("oldest"), _) => "a.created_at, a.id",
+        (Some("name"), _) => "a.filename, a.id",
+        (Some("size"), _) => "v.size DESC, a.id",
+        (_, Some(_)) => "m.score, a.id",
+        _ => "a.created_at DESC, a.id DESC",
+    };
+    let page = s.page.clamp(1, MAX_PAGE);
+    let offset = (page - 1) * PER_PAGE;
+    let list_sql = format!(
+        "SELECT {COLS} {from}{where_} ORDER BY {order} LIMIT {} OFFSET {offset}",
+        PER_PAGE + 1
+    );
+    let mut items = assets::fetch_views(db, sql.query(&list_sql)).await?;
+    let has_next = items.len() as i64 > PER_PAGE;
+    items.truncate(PER_PAGE as usize);
+
+    let count_sql = format!("SELECT COUNT(*) AS n {from}{where_}");
+    let total: i64 = if page == 1 && !has_next {
+        items.len() as i64
+    } else {
+        sql.query(&count_sql)
+            .fetch_one(&db.pool)
+            .await?
+            .try_get("n")?
+    };
+
+    let facets = if s.facets {
+        Some(facets(db, &sql, &from, &where_, &licence).await?)
+    } else {
+        None
+    };
+    Ok(SearchResults {
+        items,
+        total,
+        page,
+        has_next,
+        facets,
+    })
+}
+
+async fn facets(
+    db: &Db,
+    sql: &Sql,
+    from: &str,
+    where_: &str,
+    licence: &str,
+) -> Result<Facets, sqlx::Error> {
+    let group = |expr: &str, limit: i64| {
+        format!(
+            "SELECT {expr} AS k, COUNT(*) AS n {from}{where_} GROUP BY {expr} \
+             ORDER BY COUNT(*) DESC, {expr} LIMIT {limit}"
+        )
+    };
+    let pairs = |rows: Vec<sqlx::any::AnyRow>| -> Result<Vec<(String, i64)>, sqlx::Error> {
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get::<Option<String>, _>("k")?.unwrap_or_default(),
+                    r.try_get("n")?,
+                ))
+            })
+            .collect()
+    };
+    let kind = pairs(sql.query(&group(KIND_SQL, 20)).fetch_all(&db.pool).await?)?;
+    let orientation = pairs(
+        sql.query(&group(ORIENTATION_SQL, 10))
+            .fetch_all(&db.pool)
+            .await?,
+    )?;
+    let licence = pairs(sql.query(&group(licence, 10)).fetch_all(&db.pool).await?)?;
+    let years_sql = format!(
+        "SELECT s.year AS y, COUNT(*) AS n {from}{where_} GROUP BY s.year ORDER BY s.year DESC LIMIT 20"
+    );
+    let year = sql
+        .query(&years_sql)
+        .fetch_all(&db.pool)
+        .await?
+        .iter()
+        .filter_map(|r| {
+            let y: Option<i64> = r.try_get("y").ok()?;
+            Some(Ok((y?, r.try_get("n").ok()?)))
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    let folders_sql = format!(
+        "SELECT f.id AS id, f.path AS path, COUNT(*) AS n {from}{where_} GROUP BY f.id, f.path \
+         ORDER BY COUNT(*) DESC, f.path LIMIT 15"
+    );
+    let folder = sql
+        .query(&folders_sql)
+        .fetch_all(&db.pool)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("id")?, r.try_get("path")?, r.try_get("n")?)))
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    let keywords_sql = format!(
+        "SELECT kw.keyword AS k, COUNT(*) AS n FROM asset_keywords kw WHERE kw.asset_id IN \
+         (SELECT a.id {from}{where_}) GROUP BY kw.keyword ORDER BY COUNT(*) DESC, kw.keyword LIMIT 20"
+    );
+    let keyword = pairs(sql.query(&keywords_sql).fetch_all(&db.pool).await?)?;
+    Ok(Facets {
+        kind,
+        orientation,
+        folder,
+        keyword,
+        licence,
+        year,
+    })
+}
+
+/// The id paths of folders where one of `who`'s groups holds `view` (subtrees included by
+/// prefix).
+async fn view_paths(db: &Db, who: &Account) -> Result<Vec<String>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT DISTINCT gf.id_path FROM grants g JOIN folders gf ON gf.id = g.folder_id \
+         JOIN group_members m ON m.group_id = g.group_id WHERE m.user_id = $1 AND g.can_view = 1",
+    )
+    .bind(&who.id)
+    .fetch_all(&db.pool)
+    .await?;
+    let mut paths: Vec<String> = rows
+        .iter()
+        .map(|r| r.try_get("id_path"))
+        .collect::<Result<_, _>>()?;
+    // A path inside another granted path adds nothing.
+    paths.sort();
+    let mut kept: Vec<String> = Vec::new();
+    for p in paths {
+        if !kept.iter().any(|k| p.starts_with(k.as_str())) {
+            kept.push(p);
+        }
+    }
+    Ok(kept)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(t: &[&str]) -> Term {
+        Term {
+            words: t.iter().map(|w| w.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn parses_words_phrases_and_exclusions() {
+        let p = parse(r#"Spring "Summer Sale" -draft  café-2027 "unclosed"#);
+        assert_eq!(
+            p.include,
+            vec![
+                words(&["spring"]),
+                words(&["summer", "sale"]),
+                words(&["cafe", "2027"]),
+                words(&["unclosed"])
+            ]
+        );
+        assert_eq!(p.exclude, vec![words(&["draft"])]);
+        assert_eq!(
+            Parsed::fts5(&p.include[..2], " AND "),
+            r#""spring"* AND "summer sale"*"#
+        );
+        assert_eq!(
+            Parsed::tsquery(&p.include[..2], " & "),
+            "(spring:*) & (summer <-> sale:*)"
+        );
+    }
+
+    #[test]
+    fn hostile_input_is_cut_down_not_an_error() {
+        assert_eq!(parse(r#"" * : ( ) & | ! <-> ^ ~"#), Parsed::default());
+        // Operator names are just words.
+        assert_eq!(parse("NEAR(").include, vec![words(&["near"])]);
+        assert_eq!(parse(&"a ".repeat(1000)).include.len(), MAX_TERMS);
+        assert_eq!(parse("-").include.len(), 0);
+        let p = parse("x'); DROP TABLE assets; --");
+        assert!(p
+            .include
+            .iter()
+            .flat_map(|t| &t.words)
+            .all(|w| w.chars().all(char::is_alphanumeric)));
+    }
+}
