@@ -141,6 +141,22 @@ fn jpeg_size(b: &[u8]) -> (u32, u32) {
     panic!("no SOF in JPEG");
 }
 
+/// Mean absolute difference of two same-sized JPEGs' pixels (0–255).
+fn mean_difference(a: &[u8], b: &[u8]) -> f64 {
+    let decode = |bytes: &[u8]| {
+        let mut d = jpeg_decoder::Decoder::new(bytes);
+        d.decode().expect("decodes")
+    };
+    let (a, b) = (decode(a), decode(b));
+    assert_eq!(a.len(), b.len());
+    let sum: u64 = a
+        .iter()
+        .zip(&b)
+        .map(|(x, y)| u64::from(x.abs_diff(*y)))
+        .sum();
+    sum as f64 / a.len() as f64
+}
+
 /// Polls the asset until its renditions are no longer pending.
 async fn rendered(app: &TestApp, api: &Api, id: &str) -> Value {
     for _ in 0..300 {
@@ -419,6 +435,53 @@ async fn links_serve_previews_behind_their_gates(app: TestApp) {
     );
     let html = c.get(base).send().await.unwrap().text().await.unwrap();
     assert!(html.contains("Download preview"), "{html}");
+
+    // The admin sets a watermark: previews through renditions-only links carry it.
+    let admin_page = app.browser();
+    admin_page.login_ok("admin@example.com").await;
+    let csrf = admin_page.csrf("/admin/links").await;
+    let r = admin_page
+        .post_form(
+            "/admin/links/watermark",
+            &[("csrf_token", csrf.as_str()), ("text", "CONFIDENTIAL")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let clean = w
+        .admin
+        .get(&format!("/assets/{id}/renditions/preview"))
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    let marked = c
+        .get(format!("{base}/assets/{id}/preview"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(jpeg_size(&marked), jpeg_size(&clean));
+    let difference = mean_difference(&clean, &marked);
+    // Re-encoding alone moves pixels by about 1 on average; the text by much more.
+    assert!(difference > 2.0, "the watermark is visible: {difference}");
+    let again = c
+        .get(format!("{base}/assets/{id}/preview"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(again, marked, "made once, then served from storage");
+    assert!(app
+        .stored_files()
+        .iter()
+        .any(|p| p.to_string_lossy().contains("-wm-")));
+    // Links that allow originals show the clean preview.
+    let clean_via_link = v.get(&format!("{}/assets/{id}/preview", link.path)).await;
+    assert_eq!(clean_via_link.bytes().await.unwrap(), clean);
     let r = c
         .get(format!("{base}/assets/{id}/preview?download=1"))
         .send()

@@ -6,6 +6,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
+use serde::Deserialize;
 
 use super::create::{self, NewShare};
 use super::{Filter, Link, State as LinkState, Target};
@@ -25,6 +26,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/links/new", get(new_form).post(new_form_post))
         .route("/admin/links/revoke", post(bulk_revoke))
         .route("/admin/links/purge", post(purge))
+        .route("/admin/links/watermark", post(set_watermark))
         .route("/admin/links/{id}", get(detail_page))
         .route("/admin/links/{id}/extend", post(extend))
         .route("/admin/links/{id}/revoke", post(revoke))
@@ -120,6 +122,7 @@ struct ListPage {
     target: String,
     recipient: String,
     mine: bool,
+    watermark: String,
 }
 
 async fn list_page(
@@ -135,7 +138,8 @@ async fn list_page(
     let mine = first(&q, "mine") == "1";
     let filter = Filter {
         state: Filter::parse_state(&st)?,
-        target: Some(target.clone()).filter(|t| t == "assets" || t == "folder"),
+        target: Some(target.clone())
+            .filter(|t| t == "assets" || t == "folder" || t == "collection"),
         creator: mine.then(|| me.account.id.clone()),
         recipient: Some(recipient.clone()).filter(|r| !r.is_empty()),
     };
@@ -151,6 +155,7 @@ async fn list_page(
         target,
         recipient,
         mine,
+        watermark: crate::renditions::watermark::text(&state.db).await?,
     };
     Ok(render(&page)?.into_response())
 }
@@ -548,5 +553,24 @@ async fn purge(
         if n == 1 { "" } else { "s" }
     ))
     .await;
+    Ok(Redirect::to("/admin/links").into_response())
+}
+
+#[derive(Deserialize)]
+struct WatermarkForm {
+    text: String,
+}
+
+/// The text across previews served by renditions-only links ("" for none).
+async fn set_watermark(
+    State(state): State<AppState>,
+    PageAdmin(me): PageAdmin,
+    Form(f): Form<WatermarkForm>,
+) -> PageResult<Response> {
+    match crate::renditions::watermark::set_text(&state.db, &f.text).await {
+        Ok(()) => me.flash("Watermark saved.").await,
+        Err(e @ AppError::BadRequest(_)) => me.flash(format!("Not saved: {e}.")).await,
+        Err(e) => return Err(e.into()),
+    }
     Ok(Redirect::to("/admin/links").into_response())
 }

@@ -745,8 +745,30 @@ async fn rendition(
         }
         let LinkedAsset { view, .. } =
             access::link_asset(&state.db, &v.link, &asset_id, clock::now_ms()).await?;
-        let response =
-            crate::renditions::serve(&state, &view.version, kind, &headers, attachment).await?;
+        // Renditions-only links show previews with the admin's watermark, if one is set.
+        let marked = if kind == "preview" && !v.link.allow_original {
+            let text = crate::renditions::watermark::text(&state.db).await?;
+            if text.is_empty() {
+                None
+            } else {
+                crate::renditions::watermark::serve(
+                    &state,
+                    &view.version,
+                    &text,
+                    &headers,
+                    attachment,
+                )
+                .await?
+            }
+        } else {
+            None
+        };
+        let response = match marked {
+            Some(r) => r,
+            None => {
+                crate::renditions::serve(&state, &view.version, kind, &headers, attachment).await?
+            }
+        };
         if !attachment || response.status() != axum::http::StatusCode::OK {
             return Ok(response);
         }

@@ -70,7 +70,11 @@ pub async fn render_in_child(
 fn answer(output: std::process::Output, limits: &Limits) -> Result<Report, MediaError> {
     use std::os::unix::process::ExitStatusExt;
     let stdout = String::from_utf8_lossy(&output.stdout);
-    let line = stdout.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+    let line = stdout
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("");
     if output.status.success() {
         return serde_json::from_str(line)
             .map_err(|e| MediaError::Failed(format!("unreadable renderer report: {e}")));
@@ -79,7 +83,15 @@ fn answer(output: std::process::Output, limits: &Limits) -> Result<Report, Media
         return Err(from_code(&failure.error, failure.message, limits.timeout));
     }
     let stderr = String::from_utf8_lossy(&output.stderr);
-    let tail: String = stderr.trim().chars().rev().take(300).collect::<Vec<_>>().into_iter().rev().collect();
+    let tail: String = stderr
+        .trim()
+        .chars()
+        .rev()
+        .take(300)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
     Err(match output.status.signal() {
         // RLIMIT_CPU: soft limit sends SIGXCPU.
         Some(libc::SIGXCPU) => MediaError::Timeout(limits.timeout),

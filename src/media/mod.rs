@@ -104,6 +104,12 @@ impl MediaError {
     }
 }
 
+/// The vendored DejaVu Sans (static/fonts/), the one font SVG text renders with; shared with
+/// anything else that draws text (watermarks) so no code reads system fonts.
+pub fn font() -> &'static [u8] {
+    svg::FONT
+}
+
 /// Resource limits for one render.
 #[derive(Debug, Clone)]
 pub struct Limits {

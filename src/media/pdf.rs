@@ -38,7 +38,11 @@ pub(crate) fn render(job: &Job) -> Result<Report, MediaError> {
             // Exit 1 is "error opening the PDF": damaged, or encrypted with a password.
             return Err(match output.status.code() {
                 Some(1 | 3) => MediaError::Corrupt(format!("pdftoppm: {}", output.stderr_tail())),
-                _ => MediaError::Failed(format!("pdftoppm {}: {}", output.status, output.stderr_tail())),
+                _ => MediaError::Failed(format!(
+                    "pdftoppm {}: {}",
+                    output.status,
+                    output.stderr_tail()
+                )),
             });
         }
         external::read_ppm(&ppm)

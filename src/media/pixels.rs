@@ -22,7 +22,9 @@ pub(crate) struct Rgb {
 impl Rgb {
     /// Checks that `data` holds exactly `width` × `height` RGB pixels.
     pub fn new(width: u32, height: u32, data: Vec<u8>) -> Result<Rgb, MediaError> {
-        if width == 0 || height == 0 || data.len() as u64 != u64::from(width) * u64::from(height) * 3
+        if width == 0
+            || height == 0
+            || data.len() as u64 != u64::from(width) * u64::from(height) * 3
         {
             return Err(MediaError::Corrupt(format!(
                 "decoder returned {} bytes for {width}x{height} pixels",
@@ -43,10 +45,19 @@ impl Rgb {
     }
 
     /// Straight (not premultiplied) RGBA composited onto white, reusing the buffer.
-    pub fn from_rgba_on_white(width: u32, height: u32, mut rgba: Vec<u8>) -> Result<Rgb, MediaError> {
+    pub fn from_rgba_on_white(
+        width: u32,
+        height: u32,
+        mut rgba: Vec<u8>,
+    ) -> Result<Rgb, MediaError> {
         let pixels = rgba.len() / 4;
         for i in 0..pixels {
-            let [r, g, b, a] = [rgba[4 * i], rgba[4 * i + 1], rgba[4 * i + 2], rgba[4 * i + 3]];
+            let [r, g, b, a] = [
+                rgba[4 * i],
+                rgba[4 * i + 1],
+                rgba[4 * i + 2],
+                rgba[4 * i + 3],
+            ];
             let over_white = |c: u8| {
                 let (c, a) = (u32::from(c), u32::from(a));
                 ((c * a + 255 * (255 - a) + 127) / 255) as u8
@@ -98,11 +109,12 @@ pub(crate) fn resize(image: &Rgb, width: u32, height: u32) -> Result<Rgb, MediaE
         return Rgb::new(width, height, image.data.clone());
     }
     let failed = |e: &dyn std::fmt::Display| MediaError::Failed(format!("resizing: {e}"));
-    let src = fr::images::ImageRef::new(image.width, image.height, &image.data, fr::PixelType::U8x3)
-        .map_err(|e| failed(&e))?;
+    let src =
+        fr::images::ImageRef::new(image.width, image.height, &image.data, fr::PixelType::U8x3)
+            .map_err(|e| failed(&e))?;
     let mut dst = fr::images::Image::new(width, height, fr::PixelType::U8x3);
-    let options = fr::ResizeOptions::new()
-        .resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Lanczos3));
+    let options =
+        fr::ResizeOptions::new().resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Lanczos3));
     fr::Resizer::new()
         .resize(&src, &mut dst, &options)
         .map_err(|e| failed(&e))?;
@@ -267,7 +279,12 @@ fn store(out_dir: &Path, name: &str, bytes: &[u8]) -> Result<(), MediaError> {
 
 /// Removes whatever renditions (or temporary files) a failed render left behind.
 pub(crate) fn remove_renditions(out_dir: &Path) {
-    for name in ["preview.jpg", "thumb.jpg", ".preview.jpg.tmp", ".thumb.jpg.tmp"] {
+    for name in [
+        "preview.jpg",
+        "thumb.jpg",
+        ".preview.jpg.tmp",
+        ".thumb.jpg.tmp",
+    ] {
         let _ = std::fs::remove_file(out_dir.join(name));
     }
 }

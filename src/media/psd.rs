@@ -167,7 +167,9 @@ fn read_planes<R: Read + Seek>(
                 let count = counts[channel * h + y] as usize;
                 // PackBits never needs more than one header byte per 128 bytes.
                 if count > row_bytes + row_bytes.div_ceil(128) {
-                    return Err(MediaError::Corrupt(format!("PSD row of {count} packed bytes")));
+                    return Err(MediaError::Corrupt(format!(
+                        "PSD row of {count} packed bytes"
+                    )));
                 }
                 packed.resize(count, 0);
                 reader.read_exact(&mut packed).map_err(read_error)?;
@@ -221,7 +223,9 @@ fn unpack_bits(packed: &[u8], row: &mut [u8]) -> Result<(), MediaError> {
         if n >= 0 {
             let len = n as usize + 1;
             let src = packed.get(i..i + len).ok_or_else(corrupt)?;
-            row.get_mut(o..o + len).ok_or_else(corrupt)?.copy_from_slice(src);
+            row.get_mut(o..o + len)
+                .ok_or_else(corrupt)?
+                .copy_from_slice(src);
             i += len;
             o += len;
         } else if n != -128 {
@@ -298,7 +302,12 @@ pub(crate) mod tests {
     }
 
     /// A PSD as Photoshop writes it: RGB, 8-bit, PackBits composite, with image resources.
-    pub(crate) fn build_psd(width: u32, height: u32, pixel: impl Fn(u32, u32) -> [u8; 3], resources: &[u8]) -> Vec<u8> {
+    pub(crate) fn build_psd(
+        width: u32,
+        height: u32,
+        pixel: impl Fn(u32, u32) -> [u8; 3],
+        resources: &[u8],
+    ) -> Vec<u8> {
         let mut out = b"8BPS\0\x01\0\0\0\0\0\0\0\x03".to_vec();
         out.extend_from_slice(&height.to_be_bytes());
         out.extend_from_slice(&width.to_be_bytes());
@@ -313,7 +322,9 @@ pub(crate) mod tests {
         let rows: Vec<Vec<u8>> = (0..3)
             .flat_map(|c| {
                 let pixel = &pixel;
-                (0..height).map(move |y| pack_literal(&(0..width).map(|x| pixel(x, y)[c]).collect::<Vec<u8>>()))
+                (0..height).map(move |y| {
+                    pack_literal(&(0..width).map(|x| pixel(x, y)[c]).collect::<Vec<u8>>())
+                })
             })
             .collect();
         for row in &rows {
@@ -330,8 +341,14 @@ pub(crate) mod tests {
         let mut row = [0u8; 7];
         unpack_bits(&[0xFE, 9, 0x01, 1, 2, 0x80, 0xFF, 5], &mut row).unwrap();
         assert_eq!(row, [9, 9, 9, 1, 2, 5, 5]);
-        assert!(unpack_bits(&[0x05, 1], &mut row).is_err(), "literal past the input");
-        assert!(unpack_bits(&[0xF0, 1], &mut row).is_err(), "run past the row");
+        assert!(
+            unpack_bits(&[0x05, 1], &mut row).is_err(),
+            "literal past the input"
+        );
+        assert!(
+            unpack_bits(&[0xF0, 1], &mut row).is_err(),
+            "run past the row"
+        );
         assert!(unpack_bits(&[0x00, 1], &mut row).is_err(), "short row");
     }
 

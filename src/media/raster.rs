@@ -22,10 +22,15 @@ pub(crate) fn render(format: Format, job: &Job) -> Result<Report, MediaError> {
         Format::Webp => ImageFormat::WebP,
         Format::Tiff => ImageFormat::Tiff,
         Format::Bmp => ImageFormat::Bmp,
-        other => return Err(MediaError::Failed(format!("{other:?} is not a raster format"))),
+        other => {
+            return Err(MediaError::Failed(format!(
+                "{other:?} is not a raster format"
+            )))
+        }
     };
     let file = File::open(job.input).map_err(read_error)?;
-    let mut reader = ImageReader::with_format(BufReader::with_capacity(64 * 1024, file), image_format);
+    let mut reader =
+        ImageReader::with_format(BufReader::with_capacity(64 * 1024, file), image_format);
     reader.limits(limits(job));
     let mut decoder = match reader.into_decoder() {
         Ok(decoder) => decoder,

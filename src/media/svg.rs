@@ -20,7 +20,7 @@ const MAX_SVG_BYTES: u64 = 50 * 1024 * 1024;
 
 /// DejaVu Sans (Bitstream Vera derivative, free licence in static/fonts/), so text renders
 /// the same on every server without reading system fonts.
-static FONT: &[u8] = include_bytes!("../../static/fonts/DejaVuSans.ttf");
+pub(crate) static FONT: &[u8] = include_bytes!("../../static/fonts/DejaVuSans.ttf");
 const FONT_FAMILY: &str = "DejaVu Sans";
 
 pub(crate) fn render(job: &Job) -> Result<Report, MediaError> {
@@ -29,8 +29,8 @@ pub(crate) fn render(job: &Job) -> Result<Report, MediaError> {
         return Err(MediaError::TooLarge(format!("SVG of {size} bytes")));
     }
     let data = std::fs::read(job.input).map_err(read_error)?;
-    let text = std::str::from_utf8(&data)
-        .map_err(|_| MediaError::Corrupt("SVG is not UTF-8".into()))?;
+    let text =
+        std::str::from_utf8(&data).map_err(|_| MediaError::Corrupt("SVG is not UTF-8".into()))?;
     let max_pixels = job.limits.max_pixels;
     let options = options(max_pixels);
     let tree = usvg::Tree::from_str(text, &options)

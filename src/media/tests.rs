@@ -98,14 +98,23 @@ fn close(a: [u8; 3], b: [u8; 3]) -> bool {
 }
 
 fn assert_aspect(report: &Report, w: u32, h: u32) {
-    for (name, (rw, rh)) in [("preview", report.preview.unwrap()), ("thumb", report.thumb.unwrap())] {
+    for (name, (rw, rh)) in [
+        ("preview", report.preview.unwrap()),
+        ("thumb", report.thumb.unwrap()),
+    ] {
         let expected = f64::from(w) / f64::from(h);
         let got = f64::from(rw) / f64::from(rh);
-        assert!((got - expected).abs() / expected < 0.02, "{name} {rw}x{rh} vs {w}x{h}");
+        assert!(
+            (got - expected).abs() / expected < 0.02,
+            "{name} {rw}x{rh} vs {w}x{h}"
+        );
     }
     let (pw, ph) = report.preview.unwrap();
     let (tw, th) = report.thumb.unwrap();
-    assert!(pw.max(ph) <= PREVIEW_MAX && tw.max(th) <= THUMB_MAX, "{report:?}");
+    assert!(
+        pw.max(ph) <= PREVIEW_MAX && tw.max(th) <= THUMB_MAX,
+        "{report:?}"
+    );
 }
 
 #[test]
@@ -135,7 +144,10 @@ fn small_jpeg_is_never_enlarged() {
 fn exif_orientation_is_applied() {
     // Stored landscape, left red / right blue; orientation 6 = rotate 90° clockwise, so the
     // upright picture is portrait with red on top.
-    let case = Case::new("rotated.jpg", &jpeg(400, 200, &halves(400, 200), &[exif_segment(6)]));
+    let case = Case::new(
+        "rotated.jpg",
+        &jpeg(400, 200, &halves(400, 200), &[exif_segment(6)]),
+    );
     let report = case.rendered();
     assert_eq!((report.width, report.height), (Some(200), Some(400)));
     assert_eq!(report.preview, Some((200, 400)));
@@ -147,7 +159,11 @@ fn exif_orientation_is_applied() {
 
 #[test]
 fn metadata_comes_from_exif_xmp_and_iptc() {
-    let xmp = [b"http://ns.adobe.com/xap/1.0/\0".to_vec(), XMP.as_bytes().to_vec()].concat();
+    let xmp = [
+        b"http://ns.adobe.com/xap/1.0/\0".to_vec(),
+        XMP.as_bytes().to_vec(),
+    ]
+    .concat();
     let resources = iptc::resource_block(0x0404, &iptc::sample_iptc());
     let app13 = [b"Photoshop 3.0\0".to_vec(), resources].concat();
     let segments = [exif_segment(1), (1, xmp), (13, app13)];
@@ -156,7 +172,10 @@ fn metadata_comes_from_exif_xmp_and_iptc() {
     // XMP first, then IPTC, then EXIF.
     assert_eq!(meta.title.as_deref(), Some("Lighthouse"));
     assert_eq!(meta.description.as_deref(), Some("A lighthouse at dusk"));
-    assert_eq!(meta.keywords, vec!["lighthouse", "coast", "mountain", "fjörd"]);
+    assert_eq!(
+        meta.keywords,
+        vec!["lighthouse", "coast", "mountain", "fjörd"]
+    );
     assert_eq!(meta.credit.as_deref(), Some("Example Agency"));
     assert_eq!(meta.copyright.as_deref(), Some("© Example Agency"));
     // The camera's own clock wins for the capture time.
@@ -177,13 +196,19 @@ fn iptc_alone_and_exif_alone_are_enough() {
     assert_eq!(meta.copyright.as_deref(), Some("(c) Nordic Pictures"));
     assert_eq!(meta.captured_at.as_deref(), Some("2018-07-15T13:30:00Z"));
 
-    let case = Case::new("exif.jpg", &jpeg(64, 48, &photo(64, 48), &[exif_segment(1)]));
+    let case = Case::new(
+        "exif.jpg",
+        &jpeg(64, 48, &photo(64, 48), &[exif_segment(1)]),
+    );
     let meta = case.rendered().meta;
     assert_eq!(meta.title.as_deref(), Some("Harbour at dawn"));
     assert_eq!(meta.credit.as_deref(), Some("Jo Photographer"));
     assert_eq!(meta.copyright.as_deref(), Some("(c) 2021 Example Ltd"));
     let (lat, lon) = meta.gps.expect("gps");
-    assert!(lat > 48.8 && lat < 48.9 && lon < -2.3 && lon > -2.4, "{lat} {lon}");
+    assert!(
+        lat > 48.8 && lat < 48.9 && lon < -2.3 && lon > -2.4,
+        "{lat} {lon}"
+    );
 }
 
 #[test]
@@ -192,7 +217,10 @@ fn renditions_carry_no_metadata() {
     case.rendered();
     for name in ["preview.jpg", "thumb.jpg"] {
         let bytes = std::fs::read(case.out().join(name)).unwrap();
-        assert!(!bytes.windows(6).any(|w| w == b"Exif\0\0"), "{name} has EXIF");
+        assert!(
+            !bytes.windows(6).any(|w| w == b"Exif\0\0"),
+            "{name} has EXIF"
+        );
     }
 }
 
@@ -205,7 +233,11 @@ fn cmyk_and_grayscale_jpegs_become_rgb() {
         .unwrap();
     let case = Case::new("cmyk.jpg", &out);
     case.rendered();
-    assert!(close(case.pixel("preview.jpg", 16, 16), [255, 0, 0]), "{:?}", case.pixel("preview.jpg", 16, 16));
+    assert!(
+        close(case.pixel("preview.jpg", 16, 16), [255, 0, 0]),
+        "{:?}",
+        case.pixel("preview.jpg", 16, 16)
+    );
 
     let gray = vec![90u8; 40 * 20];
     let mut out = Vec::new();
@@ -222,7 +254,15 @@ fn raster(format: image::ImageFormat, w: u32, h: u32, rgba: bool) -> Vec<u8> {
     let pixels: Vec<u8> = if rgba {
         // Left half opaque red, right half fully transparent.
         (0..h)
-            .flat_map(|_| (0..w).flat_map(move |x| if x < w / 2 { [255, 0, 0, 255] } else { [0, 0, 0, 0] }))
+            .flat_map(|_| {
+                (0..w).flat_map(move |x| {
+                    if x < w / 2 {
+                        [255, 0, 0, 255]
+                    } else {
+                        [0, 0, 0, 0]
+                    }
+                })
+            })
             .collect()
     } else {
         photo(w, h)
@@ -234,16 +274,20 @@ fn raster(format: image::ImageFormat, w: u32, h: u32, rgba: bool) -> Vec<u8> {
     };
     let mut out = Cursor::new(Vec::new());
     match format {
-        image::ImageFormat::Png => image::codecs::png::PngEncoder::new(&mut out)
-            .write_image(&pixels, w, h, color),
-        image::ImageFormat::Gif => image::codecs::gif::GifEncoder::new(&mut out)
-            .write_image(&pixels, w, h, color),
+        image::ImageFormat::Png => {
+            image::codecs::png::PngEncoder::new(&mut out).write_image(&pixels, w, h, color)
+        }
+        image::ImageFormat::Gif => {
+            image::codecs::gif::GifEncoder::new(&mut out).write_image(&pixels, w, h, color)
+        }
         image::ImageFormat::WebP => image::codecs::webp::WebPEncoder::new_lossless(&mut out)
             .write_image(&pixels, w, h, color),
-        image::ImageFormat::Tiff => image::codecs::tiff::TiffEncoder::new(&mut out)
-            .write_image(&pixels, w, h, color),
-        image::ImageFormat::Bmp => image::codecs::bmp::BmpEncoder::new(&mut out)
-            .write_image(&pixels, w, h, color),
+        image::ImageFormat::Tiff => {
+            image::codecs::tiff::TiffEncoder::new(&mut out).write_image(&pixels, w, h, color)
+        }
+        image::ImageFormat::Bmp => {
+            image::codecs::bmp::BmpEncoder::new(&mut out).write_image(&pixels, w, h, color)
+        }
         other => panic!("no encoder for {other:?}"),
     }
     .expect("encode fixture");
@@ -266,7 +310,11 @@ fn every_raster_format_renders_with_its_aspect_ratio() {
         assert_eq!((report.width, report.height), (Some(w), Some(h)), "{name}");
         assert_aspect(&report, w, h);
         let (pw, ph) = report.preview.unwrap();
-        assert_eq!(pw.max(ph), w.max(h).min(PREVIEW_MAX), "{name} preview {pw}x{ph}");
+        assert_eq!(
+            pw.max(ph),
+            w.max(h).min(PREVIEW_MAX),
+            "{name} preview {pw}x{ph}"
+        );
         assert_eq!(case.decode("preview.jpg").0, pw);
     }
 }
@@ -277,7 +325,10 @@ fn transparency_is_flattened_onto_white() {
         let case = Case::new("alpha", &raster(format, 200, 100, true));
         case.rendered();
         assert!(close(case.pixel("preview.jpg", 50, 50), [255, 0, 0]));
-        assert!(close(case.pixel("preview.jpg", 150, 50), [255, 255, 255]), "{format:?}");
+        assert!(
+            close(case.pixel("preview.jpg", 150, 50), [255, 255, 255]),
+            "{format:?}"
+        );
     }
 }
 
@@ -334,8 +385,15 @@ fn decompression_bombs_fail_fast_as_too_large() {
         let case = Case::new("bomb", &bytes);
         let started = Instant::now();
         let result = case.render();
-        assert!(matches!(result, Err(MediaError::TooLarge(_))), "{name}: {result:?}");
-        assert!(started.elapsed() < Duration::from_millis(500), "{name} took {:?}", started.elapsed());
+        assert!(
+            matches!(result, Err(MediaError::TooLarge(_))),
+            "{name}: {result:?}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_millis(500),
+            "{name} took {:?}",
+            started.elapsed()
+        );
         assert!(result.unwrap_err().is_permanent());
         assert!(!case.out().join("preview.jpg").exists());
     }
@@ -362,13 +420,19 @@ fn truncated_files_are_corrupt() {
         ("jpeg scan", full_jpeg[..full_jpeg.len() / 2].to_vec()),
         ("png", full_png[..full_png.len() / 2].to_vec()),
         ("png header", full_png[..20].to_vec()),
-        ("gif", raster(image::ImageFormat::Gif, 300, 200, false)[..40].to_vec()),
+        (
+            "gif",
+            raster(image::ImageFormat::Gif, 300, 200, false)[..40].to_vec(),
+        ),
         ("psd", full_psd[..full_psd.len() / 2].to_vec()),
         ("psd header", full_psd[..20].to_vec()),
     ] {
         let case = Case::new("cut", &bytes);
         let result = case.render();
-        assert!(matches!(result, Err(MediaError::Corrupt(_))), "{name}: {result:?}");
+        assert!(
+            matches!(result, Err(MediaError::Corrupt(_))),
+            "{name}: {result:?}"
+        );
         assert!(!case.out().join("thumb.jpg").exists(), "{name}");
     }
 }
@@ -424,7 +488,10 @@ fn svg_renders_at_preview_size_without_touching_external_references() {
     // Left half: white (no external image loaded); right half: the blue rectangle.
     assert!(close(case.pixel("preview.jpg", 600, 700), [255, 255, 255]));
     assert!(close(case.pixel("preview.jpg", 1200, 400), [0, 0, 255]));
-    assert!(listener.accept().is_err(), "the renderer connected to the network");
+    assert!(
+        listener.accept().is_err(),
+        "the renderer connected to the network"
+    );
 }
 
 #[test]
@@ -444,14 +511,22 @@ fn svg_text_renders_with_the_vendored_font() {
     let case = Case::new("text.svg", svg.as_bytes());
     case.rendered();
     let (_, _, data) = case.decode("preview.jpg");
-    let dark = data.chunks(3).filter(|p| p.iter().all(|&c| c < 100)).count();
+    let dark = data
+        .chunks(3)
+        .filter(|p| p.iter().all(|&c| c < 100))
+        .count();
     assert!(dark > 10_000, "text not drawn ({dark} dark pixels)");
 }
 
 #[test]
 fn svg_data_urls_render_under_the_same_limits() {
     use base64::Engine;
-    let small = base64::engine::general_purpose::STANDARD.encode(raster(image::ImageFormat::Png, 10, 10, true));
+    let small = base64::engine::general_purpose::STANDARD.encode(raster(
+        image::ImageFormat::Png,
+        10,
+        10,
+        true,
+    ));
     let bomb = base64::engine::general_purpose::STANDARD.encode(png_bomb(100_000, 100_000));
     let svg = format!(
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100">
@@ -466,14 +541,22 @@ fn svg_data_urls_render_under_the_same_limits() {
 
 #[test]
 fn broken_svg_is_corrupt() {
-    let case = Case::new("broken.svg", b"<svg xmlns=\"http://www.w3.org/2000/svg\"><rect");
+    let case = Case::new(
+        "broken.svg",
+        b"<svg xmlns=\"http://www.w3.org/2000/svg\"><rect",
+    );
     assert!(matches!(case.render(), Err(MediaError::Corrupt(_))));
 }
 
 #[test]
 fn psd_composite_is_read_and_reduced() {
     let resources = iptc::resource_block(0x0404, &iptc::sample_iptc());
-    let psd = build_psd(3300, 1650, |x, _| if x < 1650 { [255, 0, 0] } else { [0, 0, 255] }, &resources);
+    let psd = build_psd(
+        3300,
+        1650,
+        |x, _| if x < 1650 { [255, 0, 0] } else { [0, 0, 255] },
+        &resources,
+    );
     let case = Case::new("design.psd", &psd);
     let report = case.rendered();
     assert_eq!(report.format.as_deref(), Some("psd"));
@@ -503,7 +586,10 @@ fn tiny_pdf() -> Vec<u8> {
         "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
         "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
         "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 600 300] /Contents 4 0 R >>".to_string(),
-        format!("<< /Length {} >>\nstream\n{content}\nendstream", content.len()),
+        format!(
+            "<< /Length {} >>\nstream\n{content}\nendstream",
+            content.len()
+        ),
         "<< /Title (Quarterly report) /Keywords (finance, 2024) >>".to_string(),
     ];
     let mut out = b"%PDF-1.4\n".to_vec();
@@ -513,7 +599,9 @@ fn tiny_pdf() -> Vec<u8> {
         out.extend_from_slice(format!("{} 0 obj\n{object}\nendobj\n", i + 1).as_bytes());
     }
     let xref = out.len();
-    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+    out.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+    );
     for offset in offsets {
         out.extend_from_slice(format!("{offset:010} 00000 n \n").as_bytes());
     }
@@ -533,7 +621,10 @@ fn pdf_first_page_through_pdftoppm() {
     if external::find_program("pdftoppm").is_none() {
         println!("skipped: pdftoppm (poppler-utils) is not installed");
         let report = case.render().expect("placeholder");
-        assert_eq!((report.format.as_deref(), report.rendered), (Some("pdf"), false));
+        assert_eq!(
+            (report.format.as_deref(), report.rendered),
+            (Some("pdf"), false)
+        );
         return;
     }
     let report = case.rendered();
@@ -568,7 +659,10 @@ fn video_without_ffmpeg_is_a_placeholder() {
         println!("ffmpeg is installed: a fake MP4 must not render");
     }
     let report = report.expect("placeholder");
-    assert_eq!((report.format.as_deref(), report.rendered), (Some("video"), false));
+    assert_eq!(
+        (report.format.as_deref(), report.rendered),
+        (Some("video"), false)
+    );
 }
 
 /// A stand-in for the `assetport` binary: a shell script with the given body.
@@ -615,7 +709,10 @@ async fn child_protocol_maps_reports_errors_crashes_and_timeouts() {
     let env = run(r#"echo "{\"error\":\"failed\",\"message\":\"$(env | cut -d= -f1 | sort | tr '\n' ' ')\"}"; exit 2"#).await;
     match env {
         Err(MediaError::Failed(names)) => {
-            let names: Vec<&str> = names.split_whitespace().filter(|n| *n != "PWD" && *n != "SHLVL" && *n != "_").collect();
+            let names: Vec<&str> = names
+                .split_whitespace()
+                .filter(|n| *n != "PWD" && *n != "SHLVL" && *n != "_")
+                .collect();
             assert_eq!(names, vec!["MALLOC_ARENA_MAX", "PATH"]);
         }
         other => panic!("{other:?}"),
@@ -638,7 +735,10 @@ async fn the_render_subcommand_renders_in_a_child_process() {
         println!("skipped: target/debug/assetport is missing or older than this test binary");
         return;
     };
-    let case = Case::new("photo.jpg", &jpeg(640, 480, &photo(640, 480), &[exif_segment(1)]));
+    let case = Case::new(
+        "photo.jpg",
+        &jpeg(640, 480, &photo(640, 480), &[exif_segment(1)]),
+    );
     let report = render_in_child(&exe, &case.input, case.out(), &Limits::default())
         .await
         .expect("child render");

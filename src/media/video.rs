@@ -22,9 +22,7 @@ pub(crate) fn render(job: &Job) -> Result<Report, MediaError> {
         .duration_ms
         .map_or(0.0, |ms| (ms as f64 / 1000.0 / 3.0).min(1.0));
     let at = format!("{at:.3}");
-    let fit = format!(
-        "scale=w={PREVIEW_MAX}:h={PREVIEW_MAX}:force_original_aspect_ratio=decrease"
-    );
+    let fit = format!("scale=w={PREVIEW_MAX}:h={PREVIEW_MAX}:force_original_aspect_ratio=decrease");
     let args: [&OsStr; 20] = [
         "-nostdin".as_ref(),
         "-hide_banner".as_ref(),

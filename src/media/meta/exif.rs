@@ -72,7 +72,9 @@ fn captured_at(when: Option<&Field>, offset: Option<&Field>) -> Option<String> {
 /// ("Canon" + "Canon EOS R5").
 fn camera(make: Option<String>, model: Option<String>) -> Option<String> {
     let make = make.map(|m| m.trim().to_string()).filter(|m| !m.is_empty());
-    let model = model.map(|m| m.trim().to_string()).filter(|m| !m.is_empty());
+    let model = model
+        .map(|m| m.trim().to_string())
+        .filter(|m| !m.is_empty());
     match (make, model) {
         (Some(make), Some(model)) if model.to_lowercase().starts_with(&make.to_lowercase()) => {
             Some(model)
@@ -134,7 +136,11 @@ pub(crate) mod tests {
         let rationals = |tag: Tag, v: [(u32, u32); 3]| Field {
             tag,
             ifd_num: In::PRIMARY,
-            value: Value::Rational(v.iter().map(|&(num, denom)| Rational { num, denom }).collect()),
+            value: Value::Rational(
+                v.iter()
+                    .map(|&(num, denom)| Rational { num, denom })
+                    .collect(),
+            ),
         };
         let fields = vec![
             ascii(Tag::ImageDescription, "Harbour at dawn"),

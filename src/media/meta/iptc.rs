@@ -32,7 +32,10 @@ pub(crate) fn photoshop_resources(mut data: &[u8]) -> Resources {
         };
         let size = u32::from_be_bytes([size_bytes[0], size_bytes[1], size_bytes[2], size_bytes[3]]);
         let start = size_at + 4;
-        let Some(end) = usize::try_from(size).ok().and_then(|s| start.checked_add(s)) else {
+        let Some(end) = usize::try_from(size)
+            .ok()
+            .and_then(|s| start.checked_add(s))
+        else {
             break;
         };
         let Some(block) = data.get(start..end) else {
@@ -73,7 +76,9 @@ pub(super) fn parse(mut data: &[u8]) -> Found {
                 break;
             };
             start += n;
-            bytes.iter().fold(0usize, |acc, &b| (acc << 8) | usize::from(b))
+            bytes
+                .iter()
+                .fold(0usize, |acc, &b| (acc << 8) | usize::from(b))
         };
         let Some(value) = start.checked_add(len).and_then(|end| data.get(start..end)) else {
             break;
@@ -207,7 +212,12 @@ pub(crate) mod tests {
     fn finds_blocks_behind_other_resources_and_names() {
         let mut named = b"8BIM\x03\xED\x03abc".to_vec(); // id 0x03ED with a 3-byte name
         named.extend_from_slice(&[0, 0, 0, 1, 7, 0]);
-        let data = [named, resource_block(0x0424, b"<x/>"), resource_block(0x0404, b"i")].concat();
+        let data = [
+            named,
+            resource_block(0x0424, b"<x/>"),
+            resource_block(0x0404, b"i"),
+        ]
+        .concat();
         let found = photoshop_resources(&data);
         assert_eq!(found.xmp.as_deref(), Some(&b"<x/>"[..]));
         assert_eq!(found.iptc.as_deref(), Some(&b"i"[..]));

@@ -82,7 +82,9 @@ pub(crate) fn merge(by_precedence: &[&Found], exif: &Found) -> Extracted {
             continue;
         };
         if keywords.len() < MAX_KEYWORDS
-            && !keywords.iter().any(|k| k.to_lowercase() == keyword.to_lowercase())
+            && !keywords
+                .iter()
+                .any(|k| k.to_lowercase() == keyword.to_lowercase())
         {
             keywords.push(keyword);
         }
@@ -117,13 +119,27 @@ pub(crate) fn clean_text(text: &str) -> Option<String> {
     if trimmed.is_empty() {
         return None;
     }
-    Some(trimmed.chars().take(MAX_TEXT).collect::<String>().trim_end().to_string())
+    Some(
+        trimmed
+            .chars()
+            .take(MAX_TEXT)
+            .collect::<String>()
+            .trim_end()
+            .to_string(),
+    )
 }
 
 fn clean_keyword(keyword: &str) -> Option<String> {
     let one_line = keyword.replace(['\n', '\r', '\t'], " ");
     let cleaned = clean_text(&one_line)?;
-    Some(cleaned.chars().take(MAX_KEYWORD).collect::<String>().trim_end().to_string())
+    Some(
+        cleaned
+            .chars()
+            .take(MAX_KEYWORD)
+            .collect::<String>()
+            .trim_end()
+            .to_string(),
+    )
 }
 
 /// Text in an unknown 8-bit encoding: UTF-8 when it is valid UTF-8, else Latin-1 (what older
@@ -170,7 +186,10 @@ mod tests {
         assert_eq!(clean_text("  Sunset\u{0}\u{7} "), Some("Sunset".into()));
         assert_eq!(clean_text(" \n\t "), None);
         assert_eq!(clean_text("a\r\nb"), Some("a\nb".into()));
-        assert_eq!(clean_text(&"é".repeat(2000)).map(|s| s.chars().count()), Some(500));
+        assert_eq!(
+            clean_text(&"é".repeat(2000)).map(|s| s.chars().count()),
+            Some(500)
+        );
         assert_eq!(clean_keyword("two\nlines"), Some("two lines".into()));
     }
 

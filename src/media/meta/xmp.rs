@@ -127,7 +127,12 @@ fn values(node: Node) -> Vec<String> {
     let mut items: Vec<(bool, String)> = list
         .children()
         .filter(|c| c.has_tag_name((RDF, "li")))
-        .map(|li| (li.attribute((XML, "lang")) == Some("x-default"), text_of(li)))
+        .map(|li| {
+            (
+                li.attribute((XML, "lang")) == Some("x-default"),
+                text_of(li),
+            )
+        })
         .collect();
     // Stable: x-default first, the others in document order.
     items.sort_by_key(|(default, _)| !default);
@@ -177,7 +182,8 @@ fn parse_date(text: &str) -> Option<String> {
         None => None,
         Some(b'Z') if zone.len() == 1 => Some(0),
         Some(&sign @ (b'+' | b'-')) if zone.len() == 6 && zone.as_bytes()[3] == b':' => {
-            let minutes = (zone.get(1..3)?.parse::<i32>().ok()? * 60) + zone.get(4..6)?.parse::<i32>().ok()?;
+            let minutes = (zone.get(1..3)?.parse::<i32>().ok()? * 60)
+                + zone.get(4..6)?.parse::<i32>().ok()?;
             Some(if sign == b'-' { -minutes } else { minutes })
         }
         _ => return None,
@@ -234,7 +240,10 @@ pub(crate) mod tests {
 
     #[test]
     fn dates_in_every_xmp_form() {
-        assert_eq!(parse_date("2019-04-03").as_deref(), Some("2019-04-03T00:00:00Z"));
+        assert_eq!(
+            parse_date("2019-04-03").as_deref(),
+            Some("2019-04-03T00:00:00Z")
+        );
         assert_eq!(
             parse_date("2019-04-03T10:11").as_deref(),
             Some("2019-04-03T10:11:00Z")

@@ -8,6 +8,8 @@ use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::Response;
 use sqlx::Row;
 
+pub mod watermark;
+
 use crate::app::AppState;
 use crate::clock;
 use crate::error::AppError;
