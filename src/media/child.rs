@@ -119,10 +119,12 @@ fn from_code(code: &str, message: String, timeout: Duration) -> MediaError {
 }
 
 /// The hidden `assetport render` subcommand: confines this process (address space, CPU time,
-/// no core dumps, no network where possible), renders, prints one JSON line. Reads no
+/// no core dumps, no network and, with Landlock, no files but its input, its output directory
+/// and the system's programs and libraries), renders, prints one JSON line. Reads no
 /// configuration, opens no database and no network.
 pub fn run_render_command(input: &Path, out_dir: &Path, limits: &Limits) -> ExitCode {
     external::confine(limits.max_bytes_alloc, limits.timeout.as_secs() + 1);
+    super::landlock::restrict(input, out_dir);
     // The panic message goes to stderr, which the parent keeps for its log.
     let outcome = std::panic::catch_unwind(|| render_file(input, out_dir, limits))
         .unwrap_or_else(|_| Err(MediaError::Failed("the renderer panicked".into())));

@@ -6,8 +6,9 @@
 //! checked from the header before anything large is allocated; PDF and video go to external
 //! renderers (`pdftoppm`, `ffmpeg`) only as separate processes with a timeout (`external`).
 //! The server never decodes in its own process: it calls [`render_in_child`], which runs the
-//! hidden `assetport render` subcommand under rlimits (`child`). A file no renderer understands
-//! gives `Report { rendered: false, .. }`, a placeholder, never an error.
+//! hidden `assetport render` subcommand under rlimits, in a network namespace of its own and,
+//! with Landlock, able to read only its input (`child`, `external`, `landlock`). A file no
+//! renderer understands gives `Report { rendered: false, .. }`, a placeholder, never an error.
 //!
 //! ```text
 //! render_file ── sniff ──┬─ jpeg    (reduced-scale DCT decode)  ─┐
@@ -24,6 +25,7 @@ use std::time::Duration;
 mod child;
 mod external;
 mod jpeg;
+mod landlock;
 mod meta;
 mod pdf;
 mod pixels;

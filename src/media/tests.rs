@@ -719,20 +719,23 @@ async fn child_protocol_maps_reports_errors_crashes_and_timeouts() {
     }
 }
 
-/// The real binary, when cargo has built it no earlier than these tests (unit tests cannot
-/// ask cargo for it; `cargo test` builds it for the integration tests, `cargo test --lib`
-/// does not).
+/// The real binary, when cargo has built one with the `render` subcommand (unit tests cannot
+/// ask cargo for it: `cargo test` builds it for the integration tests, `cargo test --lib`
+/// does not, and then an older build may be there).
 fn built_binary() -> Option<PathBuf> {
     let exe = std::env::current_exe().ok()?;
     let candidate = exe.parent()?.parent()?.join("assetport");
-    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-    (modified(&candidate)? >= modified(&exe)?).then_some(candidate)
+    let probe = std::process::Command::new(&candidate)
+        .args(["render", "--help"])
+        .output()
+        .ok()?;
+    probe.status.success().then_some(candidate)
 }
 
 #[tokio::test]
 async fn the_render_subcommand_renders_in_a_child_process() {
     let Some(exe) = built_binary() else {
-        println!("skipped: target/debug/assetport is missing or older than this test binary");
+        println!("skipped: no target/debug/assetport with a `render` subcommand (cargo build)");
         return;
     };
     let case = Case::new(
@@ -749,4 +752,13 @@ async fn the_render_subcommand_renders_in_a_child_process() {
     let bomb = Case::new("bomb.png", &png_bomb(100_000, 100_000));
     let result = render_in_child(&exe, &bomb.input, bomb.out(), &Limits::default()).await;
     assert!(matches!(result, Err(MediaError::TooLarge(_))), "{result:?}");
+
+    // pdftoppm runs inside the child's confinement (rlimits, network namespace, Landlock).
+    if external::find_program("pdftoppm").is_some() {
+        let pdf = Case::new("doc.pdf", &tiny_pdf());
+        let report = render_in_child(&exe, &pdf.input, pdf.out(), &Limits::default())
+            .await
+            .expect("PDF in the child");
+        assert_eq!((report.rendered, report.pages), (true, Some(1)));
+    }
 }

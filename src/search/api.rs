@@ -106,6 +106,8 @@ async fn search(
         "next": if r.has_next { Some(r.page + 1) } else { None },
         "page": r.page,
         "total": r.total,
+        // More than `total` match: totals are exact up to 1,000.
+        "total_capped": r.total_capped,
     });
     if let Some(f) = r.facets {
         body["facets"] = serde_json::to_value(f).unwrap_or(Value::Null);

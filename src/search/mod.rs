@@ -48,11 +48,21 @@ pub fn normalize_keyword(k: &str) -> String {
     normalize(k).join(" ")
 }
 
+/// One refresh at a time per process: a search that finds marked rows waits for a running
+/// refresh rather than doing the same rows twice.
+static REFRESHING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Most batches one refresh handles (a guard against rows re-marked faster than they are
+/// rebuilt; whatever is left is taken by the next call).
+const MAX_BATCHES: usize = 10_000;
+
 /// Rebuilds the search rows of assets whose text changed (marked by triggers in
-/// `search_dirty`), in batches. A row is unmarked only if nobody marked it again meanwhile.
+/// `search_dirty`), in batches, until none is marked. A row is unmarked only if nobody marked
+/// it again meanwhile.
 pub async fn refresh(db: &Db) -> Result<u64, sqlx::Error> {
+    let _one = REFRESHING.lock().await;
     let mut done = 0;
-    loop {
+    for _ in 0..MAX_BATCHES {
         let rows = sqlx::query(
             "SELECT d.asset_id, d.mark, a.id AS found, a.title, a.description, a.keywords, \
              a.filename, a.created_at, f.path FROM search_dirty d \
@@ -65,7 +75,6 @@ pub async fn refresh(db: &Db) -> Result<u64, sqlx::Error> {
             return Ok(done);
         }
         let mut tx = db.pool.begin().await?;
-        let mut progressed = false;
         for r in &rows {
             let id: String = r.try_get("asset_id")?;
             let mark: i64 = r.try_get("mark")?;
@@ -117,21 +126,16 @@ pub async fn refresh(db: &Db) -> Result<u64, sqlx::Error> {
                     seen.push(k);
                 }
             }
-            let unmarked =
-                sqlx::query("DELETE FROM search_dirty WHERE asset_id = $1 AND mark = $2")
-                    .bind(&id)
-                    .bind(mark)
-                    .execute(&mut *tx)
-                    .await?;
-            progressed |= unmarked.rows_affected() == 1;
+            sqlx::query("DELETE FROM search_dirty WHERE asset_id = $1 AND mark = $2")
+                .bind(&id)
+                .bind(mark)
+                .execute(&mut *tx)
+                .await?;
             done += 1;
         }
         tx.commit().await?;
-        if !progressed {
-            // Everything was re-marked while we worked: the next call picks it up.
-            return Ok(done);
-        }
     }
+    Ok(done)
 }
 
 /// Whether any asset waits for its search row (a cheap check before each search).

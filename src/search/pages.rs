@@ -38,6 +38,7 @@ struct SearchPage {
     q: String,
     sort: String,
     total: i64,
+    total_capped: bool,
     cards: Vec<AssetCard>,
     groups: Vec<FacetGroup>,
     /// Active filters, each with the URL that removes it.
@@ -173,6 +174,7 @@ async fn search_page(
         q: params.q.clone(),
         sort: params.sort.clone().unwrap_or_default(),
         total: r.total,
+        total_capped: r.total_capped,
         cards: r.items.iter().map(AssetCard::from_view).collect(),
         groups: groups(&params, &facets, who.is_admin()),
         active,

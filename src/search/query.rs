@@ -13,6 +13,10 @@ use crate::library::assets::{self, AssetView, COLS};
 const MAX_TERMS: usize = 16;
 pub const PER_PAGE: i64 = 48;
 const MAX_PAGE: i64 = 500;
+/// Totals are counted exactly up to here.
+pub const TOTAL_CAP: i64 = 1000;
+/// Facets are counted over at most this many results.
+pub const FACET_SAMPLE: i64 = 5000;
 
 /// A term: one or more words that must appear in this order (one word: a prefix).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -129,7 +133,9 @@ pub struct Facets {
 
 pub struct SearchResults {
     pub items: Vec<AssetView>,
+    /// Exact, or `TOTAL_CAP` with `total_capped` when there are more.
     pub total: i64,
+    pub total_capped: bool,
     pub page: i64,
     pub has_next: bool,
     pub facets: Option<Facets>,
@@ -227,6 +233,7 @@ pub async fn run(
             return Ok(SearchResults {
                 items: Vec::new(),
                 total: 0,
+                total_capped: false,
                 page: s.page.max(1),
                 has_next: false,
                 facets: s.facets.then(Facets::default),
@@ -248,32 +255,50 @@ pub async fn run(
     };
 
     // Words.
-    let mut from = format!(
+    let base = format!(
         "FROM assets a JOIN asset_versions v ON v.id = {version} JOIN folders f ON f.id = a.folder_id \
          LEFT JOIN asset_search s ON s.asset_id = a.id"
     );
-    let mut score = None;
-    if !parsed.include.is_empty() {
-        match db.dialect {
-            Dialect::Sqlite => {
-                let p = sql.param(Value::Text(Parsed::fts5(&parsed.include, " AND ")));
-                from.push_str(&format!(
-                    " JOIN (SELECT ss.asset_id AS hit_id, bm25(asset_fts) AS score FROM asset_fts \
-                     JOIN asset_search ss ON ss.rid = asset_fts.rowid WHERE asset_fts MATCH {p}) m \
-                     ON m.hit_id = a.id"
-                ));
-            }
-            Dialect::Postgres => {
-                let p = sql.param(Value::Text(Parsed::tsquery(&parsed.include, " & ")));
-                from.push_str(&format!(
-                    " JOIN (SELECT ss.asset_id AS hit_id, -ts_rank(ss.tsv, tq) AS score \
-                     FROM asset_search ss, to_tsquery('simple', {p}) tq WHERE ss.tsv @@ tq) m \
-                     ON m.hit_id = a.id"
-                ));
-            }
+    let words = if parsed.include.is_empty() {
+        None
+    } else {
+        Some(match db.dialect {
+            Dialect::Sqlite => Parsed::fts5(&parsed.include, " AND "),
+            Dialect::Postgres => Parsed::tsquery(&parsed.include, " & "),
+        })
+    };
+    let match_p = words.clone().map(|w| sql.param(Value::Text(w)));
+    // The matching assets as a join, with their score (lower is better); `top` keeps only the
+    // best `top` matches, which each engine finds without scoring into a full sort.
+    let hits = |top: Option<i64>| -> String {
+        let Some(p) = &match_p else {
+            return String::new();
+        };
+        match (db.dialect, top) {
+            (Dialect::Sqlite, Some(k)) => format!(
+                " JOIN (SELECT ss.asset_id AS hit_id, t.score FROM (SELECT rowid AS rid, rank AS score \
+                 FROM asset_fts WHERE asset_fts MATCH {p} ORDER BY rank LIMIT {k}) t \
+                 JOIN asset_search ss ON ss.rid = t.rid) m ON m.hit_id = a.id"
+            ),
+            // Unranked (other sorts, counts, facets): no score, so SQLite can flatten the
+            // join and stop early instead of scoring every match first.
+            (Dialect::Sqlite, None) => format!(
+                " JOIN (SELECT ss.asset_id AS hit_id FROM asset_fts \
+                 JOIN asset_search ss ON ss.rid = asset_fts.rowid WHERE asset_fts MATCH {p}) m \
+                 ON m.hit_id = a.id"
+            ),
+            (Dialect::Postgres, Some(k)) => format!(
+                " JOIN (SELECT ss.asset_id AS hit_id, -ts_rank(ss.tsv, tq) AS score \
+                 FROM asset_search ss, to_tsquery('simple', {p}) tq WHERE ss.tsv @@ tq \
+                 ORDER BY ts_rank(ss.tsv, tq) DESC LIMIT {k}) m ON m.hit_id = a.id"
+            ),
+            (Dialect::Postgres, None) => format!(
+                " JOIN (SELECT ss.asset_id AS hit_id FROM asset_search ss \
+                 WHERE ss.tsv @@ to_tsquery('simple', {p})) m ON m.hit_id = a.id"
+            ),
         }
-        score = Some("m.score");
-    }
+    };
+    let score = match_p.as_ref().map(|_| "m.score");
     if !parsed.exclude.is_empty() {
         let clause = match db.dialect {
             Dialect::Sqlite => {
@@ -340,45 +365,89 @@ pub async fn run(
     };
     let page = s.page.clamp(1, MAX_PAGE);
     let offset = (page - 1) * PER_PAGE;
-    let list_sql = format!(
-        "SELECT {COLS} {from}{where_} ORDER BY {order} LIMIT {} OFFSET {offset}",
-        PER_PAGE + 1
-    );
-    let mut items = assets::fetch_views(db, sql.query(&list_sql)).await?;
+    let list = |from: &str| {
+        format!(
+            "SELECT {COLS} {from}{where_} ORDER BY {order} LIMIT {} OFFSET {offset}",
+            PER_PAGE + 1
+        )
+    };
+    let by_relevance = order.starts_with("m.score");
+    let mut items = if by_relevance {
+        // Best matches first: rank only the top `k` in the engine, filter those by permission
+        // and filters, and widen `k` only when too few of them are visible.
+        let need = offset + PER_PAGE + 1;
+        let mut k = (need * 4).max(256);
+        let mut all_matches: Option<i64> = None;
+        loop {
+            let sql_text = list(&format!("{base}{}", hits(Some(k))));
+            let items = assets::fetch_views(db, sql.query(&sql_text)).await?;
+            if items.len() as i64 > PER_PAGE {
+                break items;
+            }
+            let n = match all_matches {
+                Some(n) => n,
+                None => {
+                    let n = count_matches(db, words.as_deref().unwrap_or("")).await?;
+                    all_matches = Some(n);
+                    n
+                }
+            };
+            if n <= k {
+                break items;
+            }
+            k = (k * 8).min(n);
+        }
+    } else {
+        let sql_text = list(&format!("{base}{}", hits(None)));
+        assets::fetch_views(db, sql.query(&sql_text)).await?
+    };
     let has_next = items.len() as i64 > PER_PAGE;
     items.truncate(PER_PAGE as usize);
 
-    let count_sql = format!("SELECT COUNT(*) AS n {from}{where_}");
-    let total: i64 = if page == 1 && !has_next {
-        items.len() as i64
+    // Exact up to TOTAL_CAP; beyond it the answer says "at least" (counting every visible
+    // match of a common word would cost more than the search itself).
+    let from = format!("{base}{}", hits(None));
+    let (total, total_capped) = if page == 1 && !has_next {
+        (items.len() as i64, false)
     } else {
-        sql.query(&count_sql)
+        let count_sql = format!(
+            "SELECT COUNT(*) AS n FROM (SELECT a.id {from}{where_} LIMIT {}) c",
+            TOTAL_CAP + 1
+        );
+        let n: i64 = sql
+            .query(&count_sql)
             .fetch_one(&db.pool)
             .await?
-            .try_get("n")?
+            .try_get("n")?;
+        (n.min(TOTAL_CAP), n > TOTAL_CAP)
     };
 
     let facets = if s.facets {
-        Some(facets(db, &sql, &from, &where_, &licence).await?)
+        Some(facets(db, &sql, &base, &format!("{from}{where_}"), &licence).await?)
     } else {
         None
     };
     Ok(SearchResults {
         items,
         total,
+        total_capped,
         page,
         has_next,
         facets,
     })
 }
 
+/// Facet counts over the first `FACET_SAMPLE` results (`matching` is their FROM…WHERE).
 async fn facets(
     db: &Db,
     sql: &Sql,
-    from: &str,
-    where_: &str,
+    base: &str,
+    matching: &str,
     licence: &str,
 ) -> Result<Facets, sqlx::Error> {
+    let subset = format!("a.id IN (SELECT a.id {matching} LIMIT {FACET_SAMPLE})");
+    let from = base;
+    let where_ = format!(" WHERE {subset}");
     let group = |expr: &str, limit: i64| {
         format!(
             "SELECT {expr} AS k, COUNT(*) AS n {from}{where_} GROUP BY {expr} \
@@ -428,7 +497,8 @@ async fn facets(
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
     let keywords_sql = format!(
         "SELECT kw.keyword AS k, COUNT(*) AS n FROM asset_keywords kw WHERE kw.asset_id IN \
-         (SELECT a.id {from}{where_}) GROUP BY kw.keyword ORDER BY COUNT(*) DESC, kw.keyword LIMIT 20"
+         (SELECT a.id {matching} LIMIT {FACET_SAMPLE}) GROUP BY kw.keyword \
+         ORDER BY COUNT(*) DESC, kw.keyword LIMIT 20"
     );
     let keyword = pairs(sql.query(&keywords_sql).fetch_all(&db.pool).await?)?;
     Ok(Facets {
@@ -439,6 +509,21 @@ async fn facets(
         licence,
         year,
     })
+}
+
+/// How many assets match `words` at all (before permissions and filters).
+async fn count_matches(db: &Db, words: &str) -> Result<i64, sqlx::Error> {
+    let sql = match db.dialect {
+        Dialect::Sqlite => "SELECT COUNT(*) AS n FROM asset_fts WHERE asset_fts MATCH $1",
+        Dialect::Postgres => {
+            "SELECT COUNT(*) AS n FROM asset_search WHERE tsv @@ to_tsquery('simple', $1)"
+        }
+    };
+    sqlx::query(sql)
+        .bind(words)
+        .fetch_one(&db.pool)
+        .await?
+        .try_get("n")
 }
 
 /// The id paths of folders where one of `who`'s groups holds `view` (subtrees included by
