@@ -218,68 +218,43 @@ async fn queued_work_survives_a_restart(app: TestApp) {
     );
 }
 
-mod sqlite {
-    use super::*;
-    use common::Backend;
-
-    macro_rules! t {
-        ($name:ident $(, $tweak:expr)?) => {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                if let Some(app) = common::spawn_with(Backend::Sqlite, |_c| { $( ($tweak)(_c) )? }).await {
-                    super::$name(app).await
-                }
-            }
-        };
+/// Starts the server on `backend` with `workers` job workers (0: the test drives the queue by
+/// hand) and runs `test` on it.
+async fn run<F, Fut>(backend: common::Backend, workers: usize, test: F)
+where
+    F: FnOnce(TestApp) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    if let Some(app) = common::spawn_with(backend, |c| c.job_workers = workers).await {
+        test(app).await
     }
-    t!(
-        a_job_is_claimed_by_exactly_one_worker,
-        |c: &mut assetport::Config| c.job_workers = 0
-    );
-    t!(
-        an_expired_lease_is_taken_over_and_the_late_answer_refused,
-        |c: &mut assetport::Config| c.job_workers = 0
-    );
-    t!(
-        failures_retry_with_backoff_then_fail,
-        |c: &mut assetport::Config| c.job_workers = 0
-    );
-    t!(the_jobs_page_shows_failures_and_retries_them);
-    t!(
-        queued_work_survives_a_restart,
-        |c: &mut assetport::Config| c.job_workers = 0
-    );
 }
 
-mod postgres {
-    use super::*;
-    use common::Backend;
-
-    macro_rules! t {
-        ($name:ident $(, $tweak:expr)?) => {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                if let Some(app) = common::spawn_with(Backend::Postgres, |_c| { $( ($tweak)(_c) )? }).await {
-                    super::$name(app).await
+macro_rules! on_both {
+    ($($name:ident: $workers:expr),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::run(super::common::Backend::Sqlite, $workers, super::$name).await
                 }
-            }
-        };
-    }
-    t!(
-        a_job_is_claimed_by_exactly_one_worker,
-        |c: &mut assetport::Config| c.job_workers = 0
-    );
-    t!(
-        an_expired_lease_is_taken_over_and_the_late_answer_refused,
-        |c: &mut assetport::Config| c.job_workers = 0
-    );
-    t!(
-        failures_retry_with_backoff_then_fail,
-        |c: &mut assetport::Config| c.job_workers = 0
-    );
-    t!(the_jobs_page_shows_failures_and_retries_them);
-    t!(
-        queued_work_survives_a_restart,
-        |c: &mut assetport::Config| c.job_workers = 0
-    );
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::run(super::common::Backend::Postgres, $workers, super::$name).await
+                }
+            )*
+        }
+    };
 }
+
+on_both!(
+    a_job_is_claimed_by_exactly_one_worker: 0,
+    an_expired_lease_is_taken_over_and_the_late_answer_refused: 0,
+    failures_retry_with_backoff_then_fail: 0,
+    the_jobs_page_shows_failures_and_retries_them: 2,
+    queued_work_survives_a_restart: 0,
+);

@@ -289,6 +289,19 @@ async fn list_versions(
 }
 
 /// PATCH body: absent keys stay, `null` clears an optional field.
+/// Keywords given as a list of strings or as one comma-separated string.
+fn keyword_list(v: &Value, k: &str) -> Result<Vec<String>, AppError> {
+    let wrong = || AppError::BadRequest(format!("'{k}' must be a list of strings"));
+    match v {
+        Value::Array(a) => a
+            .iter()
+            .map(|x| x.as_str().map(str::to_string).ok_or_else(wrong))
+            .collect(),
+        Value::String(s) => Ok(assets::split_keywords(s)),
+        _ => Err(wrong()),
+    }
+}
+
 pub fn parse_changes(body: Map<String, Value>) -> Result<Changes, AppError> {
     let mut ch = Changes::default();
     let text = |v: &Value, k: &str| {
@@ -315,39 +328,10 @@ pub fn parse_changes(body: Map<String, Value>) -> Result<Changes, AppError> {
             "folder_id" => ch.folder_id = Some(text(v, k)?),
             "credit" => ch.credit = Some(text(v, k)?),
             "usage_terms" => ch.usage_terms = Some(text(v, k)?),
-            "add_keywords" | "remove_keywords" => {
-                let list = match v {
-                    Value::Array(a) => a
-                        .iter()
-                        .map(|x| text(x, k))
-                        .collect::<Result<Vec<_>, _>>()?,
-                    Value::String(s) => assets::split_keywords(s),
-                    _ => {
-                        return Err(AppError::BadRequest(format!(
-                            "'{k}' must be a list of strings"
-                        )))
-                    }
-                };
-                let list = assets::check_keywords(&list)?;
-                if k == "add_keywords" {
-                    ch.add_keywords = list;
-                } else {
-                    ch.remove_keywords = list;
-                }
-            }
+            "add_keywords" => ch.add_keywords = assets::check_keywords(&keyword_list(v, k)?)?,
+            "remove_keywords" => ch.remove_keywords = assets::check_keywords(&keyword_list(v, k)?)?,
             "keywords" => {
-                let list = match v {
-                    Value::Array(a) => a
-                        .iter()
-                        .map(|x| text(x, k))
-                        .collect::<Result<Vec<_>, _>>()?,
-                    Value::String(s) => assets::split_keywords(s),
-                    _ => {
-                        return Err(AppError::BadRequest(
-                            "'keywords' must be a list of strings".into(),
-                        ))
-                    }
-                };
+                let list = keyword_list(v, k)?;
                 ch.keywords = Some(list);
             }
             "available_from" => ch.available_from = Some(time(v, k)?),

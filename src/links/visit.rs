@@ -37,8 +37,7 @@ pub fn routes() -> Router<AppState> {
         .route("/s/{token}/verify", post(verify_code))
         .route("/s/{token}/accept", post(accept_terms))
         .route("/s/{token}/assets/{asset_id}/original", get(original))
-        .route("/s/{token}/assets/{asset_id}/thumb", get(thumb))
-        .route("/s/{token}/assets/{asset_id}/preview", get(preview))
+        .route("/s/{token}/assets/{asset_id}/{kind}", get(rendition))
         .route("/s/{token}/zip", get(zip_all))
         .layer(axum::middleware::from_fn(private_headers))
 }
@@ -696,33 +695,11 @@ async fn original(
     result.unwrap_or_else(IntoResponse::into_response)
 }
 
-async fn thumb(
-    state: State<AppState>,
-    Path((token, asset_id)): Path<(String, String)>,
-    q: Query<crate::library::api::RenditionQuery>,
-    headers: HeaderMap,
-    client: ClientInfo,
-) -> Response {
-    rendition(state, token, asset_id, "thumb", q, headers, client).await
-}
-
-async fn preview(
-    state: State<AppState>,
-    Path((token, asset_id)): Path<(String, String)>,
-    q: Query<crate::library::api::RenditionQuery>,
-    headers: HeaderMap,
-    client: ClientInfo,
-) -> Response {
-    rendition(state, token, asset_id, "preview", q, headers, client).await
-}
-
 /// A thumbnail or preview through a link: shown to anyone past the link's gates; saved as a
 /// file (`download=1`) it is a download like an original — terms, limit and the access log.
 async fn rendition(
     State(state): State<AppState>,
-    token: String,
-    asset_id: String,
-    kind: &str,
+    Path((token, asset_id, kind)): Path<(String, String, String)>,
     Query(q): Query<crate::library::api::RenditionQuery>,
     headers: HeaderMap,
     client: ClientInfo,
@@ -766,7 +743,7 @@ async fn rendition(
         let response = match marked {
             Some(r) => r,
             None => {
-                crate::renditions::serve(&state, &view.version, kind, &headers, attachment).await?
+                crate::renditions::serve(&state, &view.version, &kind, &headers, attachment).await?
             }
         };
         if !attachment || response.status() != axum::http::StatusCode::OK {
