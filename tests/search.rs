@@ -323,3 +323,62 @@ on_both_backends!(
     bad_search_input_is_refused_clearly,
     the_search_page_shows_results_and_facets,
 );
+
+/// More matches than the engine ranks at first (256), the best of them all hidden: the search
+/// widens until it has the visible ones, so a partner still finds exactly what it may see.
+async fn hidden_best_matches_do_not_crowd_out_visible_ones(app: TestApp) {
+    let w = world(&app).await;
+    for i in 0..300 {
+        let id = upload(
+            &w.admin,
+            &w.hidden,
+            &format!("beacon-{i}.txt"),
+            &[("title", "Beacon beacon beacon")],
+        )
+        .await;
+        if i % 50 == 0 {
+            approve(&w.admin, &id).await;
+        }
+    }
+    let mut visible = Vec::new();
+    for i in 0..5 {
+        let id = upload(
+            &w.admin,
+            &w.area,
+            &format!("harbour-{i}.txt"),
+            &[(
+                "description",
+                "A long description of the harbour at dawn with one beacon somewhere in it",
+            )],
+        )
+        .await;
+        approve(&w.admin, &id).await;
+        visible.push(id);
+    }
+    visible.sort();
+    assert_eq!(ids(&w.partner, "q=beacon").await, visible);
+    let j = expect_json(w.admin.get("/search?q=beacon").await, 200).await;
+    assert_eq!(j["total"], 305);
+    assert_eq!(j["total_capped"], false);
+    assert!(j["next"].is_number());
+}
+
+mod widening {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        let backend = common::Backend::Sqlite;
+        if let Some(app) = common::spawn_with(backend, |c| c.job_workers = 0).await {
+            hidden_best_matches_do_not_crowd_out_visible_ones(app).await
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        let backend = common::Backend::Postgres;
+        if let Some(app) = common::spawn_with(backend, |c| c.job_workers = 0).await {
+            hidden_best_matches_do_not_crowd_out_visible_ones(app).await
+        }
+    }
+}

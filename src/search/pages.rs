@@ -79,7 +79,7 @@ fn href(p: &Params, key: &str, value: Option<&str>) -> String {
     )
 }
 
-fn groups(p: &Params, f: &Facets, admin: bool) -> Vec<FacetGroup> {
+fn groups(p: &Params, f: &Facets) -> Vec<FacetGroup> {
     let link = |key: &str, value: &str, label: String, count: i64, current: &Option<String>| {
         let active = current.as_deref() == Some(value);
         FacetLink {
@@ -121,9 +121,9 @@ fn groups(p: &Params, f: &Facets, admin: bool) -> Vec<FacetGroup> {
                 .collect(),
         },
     ];
-    if admin {
-        out.push(simple("Licence", "licence", &f.licence, &p.licence));
-    }
+    // Members only ever find assets inside their window, so for them this tells "open",
+    // "licensed" and "expiring" (within 30 days) apart; admins also see embargoed and expired.
+    out.push(simple("Licence", "licence", &f.licence, &p.licence));
     out.retain(|g| !g.links.is_empty());
     out
 }
@@ -176,7 +176,7 @@ async fn search_page(
         total: r.total,
         total_capped: r.total_capped,
         cards: r.items.iter().map(AssetCard::from_view).collect(),
-        groups: groups(&params, &facets, who.is_admin()),
+        groups: groups(&params, &facets),
         active,
         prev: (r.page > 1).then(|| href(&params, "page", Some(&(r.page - 1).to_string()))),
         next: r
