@@ -11,7 +11,7 @@ document.addEventListener('submit', function (event) {
 // bulk actions; marked data-needs-selection) stay disabled until one of their form's asset
 // checkboxes is ticked; the server refuses an empty selection anyway.
 (function () {
-  var all = document.querySelectorAll('input[name="asset_ids"]');
+  var all = document.querySelectorAll('input[type="checkbox"][name="asset_ids"], input[type="checkbox"][name="ids"]');
   Array.prototype.forEach.call(document.querySelectorAll('[data-needs-selection]'), function (button) {
     var form = button.form;
     if (!form) return;
@@ -54,3 +54,10 @@ Array.prototype.forEach.call(document.querySelectorAll('[data-zoom]'), function 
     dialog.showModal();
   });
 });
+
+// Search filters fold away on phones (results come first there); wide screens keep them open.
+if (window.matchMedia && window.matchMedia('(max-width: 760px)').matches) {
+  Array.prototype.forEach.call(document.querySelectorAll('details[data-fold-narrow]'), function (d) {
+    d.open = false;
+  });
+}

@@ -233,7 +233,11 @@ async fn a_photo_gets_thumbnail_preview_and_metadata(app: TestApp) {
         .get(&format!("/assets/{id}/renditions/preview"))
         .await;
     let (pw, ph) = jpeg_size(&preview.bytes().await.unwrap());
-    assert!(pw.max(ph) <= 1600 && pw >= 1000, "{pw}x{ph}");
+    assert_eq!(
+        (pw, ph),
+        (1600, 1067),
+        "a 2400 px photo gets a full-size preview"
+    );
 
     // Partners: after approval, with view only they see previews but cannot save them.
     assert_eq!(

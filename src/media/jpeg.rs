@@ -16,8 +16,10 @@ use super::pixels::{self, Finish, Rgb};
 use super::{read_error, Job, MediaError, Report};
 
 /// The decoded image's longest side stays at least this long (or the original's, if smaller),
-/// so the preview is sharp; the largest DCT scale divisor that keeps it is used.
-const MIN_DECODED: u32 = 1200;
+/// so the preview is sharp; the largest DCT scale divisor that keeps it is used. 1400 lets a
+/// 6000 px photo decode at 1/4 (a 1500 px preview) while a 2400 px one is decoded whole and
+/// gets a full 1600 px preview rather than a 1200 px one.
+const MIN_DECODED: u32 = 1400;
 
 /// Metadata read from APPn segments is capped: a file may repeat them.
 const MAX_METADATA: usize = 16 * 1024 * 1024;
@@ -219,16 +221,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn scale_keeps_at_least_1200_pixels() {
+    fn scale_keeps_at_least_1400_pixels() {
         assert_eq!(scale_divisor(6000), 4);
-        assert_eq!(scale_divisor(9600), 8);
-        assert_eq!(scale_divisor(9601), 8);
-        assert_eq!(scale_divisor(4800), 4);
-        assert_eq!(scale_divisor(4797), 4);
-        assert_eq!(scale_divisor(4796), 2);
-        assert_eq!(scale_divisor(2400), 2);
-        assert_eq!(scale_divisor(2399), 2);
-        assert_eq!(scale_divisor(2398), 1);
+        assert_eq!(scale_divisor(11200), 8);
+        assert_eq!(scale_divisor(11193), 8);
+        assert_eq!(scale_divisor(11192), 4);
+        assert_eq!(scale_divisor(5600), 4);
+        assert_eq!(scale_divisor(5597), 4);
+        assert_eq!(scale_divisor(5596), 2);
+        assert_eq!(scale_divisor(2800), 2);
+        assert_eq!(scale_divisor(2799), 2);
+        assert_eq!(scale_divisor(2798), 1);
+        assert_eq!(scale_divisor(2400), 1);
         assert_eq!(scale_divisor(800), 1);
     }
 }

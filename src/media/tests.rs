@@ -119,17 +119,17 @@ fn assert_aspect(report: &Report, w: u32, h: u32) {
 
 #[test]
 fn jpeg_is_decoded_at_reduced_scale_and_the_thumb_comes_from_the_preview() {
-    let case = Case::new("photo.bin", &jpeg(2600, 1400, &photo(2600, 1400), &[]));
+    let case = Case::new("photo.bin", &jpeg(3000, 1500, &photo(3000, 1500), &[]));
     let report = case.rendered();
     assert_eq!(report.format.as_deref(), Some("jpeg"));
-    assert_eq!((report.width, report.height), (Some(2600), Some(1400)));
-    // Decoded at 1/2 (1300 px is still >= 1200): the preview is those pixels, not a 1600 px
+    assert_eq!((report.width, report.height), (Some(3000), Some(1500)));
+    // Decoded at 1/2 (1500 px is still >= 1400): the preview is those pixels, not a 1600 px
     // resize of a full decode.
-    assert_eq!(report.preview, Some((1300, 700)));
-    assert_eq!(report.thumb, Some((320, 172)));
-    assert_eq!(case.decode("preview.jpg").0, 1300);
+    assert_eq!(report.preview, Some((1500, 750)));
+    assert_eq!(report.thumb, Some((320, 160)));
+    assert_eq!(case.decode("preview.jpg").0, 1500);
     assert_eq!(case.decode("thumb.jpg").0, 320);
-    assert_aspect(&report, 2600, 1400);
+    assert_aspect(&report, 3000, 1500);
 }
 
 #[test]

@@ -358,7 +358,8 @@ pub async fn run(
             "a.created_at DESC, a.id DESC"
         }
         (Some("oldest"), _) => "a.created_at, a.id",
-        (Some("name"), _) => "a.filename, a.id",
+        // By what the cards show: the title, or the file name where there is none.
+        (Some("name"), _) => "lower(CASE WHEN a.title = '' THEN a.filename ELSE a.title END), a.id",
         (Some("size"), _) => "v.size DESC, a.id",
         (_, Some(_)) => "m.score, a.id",
         _ => "a.created_at DESC, a.id DESC",
