@@ -72,7 +72,7 @@ impl App {
         let db = Db::connect(&config.database_url).await?;
         db.migrate().await?;
         let storage = Storage::from_url(&config.storage)?;
-        let secret = config.load_or_create_secret()?;
+        let secret = crate::secret::shared(&config, &db).await?;
         let setup_token = accounts::pages::ensure_setup_token(&db).await?;
         let listener = TcpListener::bind(&config.bind).await?;
         let mut config = config;

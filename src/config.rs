@@ -137,38 +137,4 @@ impl Config {
     pub fn secure_cookies(&self) -> bool {
         self.public_url.starts_with("https://")
     }
-
-    /// The secret shared by all instances: configured, or generated once and kept in the data dir.
-    pub fn load_or_create_secret(&self) -> anyhow::Result<String> {
-        if let Some(s) = &self.secret {
-            return Ok(s.clone());
-        }
-        let path = self.data_dir.join("secret");
-        if let Ok(s) = std::fs::read_to_string(&path) {
-            return Ok(s.trim().to_string());
-        }
-        std::fs::create_dir_all(&self.data_dir)?;
-        let secret = crate::accounts::tokens::random_hex(32);
-        write_private(&path, &secret)?;
-        Ok(secret)
-    }
-}
-
-#[cfg(unix)]
-fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
-    f.write_all(contents.as_bytes())?;
-    Ok(())
-}
-
-#[cfg(not(unix))]
-fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
-    std::fs::write(path, contents)?;
-    Ok(())
 }

@@ -22,6 +22,7 @@ pub mod media;
 pub mod renditions;
 pub mod sanitize;
 pub mod search;
+pub mod secret;
 pub mod storage;
 pub mod upload_cli;
 pub mod uploadlinks;

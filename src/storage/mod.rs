@@ -11,8 +11,10 @@ use anyhow::Context;
 use bytes::{Bytes, BytesMut};
 use futures_util::stream::BoxStream;
 use futures_util::{Stream, StreamExt, TryStreamExt};
+use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as StorePath;
+use object_store::prefix::PrefixStore;
 use object_store::{GetOptions, GetRange, GetResultPayload, ObjectStore, PutPayload};
 use sha2::{Digest, Sha256};
 
@@ -80,7 +82,46 @@ impl Storage {
                 local_root: Some(dir),
             });
         }
-        anyhow::bail!("ASSETPORT_STORAGE must be file://<dir> (s3:// comes with scale-out)")
+        if let Some(rest) = url.strip_prefix("s3://") {
+            return Storage::s3(rest);
+        }
+        anyhow::bail!("ASSETPORT_STORAGE must be file://<dir> or s3://<bucket>[/<prefix>]")
+    }
+
+    /// `s3://bucket/prefix` with the standard `AWS_*` variables; `AWS_ENDPOINT_URL` points at
+    /// an S3-compatible store (MinIO, Ceph, R2, moto), plain HTTP allowed when it says `http://`.
+    fn s3(rest: &str) -> anyhow::Result<Storage> {
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            anyhow::bail!("ASSETPORT_STORAGE=s3://<bucket>[/<prefix>] needs a bucket");
+        }
+        let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
+        if std::env::var("AWS_DEFAULT_REGION").is_err() && std::env::var("AWS_REGION").is_err() {
+            builder = builder.with_region("us-east-1");
+        } else if let Ok(region) = std::env::var("AWS_REGION") {
+            builder = builder.with_region(region);
+        }
+        if let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL") {
+            if !endpoint.is_empty() {
+                builder = builder
+                    .with_allow_http(endpoint.starts_with("http://"))
+                    .with_endpoint(endpoint);
+            }
+        }
+        let s3 = builder.build().context("configuring S3 storage")?;
+        let prefix = prefix.trim_matches('/');
+        let store: Arc<dyn ObjectStore> = if prefix.is_empty() {
+            Arc::new(s3)
+        } else {
+            Arc::new(PrefixStore::new(s3, prefix))
+        };
+        Ok(Storage {
+            store,
+            // S3 refuses multipart parts under 5 MiB (but the last); two parts in flight
+            // per upload keep memory at 16 MiB.
+            part_size: 8 * 1024 * 1024,
+            local_root: None,
+        })
     }
 
     /// Streams `body` to `key`, hashing as it goes. The object appears only once the whole

@@ -3,6 +3,8 @@
 //! small clients so each test reads like a user story.
 #![allow(dead_code)]
 
+pub mod s3;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 

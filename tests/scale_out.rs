@@ -1,0 +1,221 @@
+//! Two instances, one PostgreSQL database and one S3 bucket (moto), as behind a load balancer
+//! (issue 6): nothing that decides anything lives in one process's memory.
+mod common;
+
+use std::time::Duration;
+
+use assetport::App;
+use common::{expect_json, sha256_hex, TestApp, PASSWORD};
+use serde_json::json;
+
+/// A second instance on the first one's database and storage, with its own data dir.
+async fn second_instance(a: &TestApp, storage: &str) -> (String, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = assetport::Config::with_data_dir(dir.path());
+    config.bind = "127.0.0.1:0".into();
+    config.database_url = a.database_url.clone();
+    config.storage = storage.to_string();
+    config.renderer = std::path::PathBuf::from(env!("CARGO_BIN_EXE_assetport"));
+    let b = App::build(config).await.expect("instance B");
+    let base = format!("http://{}", b.local_addr());
+    tokio::spawn(b.run_until(std::future::pending()));
+    (base, dir)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_share_everything_through_the_database() {
+    let Some(moto) = common::s3::moto().await else {
+        return;
+    };
+    let bucket = moto.bucket("twoinstances").await;
+    let storage = format!("s3://{bucket}/p");
+    let s = storage.clone();
+    let Some(a) = common::spawn_with(common::Backend::Postgres, |c| c.storage = s).await else {
+        return;
+    };
+    let (b_base, _b_dir) = second_instance(&a, &storage).await;
+    let on_b = |path: &str| format!("{b_base}{path}");
+
+    let admin = a.admin().await;
+    let folder = admin.folder(None, "Shared").await;
+
+    // A session made on A works on B (cookies are per host, not per port).
+    let browser = a.browser();
+    browser.login_ok("admin@example.com").await;
+    let r = browser
+        .client
+        .get(on_b("/admin/jobs"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "the session from A is valid on B");
+
+    // An upload finished on A downloads byte-identical from B.
+    let bytes: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+    let id = admin
+        .published(&folder, "brochure.pdf", bytes.clone())
+        .await;
+    let r = admin
+        .client
+        .get(on_b(&format!("/api/v1/assets/{id}/original")))
+        .bearer_auth(&admin.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(sha256_hex(&r.bytes().await.unwrap()), sha256_hex(&bytes));
+
+    // A link unlocked on A stays unlocked on B (one secret, from the database), and a
+    // revocation on A is refused by B on the very next request.
+    let link = admin
+        .create_link(json!({ "asset_ids": [id], "password": "open sesame", "max_downloads": 5 }))
+        .await;
+    let visitor = a.browser();
+    let r = visitor
+        .post_form(
+            &format!("{}/unlock", link.path),
+            &[("password", "open sesame")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let dl = format!("{}/assets/{id}/original", link.path);
+    // The download limit of 5 is exact across both instances under concurrent load.
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let url = if i % 2 == 0 { a.url(&dl) } else { on_b(&dl) };
+        let client = visitor.client.clone();
+        tasks.push(tokio::spawn(async move {
+            let r = client.get(url).send().await.unwrap();
+            let status = r.status().as_u16();
+            let _ = r.bytes().await;
+            status
+        }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            200 => ok += 1,
+            410 => {}
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    assert_eq!(
+        ok, 5,
+        "exactly max_downloads downloads, split over two instances"
+    );
+    let link2 = admin
+        .create_link(json!({ "asset_ids": [id], "password": "open sesame" }))
+        .await;
+    let r = visitor
+        .post_form(
+            &format!("{}/unlock", link2.path),
+            &[("password", "open sesame")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let dl2 = format!("{}/assets/{id}/original", link2.path);
+    let r = visitor.client.get(on_b(&dl2)).send().await.unwrap();
+    assert_eq!(r.status(), 200, "unlocked on A, valid on B");
+    assert_eq!(
+        admin.delete(&format!("/links/{}", link2.id)).await.status(),
+        204
+    );
+    let r = visitor.client.get(on_b(&dl2)).send().await.unwrap();
+    assert_eq!(r.status(), 410, "revoked on A, refused by B at once");
+
+    // Login throttling adds up across instances: 5 failures per account, wherever they land.
+    a.user(
+        "target@example.com",
+        assetport::accounts::users::Role::Member,
+    )
+    .await;
+    let attacker = a.browser();
+    for i in 0..5 {
+        let base = if i % 2 == 0 {
+            a.base.clone()
+        } else {
+            b_base.clone()
+        };
+        let page = attacker
+            .client
+            .get(format!("{base}/login"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let csrf = common::csrf_in(&page).unwrap_or_default();
+        let r = attacker
+            .client
+            .post(format!("{base}/login"))
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("email", "target@example.com"),
+                ("password", "wrong password!"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_ne!(r.status(), 429, "attempt {i} is not throttled yet");
+    }
+    let page = attacker
+        .client
+        .get(on_b("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = common::csrf_in(&page).unwrap_or_default();
+    let r = attacker
+        .client
+        .post(on_b("/login"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("email", "target@example.com"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429, "the sixth attempt is throttled on B");
+    assert!(r.headers().contains_key("retry-after"));
+
+    // Both instances run job workers; every rendition job runs exactly once.
+    let mut ids = Vec::new();
+    for i in 0..8 {
+        let mut png = std::io::Cursor::new(Vec::new());
+        image::RgbImage::from_fn(300 + i, 200, |x, y| image::Rgb([x as u8, y as u8, i as u8]))
+            .write_to(&mut png, image::ImageFormat::Png)
+            .unwrap();
+        ids.push(
+            admin
+                .published(&folder, &format!("p{i}.png"), png.into_inner())
+                .await,
+        );
+    }
+    let mut done = false;
+    for _ in 0..300 {
+        let rows = assetport::jobs::list(&a.state.db, "done", 100)
+            .await
+            .unwrap();
+        if rows.iter().filter(|j| j.kind == "renditions").count() >= 9 {
+            done = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(done, "all rendition jobs finished");
+    let rows = assetport::jobs::list(&a.state.db, "done", 100)
+        .await
+        .unwrap();
+    for j in rows.iter().filter(|j| j.kind == "renditions") {
+        assert_eq!(j.attempts, 1, "job {} ran once", j.id);
+    }
+    for id in &ids {
+        let j = expect_json(admin.get(&format!("/assets/{id}")).await, 200).await;
+        assert_eq!(j["renditions"]["state"], "ready");
+    }
+}
