@@ -28,6 +28,16 @@ enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
+    /// Check every stored binary against the database (size and SHA-256) and report objects
+    /// nothing refers to; exits 1 if anything referenced is missing or damaged.
+    Fsck {
+        /// Remove the orphans found (never anything the database refers to).
+        #[arg(long)]
+        repair: bool,
+        /// Objects younger than this many seconds are never orphans (uploads in flight).
+        #[arg(long, default_value_t = 3600)]
+        grace_secs: u64,
+    },
     /// Manage accounts.
     User {
         #[command(subcommand)]
@@ -180,6 +190,38 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate => {
             Db::connect(&config.database_url).await?.migrate().await?;
             println!("migrations applied");
+            Ok(())
+        }
+        Command::Fsck { repair, grace_secs } => {
+            let db = Db::connect(&config.database_url).await?;
+            db.migrate().await?;
+            let storage = crate::storage::Storage::from_url(&config.storage)?;
+            let grace = std::time::Duration::from_secs(grace_secs);
+            let r = crate::fsck::run(&db, &storage, repair, grace).await?;
+            for k in &r.missing {
+                println!("missing: {k}");
+            }
+            for k in &r.damaged {
+                println!("damaged: {k}");
+            }
+            for k in &r.orphans {
+                println!("{}: {k}", if repair { "removed orphan" } else { "orphan" });
+            }
+            println!(
+                "{} binaries checked: {} missing, {} damaged, {} orphans{}",
+                r.checked,
+                r.missing.len(),
+                r.damaged.len(),
+                r.orphans.len(),
+                if repair {
+                    format!(" ({} removed)", r.removed)
+                } else {
+                    String::new()
+                }
+            );
+            if !r.ok() {
+                anyhow::bail!("storage does not match the database");
+            }
             Ok(())
         }
         Command::User {

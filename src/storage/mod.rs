@@ -303,6 +303,55 @@ impl Storage {
         Ok(metas.into_iter().map(|m| m.location.to_string()).collect())
     }
 
+    /// Every object with its last change, for fsck. On local storage the directory is walked
+    /// itself, so files object_store left half-written (a crash mid-upload) are seen too.
+    pub async fn inventory(&self) -> anyhow::Result<Vec<(String, std::time::SystemTime)>> {
+        if let Some(root) = self.local_root.clone() {
+            return tokio::task::spawn_blocking(move || {
+                let mut out = Vec::new();
+                for entry in walkdir::WalkDir::new(&root) {
+                    let entry = entry?;
+                    if !entry.file_type().is_file() {
+                        continue;
+                    }
+                    let rel = entry
+                        .path()
+                        .strip_prefix(&root)?
+                        .to_string_lossy()
+                        .to_string();
+                    let modified = entry.metadata()?.modified()?;
+                    out.push((rel, modified));
+                }
+                Ok(out)
+            })
+            .await?;
+        }
+        let metas: Vec<_> = self.store.list(None).try_collect().await?;
+        Ok(metas
+            .into_iter()
+            .map(|m| (m.location.to_string(), m.last_modified.into()))
+            .collect())
+    }
+
+    /// Removes an object by key, or a local file object_store would not name (fsck repairs).
+    pub async fn remove_any(&self, key: &str) -> anyhow::Result<()> {
+        match &self.local_root {
+            Some(root) => {
+                let path = root.join(key);
+                // Keys come from our own walk of the root; refuse anything that would leave it.
+                if !path.starts_with(root) || key.split('/').any(|s| s == "..") {
+                    anyhow::bail!("refusing to remove {key}");
+                }
+                match tokio::fs::remove_file(&path).await {
+                    Ok(()) => Ok(()),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                    Err(e) => Err(e.into()),
+                }
+            }
+            None => self.delete(key).await,
+        }
+    }
+
     /// Readiness: the store answers a listing.
     pub async fn ping(&self) -> anyhow::Result<()> {
         let mut s = self.store.list(Some(&StorePath::from("originals")));
