@@ -94,7 +94,7 @@ pub fn kind_of(media_type: &str) -> &'static str {
     }
 }
 
-fn extension(filename: &str) -> String {
+pub fn extension(filename: &str) -> String {
     match filename.rsplit_once('.') {
         Some((_, ext)) if !ext.is_empty() && ext.len() <= 5 => ext.to_uppercase(),
         _ => "FILE".into(),
@@ -181,7 +181,7 @@ async fn home(State(state): State<AppState>, user: PageUser) -> PageResult<Respo
     let db = &state.db;
     let who = &user.account;
     let cards = |v: Vec<AssetView>| v.iter().map(AssetCard::from_view).collect::<Vec<_>>();
-    let page = HomePage {
+    let mut page = HomePage {
         layout: Layout::for_user("Library", &user, "library"),
         is_admin: who.is_admin(),
         folders: access::roots(db, who).await?,
@@ -207,7 +207,6 @@ async fn home(State(state): State<AppState>, user: PageUser) -> PageResult<Respo
         jobs_pending: 0,
         jobs_failed: 0,
     };
-    let mut page = page;
     if who.is_admin() {
         for (s, n) in crate::jobs::counts(db).await? {
             match s.as_str() {

@@ -629,20 +629,31 @@ async fn accept_terms(
 
 /// May this visitor download originals now? Otherwise the reason, as a page.
 fn may_download(v: &Visit) -> Result<(), PageError> {
-    if !v.open() {
-        return Err(PageError(AppError::Forbidden(
-            "Open the link and unlock it first.".into(),
-        )));
-    }
+    must_be_open(v)?;
     if !v.link.allow_original {
         return Err(PageError(AppError::NotFound));
     }
-    if !v.terms_ok() {
-        return Err(PageError(AppError::Forbidden(
-            "Accept the usage terms on the link's page before downloading.".into(),
-        )));
+    must_have_accepted_terms(v)
+}
+
+/// Past the password and code gates, or the reason as a page.
+fn must_be_open(v: &Visit) -> Result<(), PageError> {
+    if v.open() {
+        return Ok(());
     }
-    Ok(())
+    Err(PageError(AppError::Forbidden(
+        "Open the link and unlock it first.".into(),
+    )))
+}
+
+/// Terms accepted (or none to accept) before any download, or the reason as a page.
+fn must_have_accepted_terms(v: &Visit) -> Result<(), PageError> {
+    if v.terms_ok() {
+        return Ok(());
+    }
+    Err(PageError(AppError::Forbidden(
+        "Accept the usage terms on the link's page before downloading.".into(),
+    )))
 }
 
 fn exhausted() -> PageError {
@@ -709,16 +720,10 @@ async fn rendition(
         Err(r) => return r,
     };
     let result: PageResult<Response> = async {
-        if !v.open() {
-            return Err(PageError(AppError::Forbidden(
-                "Open the link and unlock it first.".into(),
-            )));
-        }
+        must_be_open(&v)?;
         let attachment = q.wants_file();
-        if attachment && !v.terms_ok() {
-            return Err(PageError(AppError::Forbidden(
-                "Accept the usage terms on the link's page before downloading.".into(),
-            )));
+        if attachment {
+            must_have_accepted_terms(&v)?;
         }
         let LinkedAsset { view, .. } =
             access::link_asset(&state.db, &v.link, &asset_id, clock::now_ms()).await?;

@@ -293,11 +293,7 @@ pub async fn serve(
     let Some(r) = find(&state.db, &version.id, kind).await? else {
         return Ok(placeholder(version));
     };
-    let stem = version
-        .filename
-        .rsplit_once('.')
-        .map_or(version.filename.as_str(), |(s, _)| s);
-    let filename = format!("{stem}-{kind}.jpg");
+    let filename = file_name(version, kind);
     let blob = download::Blob {
         key: &r.blob_key,
         size: r.size as u64,
@@ -311,19 +307,23 @@ pub async fn serve(
         .response)
 }
 
+/// The name a rendition is saved under: `poster.psd` → `poster-preview.jpg`.
+pub fn file_name(version: &Version, kind: &str) -> String {
+    let stem = version
+        .filename
+        .rsplit_once('.')
+        .map_or(version.filename.as_str(), |(s, _)| s);
+    format!("{stem}-{kind}.jpg")
+}
+
 /// A small SVG tile naming the file's type (our own markup, no user text but the extension,
 /// which is escaped). Not cached: the real rendition may exist a moment later.
 pub fn placeholder(version: &Version) -> Response {
-    let ext: String = version
-        .filename
-        .rsplit_once('.')
-        .map(|(_, e)| e)
-        .unwrap_or("file")
+    // The label the cards show, kept to letters and digits: it goes into SVG markup.
+    let ext: String = crate::library::pages::extension(&version.filename)
         .chars()
         .filter(char::is_ascii_alphanumeric)
-        .take(5)
-        .collect::<String>()
-        .to_uppercase();
+        .collect();
     let ext = if ext.is_empty() { "FILE".into() } else { ext };
     let kind = crate::library::pages::kind_of(&version.media_type);
     let note = match version.render_state.as_str() {

@@ -53,18 +53,18 @@ pub async fn serve(
     let Some(preview) = super::find(&state.db, &version.id, "preview").await? else {
         return Ok(None);
     };
-    let tag = hex::encode(&Sha256::digest(format!("{}\n{text}", preview.sha256))[..8]);
-    let key = format!("{}-wm-{tag}.jpg", preview.blob_key.trim_end_matches(".jpg"));
+    // One digest names the stored copy and serves as its ETag.
+    let etag = hex::encode(Sha256::digest(format!("{}\n{text}", preview.sha256)));
+    let key = format!(
+        "{}-wm-{}.jpg",
+        preview.blob_key.trim_end_matches(".jpg"),
+        &etag[..16]
+    );
     let size = match state.storage.size(&key).await.map_err(AppError::Internal)? {
         Some(size) => size,
         None => make(state, &preview, text, &key).await?,
     };
-    let stem = version
-        .filename
-        .rsplit_once('.')
-        .map_or(version.filename.as_str(), |(s, _)| s);
-    let filename = format!("{stem}-preview.jpg");
-    let etag = hex::encode(Sha256::digest(format!("{}\n{text}", preview.sha256)));
+    let filename = super::file_name(version, "preview");
     let blob = download::Blob {
         key: &key,
         size,
@@ -109,17 +109,11 @@ async fn make(
         .await
         .map_err(|e| AppError::Internal(anyhow::anyhow!("watermark task: {e}")))?
         .map_err(AppError::Internal)?;
-    let path = state
-        .config
-        .data_dir
-        .join("tmp")
-        .join(format!("wm-{}", db::new_id()));
-    std::fs::create_dir_all(path.parent().unwrap_or(&state.config.data_dir))
-        .map_err(|e| AppError::Internal(e.into()))?;
-    std::fs::write(&path, &marked).map_err(|e| AppError::Internal(e.into()))?;
-    let stored = state.storage.put_file(key, &path).await;
-    let _ = std::fs::remove_file(&path);
-    Ok(stored?.size)
+    // The marked JPEG is already in memory (a preview is small and bounded): store it as is.
+    let body = futures_util::stream::once(async move {
+        Ok::<_, std::convert::Infallible>(bytes::Bytes::from(marked))
+    });
+    Ok(state.storage.put_stream(key, body, u64::MAX).await?.size)
 }
 
 /// Draws `text` across the JPEG `jpeg` and encodes the result as a JPEG.
