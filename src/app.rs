@@ -238,6 +238,7 @@ fn router(state: AppState) -> Router {
     for layer in headers::layers() {
         app = app.layer(layer);
     }
+    let app = app.layer(axum::Extension(config.trusted_proxies.clone()));
     // Spans name the route template, never the raw URI: URIs can carry secret tokens.
     app.layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
         let route = req

@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use serde::Deserialize;
 
+use crate::web::client::TrustedProxies;
+
 #[derive(Clone, Debug)]
 pub struct Config {
     /// `sqlite://…` or `postgres://…`.
@@ -33,6 +35,9 @@ pub struct Config {
     /// process: this very binary unless `ASSETPORT_RENDERER` says otherwise (tests point it at
     /// the built `assetport`, since their own executable is the test harness).
     pub renderer: PathBuf,
+    /// Load balancers whose `X-Forwarded-For` names the client (`ASSETPORT_TRUSTED_PROXIES`:
+    /// addresses or CIDR ranges); none by default, so the header is ignored.
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// The optional file; every key mirrors an `ASSETPORT_*` variable.
@@ -51,6 +56,7 @@ struct FileConfig {
     mail_from: Option<String>,
     job_workers: Option<usize>,
     renderer: Option<PathBuf>,
+    trusted_proxies: Option<String>,
 }
 
 impl Config {
@@ -71,6 +77,7 @@ impl Config {
             mail_from: "assetport <noreply@localhost>".into(),
             job_workers: 2,
             renderer: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("assetport")),
+            trusted_proxies: TrustedProxies::default(),
         }
     }
 
@@ -128,6 +135,9 @@ impl Config {
             .or(file.renderer)
         {
             c.renderer = v;
+        }
+        if let Some(v) = env("ASSETPORT_TRUSTED_PROXIES").or(file.trusted_proxies) {
+            c.trusted_proxies = TrustedProxies::parse(&v)?;
         }
         c.public_url = c.public_url.trim_end_matches('/').to_string();
         Ok(c)

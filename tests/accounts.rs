@@ -408,3 +408,62 @@ on_both_backends!(
     setup_link_creates_the_first_admin_once,
     admins_manage_users_and_groups,
 );
+
+/// Behind a load balancer every connection comes from the balancer: per-IP throttles and the
+/// audit log must use the client address it forwards, and only when it is a trusted proxy.
+#[tokio::test]
+async fn forwarded_for_names_the_client_only_behind_a_trusted_proxy() {
+    let Some(app) = spawn_with(Backend::Sqlite, |c| {
+        c.trusted_proxies =
+            assetport::web::client::TrustedProxies::parse("127.0.0.1, 10.0.0.0/8").unwrap()
+    })
+    .await
+    else {
+        return;
+    };
+    app.user("zed@example.com", Role::Member).await;
+    // 30 misses from one client behind the proxy (the client forges a left-hand entry).
+    let noisy = Browser::at(&app.base, &[("x-forwarded-for", "1.1.1.1, 203.0.113.1")]);
+    for i in 0..30 {
+        let r = noisy
+            .login(&format!("nobody{i}@example.com"), "wrong password!")
+            .await;
+        assert_eq!(r.status(), 401);
+    }
+    assert_eq!(noisy.login("zed@example.com", PASSWORD).await.status(), 429);
+    // Another client behind the same proxy is not punished for it.
+    let other = Browser::at(&app.base, &[("x-forwarded-for", "203.0.113.2, 10.0.0.7")]);
+    assert_eq!(other.login("zed@example.com", PASSWORD).await.status(), 303);
+    let ip: Option<String> =
+        sqlx::query("SELECT ip FROM events WHERE kind = 'login' ORDER BY created_at DESC")
+            .fetch_one(&app.state.db.pool)
+            .await
+            .unwrap()
+            .get("ip");
+    assert_eq!(
+        ip.as_deref(),
+        Some("203.0.113.2"),
+        "the audit log has the client"
+    );
+    let throttled: i64 =
+        sqlx::query("SELECT COUNT(*) AS n FROM throttles WHERE key LIKE '%1.1.1.1%'")
+            .fetch_one(&app.state.db.pool)
+            .await
+            .unwrap()
+            .get("n");
+    assert_eq!(throttled, 0, "the forged entry is never believed");
+
+    // Without trusted proxies the header is ignored: forging it does not dodge the throttle.
+    let Some(plain) = spawn(Backend::Sqlite).await else {
+        return;
+    };
+    plain.user("zed@example.com", Role::Member).await;
+    for i in 0..30 {
+        let forged = format!("198.51.100.{i}");
+        let b = Browser::at(&plain.base, &[("x-forwarded-for", &forged)]);
+        let r = b.login(&format!("nobody{i}@example.com"), "wrong").await;
+        assert_eq!(r.status(), 401);
+    }
+    let b = Browser::at(&plain.base, &[("x-forwarded-for", "198.51.100.200")]);
+    assert_eq!(b.login("zed@example.com", PASSWORD).await.status(), 429);
+}

@@ -129,57 +129,20 @@ async fn two_instances_share_everything_through_the_database() {
         assetport::accounts::users::Role::Member,
     )
     .await;
-    let attacker = a.browser();
+    // One cookie jar for both (cookies are per host, not per port), as behind a balancer.
+    let attacker_a = a.browser();
+    let attacker_b = common::Browser {
+        base: b_base.clone(),
+        client: attacker_a.client.clone(),
+    };
     for i in 0..5 {
-        let base = if i % 2 == 0 {
-            a.base.clone()
-        } else {
-            b_base.clone()
-        };
-        let page = attacker
-            .client
-            .get(format!("{base}/login"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let csrf = common::csrf_in(&page).unwrap_or_default();
+        let attacker = if i % 2 == 0 { &attacker_a } else { &attacker_b };
         let r = attacker
-            .client
-            .post(format!("{base}/login"))
-            .form(&[
-                ("csrf_token", csrf.as_str()),
-                ("email", "target@example.com"),
-                ("password", "wrong password!"),
-            ])
-            .send()
-            .await
-            .unwrap();
+            .login("target@example.com", "wrong password!")
+            .await;
         assert_ne!(r.status(), 429, "attempt {i} is not throttled yet");
     }
-    let page = attacker
-        .client
-        .get(on_b("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = common::csrf_in(&page).unwrap_or_default();
-    let r = attacker
-        .client
-        .post(on_b("/login"))
-        .form(&[
-            ("csrf_token", csrf.as_str()),
-            ("email", "target@example.com"),
-            ("password", PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let r = attacker_b.login("target@example.com", PASSWORD).await;
     assert_eq!(r.status(), 429, "the sixth attempt is throttled on B");
     assert!(r.headers().contains_key("retry-after"));
 

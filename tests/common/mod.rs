@@ -237,15 +237,7 @@ impl TestApp {
 
     /// A browser with a cookie jar that does not follow redirects (tests look at them).
     pub fn browser(&self) -> Browser {
-        let client = Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("client");
-        Browser {
-            base: self.base.clone(),
-            client,
-        }
+        Browser::at(&self.base, &[])
     }
 }
 
@@ -408,6 +400,27 @@ pub struct Browser {
 }
 
 impl Browser {
+    /// A fresh browser for `base`, sending `headers` with every request.
+    pub fn at(base: &str, headers: &[(&str, &str)]) -> Browser {
+        let mut map = reqwest::header::HeaderMap::new();
+        for (k, v) in headers {
+            map.insert(
+                reqwest::header::HeaderName::from_bytes(k.as_bytes()).expect("header name"),
+                v.parse().expect("header value"),
+            );
+        }
+        let client = Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .default_headers(map)
+            .build()
+            .expect("client");
+        Browser {
+            base: base.to_string(),
+            client,
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
