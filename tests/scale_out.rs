@@ -4,23 +4,8 @@ mod common;
 
 use std::time::Duration;
 
-use assetport::App;
-use common::{expect_json, sha256_hex, TestApp, PASSWORD};
+use common::{expect_json, sha256_hex, PASSWORD};
 use serde_json::json;
-
-/// A second instance on the first one's database and storage, with its own data dir.
-async fn second_instance(a: &TestApp, storage: &str) -> (String, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = assetport::Config::with_data_dir(dir.path());
-    config.bind = "127.0.0.1:0".into();
-    config.database_url = a.database_url.clone();
-    config.storage = storage.to_string();
-    config.renderer = std::path::PathBuf::from(env!("CARGO_BIN_EXE_assetport"));
-    let b = App::build(config).await.expect("instance B");
-    let base = format!("http://{}", b.local_addr());
-    tokio::spawn(b.run_until(std::future::pending()));
-    (base, dir)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_share_everything_through_the_database() {
@@ -33,7 +18,8 @@ async fn two_instances_share_everything_through_the_database() {
     let Some(a) = common::spawn_with(common::Backend::Postgres, |c| c.storage = s).await else {
         return;
     };
-    let (b_base, _b_dir) = second_instance(&a, &storage).await;
+    let b = a.another_instance(|_| {}).await;
+    let b_base = b.base.clone();
     let on_b = |path: &str| format!("{b_base}{path}");
 
     let admin = a.admin().await;

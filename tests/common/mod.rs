@@ -158,6 +158,30 @@ impl TestApp {
         format!("{}{}", self.base, path)
     }
 
+    /// Another instance on this one's database and storage, with its own data dir, adjusted by
+    /// `tweak`; it stops (gracefully) when the returned handle is dropped or `stop`ped.
+    pub async fn another_instance(&self, tweak: impl FnOnce(&mut Config)) -> Instance {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut config = Config::with_data_dir(dir.path());
+        config.bind = "127.0.0.1:0".into();
+        config.database_url = self.database_url.clone();
+        config.storage = self.state.config.storage.clone();
+        config.renderer = PathBuf::from(env!("CARGO_BIN_EXE_assetport"));
+        tweak(&mut config);
+        let app = App::build(config).await.expect("another instance");
+        let base = format!("http://{}", app.local_addr());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let running = tokio::spawn(app.run_until(async move {
+            let _ = stopped.await;
+        }));
+        Instance {
+            base,
+            _dir: dir,
+            stop: Some(stop),
+            running,
+        }
+    }
+
     pub fn blobs_dir(&self) -> PathBuf {
         self.dir.path().join("blobs")
     }
@@ -238,6 +262,28 @@ impl TestApp {
     /// A browser with a cookie jar that does not follow redirects (tests look at them).
     pub fn browser(&self) -> Browser {
         Browser::at(&self.base, &[])
+    }
+}
+
+/// A further server process-alike sharing a `TestApp`'s database and storage.
+pub struct Instance {
+    pub base: String,
+    _dir: tempfile::TempDir,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    running: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Instance {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Shuts the instance down and waits until it has stopped listening.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = (&mut self.running).await;
     }
 }
 
