@@ -38,6 +38,21 @@ enum Command {
         #[arg(long, default_value_t = 3600)]
         grace_secs: u64,
     },
+    /// Write a complete, checked backup of the SQLite database and every stored binary to a
+    /// new directory (safe while the portal runs).
+    Backup {
+        /// The directory to create.
+        dest: std::path::PathBuf,
+    },
+    /// Restore a backup made by `assetport backup` into the configured database and storage,
+    /// then check it as fsck does.
+    Restore {
+        /// The backup directory.
+        src: std::path::PathBuf,
+        /// Replace an existing database.
+        #[arg(long)]
+        overwrite: bool,
+    },
     /// Manage accounts.
     User {
         #[command(subcommand)]
@@ -192,37 +207,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("migrations applied");
             Ok(())
         }
-        Command::Fsck { repair, grace_secs } => {
-            let db = Db::connect(&config.database_url).await?;
-            db.migrate().await?;
-            let storage = crate::storage::Storage::from_url(&config.storage)?;
-            let grace = std::time::Duration::from_secs(grace_secs);
-            let r = crate::fsck::run(&db, &storage, repair, grace).await?;
-            for k in &r.missing {
-                println!("missing: {k}");
-            }
-            for k in &r.damaged {
-                println!("damaged: {k}");
-            }
-            for k in &r.orphans {
-                println!("{}: {k}", if repair { "removed orphan" } else { "orphan" });
-            }
+        Command::Fsck { repair, grace_secs } => fsck(&config, repair, grace_secs).await,
+        Command::Backup { dest } => {
+            let m = crate::backup::backup(&config, &dest).await?;
             println!(
-                "{} binaries checked: {} missing, {} damaged, {} orphans{}",
-                r.checked,
-                r.missing.len(),
-                r.damaged.len(),
-                r.orphans.len(),
-                if repair {
-                    format!(" ({} removed)", r.removed)
-                } else {
-                    String::new()
-                }
+                "backup written to {}: database and {} binaries ({} bytes), all checked",
+                dest.display(),
+                m.objects,
+                m.bytes
             );
-            if !r.ok() {
-                anyhow::bail!("storage does not match the database");
-            }
             Ok(())
+        }
+        Command::Restore { src, overwrite } => {
+            let m = crate::backup::restore(&config, &src, overwrite).await?;
+            println!(
+                "restored the backup of {}: database and {} binaries ({} bytes)",
+                m.created_at, m.objects, m.bytes
+            );
+            fsck(&config, false, 0).await
         }
         Command::User {
             command:
@@ -274,6 +276,41 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `assetport fsck`: prints what it found; an error when anything referenced is missing or
+/// damaged.
+async fn fsck(config: &Config, repair: bool, grace_secs: u64) -> anyhow::Result<()> {
+    let db = Db::connect(&config.database_url).await?;
+    db.migrate().await?;
+    let storage = crate::storage::Storage::from_url(&config.storage)?;
+    let grace = std::time::Duration::from_secs(grace_secs);
+    let r = crate::fsck::run(&db, &storage, repair, grace).await?;
+    for k in &r.missing {
+        println!("missing: {k}");
+    }
+    for k in &r.damaged {
+        println!("damaged: {k}");
+    }
+    for k in &r.orphans {
+        println!("{}: {k}", if repair { "removed orphan" } else { "orphan" });
+    }
+    println!(
+        "{} binaries checked: {} missing, {} damaged, {} orphans{}",
+        r.checked,
+        r.missing.len(),
+        r.damaged.len(),
+        r.orphans.len(),
+        if repair {
+            format!(" ({} removed)", r.removed)
+        } else {
+            String::new()
+        }
+    );
+    if !r.ok() {
+        anyhow::bail!("storage does not match the database");
+    }
+    Ok(())
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

@@ -88,7 +88,7 @@ fn is_watermark_of(key: &str, referenced: &HashSet<String>) -> bool {
 }
 
 /// Size and SHA-256 of `key`, streamed; `None` when it is not there.
-async fn digest(storage: &Storage, key: &str) -> anyhow::Result<Option<(u64, String)>> {
+pub(crate) async fn digest(storage: &Storage, key: &str) -> anyhow::Result<Option<(u64, String)>> {
     if storage.size(key).await?.is_none() {
         return Ok(None);
     }

@@ -1,0 +1,309 @@
+#!/usr/bin/env bash
+# Benchmark for issue 6 (scale-out): several instances on one PostgreSQL database behind nginx,
+# and S3 storage.
+#  1. One vs two instances on this machine, one PostgreSQL database, one shared file:// blob
+#     directory, behind a plain-HTTP nginx with the proxy settings of docs/deploy/nginx.conf:
+#     (a) 100 KiB originals via the API (admin bearer token) and (b) the page of a share link
+#     without password, under wrk. Also one instance without nginx, for reference.
+#     Target: the second instance makes nothing slower (two/one >= ~0.95, given noise).
+#  2. A big file on S3 (moto): download through assetport vs a plain GET of the very same
+#     object from moto in the same run; whole file and a ranged GET. Target: >= 0.8.
+# Prints a table and writes it to bench/out/scale_out.md.
+#
+#   bash bench/scale_out.sh                              # defaults below
+#   BIG_MB=64 WRK_SECONDS=5 ROUNDS=1 bash bench/scale_out.sh   # quick run
+#   ASSETPORT_BIN=/path/to/assetport bash bench/scale_out.sh    # skip the build
+#   CARGO_TARGET_DIR=/work/target-bench bash bench/scale_out.sh # build/look there
+#
+# Needs nginx, wrk, PostgreSQL (PG_URL, trust auth; a fresh database is created and dropped per
+# run) and python3 with moto[server].
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+OUT="$ROOT/bench/out"; mkdir -p "$OUT"
+BIG_MB=${BIG_MB:-256}           # the S3 file
+RUNS=${RUNS:-5}                 # S3 downloads per variant (median)
+ROUNDS=${ROUNDS:-2}             # wrk rounds; configurations alternate within a round
+WRK_SECONDS=${WRK_SECONDS:-15}
+WRK_CONNS=${WRK_CONNS:-64}
+PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432}
+DB="bench_scale_$$"
+
+command -v nginx >/dev/null && command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq nginx-light wrk >/dev/null; }
+python3 -c 'import moto.server' 2>/dev/null || { echo "python3 -m pip install 'moto[server]'" >&2; exit 1; }
+NGINX=$(command -v nginx)
+
+# The binary: ASSETPORT_BIN as given, else a release build like the other bench scripts
+# (cargo itself honours CARGO_TARGET_DIR, so a build beside someone else's debug builds in
+# ./target does not wait for their lock).
+if [ -n "${ASSETPORT_BIN:-}" ]; then
+  AP=$ASSETPORT_BIN
+else
+  cargo build --release --quiet
+  AP="${CARGO_TARGET_DIR:-$ROOT/target}/release/assetport"
+fi
+[ -x "$AP" ] || { echo "no assetport binary at $AP" >&2; exit 1; }
+
+W=$(mktemp -d /tmp/assetport-bench-scale.XXXXXX); chmod 755 "$W"  # nginx workers run as another user
+PIDS=()
+NGINX_CONFS=()
+cleanup() {
+  set +e
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+  for c in "${NGINX_CONFS[@]}"; do "$NGINX" -p "$W/nginx" -c "$c" -s stop 2>/dev/null; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+  psql -q "$PG_URL/postgres" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1
+  rm -rf "$W"
+}
+trap cleanup EXIT
+mkdir -p "$W/nginx/logs" "$W/files"
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+wait_up() { for _ in $(seq 1 100); do curl -sf "$1" >/dev/null && return 0; sleep 0.1; done; echo "$1 did not come up" >&2; exit 1; }
+median() { python3 -c 'import sys,statistics; print(statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
+ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
+mbps() { python3 -c "print(f'{$1/1e6:.0f}')"; }
+hwm_kib() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
+
+P_A=$(free_port); P_B=$(free_port); P_NG1=$(free_port); P_NG2=$(free_port)
+P_S3=$(free_port); P_C=$(free_port); P_NG3=$(free_port)
+
+psql -q "$PG_URL/postgres" -c "CREATE DATABASE $DB" >/dev/null
+DB_URL="$PG_URL/$DB"
+
+# What every instance shares: the database (sessions, the link secret, throttles, jobs) and,
+# in part 1, the blob directory. Each has its own data dir (outbox, temp files).
+export ASSETPORT_DATABASE_URL="$DB_URL" ASSETPORT_CONFIG="$W/none.toml" ASSETPORT_TRUSTED_PROXIES=127.0.0.1
+export ASSETPORT_STORAGE="file://$W/blobs"
+# Links are made to be visited through the proxy.
+export ASSETPORT_PUBLIC_URL="http://127.0.0.1:$P_NG2"
+export RUST_LOG=${RUST_LOG:-assetport=warn}
+ASSETPORT_DATA_DIR="$W/a" "$AP" migrate >/dev/null
+echo 'bench password 123' | ASSETPORT_DATA_DIR="$W/a" "$AP" user create --email admin@bench.example --name Admin --role admin --password-stdin >/dev/null
+ADMIN=$(ASSETPORT_DATA_DIR="$W/a" "$AP" token create --email admin@bench.example --name bench)
+AUTH="Authorization: Bearer $ADMIN"
+
+# start_instance NAME PORT [VAR=value...]: runs `assetport serve` in the background; its pid
+# lands in PID_<NAME>. Output goes to a log kept for the error report below.
+start_instance() {
+  local name=$1 port=$2; shift 2
+  env ASSETPORT_DATA_DIR="$W/$name" ASSETPORT_BIND="127.0.0.1:$port" "$@" "$AP" serve >"$W/$name.log" 2>&1 &
+  PIDS+=($!); printf -v "PID_$name" '%s' $!
+  wait_up "http://127.0.0.1:$port/readyz"
+}
+
+# nginx_conf FILE PORT UPSTREAM_PORT...: plain HTTP with the proxy settings of
+# docs/deploy/nginx.conf (streamed bodies both ways, HTTP/1.1 keep-alive to the instances,
+# least_conn). The access log names the instance that answered, to check the balance.
+nginx_conf() {
+  local file=$1 port=$2; shift 2
+  {
+    cat <<NGINX
+worker_processes auto;
+pid $file.pid;
+error_log $W/nginx/logs/error.log;
+events { worker_connections 4096; }
+http {
+  log_format up '\$status \$upstream_addr';
+  access_log $file.access.log up buffer=256k flush=1s;
+  client_max_body_size 0;
+  proxy_request_buffering off;
+  proxy_buffering off;
+  proxy_http_version 1.1;
+  upstream assetport {
+    least_conn;
+NGINX
+    for p in "$@"; do echo "    server 127.0.0.1:$p max_fails=3 fail_timeout=10s;"; done
+    cat <<NGINX
+    keepalive 64;
+  }
+  server {
+    listen 127.0.0.1:$port;
+    location / {
+      proxy_pass http://assetport;
+      proxy_set_header Host \$host;
+      proxy_set_header X-Forwarded-For \$remote_addr;
+      proxy_set_header X-Forwarded-Proto \$scheme;
+      proxy_set_header Connection "";
+      proxy_next_upstream error timeout http_502 http_503;
+    }
+  }
+}
+NGINX
+  } >"$file"
+  "$NGINX" -p "$W/nginx" -c "$file"
+  NGINX_CONFS+=("$file")
+  wait_up "http://127.0.0.1:$port/healthz"
+}
+
+# ============================ part 1: one vs two instances ===================================
+echo "== part 1: instances A (:$P_A) and B (:$P_B) on database $DB, shared file storage"
+start_instance A "$P_A"
+start_instance B "$P_B"
+# Two proxies side by side rather than a reload between runs, so the runs can alternate (and
+# B runs, idle, during the one-instance runs: the comparison is about routing, not about a
+# second process's background work).
+nginx_conf "$W/nginx/one.conf" "$P_NG1" "$P_A"
+nginx_conf "$W/nginx/two.conf" "$P_NG2" "$P_A" "$P_B"
+
+API="http://127.0.0.1:$P_A/api/v1"
+FOLDER=$(curl -sf -H "$AUTH" -H 'content-type: application/json' -d '{"name":"Bench"}' "$API/folders" | json '["id"]')
+head -c $((100 * 1024)) /dev/urandom >"$W/files/small.bin"
+SMALL_ID=$(curl -sf -H "$AUTH" -F "file=@$W/files/small.bin" "$API/folders/$FOLDER/assets" | json '["id"]')
+curl -sf -X POST -H "$AUTH" "$API/assets/$SMALL_ID/approve" >/dev/null
+# A link to that one asset, no password: the page is the gallery itself.
+LINK_URL=$(curl -sf -H "$AUTH" -H 'content-type: application/json' -d "{\"asset_ids\":[\"$SMALL_ID\"]}" "$API/links" | json '["url"]')
+LINK_PATH=${LINK_URL#http://*/}   # "s/<token>"
+
+# Both instances must serve the same bytes and the same link before anything is timed.
+for p in "$P_A" "$P_B" "$P_NG1" "$P_NG2"; do
+  curl -sf -H "$AUTH" "http://127.0.0.1:$p/api/v1/assets/$SMALL_ID/original" | cmp -s - "$W/files/small.bin" \
+    || { echo "port $p: the original differs" >&2; exit 1; }
+  [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$p/$LINK_PATH")" = 200 ] \
+    || { echo "port $p: the link page is not 200" >&2; exit 1; }
+done
+
+# run_wrk LABEL URL [wrk args]: one wrk run saved to bench/out/scale_out-wrk-LABEL-rROUND.txt.
+# Prints req/s; wrk's counts of non-2xx/3xx responses and socket errors are collected.
+declare -A RPS NON2XX SOCKERR
+run_wrk() {
+  local label=$1 url=$2; shift 2
+  local f="$OUT/scale_out-wrk-$label-r$ROUND.txt"
+  wrk -t2 -c"$WRK_CONNS" -d"${WRK_SECONDS}s" --latency "$@" "$url" >"$f"
+  RPS[$label]+="$(awk '/Requests\/sec/ {print $2}' "$f") "
+  # "  Non-2xx or 3xx responses: N" and "  Socket errors: connect N, read N, write N, timeout N"
+  NON2XX[$label]=$(( ${NON2XX[$label]:-0} + $(awk '/Non-2xx/ {n = $5} END {print n + 0}' "$f") ))
+  SOCKERR[$label]=$(( ${SOCKERR[$label]:-0} + $(awk '/Socket errors/ {for (i = 4; i <= NF; i += 2) n += $i} END {print n + 0}' "$f") ))
+}
+
+# Warm up (page cache, connection pools, prepared statements) without keeping the figures.
+wrk -t2 -c"$WRK_CONNS" -d3s -H "$AUTH" "http://127.0.0.1:$P_NG2/api/v1/assets/$SMALL_ID/original" >/dev/null
+wrk -t2 -c"$WRK_CONNS" -d3s "http://127.0.0.1:$P_NG2/$LINK_PATH" >/dev/null
+
+for ROUND in $(seq 1 "$ROUNDS"); do
+  echo "== round $ROUND/$ROUNDS: wrk -t2 -c$WRK_CONNS -d${WRK_SECONDS}s, downloads then link pages"
+  for cfg in direct one two; do
+    case $cfg in direct) port=$P_A ;; one) port=$P_NG1 ;; two) port=$P_NG2 ;; esac
+    run_wrk "dl-$cfg" "http://127.0.0.1:$port/api/v1/assets/$SMALL_ID/original" -H "$AUTH"
+  done
+  for cfg in direct one two; do
+    case $cfg in direct) port=$P_A ;; one) port=$P_NG1 ;; two) port=$P_NG2 ;; esac
+    run_wrk "link-$cfg" "http://127.0.0.1:$port/$LINK_PATH"
+  done
+done
+HWM_A=$(hwm_kib "$PID_A"); HWM_B=$(hwm_kib "$PID_B")
+
+# How nginx spread the two-instance runs (its log is flushed every second).
+sleep 1.5
+SPREAD=$(awk -v a="127.0.0.1:$P_A" -v b="127.0.0.1:$P_B" '
+  $2 == a {na++} $2 == b {nb++} $1 !~ /^2/ {bad++}
+  END {printf "A %d, B %d (non-2xx logged: %d)", na, nb, bad}' "$W/nginx/two.conf.access.log")
+EVENTS=$(psql -tA "$DB_URL" -c "SELECT kind || ' ' || count(*) FROM events WHERE kind IN ('download','link_view') GROUP BY kind ORDER BY kind" | paste -sd ',' -)
+ERRS_AB=$(cat "$W/A.log" "$W/B.log" | grep -ci 'error\|panic' || true)
+
+kill "$PID_A" "$PID_B"; wait "$PID_A" "$PID_B" 2>/dev/null || true
+
+# ================================ part 2: S3 on moto =========================================
+echo "== part 2: moto S3 on :$P_S3, instance C (:$P_C) with s3:// storage, ${BIG_MB} MiB file"
+python3 -m moto.server -H 127.0.0.1 -p "$P_S3" >"$W/moto.log" 2>&1 & PIDS+=($!); PID_MOTO=$!
+S3="http://127.0.0.1:$P_S3"
+wait_up "$S3/"
+BUCKET="bench-scale-$$"
+curl -sf -X PUT "$S3/$BUCKET" >/dev/null
+# Same database (token and folder carry over); part 1's blobs are not in this bucket, and
+# nothing below reads them.
+start_instance C "$P_C" ASSETPORT_STORAGE="s3://$BUCKET/assets" \
+  AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1 AWS_ENDPOINT_URL="$S3"
+nginx_conf "$W/nginx/s3.conf" "$P_NG3" "$P_C"
+API="http://127.0.0.1:$P_C/api/v1"
+
+head -c $((BIG_MB * 1024 * 1024)) /dev/urandom >"$W/files/big.bin"
+BIG_SHA=$(sha256sum "$W/files/big.bin" | cut -d' ' -f1)
+UP_SPEED=$(curl -sf -o "$W/up.json" -w '%{speed_upload}' -H "$AUTH" -F "file=@$W/files/big.bin" "$API/folders/$FOLDER/assets")
+BIG_ID=$(json '["id"]' <"$W/up.json")
+curl -sf -X POST -H "$AUTH" "$API/assets/$BIG_ID/approve" >/dev/null
+KEY=$(psql -tA "$DB_URL" -c "SELECT v.blob_key FROM assets a JOIN asset_versions v ON v.id = a.current_version_id WHERE a.id = '$BIG_ID'")
+# The very object assetport wrote (moto answers unsigned requests): same size, listed in the bucket.
+OBJ="$S3/$BUCKET/assets/$KEY"
+OBJ_SIZE=$(curl -sfI "$OBJ" | awk 'tolower($1) == "content-length:" {print $2+0}')
+[ "$OBJ_SIZE" = $((BIG_MB * 1024 * 1024)) ] || { echo "object $KEY: size $OBJ_SIZE" >&2; exit 1; }
+curl -sf "$S3/$BUCKET?list-type=2&prefix=assets/$KEY" | grep -q "<Key>assets/$KEY</Key>" || { echo "$KEY not listed" >&2; exit 1; }
+# And assetport serves exactly what was uploaded (untimed).
+GOT_SHA=$(curl -sf -H "$AUTH" "$API/assets/$BIG_ID/original" | sha256sum | cut -d' ' -f1)
+[ "$GOT_SHA" = "$BIG_SHA" ] || { echo "download differs from upload" >&2; exit 1; }
+
+# A range from the middle (a resume or a video seek), and a small one (per-request overhead).
+MID=$((BIG_MB * 1024 * 1024 / 3))
+RANGE_BIG="bytes=$MID-$((MID + BIG_MB * 1024 * 1024 / 4 - 1))"
+RANGE_SMALL="bytes=$MID-$((MID + 1024 * 1024 - 1))"
+for r in "$RANGE_BIG" "$RANGE_SMALL"; do
+  cmp -s <(curl -sf -H "$AUTH" -H "Range: $r" "$API/assets/$BIG_ID/original") <(curl -sf -H "Range: $r" "$OBJ") \
+    || { echo "range $r differs between assetport and S3" >&2; exit 1; }
+done
+
+# Each variant RUNS times, interleaved so moto's and the machine's drift hit all alike;
+# curl writes to /dev/null (timing a disk would time the disk).
+declare -A SPEED TIME
+get() {  # get LABEL URL [curl args]
+  local label=$1 url=$2; shift 2
+  local res; res=$(curl -sf -o /dev/null -w '%{speed_download} %{time_total}' "$@" "$url")
+  SPEED[$label]+="${res% *} "; TIME[$label]+="${res#* } "
+}
+for i in $(seq 1 "$RUNS"); do
+  echo "   run $i/$RUNS"
+  get full-s3 "$OBJ"
+  get full-ap "$API/assets/$BIG_ID/original" -H "$AUTH"
+  get full-ng "http://127.0.0.1:$P_NG3/api/v1/assets/$BIG_ID/original" -H "$AUTH"
+  get rbig-s3 "$OBJ" -H "Range: $RANGE_BIG"
+  get rbig-ap "$API/assets/$BIG_ID/original" -H "$AUTH" -H "Range: $RANGE_BIG"
+  for _ in 1 2 3; do  # small ranges are quick: a few more samples
+    get rsmall-s3 "$OBJ" -H "Range: $RANGE_SMALL"
+    get rsmall-ap "$API/assets/$BIG_ID/original" -H "$AUTH" -H "Range: $RANGE_SMALL"
+  done
+done
+HWM_C=$(hwm_kib "$PID_C")
+ERRS_C=$(grep -ci 'error\|panic' "$W/C.log" || true)
+
+# ================================== summary ==================================================
+med() { median ${1}; }
+row_rps() {  # row_rps WORKLOAD LABEL-PREFIX
+  local d o t; d=$(med "${RPS[$2-direct]}"); o=$(med "${RPS[$2-one]}"); t=$(med "${RPS[$2-two]}")
+  local n=$(( NON2XX[$2-direct] + NON2XX[$2-one] + NON2XX[$2-two] ))
+  local s=$(( SOCKERR[$2-direct] + SOCKERR[$2-one] + SOCKERR[$2-two] ))
+  printf '| %s | %.0f | %.0f | %.0f | **%s** | %s / %s |\n' "$1" "$d" "$o" "$t" "$(ratio "$t" "$o")" "$n" "$s"
+}
+row_s3() {  # row_s3 WHAT LABEL-AP LABEL-S3 TARGET
+  local a s; a=$(med "${SPEED[$2]}"); s=$(med "${SPEED[$3]}")
+  printf '| %s | %s | %s | **%s** | %s |\n' "$1" "$(mbps "$a")" "$(mbps "$s")" "$(ratio "$a" "$s")" "$4"
+}
+ms() { python3 -c "print(f'{$1*1000:.1f}')"; }
+{
+  echo "# Scale-out — $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, PostgreSQL $(psql -tA "$DB_URL" -c 'SHOW server_version'), $(nginx -v 2>&1 | sed 's/.*: //')"
+  echo
+  echo "## One vs two instances (one PostgreSQL database, shared file storage, through nginx)"
+  echo
+  echo "wrk -t2 -c$WRK_CONNS -d${WRK_SECONDS}s, median of $ROUNDS rounds (req/s). Everything (wrk, nginx, the instances, PostgreSQL) shares the $(nproc) cores."
+  echo
+  echo "| workload | 1 instance, no nginx | nginx → 1 instance | nginx → 2 instances | two / one (target ≥ 0.95) | non-2xx / socket errors |"
+  echo "|---|---|---|---|---|---|"
+  row_rps "100 KiB original via API (bearer token)" dl
+  row_rps "share link page /s/{token}, no password" link
+  echo
+  echo "Two-instance runs, requests per instance (nginx log): $SPREAD. Events written: $EVENTS."
+  echo "Peak RSS: A $((HWM_A / 1024)) MiB, B $((HWM_B / 1024)) MiB. Error lines in the instance logs: $((ERRS_AB))."
+  echo "Runs (req/s): $(for k in dl-direct dl-one dl-two link-direct link-one link-two; do printf '%s: %s; ' "$k" "${RPS[$k]% }"; done)"
+  echo
+  echo "## S3 (moto) downloads, ${BIG_MB} MiB object, median of $RUNS"
+  echo
+  echo "| figure | assetport (MB/s) | same object straight from moto (MB/s) | assetport / direct | target |"
+  echo "|---|---|---|---|---|"
+  row_s3 "whole file, instance directly" full-ap full-s3 "≥ 0.8"
+  row_s3 "whole file, through nginx" full-ng full-s3 "≥ 0.8"
+  row_s3 "Range: $((BIG_MB / 4)) MiB from byte $MID" rbig-ap rbig-s3 "≥ 0.8"
+  row_s3 "Range: 1 MiB from byte $MID ($((RUNS * 3)) runs)" rsmall-ap rsmall-s3 ""
+  echo
+  echo "1 MiB range, median time: assetport $(ms "$(med "${TIME[rsmall-ap]}")") ms, moto $(ms "$(med "${TIME[rsmall-s3]}")") ms."
+  echo "Upload of the ${BIG_MB} MiB file (multipart POST into S3): $(mbps "$UP_SPEED") MB/s. Peak RSS of the S3 instance: $((HWM_C / 1024)) MiB. Error lines in its log: $((ERRS_C))."
+  echo "Runs (MB/s): $(for k in full-ap full-ng full-s3 rbig-ap rbig-s3; do printf '%s: %s; ' "$k" "$(for v in ${SPEED[$k]}; do mbps "$v"; done | paste -sd' ')"; done)"
+} | tee "$OUT/scale_out.md"
