@@ -66,6 +66,41 @@ ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
 mbps() { python3 -c "print(f'{$1/1e6:.0f}')"; }
 hwm_kib() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
 
+# CPU accounting. This machine is shared (someone may be running cargo builds), so each timed
+# run reports how busy the machine was and how much of it went to processes that are not part
+# of the benchmark: "foreign" = all CPU (/proc/stat) - this script's children (`times`: wrk,
+# curl) - the long-running processes it started (instances, nginx, moto) - the PostgreSQL
+# backends of its database and PostgreSQL's own background processes. A figure taken while
+# foreign CPU was high is noise, not a property of assetport.
+ticks_all() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; }  # all but idle, iowait
+our_pids() {
+  printf '%s\n' "${PIDS[@]}"
+  for c in "${NGINX_CONFS[@]}"; do
+    if m=$(cat "$c.pid" 2>/dev/null); then echo "$m"; pgrep -P "$m" || true; fi
+  done
+  psql -tA "$PG_URL/postgres" -c "SELECT pid FROM pg_stat_activity WHERE datname = '$DB' OR backend_type <> 'client backend'"
+}
+snap() {  # snap ARRAY: pid -> utime + stime (ticks) of our processes
+  local -n m=$1; m=()
+  local p t
+  for p in $(our_pids); do t=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null) && m[$p]=$t; done
+}
+# This shell's reaped children's user + sys, in ticks: `times` must run in this very shell (a
+# subshell starts from zero), so it writes to a file that is then parsed.
+children_ticks() {
+  awk 'NR == 2 {for (i = 1; i <= 2; i++) {split($i, a, "m"); sub("s", "", a[2]); s += a[1] * 60 + a[2]} print s * 100}' "$W/times"
+}
+declare -A OURS0 OURS1
+cpu_begin() { snap OURS0; times >"$W/times"; C0=$(children_ticks); B0=$(ticks_all); T0=$(date +%s.%N); }
+cpu_end() {  # sets BUSY and FOREIGN (% of all cores) since cpu_begin
+  local t1 b1 c1 ours=0 p
+  t1=$(date +%s.%N); snap OURS1; times >"$W/times"; c1=$(children_ticks); b1=$(ticks_all)
+  for p in "${!OURS1[@]}"; do ours=$(( ours + OURS1[$p] - ${OURS0[$p]:-0} )); done
+  read -r BUSY FOREIGN < <(python3 -c "
+cap = $(nproc) * ($t1 - $T0) * 100
+print(f'{100 * ($b1 - $B0) / cap:.0f} {max(0, 100 * ($b1 - $B0 - $ours - ($c1 - $C0)) / cap):.0f}')")
+}
+
 P_A=$(free_port); P_B=$(free_port); P_NG1=$(free_port); P_NG2=$(free_port)
 P_S3=$(free_port); P_C=$(free_port); P_NG3=$(free_port)
 
@@ -166,12 +201,15 @@ done
 
 # run_wrk LABEL URL [wrk args]: one wrk run saved to bench/out/scale_out-wrk-LABEL-rROUND.txt.
 # Prints req/s; wrk's counts of non-2xx/3xx responses and socket errors are collected.
-declare -A RPS NON2XX SOCKERR
+declare -A RPS NON2XX SOCKERR CPU
 run_wrk() {
   local label=$1 url=$2; shift 2
   local f="$OUT/scale_out-wrk-$label-r$ROUND.txt"
+  cpu_begin
   wrk -t2 -c"$WRK_CONNS" -d"${WRK_SECONDS}s" --latency "$@" "$url" >"$f"
+  cpu_end
   RPS[$label]+="$(awk '/Requests\/sec/ {print $2}' "$f") "
+  CPU[$label]+="$BUSY/$FOREIGN "
   # "  Non-2xx or 3xx responses: N" and "  Socket errors: connect N, read N, write N, timeout N"
   NON2XX[$label]=$(( ${NON2XX[$label]:-0} + $(awk '/Non-2xx/ {n = $5} END {print n + 0}' "$f") ))
   SOCKERR[$label]=$(( ${SOCKERR[$label]:-0} + $(awk '/Socket errors/ {for (i = 4; i <= NF; i += 2) n += $i} END {print n + 0}' "$f") ))
@@ -180,6 +218,7 @@ run_wrk() {
 # Warm up (page cache, connection pools, prepared statements) without keeping the figures.
 wrk -t2 -c"$WRK_CONNS" -d3s -H "$AUTH" "http://127.0.0.1:$P_NG2/api/v1/assets/$SMALL_ID/original" >/dev/null
 wrk -t2 -c"$WRK_CONNS" -d3s "http://127.0.0.1:$P_NG2/$LINK_PATH" >/dev/null
+sleep 1.5; for f in "$W"/nginx/*.access.log; do : >"$f"; done  # count only the timed runs
 
 for ROUND in $(seq 1 "$ROUNDS"); do
   echo "== round $ROUND/$ROUNDS: wrk -t2 -c$WRK_CONNS -d${WRK_SECONDS}s, downloads then link pages"
@@ -194,11 +233,14 @@ for ROUND in $(seq 1 "$ROUNDS"); do
 done
 HWM_A=$(hwm_kib "$PID_A"); HWM_B=$(hwm_kib "$PID_B")
 
-# How nginx spread the two-instance runs (its log is flushed every second).
+# How nginx spread the two-instance runs (its log is flushed every second), and every status
+# it logged that was not 200, with the instance it came from.
 sleep 1.5
 SPREAD=$(awk -v a="127.0.0.1:$P_A" -v b="127.0.0.1:$P_B" '
-  $2 == a {na++} $2 == b {nb++} $1 !~ /^2/ {bad++}
-  END {printf "A %d, B %d (non-2xx logged: %d)", na, nb, bad}' "$W/nginx/two.conf.access.log")
+  $2 == a {na++} $2 == b {nb++} END {printf "A %d, B %d", na, nb}' "$W/nginx/two.conf.access.log")
+NGINX_STATUS=$(cat "$W"/nginx/*.access.log | awk -v a="127.0.0.1:$P_A" -v b="127.0.0.1:$P_B" '
+  $1 != 200 {sub(a, "A", $2); sub(b, "B", $2); n[$1 " from " $2]++}
+  END {for (k in n) printf "%s%d x %s", (i++ ? ", " : ""), n[k], k; if (!i) printf "none"}')
 EVENTS=$(psql -tA "$DB_URL" -c "SELECT kind || ' ' || count(*) FROM events WHERE kind IN ('download','link_view') GROUP BY kind ORDER BY kind" | paste -sd ',' -)
 ERRS_AB=$(cat "$W/A.log" "$W/B.log" | grep -ci 'error\|panic' || true)
 
@@ -250,6 +292,7 @@ get() {  # get LABEL URL [curl args]
   local res; res=$(curl -sf -o /dev/null -w '%{speed_download} %{time_total}' "$@" "$url")
   SPEED[$label]+="${res% *} "; TIME[$label]+="${res#* } "
 }
+cpu_begin
 for i in $(seq 1 "$RUNS"); do
   echo "   run $i/$RUNS"
   get full-s3 "$OBJ"
@@ -262,6 +305,7 @@ for i in $(seq 1 "$RUNS"); do
     get rsmall-ap "$API/assets/$BIG_ID/original" -H "$AUTH" -H "Range: $RANGE_SMALL"
   done
 done
+cpu_end; S3_BUSY=$BUSY; S3_FOREIGN=$FOREIGN
 HWM_C=$(hwm_kib "$PID_C")
 ERRS_C=$(grep -ci 'error\|panic' "$W/C.log" || true)
 
@@ -290,9 +334,10 @@ ms() { python3 -c "print(f'{$1*1000:.1f}')"; }
   row_rps "100 KiB original via API (bearer token)" dl
   row_rps "share link page /s/{token}, no password" link
   echo
-  echo "Two-instance runs, requests per instance (nginx log): $SPREAD. Events written: $EVENTS."
+  echo "Two-instance runs, requests per instance (nginx log): $SPREAD. Statuses other than 200 in nginx's logs of the timed runs: $NGINX_STATUS. Events written: $EVENTS."
   echo "Peak RSS: A $((HWM_A / 1024)) MiB, B $((HWM_B / 1024)) MiB. Error lines in the instance logs: $((ERRS_AB))."
   echo "Runs (req/s): $(for k in dl-direct dl-one dl-two link-direct link-one link-two; do printf '%s: %s; ' "$k" "${RPS[$k]% }"; done)"
+  echo "Machine busy % / foreign CPU % (not this benchmark's processes) per run: $(for k in dl-direct dl-one dl-two link-direct link-one link-two; do printf '%s: %s; ' "$k" "${CPU[$k]% }"; done)"
   echo
   echo "## S3 (moto) downloads, ${BIG_MB} MiB object, median of $RUNS"
   echo
@@ -305,5 +350,6 @@ ms() { python3 -c "print(f'{$1*1000:.1f}')"; }
   echo
   echo "1 MiB range, median time: assetport $(ms "$(med "${TIME[rsmall-ap]}")") ms, moto $(ms "$(med "${TIME[rsmall-s3]}")") ms."
   echo "Upload of the ${BIG_MB} MiB file (multipart POST into S3): $(mbps "$UP_SPEED") MB/s. Peak RSS of the S3 instance: $((HWM_C / 1024)) MiB. Error lines in its log: $((ERRS_C))."
+  echo "Machine busy ${S3_BUSY}%, foreign CPU ${S3_FOREIGN}% over the S3 downloads."
   echo "Runs (MB/s): $(for k in full-ap full-ng full-s3 rbig-ap rbig-s3; do printf '%s: %s; ' "$k" "$(for v in ${SPEED[$k]}; do mbps "$v"; done | paste -sd' ')"; done)"
 } | tee "$OUT/scale_out.md"

@@ -115,8 +115,7 @@ async fn back_up_wipe_restore_and_everything_verifies() {
     }
     let renditions_before = app.count("renditions").await;
     assert!(renditions_before >= 6, "thumbnails and previews were made");
-    let listing_before =
-        expect_json(partner.get(&format!("/folders/{folder}")).await, 200).await;
+    let listing_before = expect_json(partner.get(&format!("/folders/{folder}")).await, 200).await;
 
     // Back up while the server runs.
     let backups = tempfile::tempdir().unwrap();

@@ -10,6 +10,7 @@ fn assetport(app: &TestApp, args: &[&str], stdin: &str) -> std::process::Output 
         .args(args)
         .env("ASSETPORT_DATABASE_URL", &app.database_url)
         .env("ASSETPORT_DATA_DIR", app.dir.path())
+        .env("ASSETPORT_STORAGE", &app.state.config.storage)
         .env("ASSETPORT_CONFIG", app.dir.path().join("none.toml"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -311,9 +312,8 @@ async fn fsck_checks_every_binary_and_repairs_only_orphans(app: TestApp) {
         "{text}"
     );
 
-    let orphan = app.blobs_dir().join("originals/zz/left-by-a-crash");
-    std::fs::create_dir_all(orphan.parent().unwrap()).unwrap();
-    std::fs::write(&orphan, b"half an upload").unwrap();
+    let orphan = "originals/zz/left-by-a-crash";
+    app.put_object(orphan, b"half an upload").await;
     let out = assetport(&app, &["fsck"], "");
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(
@@ -327,18 +327,24 @@ async fn fsck_checks_every_binary_and_repairs_only_orphans(app: TestApp) {
         text.contains("orphan: originals/zz/left-by-a-crash"),
         "{text}"
     );
-    assert!(orphan.exists(), "reporting removes nothing");
+    assert!(
+        app.object(orphan).await.is_some(),
+        "reporting removes nothing"
+    );
     let out = assetport(&app, &["fsck", "--repair", "--grace-secs", "0"], "");
     assert!(out.status.success());
-    assert!(!orphan.exists(), "--repair removes the orphan");
+    assert!(
+        app.object(orphan).await.is_none(),
+        "--repair removes the orphan"
+    );
 
     // A damaged original: reported, exit 1, not touched.
     let view = assetport::library::assets::get_current(&app.state.db, &a)
         .await
         .unwrap()
         .unwrap();
-    let path = app.blobs_dir().join(&view.version.blob_key);
-    std::fs::write(&path, b"tampered!!").unwrap();
+    let key = &view.version.blob_key;
+    app.put_object(key, b"tampered!!").await;
     let out = assetport(&app, &["fsck", "--repair", "--grace-secs", "0"], "");
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(!out.status.success());
@@ -346,8 +352,8 @@ async fn fsck_checks_every_binary_and_repairs_only_orphans(app: TestApp) {
         text.contains(&format!("damaged: {}", view.version.blob_key)),
         "{text}"
     );
-    assert_eq!(std::fs::read(&path).unwrap(), b"tampered!!");
-    std::fs::remove_file(&path).unwrap();
+    assert_eq!(app.object(key).await.unwrap(), b"tampered!!");
+    app.state.storage.delete(key).await.unwrap();
     let out = assetport(&app, &["fsck", "--grace-secs", "0"], "");
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(!out.status.success());

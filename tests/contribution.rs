@@ -80,12 +80,12 @@ async fn a_checked_in_version_waits_for_review_while_partners_keep_the_approved_
             .status(),
         409
     );
-    let files_before = app.stored_files().len();
+    let files_before = app.stored_files().await.len();
     let r = check_in(&f.other_agency, id, b"sneaky", "over the lock").await;
     assert_eq!(r.status(), 409);
     assert!(r.text().await.unwrap().contains("checked out by"));
     assert_eq!(
-        app.stored_files().len(),
+        app.stored_files().await.len(),
         files_before,
         "a refused check-in leaves no binary"
     );
@@ -359,12 +359,12 @@ async fn locks_are_checked(app: TestApp) {
             .status(),
         204
     );
-    let files = app.stored_files().len();
+    let files = app.stored_files().await.len();
     assert_eq!(
         check_in(&f.agency, id, b"v2", "bad\u{7}").await.status(),
         400
     );
-    assert_eq!(app.stored_files().len(), files);
+    assert_eq!(app.stored_files().await.len(), files);
 }
 
 async fn the_pages_carry_the_whole_cycle(app: TestApp) {

@@ -58,10 +58,6 @@ async fn two_instances_behind_the_documented_nginx() {
     let Some(nginx_bin) = nginx_binary() else {
         return;
     };
-    let Some(moto) = common::s3::moto().await else {
-        return;
-    };
-    let bucket = moto.bucket("deploy").await;
     let (http_port, https_port) = (free_port(), free_port());
     let public_url = format!("https://localhost:{https_port}");
     let behind_proxy = |c: &mut assetport::Config| {
@@ -69,15 +65,13 @@ async fn two_instances_behind_the_documented_nginx() {
         c.public_url_from_bind = false;
         c.trusted_proxies = assetport::web::client::TrustedProxies::parse("127.0.0.1").unwrap();
     };
-    let storage = format!("s3://{bucket}/assets");
-    let Some(a) = common::spawn_with(common::Backend::Postgres, |c| {
-        c.storage = storage;
-        behind_proxy(c);
-    })
-    .await
-    else {
+    let Some(a) = common::spawn_with(common::Backend::Postgres, behind_proxy).await else {
         return;
     };
+    assert!(
+        a.state.config.storage.starts_with("s3://"),
+        "shared S3 storage"
+    );
     let b = a.another_instance(behind_proxy).await;
 
     // A throwaway CA and a certificate for localhost signed by it.

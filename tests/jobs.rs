@@ -3,8 +3,8 @@
 //! survives a restart. Run on SQLite and PostgreSQL.
 mod common;
 
+use assetport::clock;
 use assetport::jobs::{self, JobError, LEASE};
-use assetport::{clock, App};
 use common::{TestApp, PASSWORD};
 use sqlx::Row;
 
@@ -191,12 +191,7 @@ async fn queued_work_survives_a_restart(app: TestApp) {
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(job_row(&app, "renditions", &version_id).await.0, "pending");
 
-    let mut config = assetport::Config::with_data_dir(app.dir.path());
-    config.bind = "127.0.0.1:0".into();
-    config.database_url = app.database_url.clone();
-    config.renderer = std::path::PathBuf::from(env!("CARGO_BIN_EXE_assetport"));
-    let second = App::build(config).await.expect("second instance");
-    tokio::spawn(second.run_until(std::future::pending()));
+    let _second = app.another_instance(|_| {}).await;
     let mut state = String::new();
     for _ in 0..200 {
         state = job_row(&app, "renditions", &version_id).await.0;

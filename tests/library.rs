@@ -111,7 +111,7 @@ async fn upload_and_download_round_trip(app: TestApp) {
     let got = r.bytes().await.unwrap();
     assert_eq!(hex::encode(Sha256::digest(&got)), sha);
     // Exactly one binary is stored.
-    assert_eq!(app.stored_files().len(), 1);
+    assert_eq!(app.stored_files().await.len(), 1);
 }
 
 async fn downloads_support_ranges_and_etags(app: TestApp) {
@@ -327,9 +327,9 @@ async fn hostile_names_are_refused_and_leave_nothing(app: TestApp) {
     assert_eq!(app.count("asset_versions").await, 0);
     assert_eq!(app.count("folders").await, 1, "no half-made folder tree");
     assert!(
-        app.stored_files().is_empty(),
+        app.stored_files().await.is_empty(),
         "no orphan binary: {:?}",
-        app.stored_files()
+        app.stored_files().await
     );
 }
 
@@ -375,7 +375,11 @@ async fn oversized_uploads_get_413_and_leave_nothing(app: TestApp) {
         assert_eq!(r.status(), 413);
     }
     assert_eq!(app.count("assets").await, 0);
-    assert!(app.stored_files().is_empty(), "{:?}", app.stored_files());
+    assert!(
+        app.stored_files().await.is_empty(),
+        "{:?}",
+        app.stored_files().await
+    );
     // Just under the limit is fine.
     assert_eq!(
         admin
@@ -410,12 +414,16 @@ async fn a_cut_upload_leaves_nothing_visible_and_no_orphan(app: TestApp) {
     let mut clean = false;
     for _ in 0..50 {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        if app.stored_files().is_empty() {
+        if app.stored_files().await.is_empty() {
             clean = true;
             break;
         }
     }
-    assert!(clean, "partial data removed: {:?}", app.stored_files());
+    assert!(
+        clean,
+        "partial data removed: {:?}",
+        app.stored_files().await
+    );
     assert_eq!(app.count("assets").await, 0);
     assert_eq!(app.count("asset_versions").await, 0);
     // The server is fine afterwards.

@@ -479,10 +479,7 @@ async fn links_serve_previews_behind_their_gates(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(again, marked, "made once, then served from storage");
-    assert!(app
-        .stored_files()
-        .iter()
-        .any(|p| p.to_string_lossy().contains("-wm-")));
+    assert!(app.stored_files().await.iter().any(|p| p.contains("-wm-")));
     // Links that allow originals show the clean preview.
     let clean_via_link = v.get(&format!("{}/assets/{id}/preview", link.path)).await;
     assert_eq!(clean_via_link.bytes().await.unwrap(), clean);

@@ -59,10 +59,11 @@ async fn patch(api: &Api, url: &str, at: usize, body: Vec<u8>) -> reqwest::Respo
         .unwrap()
 }
 
-fn parts_left(app: &TestApp) -> usize {
+async fn parts_left(app: &TestApp) -> usize {
     app.stored_files()
+        .await
         .iter()
-        .filter(|p| p.to_string_lossy().contains("/tus/"))
+        .filter(|p| p.contains("tus/"))
         .count()
 }
 
@@ -128,7 +129,7 @@ async fn a_cut_upload_resumes_to_the_same_bytes(app: TestApp) {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert_eq!(got, half as i64, "what arrived before the cut is kept");
-    assert!(parts_left(&app) >= 1);
+    assert!(parts_left(&app).await >= 1);
 
     // Nobody sees anything yet; another user cannot even see the upload.
     assert_eq!(app.count("assets").await, 0);
@@ -172,7 +173,11 @@ async fn a_cut_upload_resumes_to_the_same_bytes(app: TestApp) {
     assert_eq!(sub["path"], "/Big files/cuts");
     let r = agency.get(&format!("/assets/{asset_id}/original")).await;
     assert_eq!(r.bytes().await.unwrap().as_ref(), &data[..]);
-    assert_eq!(parts_left(&app), 0, "the parts are removed once joined");
+    assert_eq!(
+        parts_left(&app).await,
+        0,
+        "the parts are removed once joined"
+    );
     // Finished: HEAD still answers (with the asset); a further PATCH adds nothing.
     let r = patch(&agency, &url, data.len(), Vec::new()).await;
     assert_eq!(r.status(), 204);
@@ -260,10 +265,10 @@ async fn bad_resumable_uploads_are_refused_and_leave_nothing(app: TestApp) {
     assert_eq!(r.status(), 415);
     assert_eq!(patch(&agency, &url, 0, vec![1u8; 11]).await.status(), 413);
     assert_eq!(offset(&agency, &url).await.1, 0);
-    assert_eq!(parts_left(&app), 0);
+    assert_eq!(parts_left(&app).await, 0);
     // Termination removes the upload and its parts.
     assert_eq!(patch(&agency, &url, 0, vec![1u8; 4]).await.status(), 204);
-    assert_eq!(parts_left(&app), 1);
+    assert_eq!(parts_left(&app).await, 1);
     let r = tus(&agency, Method::DELETE, &url)
         .await
         .send()
@@ -271,7 +276,7 @@ async fn bad_resumable_uploads_are_refused_and_leave_nothing(app: TestApp) {
         .unwrap();
     assert_eq!(r.status(), 204);
     assert_eq!(offset(&agency, &url).await.0, StatusCode::NOT_FOUND);
-    assert_eq!(parts_left(&app), 0);
+    assert_eq!(parts_left(&app).await, 0);
     assert_eq!(app.count("assets").await, 0);
     // An abandoned upload past its expiry is cleared when someone starts a new one.
     let old = create(&agency, 10, &ok_meta).await.headers()["location"]
@@ -291,7 +296,7 @@ async fn bad_resumable_uploads_are_refused_and_leave_nothing(app: TestApp) {
     assert_eq!(create(&agency, 10, &ok_meta).await.status(), 201);
     let mut left = (i64::MAX, usize::MAX);
     for _ in 0..100 {
-        left = (app.count("tus_uploads").await, parts_left(&app));
+        left = (app.count("tus_uploads").await, parts_left(&app).await);
         if left == (1, 0) {
             break;
         }
@@ -395,8 +400,10 @@ impl Drop for Tmpfs {
 async fn a_full_disk_answers_507_and_keeps_nothing(app: TestApp) {
     let mut mount = None;
     let app = spawn_with(app.backend, |c| {
+        // A full local disk, whatever the backend's usual storage.
         let root = c.data_dir.join("blobs");
         std::fs::create_dir_all(&root).unwrap();
+        c.storage = format!("file://{}", root.display());
         mount = Tmpfs::mount(&root, "2m");
     })
     .await
@@ -418,7 +425,11 @@ async fn a_full_disk_answers_507_and_keeps_nothing(app: TestApp) {
         .await;
     assert_eq!(r.status(), 507);
     assert!(r.text().await.unwrap().contains("storage_full"));
-    assert!(app.stored_files().is_empty(), "{:?}", app.stored_files());
+    assert!(
+        app.stored_files().await.is_empty(),
+        "{:?}",
+        app.stored_files().await
+    );
 
     let meta = [("filename", "big.bin"), ("folder_id", folder.as_str())];
     let r = create(&admin, 3_000_000, &meta).await;
@@ -437,12 +448,16 @@ async fn a_full_disk_answers_507_and_keeps_nothing(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(r.status(), 204);
-    assert!(app.stored_files().is_empty(), "{:?}", app.stored_files());
+    assert!(
+        app.stored_files().await.is_empty(),
+        "{:?}",
+        app.stored_files().await
+    );
 
     let folder_json = expect_json(admin.get(&format!("/folders/{folder}")).await, 200).await;
     assert_eq!(folder_json["assets"]["items"].as_array().unwrap().len(), 0);
     admin.upload(&folder, "small.bin", bytes(10_000)).await;
-    assert_eq!(app.stored_files().len(), 1);
+    assert_eq!(app.stored_files().await.len(), 1);
 }
 
 on_both_backends!(

@@ -18,15 +18,18 @@ fn pattern(n: usize, seed: u8) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_portal_runs_on_postgres_and_s3() {
-    let Some(moto) = common::s3::moto().await else {
+    let Some(app) = common::spawn(common::Backend::Postgres).await else {
         return;
     };
-    let bucket = moto.bucket("portal").await;
-    let storage = format!("s3://{bucket}/portal");
-    let Some(app) = common::spawn_with(common::Backend::Postgres, |c| c.storage = storage).await
-    else {
-        return;
-    };
+    let moto = common::s3::shared()
+        .await
+        .expect("PostgreSQL tests run on moto's S3");
+    let storage = app.state.config.storage.clone();
+    let bucket = storage
+        .strip_prefix("s3://")
+        .and_then(|s| s.split('/').next())
+        .expect("s3 storage")
+        .to_string();
     let admin = app.admin().await;
     let folder = admin.folder(None, "Campaign").await;
 
@@ -48,14 +51,19 @@ async fn the_portal_runs_on_postgres_and_s3() {
     assert_eq!(r.status(), 206);
     assert_eq!(&r.bytes().await.unwrap()[..], &big[9_000_000..9_000_100]);
     // Nothing of it is on the local disk: it lives in the bucket, under the prefix.
-    assert!(app.stored_files().is_empty(), "{:?}", app.stored_files());
-    let listing = reqwest::get(format!("{}/{bucket}?prefix=portal/originals/", moto.url))
+    let local: Vec<_> = walkdir::WalkDir::new(app.blobs_dir())
+        .into_iter()
+        .flatten()
+        .filter(|e| e.file_type().is_file())
+        .collect();
+    assert!(local.is_empty(), "{local:?}");
+    let listing = reqwest::get(format!("{moto}/{bucket}?prefix=assets/originals/"))
         .await
         .unwrap()
         .text()
         .await
         .unwrap();
-    assert!(listing.contains("portal/originals/"), "{listing}");
+    assert!(listing.contains("<Key>assets/originals/"), "{listing}");
 
     // Renditions are made from a fetched copy and stored in the bucket.
     let png = {

@@ -104,13 +104,13 @@ async fn files_arrive_in_review_within_the_quota(app: TestApp) {
     assert_eq!(r.status(), 404);
 
     // Missing name, missing required title: 400, nothing stored.
-    let stored = app.stored_files().len();
+    let stored = app.stored_files().await.len();
     let r = send(&v, &app, &path, ("a.jpg", b"aaa"), &[("title", "x")]).await;
     assert_eq!(r.status(), 400);
     let r = send(&v, &app, &path, ("a.jpg", b"aaa"), &SENDER[..2]).await;
     assert_eq!(r.status(), 400);
     assert!(r.text().await.unwrap().contains("title"));
-    assert_eq!(app.stored_files().len(), stored);
+    assert_eq!(app.stored_files().await.len(), stored);
 
     // A folder tree upload: subfolders are recreated under the link's folder.
     let mut fields = SENDER.to_vec();
@@ -156,10 +156,10 @@ async fn files_arrive_in_review_within_the_quota(app: TestApp) {
     assert_eq!(app.link_events(&link_id, "upload", 2).await, 2);
 
     // The third file is over max_files: 409, nothing stored; the page says it is full.
-    let stored = app.stored_files().len();
+    let stored = app.stored_files().await.len();
     let r = send(&v, &app, &path, ("c.jpg", b"ccc"), &SENDER).await;
     assert_eq!(r.status(), 409);
-    assert_eq!(app.stored_files().len(), stored);
+    assert_eq!(app.stored_files().await.len(), stored);
     let html = v
         .get(app.url(&path))
         .send()
@@ -198,10 +198,10 @@ async fn gates_and_limits_are_enforced(app: TestApp) {
     let (status, html) = v.page(&locked).await;
     assert_eq!(status, 200);
     assert!(!html.contains("Secret campaign") && !html.contains("confidential brief"));
-    let stored = app.stored_files().len();
+    let stored = app.stored_files().await.len();
     let r = send(&v.client, &app, &locked, ("a.jpg", b"a"), &SENDER).await;
     assert_eq!(r.status(), 403);
-    assert_eq!(app.stored_files().len(), stored);
+    assert_eq!(app.stored_files().await.len(), stored);
     let r = v
         .post_form(&format!("{locked}/unlock"), &[("password", "wrong one")])
         .await;
@@ -261,7 +261,7 @@ async fn gates_and_limits_are_enforced(app: TestApp) {
     // Byte quota: a declared body over what is left gets 413 before it is read; a file that
     // would cross it gets 413 and leaves nothing.
     let (_, small) = make(json!({ "folder_id": f.folder, "max_bytes": 10 })).await;
-    let stored = app.stored_files().len();
+    let stored = app.stored_files().await.len();
     let mut s = tokio::net::TcpStream::connect(app.addr).await.unwrap();
     let req = format!(
         "POST {small}/files HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: 3000000\r\n\r\n"
@@ -285,11 +285,11 @@ async fn gates_and_limits_are_enforced(app: TestApp) {
     )
     .await;
     let stored = stored + 1;
-    assert_eq!(app.stored_files().len(), stored);
+    assert_eq!(app.stored_files().await.len(), stored);
     // 8 of 10 bytes used; 3 more would cross it: the quota check in the commit refuses it.
     let r = send(&v.client, &app, &small, ("b.jpg", b"123"), &SENDER).await;
     assert_eq!(r.status(), 413);
-    assert_eq!(app.stored_files().len(), stored);
+    assert_eq!(app.stored_files().await.len(), stored);
 
     // Hostile folder paths are refused and leave nothing.
     let (_, open) = make(json!({ "folder_id": f.folder })).await;
@@ -299,7 +299,7 @@ async fn gates_and_limits_are_enforced(app: TestApp) {
         let r = send(&v.client, &app, &open, ("x.jpg", b"x"), &fields).await;
         assert_eq!(r.status(), 400, "{bad}");
     }
-    assert_eq!(app.stored_files().len(), stored);
+    assert_eq!(app.stored_files().await.len(), stored);
 }
 
 fn chrono_now_ms() -> i64 {

@@ -6,7 +6,7 @@
 pub mod s3;
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use assetport::accounts::{groups, tokens, users};
 use assetport::{App, AppState, Config};
@@ -93,6 +93,10 @@ pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Op
         }
         config.database_url = format!("{}?options=-c%20search_path%3D{name}", pg_base_url());
         schema = Some(name);
+        // The scale-out pairing (SPEC §5): PostgreSQL tests keep their binaries in S3 (moto).
+        if let Some(storage) = s3::fresh_storage().await {
+            config.storage = storage;
+        }
     }
     tweak(&mut config);
     let database_url = config.database_url.clone();
@@ -186,23 +190,51 @@ impl TestApp {
         self.dir.path().join("blobs")
     }
 
-    /// Every file under the storage root (including unfinished ones).
-    pub fn stored_files(&self) -> Vec<PathBuf> {
-        fn walk(p: &Path, out: &mut Vec<PathBuf>) {
-            if let Ok(rd) = std::fs::read_dir(p) {
-                for e in rd.flatten() {
-                    let path = e.path();
-                    if path.is_dir() {
-                        walk(&path, out);
-                    } else {
-                        out.push(path);
-                    }
-                }
-            }
+    /// Every object in storage, unfinished ones included (temp files on local storage,
+    /// multipart uploads neither completed nor aborted on S3).
+    pub async fn stored_files(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .state
+            .storage
+            .inventory()
+            .await
+            .expect("storage inventory")
+            .into_iter()
+            .map(|(key, _)| key)
+            .collect();
+        if self.state.config.storage.starts_with("s3://") {
+            out.extend(s3::unfinished_uploads(&self.state.config.storage).await);
         }
-        let mut out = Vec::new();
-        walk(&self.blobs_dir(), &mut out);
+        out.sort();
         out
+    }
+
+    /// Writes `bytes` as `key` straight into storage (to stage damage and orphans).
+    pub async fn put_object(&self, key: &str, bytes: &[u8]) {
+        let body = futures_util::stream::iter([Ok::<_, std::io::Error>(
+            bytes::Bytes::copy_from_slice(bytes),
+        )]);
+        self.state
+            .storage
+            .put_stream(key, body, u64::MAX)
+            .await
+            .expect("object stored");
+    }
+
+    /// The bytes of `key` in storage, or None.
+    pub async fn object(&self, key: &str) -> Option<Vec<u8>> {
+        use futures_util::StreamExt;
+        self.state
+            .storage
+            .size(key)
+            .await
+            .expect("storage answers")?;
+        let mut body = self.state.storage.get(key, None).await.expect("readable");
+        let mut out = Vec::new();
+        while let Some(chunk) = body.next().await {
+            out.extend_from_slice(&chunk.expect("chunk"));
+        }
+        Some(out)
     }
 
     pub async fn count(&self, table: &str) -> i64 {
