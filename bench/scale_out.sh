@@ -94,7 +94,8 @@ declare -A OURS0 OURS1
 cpu_begin() { snap OURS0; times >"$W/times"; C0=$(children_ticks); B0=$(ticks_all); T0=$(date +%s.%N); }
 cpu_end() {  # sets BUSY and FOREIGN (% of all cores) since cpu_begin
   local t1 b1 c1 ours=0 p
-  t1=$(date +%s.%N); snap OURS1; times >"$W/times"; c1=$(children_ticks); b1=$(ticks_all)
+  # The machine's clock and counters first, then ours: ours then cover at least the same span.
+  t1=$(date +%s.%N); b1=$(ticks_all); times >"$W/times"; c1=$(children_ticks); snap OURS1
   for p in "${!OURS1[@]}"; do ours=$(( ours + OURS1[$p] - ${OURS0[$p]:-0} )); done
   read -r BUSY FOREIGN < <(python3 -c "
 cap = $(nproc) * ($t1 - $T0) * 100
