@@ -68,11 +68,12 @@ hwm_kib() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
 
 # CPU accounting. This machine is shared (someone may be running cargo builds), so each timed
 # run reports how busy the machine was and how much of it went to processes that are not part
-# of the benchmark: "foreign" = all CPU (/proc/stat) - this script's children (`times`: wrk,
-# curl) - the long-running processes it started (instances, nginx, moto) - the PostgreSQL
-# backends of its database and PostgreSQL's own background processes. A figure taken while
-# foreign CPU was high is noise, not a property of assetport.
-ticks_all() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; }  # all but idle, iowait
+# of the benchmark: "foreign" = process CPU + steal (/proc/stat) - this script's children
+# (`times`: wrk, curl) - the long-running processes it started (instances, nginx, moto) - the
+# PostgreSQL backends of its database and PostgreSQL's own background processes. Interrupt
+# time (loopback TCP is mostly softirq, charged to no process) counts as busy, not as foreign.
+# A figure taken while foreign CPU was high is noise, not a property of assetport.
+ticks_all() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $9}' /proc/stat; }  # busy, tasks + steal
 our_pids() {
   printf '%s\n' "${PIDS[@]}"
   for c in "${NGINX_CONFS[@]}"; do
@@ -91,15 +92,15 @@ children_ticks() {
   awk 'NR == 2 {for (i = 1; i <= 2; i++) {split($i, a, "m"); sub("s", "", a[2]); s += a[1] * 60 + a[2]} print s * 100}' "$W/times"
 }
 declare -A OURS0 OURS1
-cpu_begin() { snap OURS0; times >"$W/times"; C0=$(children_ticks); B0=$(ticks_all); T0=$(date +%s.%N); }
+cpu_begin() { snap OURS0; times >"$W/times"; C0=$(children_ticks); read -r B0 K0 < <(ticks_all); T0=$(date +%s.%N); }
 cpu_end() {  # sets BUSY and FOREIGN (% of all cores) since cpu_begin
-  local t1 b1 c1 ours=0 p
+  local t1 b1 k1 c1 ours=0 p
   # The machine's clock and counters first, then ours: ours then cover at least the same span.
-  t1=$(date +%s.%N); b1=$(ticks_all); times >"$W/times"; c1=$(children_ticks); snap OURS1
+  t1=$(date +%s.%N); read -r b1 k1 < <(ticks_all); times >"$W/times"; c1=$(children_ticks); snap OURS1
   for p in "${!OURS1[@]}"; do ours=$(( ours + OURS1[$p] - ${OURS0[$p]:-0} )); done
   read -r BUSY FOREIGN < <(python3 -c "
 cap = $(nproc) * ($t1 - $T0) * 100
-print(f'{100 * ($b1 - $B0) / cap:.0f} {max(0, 100 * ($b1 - $B0 - $ours - ($c1 - $C0)) / cap):.0f}')")
+print(f'{100 * ($b1 - $B0) / cap:.0f} {max(0, 100 * ($k1 - $K0 - $ours - ($c1 - $C0)) / cap):.0f}')")
 }
 
 P_A=$(free_port); P_B=$(free_port); P_NG1=$(free_port); P_NG2=$(free_port)

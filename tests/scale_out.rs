@@ -165,4 +165,28 @@ async fn two_instances_share_everything_through_the_database() {
         let j = expect_json(admin.get(&format!("/assets/{id}")).await, 200).await;
         assert_eq!(j["renditions"]["state"], "ready");
     }
+
+    // B's cached link gallery never outlives a change made on A: the asset archived on A is
+    // gone from B's page on the very next view.
+    let gallery = admin.create_link(json!({ "folder_id": folder })).await;
+    let page = |url: String| {
+        let client = visitor.client.clone();
+        async move { client.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+    let before = page(on_b(&gallery.path)).await;
+    assert!(before.contains("p3.png"), "the gallery lists p3 on B");
+    assert!(
+        page(on_b(&gallery.path)).await.contains("p3.png"),
+        "cached on B"
+    );
+    let r = admin
+        .post(&format!("/assets/{}/archive", ids[3]), json!({}))
+        .await;
+    assert_eq!(r.status(), 200);
+    let after = page(on_b(&gallery.path)).await;
+    assert!(
+        !after.contains("p3.png"),
+        "withdrawn on A, gone from B's cached gallery"
+    );
+    assert!(after.contains("p4.png"));
 }

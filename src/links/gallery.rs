@@ -2,10 +2,11 @@
 //! open by the thousand (a newsletter goes out), and its query is most of its cost; the answer
 //! changes only when the library does.
 //!
-//! Never stale, on any instance: every request reads the library generation (with the link row, `links::by_token`) (a counter the
-//! database's own triggers move on any change to assets, versions, folders or a link's asset
-//! list; see migration 0007) and uses a cached gallery only if it was filled at that same
-//! generation and no availability window has opened or closed since. The link row itself
+//! Never stale, on any instance: every request reads the library generation together with the
+//! link row (`links::by_token`). It is a counter the database's own triggers move on any change
+//! to assets, versions, folders or a link's asset list (migration 0007), so a change made on
+//! another instance is seen at once. A cached gallery is used only if it was filled at that
+//! same generation and no availability window has opened or closed since. The link row itself
 //! (revoked, expired, downloads) is never cached: it is read on every request before this.
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
