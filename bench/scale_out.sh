@@ -67,44 +67,70 @@ mbps() { python3 -c "print(f'{$1/1e6:.0f}')"; }
 hwm_kib() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
 
 # CPU accounting. This machine is shared (someone may be running cargo builds), so each timed
-# run reports how busy the machine was and how much of it went to processes that are not part
-# of the benchmark: "foreign" = process CPU + steal (/proc/stat) - this script's children
-# (`times`: wrk, curl) - the long-running processes it started (instances, nginx, moto) - the
-# PostgreSQL backends of its database and PostgreSQL's own background processes. Interrupt
-# time (loopback TCP is mostly softirq, charged to no process) counts as busy, not as foreign.
-# A figure taken while foreign CPU was high is noise, not a property of assetport.
+# run reports
+#  - how busy the machine was, and how much of it went to processes that are not part of the
+#    benchmark: "foreign" = process CPU + steal (/proc/stat) minus everything below. Interrupt
+#    time (loopback TCP is mostly softirq, charged to no process) counts as busy, not foreign.
+#    A throughput taken while foreign CPU was high is noise, not a property of assetport.
+#  - the CPU each part of the benchmark spent: the assetport instances, nginx, PostgreSQL (the
+#    backends of this run's database and the server's background processes), the client (wrk,
+#    curl: this shell's children, from `times`), moto, and kernel threads (mostly the file
+#    system writing WAL and logs). Divided by the requests served, this is what a request
+#    costs, which other people's builds change far less than they change requests/s.
 ticks_all() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $9}' /proc/stat; }  # busy, tasks + steal
-our_pids() {
-  printf '%s\n' "${PIDS[@]}"
-  for c in "${NGINX_CONFS[@]}"; do
-    if m=$(cat "$c.pid" 2>/dev/null); then echo "$m"; pgrep -P "$m" || true; fi
+our_pids() {  # "pid part" lines
+  local p c m
+  for p in "${PIDS[@]}"; do
+    c=$(cat "/proc/$p/comm" 2>/dev/null) || continue
+    case $c in assetport) echo "$p assetport" ;; *) echo "$p moto" ;; esac
   done
-  psql -tA "$PG_URL/postgres" -c "SELECT pid FROM pg_stat_activity WHERE datname = '$DB' OR backend_type <> 'client backend'"
+  for c in "${NGINX_CONFS[@]}"; do
+    if m=$(cat "$c.pid" 2>/dev/null); then echo "$m nginx"; pgrep -P "$m" | sed 's/$/ nginx/'; fi
+  done
+  psql -tA "$PG_URL/postgres" -c "SELECT pid, 'postgres' FROM pg_stat_activity WHERE datname = '$DB' OR backend_type <> 'client backend'" | tr '|' ' '
+  ps -o pid= --ppid 2 | sed 's/$/ kernel/'
 }
-snap() {  # snap ARRAY: pid -> utime + stime (ticks) of our processes
+declare -A PART
+snap() {  # snap ARRAY: pid -> utime + stime (ticks) of our processes; PART: pid -> part
   local -n m=$1; m=()
-  local p t
-  for p in $(our_pids); do t=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null) && m[$p]=$t; done
+  local p part t
+  while read -r p part; do
+    t=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null) && { m[$p]=$t; PART[$p]=$part; }
+  done < <(our_pids)
 }
 # This shell's reaped children's user + sys, in ticks: `times` must run in this very shell (a
 # subshell starts from zero), so it writes to a file that is then parsed.
 children_ticks() {
-  awk 'NR == 2 {for (i = 1; i <= 2; i++) {split($i, a, "m"); sub("s", "", a[2]); s += a[1] * 60 + a[2]} print s * 100}' "$W/times"
+  awk 'NR == 2 {for (i = 1; i <= 2; i++) {split($i, a, "m"); sub("s", "", a[2]); s += a[1] * 60 + a[2]} printf "%d\n", s * 100}' "$W/times"
 }
-declare -A OURS0 OURS1
+declare -A OURS0 OURS1 SPENT
 cpu_begin() { snap OURS0; times >"$W/times"; C0=$(children_ticks); read -r B0 K0 < <(ticks_all); T0=$(date +%s.%N); }
-cpu_end() {  # sets BUSY and FOREIGN (% of all cores) since cpu_begin
-  local t1 b1 k1 c1 ours=0 p
+cpu_end() {  # sets BUSY and FOREIGN (% of all cores) and SPENT[part] (ticks) since cpu_begin
+  local t1 b1 k1 c1 ours=0 p d
   # The machine's clock and counters first, then ours: ours then cover at least the same span.
   t1=$(date +%s.%N); read -r b1 k1 < <(ticks_all); times >"$W/times"; c1=$(children_ticks); snap OURS1
-  for p in "${!OURS1[@]}"; do ours=$(( ours + OURS1[$p] - ${OURS0[$p]:-0} )); done
+  SPENT=([assetport]=0 [nginx]=0 [postgres]=0 [moto]=0 [kernel]=0 [client]=$(( ${c1%.*} - ${C0%.*} )))
+  for p in "${!OURS1[@]}"; do
+    d=$(( OURS1[$p] - ${OURS0[$p]:-0} )); ours=$(( ours + d )); SPENT[${PART[$p]}]=$(( SPENT[${PART[$p]}] + d ))
+  done
   read -r BUSY FOREIGN < <(python3 -c "
 cap = $(nproc) * ($t1 - $T0) * 100
 print(f'{100 * ($b1 - $B0) / cap:.0f} {max(0, 100 * ($k1 - $K0 - $ours - ($c1 - $C0)) / cap):.0f}')")
 }
+# Before a timed run: wait (up to QUIET_WAIT seconds) for a 2-second window in which other
+# people's processes used at most QUIET_PCT % of the machine. The runs say how quiet it stayed.
+QUIET_WAIT=${QUIET_WAIT:-60}; QUIET_PCT=${QUIET_PCT:-10}
+wait_quiet() {
+  local until=$(( SECONDS + QUIET_WAIT ))
+  while [ "$SECONDS" -lt "$until" ]; do
+    cpu_begin; sleep 2; cpu_end
+    [ "$FOREIGN" -le "$QUIET_PCT" ] && return 0
+  done
+  echo "   (not quiet: $FOREIGN% foreign CPU; running anyway)"
+}
 
 P_A=$(free_port); P_B=$(free_port); P_NG1=$(free_port); P_NG2=$(free_port)
-P_S3=$(free_port); P_C=$(free_port); P_NG3=$(free_port)
+P_S3=$(free_port); P_C=$(free_port); P_NG3=$(free_port); P_NG4=$(free_port)
 
 psql -q "$PG_URL/postgres" -c "CREATE DATABASE $DB" >/dev/null
 DB_URL="$PG_URL/$DB"
@@ -133,6 +159,7 @@ start_instance() {
 # nginx_conf FILE PORT UPSTREAM_PORT...: plain HTTP with the proxy settings of
 # docs/deploy/nginx.conf (streamed bodies both ways, HTTP/1.1 keep-alive to the instances,
 # least_conn). The access log names the instance that answered, to check the balance.
+# NGINX_EXTRA, if set, adds directives to the http block (a variant under test).
 nginx_conf() {
   local file=$1 port=$2; shift 2
   {
@@ -148,6 +175,7 @@ http {
   proxy_request_buffering off;
   proxy_buffering off;
   proxy_http_version 1.1;
+  ${NGINX_EXTRA:-}
   upstream assetport {
     least_conn;
 NGINX
@@ -203,15 +231,21 @@ done
 
 # run_wrk LABEL URL [wrk args]: one wrk run saved to bench/out/scale_out-wrk-LABEL-rROUND.txt.
 # Prints req/s; wrk's counts of non-2xx/3xx responses and socket errors are collected.
-declare -A RPS NON2XX SOCKERR CPU
+declare -A RPS NON2XX SOCKERR CPU COST
 run_wrk() {
   local label=$1 url=$2; shift 2
-  local f="$OUT/scale_out-wrk-$label-r$ROUND.txt"
+  local f="$OUT/scale_out-wrk-$label-r$ROUND.txt" n part
+  wait_quiet
   cpu_begin
   wrk -t2 -c"$WRK_CONNS" -d"${WRK_SECONDS}s" --latency "$@" "$url" >"$f"
   cpu_end
   RPS[$label]+="$(awk '/Requests\/sec/ {print $2}' "$f") "
   CPU[$label]+="$BUSY/$FOREIGN "
+  # CPU per request of each part, in microseconds (ticks are 10 ms).
+  n=$(awk '/requests in/ {print $1}' "$f")
+  for part in assetport postgres nginx client kernel; do
+    COST[$label:$part]+="$(( SPENT[$part] * 10000 / n )) "
+  done
   # "  Non-2xx or 3xx responses: N" and "  Socket errors: connect N, read N, write N, timeout N"
   NON2XX[$label]=$(( ${NON2XX[$label]:-0} + $(awk '/Non-2xx/ {n = $5} END {print n + 0}' "$f") ))
   SOCKERR[$label]=$(( ${SOCKERR[$label]:-0} + $(awk '/Socket errors/ {for (i = 4; i <= NF; i += 2) n += $i} END {print n + 0}' "$f") ))
@@ -224,11 +258,14 @@ sleep 1.5; for f in "$W"/nginx/*.access.log; do : >"$f"; done  # count only the 
 
 for ROUND in $(seq 1 "$ROUNDS"); do
   echo "== round $ROUND/$ROUNDS: wrk -t2 -c$WRK_CONNS -d${WRK_SECONDS}s, downloads then link pages"
-  for cfg in direct one two; do
+  # Each round starts with another configuration, so a drift (the events table growing,
+  # someone's build starting) does not always hit the same one.
+  CFGS=(direct one two); CFGS=("${CFGS[@]:$(( (ROUND - 1) % 3 ))}" "${CFGS[@]:0:$(( (ROUND - 1) % 3 ))}")
+  for cfg in "${CFGS[@]}"; do
     case $cfg in direct) port=$P_A ;; one) port=$P_NG1 ;; two) port=$P_NG2 ;; esac
     run_wrk "dl-$cfg" "http://127.0.0.1:$port/api/v1/assets/$SMALL_ID/original" -H "$AUTH"
   done
-  for cfg in direct one two; do
+  for cfg in "${CFGS[@]}"; do
     case $cfg in direct) port=$P_A ;; one) port=$P_NG1 ;; two) port=$P_NG2 ;; esac
     run_wrk "link-$cfg" "http://127.0.0.1:$port/$LINK_PATH"
   done
@@ -260,6 +297,10 @@ curl -sf -X PUT "$S3/$BUCKET" >/dev/null
 start_instance C "$P_C" ASSETPORT_STORAGE="s3://$BUCKET/assets" \
   AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1 AWS_ENDPOINT_URL="$S3"
 nginx_conf "$W/nginx/s3.conf" "$P_NG3" "$P_C"
+# The same with bigger proxy buffers: with proxy_buffering off, nginx relays a response through
+# one buffer of proxy_buffer_size (a memory page by default), i.e. in 4 KiB reads and writes.
+NGINX_EXTRA="proxy_buffer_size 256k; proxy_buffers 4 256k; proxy_busy_buffers_size 256k;" \
+  nginx_conf "$W/nginx/s3-256k.conf" "$P_NG4" "$P_C"
 API="http://127.0.0.1:$P_C/api/v1"
 
 head -c $((BIG_MB * 1024 * 1024)) /dev/urandom >"$W/files/big.bin"
@@ -267,6 +308,7 @@ BIG_SHA=$(sha256sum "$W/files/big.bin" | cut -d' ' -f1)
 UP_SPEED=$(curl -sf -o "$W/up.json" -w '%{speed_upload}' -H "$AUTH" -F "file=@$W/files/big.bin" "$API/folders/$FOLDER/assets")
 BIG_ID=$(json '["id"]' <"$W/up.json")
 curl -sf -X POST -H "$AUTH" "$API/assets/$BIG_ID/approve" >/dev/null
+HWM_C_UP=$(hwm_kib "$PID_C")
 KEY=$(psql -tA "$DB_URL" -c "SELECT v.blob_key FROM assets a JOIN asset_versions v ON v.id = a.current_version_id WHERE a.id = '$BIG_ID'")
 # The very object assetport wrote (moto answers unsigned requests): same size, listed in the bucket.
 OBJ="$S3/$BUCKET/assets/$KEY"
@@ -288,18 +330,27 @@ done
 
 # Each variant RUNS times, interleaved so moto's and the machine's drift hit all alike;
 # curl writes to /dev/null (timing a disk would time the disk).
-declare -A SPEED TIME
+declare -A SPEED TIME S3CPU
 get() {  # get LABEL URL [curl args]
   local label=$1 url=$2; shift 2
-  local res; res=$(curl -sf -o /dev/null -w '%{speed_download} %{time_total}' "$@" "$url")
-  SPEED[$label]+="${res% *} "; TIME[$label]+="${res#* } "
+  local res speed secs bytes part
+  cpu_begin
+  res=$(curl -sf -o /dev/null -w '%{speed_download} %{time_total} %{size_download}' "$@" "$url")
+  cpu_end
+  read -r speed secs bytes <<<"$res"
+  SPEED[$label]+="$speed "; TIME[$label]+="$secs "; S3CPU[$label:foreign]+="$FOREIGN "
+  # CPU seconds per GiB moved, for each part (ticks are 10 ms).
+  for part in assetport moto nginx client; do
+    S3CPU[$label:$part]+="$(python3 -c "print(${SPENT[$part]} / 100 / ($bytes / 2**30))") "
+  done
 }
-cpu_begin
 for i in $(seq 1 "$RUNS"); do
+  wait_quiet
   echo "   run $i/$RUNS"
   get full-s3 "$OBJ"
   get full-ap "$API/assets/$BIG_ID/original" -H "$AUTH"
   get full-ng "http://127.0.0.1:$P_NG3/api/v1/assets/$BIG_ID/original" -H "$AUTH"
+  get full-ng256 "http://127.0.0.1:$P_NG4/api/v1/assets/$BIG_ID/original" -H "$AUTH"
   get rbig-s3 "$OBJ" -H "Range: $RANGE_BIG"
   get rbig-ap "$API/assets/$BIG_ID/original" -H "$AUTH" -H "Range: $RANGE_BIG"
   for _ in 1 2 3; do  # small ranges are quick: a few more samples
@@ -307,7 +358,6 @@ for i in $(seq 1 "$RUNS"); do
     get rsmall-ap "$API/assets/$BIG_ID/original" -H "$AUTH" -H "Range: $RANGE_SMALL"
   done
 done
-cpu_end; S3_BUSY=$BUSY; S3_FOREIGN=$FOREIGN
 HWM_C=$(hwm_kib "$PID_C")
 ERRS_C=$(grep -ci 'error\|panic' "$W/C.log" || true)
 
@@ -322,6 +372,16 @@ row_rps() {  # row_rps WORKLOAD LABEL-PREFIX
 row_s3() {  # row_s3 WHAT LABEL-AP LABEL-S3 TARGET
   local a s; a=$(med "${SPEED[$2]}"); s=$(med "${SPEED[$3]}")
   printf '| %s | %s | %s | **%s** | %s |\n' "$1" "$(mbps "$a")" "$(mbps "$s")" "$(ratio "$a" "$s")" "$4"
+}
+row_cost() {  # row_cost LABEL WHAT: CPU per request of each part, medians over the rounds
+  local part out=""
+  for part in assetport postgres nginx client kernel; do out+="$(printf '%.0f' "$(med "${COST[$1:$part]}")") | "; done
+  printf '| %s | %.0f | %s%s |\n' "$2" "$(med "${RPS[$1]}")" "$out" "${CPU[$1]% }"
+}
+row_s3cost() {  # row_s3cost LABEL WHAT
+  local part out=""
+  for part in assetport moto nginx client; do out+="$(printf '%.2f' "$(med "${S3CPU[$1:$part]}")") | "; done
+  printf '| %s | %s%s |\n' "$2" "$out" "${S3CPU[$1:foreign]% }"
 }
 ms() { python3 -c "print(f'{$1*1000:.1f}')"; }
 {
@@ -339,19 +399,40 @@ ms() { python3 -c "print(f'{$1*1000:.1f}')"; }
   echo "Two-instance runs, requests per instance (nginx log): $SPREAD. Statuses other than 200 in nginx's logs of the timed runs: $NGINX_STATUS. Events written: $EVENTS."
   echo "Peak RSS: A $((HWM_A / 1024)) MiB, B $((HWM_B / 1024)) MiB. Error lines in the instance logs: $((ERRS_AB))."
   echo "Runs (req/s): $(for k in dl-direct dl-one dl-two link-direct link-one link-two; do printf '%s: %s; ' "$k" "${RPS[$k]% }"; done)"
-  echo "Machine busy % / foreign CPU % (not this benchmark's processes) per run: $(for k in dl-direct dl-one dl-two link-direct link-one link-two; do printf '%s: %s; ' "$k" "${CPU[$k]% }"; done)"
+  echo
+  echo "Where the time goes: CPU per request (µs, medians over the rounds) of each part, and how busy the machine was / how much of it went to other people's processes during each run (%). Per-request CPU is the figure least disturbed by others' load."
+  echo
+  echo "| run | req/s | assetport µs | PostgreSQL µs | nginx µs | wrk µs | kernel threads µs | busy / foreign % per round |"
+  echo "|---|---|---|---|---|---|---|---|"
+  row_cost dl-direct "download, 1 instance, no nginx"
+  row_cost dl-one "download, nginx → 1"
+  row_cost dl-two "download, nginx → 2"
+  row_cost link-direct "link page, 1 instance, no nginx"
+  row_cost link-one "link page, nginx → 1"
+  row_cost link-two "link page, nginx → 2"
   echo
   echo "## S3 (moto) downloads, ${BIG_MB} MiB object, median of $RUNS"
   echo
   echo "| figure | assetport (MB/s) | same object straight from moto (MB/s) | assetport / direct | target |"
   echo "|---|---|---|---|---|"
   row_s3 "whole file, instance directly" full-ap full-s3 "≥ 0.8"
-  row_s3 "whole file, through nginx" full-ng full-s3 "≥ 0.8"
+  row_s3 "whole file, through nginx (settings of docs/deploy/nginx.conf)" full-ng full-s3 "≥ 0.8"
+  row_s3 "whole file, through nginx + proxy_buffer_size 256k" full-ng256 full-s3 "≥ 0.8"
   row_s3 "Range: $((BIG_MB / 4)) MiB from byte $MID" rbig-ap rbig-s3 "≥ 0.8"
   row_s3 "Range: 1 MiB from byte $MID ($((RUNS * 3)) runs)" rsmall-ap rsmall-s3 ""
   echo
   echo "1 MiB range, median time: assetport $(ms "$(med "${TIME[rsmall-ap]}")") ms, moto $(ms "$(med "${TIME[rsmall-s3]}")") ms."
-  echo "Upload of the ${BIG_MB} MiB file (multipart POST into S3): $(mbps "$UP_SPEED") MB/s. Peak RSS of the S3 instance: $((HWM_C / 1024)) MiB. Error lines in its log: $((ERRS_C))."
-  echo "Machine busy ${S3_BUSY}%, foreign CPU ${S3_FOREIGN}% over the S3 downloads."
-  echo "Runs (MB/s): $(for k in full-ap full-ng full-s3 rbig-ap rbig-s3; do printf '%s: %s; ' "$k" "$(for v in ${SPEED[$k]}; do mbps "$v"; done | paste -sd' ')"; done)"
+  echo "Upload of the ${BIG_MB} MiB file (multipart POST into S3): $(mbps "$UP_SPEED") MB/s. Peak RSS of the S3 instance: $((HWM_C_UP / 1024)) MiB after the upload, $((HWM_C / 1024)) MiB after the downloads. Error lines in its log: $((ERRS_C))."
+  echo
+  echo "CPU seconds per GiB moved (medians), and foreign CPU % during each run:"
+  echo
+  echo "| run | assetport | moto | nginx | curl | foreign % per run |"
+  echo "|---|---|---|---|---|---|"
+  row_s3cost full-s3 "whole file, straight from moto"
+  row_s3cost full-ap "whole file, assetport"
+  row_s3cost full-ng "whole file, nginx → assetport"
+  row_s3cost full-ng256 "whole file, nginx (256k buffers) → assetport"
+  row_s3cost rbig-s3 "$((BIG_MB / 4)) MiB range, straight from moto"
+  row_s3cost rbig-ap "$((BIG_MB / 4)) MiB range, assetport"
+  echo "Runs (MB/s): $(for k in full-ap full-ng full-ng256 full-s3 rbig-ap rbig-s3; do printf '%s: %s; ' "$k" "$(for v in ${SPEED[$k]}; do mbps "$v"; done | paste -sd' ')"; done)"
 } | tee "$OUT/scale_out.md"

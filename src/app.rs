@@ -17,6 +17,9 @@ use axum::serve::ListenerExt;
 use axum::{Json, Router};
 use serde_json::json;
 use tokio::net::TcpListener;
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
@@ -55,6 +58,8 @@ pub struct Shared {
     pub mailer: mail::Mailer,
     /// Link galleries, checked against the library generation on every use.
     pub galleries: Arc<crate::links::gallery::Cache>,
+    /// This instance's request, byte and job counters for `/metrics`.
+    pub metrics: Arc<crate::metrics::Metrics>,
     /// Wakes this instance's job workers when it queues work (others poll).
     pub jobs: jobs::Waker,
 }
@@ -92,6 +97,7 @@ impl App {
             config: Arc::new(config),
             secret: Arc::new(secret),
             galleries: Arc::default(),
+            metrics: Arc::default(),
             jobs: jobs::Waker::default(),
         }));
         Ok(App {
@@ -180,12 +186,16 @@ fn start_jobs(state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
         move |job: jobs::Job| {
             let state = for_jobs.clone();
             async move {
-                match job.kind.as_str() {
-                    renditions::JOB => renditions::run(state, job).await,
+                let kind = job.kind.clone();
+                let outcome = match kind.as_str() {
+                    renditions::JOB => renditions::run(state.clone(), job).await,
                     other => Err(jobs::JobError::Permanent(format!(
                         "unknown job kind {other}"
                     ))),
-                }
+                };
+                let label = if outcome.is_ok() { "ok" } else { "error" };
+                state.metrics.job_run(&kind, label);
+                outcome
             }
         },
     )
@@ -234,21 +244,49 @@ fn router(state: AppState) -> Router {
         .route("/static/{name}", get(static_files::serve))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(crate::metrics::serve))
         .fallback(|| async { PageError(AppError::NotFound) });
     for layer in headers::layers() {
         app = app.layer(layer);
     }
-    let app = app.layer(axum::Extension(config.trusted_proxies.clone()));
-    // Spans name the route template, never the raw URI: URIs can carry secret tokens.
-    app.layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+    let app = app
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::metrics::track,
+        ))
+        .layer(axum::Extension(config.trusted_proxies.clone()));
+    // Spans name the route template, never the raw URI: URIs can carry secret tokens. Every
+    // log line of a request carries its id, which the client also gets as X-Request-Id (kept
+    // from a proxy that set one, e.g. nginx's $request_id).
+    let app = app.layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
         let route = req
             .extensions()
             .get::<MatchedPath>()
             .map(|p| p.as_str().to_string())
             .unwrap_or_default();
-        tracing::info_span!("request", method = %req.method(), route = %route)
-    }))
-    .with_state(state)
+        let id = req
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        let id: String = id.chars().take(64).collect();
+        tracing::info_span!("request", method = %req.method(), route = %route, request_id = %id)
+    }));
+    app.layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(NewRequestId))
+        .with_state(state)
+}
+
+/// A fresh id for each request that arrives without one.
+#[derive(Clone, Copy)]
+struct NewRequestId;
+
+impl MakeRequestId for NewRequestId {
+    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
+        axum::http::HeaderValue::from_str(&crate::db::new_id())
+            .ok()
+            .map(RequestId::new)
+    }
 }
 
 /// Ready when both the database and the storage answer.

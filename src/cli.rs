@@ -150,13 +150,21 @@ pub fn main() -> ExitCode {
         };
         return crate::media::run_render_command(input, out, &limits);
     }
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "assetport=info,tower_http=warn".into()),
         )
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    // ASSETPORT_LOG_FORMAT=json: one JSON object per line, for log shippers.
+    if std::env::var("ASSETPORT_LOG_FORMAT").as_deref() == Ok("json") {
+        logs.json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .init();
+    } else {
+        logs.init();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

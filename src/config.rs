@@ -38,6 +38,8 @@ pub struct Config {
     /// Load balancers whose `X-Forwarded-For` names the client (`ASSETPORT_TRUSTED_PROXIES`:
     /// addresses or CIDR ranges); none by default, so the header is ignored.
     pub trusted_proxies: TrustedProxies,
+    /// When set, `GET /metrics` needs `Authorization: Bearer <this>` (`ASSETPORT_METRICS_TOKEN`).
+    pub metrics_token: Option<String>,
 }
 
 /// The optional file; every key mirrors an `ASSETPORT_*` variable.
@@ -57,6 +59,7 @@ struct FileConfig {
     job_workers: Option<usize>,
     renderer: Option<PathBuf>,
     trusted_proxies: Option<String>,
+    metrics_token: Option<String>,
 }
 
 impl Config {
@@ -78,6 +81,7 @@ impl Config {
             job_workers: 2,
             renderer: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("assetport")),
             trusted_proxies: TrustedProxies::default(),
+            metrics_token: None,
         }
     }
 
@@ -139,6 +143,7 @@ impl Config {
         if let Some(v) = env("ASSETPORT_TRUSTED_PROXIES").or(file.trusted_proxies) {
             c.trusted_proxies = TrustedProxies::parse(&v)?;
         }
+        c.metrics_token = env("ASSETPORT_METRICS_TOKEN").or(file.metrics_token);
         c.public_url = c.public_url.trim_end_matches('/').to_string();
         Ok(c)
     }

@@ -21,6 +21,7 @@ pub mod library;
 pub mod links;
 pub mod mail;
 pub mod media;
+pub mod metrics;
 pub mod renditions;
 pub mod sanitize;
 pub mod search;

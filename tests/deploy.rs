@@ -212,6 +212,22 @@ async fn two_instances_behind_the_documented_nginx() {
     }
     assert_eq!(last, "200 OK", "nginx answers over TLS");
 
+    // /metrics is for Prometheus on the instances, not for the internet.
+    let r = client
+        .get(format!("{public_url}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    // nginx's request id is the one the instance logs and answers with.
+    let r = client
+        .get(format!("{public_url}/healthz"))
+        .send()
+        .await
+        .unwrap();
+    let request_id = r.headers()["x-request-id"].to_str().unwrap().to_string();
+    assert_eq!(request_id.len(), 32, "nginx's $request_id: {request_id}");
+
     // Plain HTTP only redirects to HTTPS.
     let r = client
         .get(format!("http://localhost:{http_port}/library"))
@@ -299,6 +315,10 @@ async fn two_instances_behind_the_documented_nginx() {
             "{instance} served requests:\n{log}"
         );
     }
+    assert!(
+        log.contains(&format!("id={request_id}")),
+        "the request id is in nginx's log"
+    );
     let token = link.path.trim_start_matches("/s/");
     assert!(
         !log.contains(token),

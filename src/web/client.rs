@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap};
+use axum::http::{header, Extensions, HeaderMap};
 use ipnet::IpNet;
 
 #[derive(Clone, Debug, Default)]
@@ -76,22 +76,32 @@ impl TrustedProxies {
     }
 }
 
+impl ClientInfo {
+    /// The client address of a whole request (for middleware, which has no `Parts`).
+    pub fn ip_of<B>(req: &axum::http::Request<B>) -> String {
+        ip_from(req.extensions(), req.headers())
+    }
+}
+
+fn ip_from(extensions: &Extensions, headers: &HeaderMap) -> String {
+    extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| {
+            let peer = c.0.ip();
+            match extensions.get::<TrustedProxies>() {
+                Some(trusted) => trusted.client_ip(peer, headers),
+                None => peer,
+            }
+            .to_string()
+        })
+        .unwrap_or_default()
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for ClientInfo {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let ip = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| {
-                let peer = c.0.ip();
-                match parts.extensions.get::<TrustedProxies>() {
-                    Some(trusted) => trusted.client_ip(peer, &parts.headers),
-                    None => peer,
-                }
-                .to_string()
-            })
-            .unwrap_or_default();
+        let ip = ip_from(&parts.extensions, &parts.headers);
         let user_agent = parts
             .headers
             .get(header::USER_AGENT)
