@@ -8,12 +8,16 @@
 #     Target: the second instance makes nothing slower (two/one >= ~0.95, given noise).
 #  2. A big file on S3 (moto): download through assetport vs a plain GET of the very same
 #     object from moto in the same run; whole file and a ranged GET. Target: >= 0.8.
-# Prints a table and writes it to bench/out/scale_out.md.
+# Every timed run also records the CPU each part spent (assetport, PostgreSQL, nginx, the
+# client) and how much CPU other people's processes took meanwhile: on a shared 2-core machine
+# the latter decides whether a difference is real. Before each run the script waits up to
+# QUIET_WAIT seconds for the machine to be quiet.
+# Prints tables and writes them to bench/out/scale_out.md (raw wrk output beside it).
 #
-#   bash bench/scale_out.sh                              # defaults below
-#   BIG_MB=64 WRK_SECONDS=5 ROUNDS=1 bash bench/scale_out.sh   # quick run
-#   ASSETPORT_BIN=/path/to/assetport bash bench/scale_out.sh    # skip the build
-#   CARGO_TARGET_DIR=/work/target-bench bash bench/scale_out.sh # build/look there
+#   bash bench/scale_out.sh                                      # defaults below, ~10 minutes
+#   BIG_MB=64 WRK_SECONDS=5 ROUNDS=1 RUNS=2 bash bench/scale_out.sh  # quick run
+#   ASSETPORT_BIN=/path/to/assetport bash bench/scale_out.sh     # skip the build
+#   CARGO_TARGET_DIR=/work/target-bench bash bench/scale_out.sh  # build and look there
 #
 # Needs nginx, wrk, PostgreSQL (PG_URL, trust auth; a fresh database is created and dropped per
 # run) and python3 with moto[server].
@@ -23,7 +27,7 @@ ROOT=$(pwd)
 OUT="$ROOT/bench/out"; mkdir -p "$OUT"
 BIG_MB=${BIG_MB:-256}           # the S3 file
 RUNS=${RUNS:-5}                 # S3 downloads per variant (median)
-ROUNDS=${ROUNDS:-2}             # wrk rounds; configurations alternate within a round
+ROUNDS=${ROUNDS:-3}             # wrk rounds; configurations alternate within a round
 WRK_SECONDS=${WRK_SECONDS:-15}
 WRK_CONNS=${WRK_CONNS:-64}
 PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432}
@@ -241,6 +245,7 @@ run_wrk() {
   cpu_end
   RPS[$label]+="$(awk '/Requests\/sec/ {print $2}' "$f") "
   CPU[$label]+="$BUSY/$FOREIGN "
+  echo "   $label: $(awk '/Requests\/sec/ {print $2}' "$f") req/s (machine busy $BUSY%, foreign $FOREIGN%)"
   # CPU per request of each part, in microseconds (ticks are 10 ms).
   n=$(awk '/requests in/ {print $1}' "$f")
   for part in assetport postgres nginx client kernel; do

@@ -222,6 +222,7 @@ fn router(state: AppState) -> Router {
 
     let pages = Router::new()
         .merge(accounts::pages::routes())
+        .merge(accounts::self_pages::routes())
         .merge(library::pages::routes(config.max_upload_bytes))
         .merge(links::pages::routes())
         .merge(uploadlinks::pages::routes())

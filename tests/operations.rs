@@ -70,7 +70,10 @@ async fn start(dir: &Path, extra_env: &[(&str, &str)]) -> Server {
         logs,
     };
     for _ in 0..200 {
-        if reqwest::get(format!("{}/healthz", server.base)).await.is_ok() {
+        if reqwest::get(format!("{}/healthz", server.base))
+            .await
+            .is_ok()
+        {
             return server;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;

@@ -1,14 +1,15 @@
-//! JSON API for users, groups and the audit log (admin only).
+//! JSON API for users, groups and the audit log (admin only), and for the caller's own
+//! account (password, API tokens).
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, patch, put};
+use axum::routing::{delete, get, patch, post, put};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::users::{self, NewUser, Role, UserChanges};
-use super::{groups, ApiAdmin};
+use super::{groups, selfservice, tokens, ApiAdmin, ApiUser};
 use crate::app::AppState;
 use crate::clock;
 use crate::error::{ApiResult, AppError};
@@ -29,6 +30,98 @@ pub fn routes() -> Router<AppState> {
             put(add_member).delete(remove_member),
         )
         .route("/events", get(list_events))
+        .route("/account", get(read_account))
+        .route("/account/password", post(change_password))
+        .route("/account/tokens", get(list_tokens).post(create_token))
+        .route("/account/tokens/{id}", delete(revoke_token))
+}
+
+// ---- the caller's own account ----------------------------------------------------------
+
+async fn read_account(ApiUser(me): ApiUser) -> Json<Value> {
+    Json(me.to_json())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PasswordBody {
+    current_password: String,
+    new_password: String,
+}
+
+/// 204; every session of the account ends (API tokens are separate credentials and stay).
+async fn change_password(
+    State(state): State<AppState>,
+    ApiUser(me): ApiUser,
+    client: ClientInfo,
+    Json(b): Json<PasswordBody>,
+) -> ApiResult<Response> {
+    selfservice::change_password(&state.db, &me, &b.current_password, &b.new_password).await?;
+    state
+        .events
+        .record(Event::new("password_changed").by(&me.id), &client)
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn list_tokens(
+    State(state): State<AppState>,
+    ApiUser(me): ApiUser,
+) -> ApiResult<Json<Value>> {
+    let items: Vec<Value> = selfservice::list_tokens(&state.db, &me.id)
+        .await?
+        .iter()
+        .map(|t| t.to_json())
+        .collect();
+    Ok(Json(json!({ "items": items, "next": null })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenBody {
+    name: String,
+}
+
+/// 201 with the token itself, shown this once.
+async fn create_token(
+    State(state): State<AppState>,
+    ApiUser(me): ApiUser,
+    client: ClientInfo,
+    Json(b): Json<TokenBody>,
+) -> ApiResult<Response> {
+    let name = selfservice::token_name(&b.name)?;
+    let (id, token) = tokens::create_api_token_with_id(&state.db, &me.id, &name).await?;
+    state
+        .events
+        .record(
+            Event::new("token_created")
+                .by(&me.id)
+                .detail(&format!("{} {name}", me.email)),
+            &client,
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "id": id, "name": name, "token": token })),
+    )
+        .into_response())
+}
+
+async fn revoke_token(
+    State(state): State<AppState>,
+    ApiUser(me): ApiUser,
+    client: ClientInfo,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    selfservice::revoke_token(&state.db, &me.id, &id).await?;
+    state
+        .events
+        .record(
+            Event::new("token_revoked").by(&me.id).detail(&me.email),
+            &client,
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 #[derive(Deserialize)]

@@ -4,6 +4,8 @@ pub mod auth;
 pub mod groups;
 pub mod pages;
 pub mod password;
+pub mod self_pages;
+pub mod selfservice;
 pub mod session_store;
 pub mod throttle;
 pub mod tokens;

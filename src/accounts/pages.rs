@@ -56,6 +56,8 @@ struct NextQuery {
 async fn login_page(session: Session, Query(q): Query<NextQuery>) -> PageResult<Response> {
     let mut layout = Layout::anonymous("Sign in");
     layout.csrf = csrf::token(&session).await?;
+    // "Your password has been changed" after a reset, and the like.
+    layout.flash = session.remove("flash").await.ok().flatten();
     let page = LoginPage {
         layout,
         next: safe_next(q.next.as_deref()),

@@ -38,18 +38,28 @@ pub fn secret_eq(a: &str, b: &str) -> bool {
 
 /// Creates an API token for a user and returns the token (the only time it is visible).
 pub async fn create_api_token(db: &Db, user_id: &str, name: &str) -> Result<String, sqlx::Error> {
+    Ok(create_api_token_with_id(db, user_id, name).await?.1)
+}
+
+/// As `create_api_token`, also returning the new token's id: `(id, token)`.
+pub async fn create_api_token_with_id(
+    db: &Db,
+    user_id: &str,
+    name: &str,
+) -> Result<(String, String), sqlx::Error> {
     let token = new_token("apt");
+    let id = db::new_id();
     sqlx::query(
         "INSERT INTO api_tokens (id, user_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
     )
-    .bind(db::new_id())
+    .bind(&id)
     .bind(user_id)
     .bind(name)
     .bind(hash_token(&token))
     .bind(crate::clock::now_ms())
     .execute(&db.pool)
     .await?;
-    Ok(token)
+    Ok((id, token))
 }
 
 /// The account behind a bearer token, if the token is live and the account enabled.

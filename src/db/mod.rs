@@ -92,6 +92,12 @@ pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0010_collections.sql"),
         include_str!("../../migrations/postgres/0010_collections.sql"),
     ),
+    (
+        11,
+        "password resets",
+        include_str!("../../migrations/sqlite/0011_password_resets.sql"),
+        include_str!("../../migrations/postgres/0011_password_resets.sql"),
+    ),
 ];
 
 impl Db {
