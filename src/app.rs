@@ -227,6 +227,7 @@ fn router(state: AppState) -> Router {
         .merge(links::pages::routes())
         .merge(uploadlinks::pages::routes())
         .merge(jobs::pages::routes())
+        .merge(crate::reports::pages::routes())
         .merge(search::pages::routes())
         .merge(collections::pages::routes())
         .merge(library::tus::routes::<accounts::PageUser>())

@@ -23,6 +23,7 @@ pub mod mail;
 pub mod media;
 pub mod metrics;
 pub mod renditions;
+pub mod reports;
 pub mod sanitize;
 pub mod search;
 pub mod secret;
