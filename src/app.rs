@@ -58,6 +58,8 @@ pub struct Shared {
     pub mailer: mail::Mailer,
     /// Link galleries, checked against the library generation on every use.
     pub galleries: Arc<crate::links::gallery::Cache>,
+    /// This instance's copy of the branding (reloaded every few seconds).
+    pub brand: Arc<crate::brand::Cache>,
     /// This instance's request, byte and job counters for `/metrics`.
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Wakes this instance's job workers when it queues work (others poll).
@@ -84,10 +86,13 @@ impl App {
         if config.public_url_from_bind {
             config.public_url = format!("http://{}", listener.local_addr()?);
         }
+        let brand: Arc<crate::brand::Cache> = Arc::default();
+        brand.set(crate::brand::load(&db).await?);
         let mailer = mail::Mailer::new(
             config.smtp_url.as_deref(),
             config.data_dir.join("outbox"),
             &config.mail_from,
+            brand.clone(),
         )?;
         let state = AppState(Arc::new(Shared {
             mailer,
@@ -98,6 +103,7 @@ impl App {
             secret: Arc::new(secret),
             galleries: Arc::default(),
             metrics: Arc::default(),
+            brand,
             jobs: jobs::Waker::default(),
         }));
         Ok(App {
@@ -228,6 +234,7 @@ fn router(state: AppState) -> Router {
         .merge(uploadlinks::pages::routes())
         .merge(jobs::pages::routes())
         .merge(crate::reports::pages::routes())
+        .merge(crate::brand::pages::routes())
         .merge(search::pages::routes())
         .merge(collections::pages::routes())
         .merge(library::tus::routes::<accounts::PageUser>())
@@ -252,6 +259,10 @@ fn router(state: AppState) -> Router {
         app = app.layer(layer);
     }
     let app = app
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::brand::middleware,
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             crate::metrics::track,

@@ -7,6 +7,7 @@ pub mod access;
 pub mod accounts;
 pub mod app;
 pub mod backup;
+pub mod brand;
 pub mod cli;
 pub mod clock;
 pub mod collections;

@@ -12,6 +12,8 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 pub struct Mailer {
     transport: Arc<Transport>,
     from: Mailbox,
+    /// The portal's name (as the sender's name) and the footer every mail ends with.
+    brand: Arc<crate::brand::Cache>,
 }
 
 enum Transport {
@@ -29,7 +31,12 @@ pub struct Mail<'a> {
 impl Mailer {
     /// `smtp_url` as lettre reads it: `smtp://host:port` (plain, `?tls=required` for STARTTLS)
     /// or `smtps://user:pass@host` (implicit TLS). Without it, mail goes to `outbox`.
-    pub fn new(smtp_url: Option<&str>, outbox: PathBuf, from: &str) -> anyhow::Result<Mailer> {
+    pub fn new(
+        smtp_url: Option<&str>,
+        outbox: PathBuf,
+        from: &str,
+        brand: Arc<crate::brand::Cache>,
+    ) -> anyhow::Result<Mailer> {
         let transport = match smtp_url {
             Some(url) => Transport::Smtp(
                 AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
@@ -41,16 +48,32 @@ impl Mailer {
         Ok(Mailer {
             transport: Arc::new(transport),
             from: from.parse().context("sender address")?,
+            brand,
         })
     }
 
     pub async fn send(&self, mail: Mail<'_>) -> anyhow::Result<()> {
+        let brand = self.brand.cached();
+        let mut from = self.from.clone();
+        // A renamed portal sends as itself, unless the operator named the sender explicitly.
+        if brand.name != crate::brand::DEFAULT_NAME
+            && from
+                .name
+                .as_deref()
+                .is_none_or(|n| n == crate::brand::DEFAULT_NAME)
+        {
+            from.name = Some(brand.name.clone());
+        }
+        let mut body = mail.body;
+        if !brand.mail_footer.is_empty() {
+            body = format!("{}\n\n-- \n{}\n", body.trim_end(), brand.mail_footer);
+        }
         let message = Message::builder()
-            .from(self.from.clone())
+            .from(from)
             .to(mail.to.parse().context("recipient address")?)
             .subject(mail.subject)
             .header(ContentType::TEXT_PLAIN)
-            .body(mail.body)
+            .body(body)
             .context("building the message")?;
         match &*self.transport {
             Transport::Smtp(smtp) => {

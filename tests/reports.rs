@@ -176,7 +176,10 @@ async fn reports_add_up_for_a_known_sequence(app: TestApp) {
     );
     assert!(html.contains("(9 from "), "the total");
     assert!(html.contains("Press kit"));
-    assert!(!html.contains("src=\"http"), "no external scripts or images");
+    assert!(
+        !html.contains("src=\"http"),
+        "no external scripts or images"
+    );
 
     let today = date(now);
     let earlier = date(now - 10 * DAY);

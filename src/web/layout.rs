@@ -14,6 +14,8 @@ pub struct NavUser {
 
 pub struct Layout {
     pub title: String,
+    /// The portal's branding (name, logo, colours), for the header and `<title>`.
+    pub brand: std::sync::Arc<crate::brand::Brand>,
     pub user: Option<NavUser>,
     pub csrf: String,
     pub flash: Option<String>,
@@ -25,6 +27,7 @@ impl Layout {
     pub fn anonymous(title: &str) -> Layout {
         Layout {
             title: title.into(),
+            brand: crate::brand::current(),
             user: None,
             csrf: String::new(),
             flash: None,
@@ -35,6 +38,7 @@ impl Layout {
     pub fn for_user(title: &str, user: &PageUser, section: &'static str) -> Layout {
         Layout {
             title: title.into(),
+            brand: crate::brand::current(),
             user: Some(NavUser {
                 name: user.account.name.clone(),
                 email: user.account.email.clone(),

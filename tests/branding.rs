@@ -1,0 +1,192 @@
+//! Branding (issue 7): an admin sets the portal's name, accent colour, logo, sign-in background
+//! and email footer; every page, share-link page and email shows them. Bad values are refused
+//! with nothing changed.
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use serde_json::json;
+
+fn png(w: u32, h: u32) -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::RgbImage::from_pixel(w, h, image::Rgb([164, 22, 26]))
+        .write_to(&mut out, image::ImageFormat::Png)
+        .unwrap();
+    out.into_inner()
+}
+
+fn jpeg() -> Vec<u8> {
+    let pixels = [20u8, 40, 80].repeat(64 * 40);
+    let mut out = Vec::new();
+    jpeg_encoder::Encoder::new(&mut out, 85)
+        .encode(&pixels, 64, 40, jpeg_encoder::ColorType::Rgb)
+        .unwrap();
+    out
+}
+
+/// Posts the branding form as a browser does (multipart, CSRF token in the URL).
+async fn save(
+    b: &Browser,
+    fields: &[(&str, &str)],
+    files: Vec<(&str, &str, Vec<u8>)>,
+) -> reqwest::Response {
+    let csrf = b.csrf("/account").await;
+    let mut form = reqwest::multipart::Form::new();
+    for (k, v) in fields {
+        form = form.text(k.to_string(), v.to_string());
+    }
+    for (field, name, bytes) in files {
+        form = form.part(
+            field.to_string(),
+            reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()),
+        );
+    }
+    b.client
+        .post(b.url(&format!("/admin/branding?csrf_token={csrf}")))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+const GOOD: [(&str, &str); 3] = [
+    ("name", "Acme Brand Hub"),
+    ("accent", "#A4161A"),
+    ("mail_footer", "Acme Corp · Brand team\nbrand@acme.example"),
+];
+
+async fn branding_reaches_every_page_link_and_email(app: TestApp) {
+    let admin_api = app.admin().await;
+    let b = app.browser();
+    b.login_ok("admin@example.com").await;
+    let folder = admin_api.folder(None, "Campaign").await;
+    let asset = admin_api
+        .published(&folder, "poster.pdf", b"poster".to_vec())
+        .await;
+
+    // Refused, and nothing changes: bad colour, too little contrast, a non-image "logo",
+    // an empty name, an oversized logo.
+    let cases: Vec<(Vec<(&str, &str)>, Vec<(&str, &str, Vec<u8>)>, u16)> = vec![
+        (vec![("name", "X"), ("accent", "#fff")], vec![], 400),
+        (vec![("name", "X"), ("accent", "#ffff00")], vec![], 422),
+        (vec![("name", "  "), ("accent", "#a4161a")], vec![], 400),
+        (
+            GOOD.to_vec(),
+            vec![(
+                "logo",
+                "logo.svg",
+                b"<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script></svg>"
+                    .to_vec(),
+            )],
+            415,
+        ),
+        (
+            GOOD.to_vec(),
+            vec![("logo", "huge.png", vec![0x89; 1024 * 1024 + 10])],
+            413,
+        ),
+    ];
+    for (fields, files, status) in cases {
+        let r = save(&b, &fields, files).await;
+        assert_eq!(r.status(), status, "{fields:?}");
+        assert!(r.text().await.unwrap().contains("Nothing was changed"));
+    }
+    let (_, home) = b.page("/").await;
+    assert!(
+        home.contains("<title>Library · assetport</title>"),
+        "unchanged"
+    );
+
+    // Saved.
+    let r = save(
+        &b,
+        &GOOD,
+        vec![
+            ("logo", "logo.png", png(120, 40)),
+            ("background", "bg.jpg", jpeg()),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let (_, home) = b.page("/").await;
+    assert!(home.contains("<title>Library · Acme Brand Hub</title>"));
+    assert!(home.contains("Branding saved"));
+    let logo_url = {
+        let start = home.find("/brand/logo?v=").expect("the logo in the header");
+        home[start..].split('"').next().unwrap().to_string()
+    };
+    let css_url = {
+        let start = home.find("/brand.css?v=").unwrap();
+        home[start..].split('"').next().unwrap().to_string()
+    };
+    let css = b.get(&css_url).await;
+    assert_eq!(
+        css.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    let css = css.text().await.unwrap();
+    assert!(css.contains("--accent: #a4161a;"), "{css}");
+    assert!(css.contains("/brand/background?v="));
+    let logo = b.get(&logo_url).await;
+    assert_eq!(logo.status(), 200);
+    assert_eq!(logo.headers()["content-type"], "image/png");
+    assert_eq!(logo.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(logo.bytes().await.unwrap().to_vec(), png(120, 40));
+
+    // Anonymous pages: sign-in (with the background class) and a share link.
+    let (_, login) = app.browser().page("/login").await;
+    assert!(login.contains("Acme Brand Hub"));
+    assert!(login.contains("class=\"signin\""));
+    let link = admin_api
+        .create_link(json!({
+            "asset_ids": [asset],
+            "recipients": ["buyer@shop.example"],
+            "message": "The spring poster"
+        }))
+        .await;
+    let page = visitor()
+        .get(&link.url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Acme Brand Hub"));
+    assert!(page.contains("/brand/logo?v="));
+
+    // Email: sent by the portal's name, ending with the footer.
+    let mut mail = String::new();
+    for _ in 0..100 {
+        if let Some(m) = app
+            .outbox()
+            .into_iter()
+            .find(|m| m.contains("buyer@shop.example"))
+        {
+            mail = m;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    assert!(mail.contains("From: \"Acme Brand Hub\""), "{mail}");
+    assert!(mail.contains("Acme Corp"), "{mail}");
+
+    // Removing the logo goes back to the mark; the old image URL no longer answers.
+    let mut fields = GOOD.to_vec();
+    fields.push(("remove_logo", "on"));
+    assert_eq!(save(&b, &fields, vec![]).await.status(), 303);
+    let (_, home) = b.page("/").await;
+    assert!(!home.contains("/brand/logo?v="));
+    assert_eq!(b.get(&logo_url).await.status(), 404);
+
+    // Branding is for admins.
+    app.member("shop@retail.example", &[]).await;
+    let m = app.browser();
+    m.login_ok("shop@retail.example").await;
+    assert_eq!(m.get("/admin/branding").await.status(), 404);
+    let r = save(&m, &GOOD, vec![]).await;
+    assert_eq!(r.status(), 404);
+}
+
+on_both_backends!(branding_reaches_every_page_link_and_email);
