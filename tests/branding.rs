@@ -67,8 +67,12 @@ async fn branding_reaches_every_page_link_and_email(app: TestApp) {
 
     // Refused, and nothing changes: bad colour, too little contrast, a non-image "logo",
     // an empty name, an oversized logo.
-    type Files<'a> = Vec<(&'a str, &'a str, Vec<u8>)>;
-    let cases: Vec<(Vec<(&str, &str)>, Files, u16)> = vec![
+    type Case<'a> = (
+        Vec<(&'a str, &'a str)>,
+        Vec<(&'a str, &'a str, Vec<u8>)>,
+        u16,
+    );
+    let cases: Vec<Case> = vec![
         (vec![("name", "X"), ("accent", "#fff")], vec![], 400),
         (vec![("name", "X"), ("accent", "#ffff00")], vec![], 422),
         (vec![("name", "  "), ("accent", "#a4161a")], vec![], 400),
