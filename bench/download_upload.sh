@@ -111,7 +111,7 @@ if [ -n "${PROFILE:-}" ]; then  # where the time goes: same auth and access, no 
   echo "asset JSON: $(wrk -t2 -c64 -d5s -H "Authorization: Bearer $PARTNER" "$API/assets/$SMALL_ID" | rps) req/s"
   echo "resume from byte 1 (no event): $(wrk -t2 -c64 -d5s -H 'Range: bytes=1-' -H "Authorization: Bearer $PARTNER" "$API/assets/$SMALL_ID/original" | rps) req/s"
 fi
-NON2XX=$(awk '/Non-2xx/ {print $4}' "$OUT/wrk-assetport.txt"); NON2XX=${NON2XX:-0}
+NON2XX=$(awk '/Non-2xx/ {n = $5} END {print n + 0}' "$OUT/wrk-assetport.txt")  # "Non-2xx or 3xx responses: N"
 END_HWM=$(hwm_kib $AP_PID)
 
 ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }

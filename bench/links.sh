@@ -106,7 +106,7 @@ if [ -n "${PROFILE:-}" ]; then  # where the time goes on the landing path
   echo "password gate (token lookup, no list, no event): $(wrk -t2 -c64 -d5s "$GATED" | rps) req/s"
   echo "empty folder link (lookup + view event): $(wrk -t2 -c64 -d5s "$EMPTY_LINK" | rps) req/s"
 fi
-NON2XX=$(awk '/Non-2xx/ {print $4}' "$OUT/wrk-links-assetport.txt"); NON2XX=${NON2XX:-0}
+NON2XX=$(awk '/Non-2xx/ {n = $5} END {print n + 0}' "$OUT/wrk-links-assetport.txt")  # "Non-2xx or 3xx responses: N"
 END_HWM=$(hwm_kib $AP_PID)
 
 ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }

@@ -183,6 +183,7 @@ http {
   client_max_body_size 0;
   proxy_request_buffering off;
   proxy_buffering off;
+  proxy_buffer_size 256k; proxy_buffers 4 256k; proxy_busy_buffers_size 256k;
   proxy_http_version 1.1;
   ${NGINX_EXTRA:-}
   upstream assetport {

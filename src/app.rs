@@ -76,7 +76,7 @@ pub struct App {
 
 impl App {
     pub async fn build(config: Config) -> anyhow::Result<App> {
-        let db = Db::connect(&config.database_url).await?;
+        let db = Db::connect_pool(&config.database_url, config.db_pool).await?;
         db.migrate().await?;
         let storage = Storage::from_url(&config.storage)?;
         let secret = crate::secret::shared(&config, &db).await?;
@@ -93,6 +93,7 @@ impl App {
             config.data_dir.join("outbox"),
             &config.mail_from,
             brand.clone(),
+            db.clone(),
         )?;
         let state = AppState(Arc::new(Shared {
             mailer,
@@ -159,6 +160,20 @@ impl App {
                 }
             }
         }));
+        // Digests: each instance asks for the day's job once a minute; one job runs.
+        if let Some(hour) = self.state.config.digest_hour {
+            let state = self.state.clone();
+            workers.push(tokio::spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_secs(60));
+                loop {
+                    tick.tick().await;
+                    let now = crate::clock::now_ms();
+                    if let Err(e) = crate::digests::schedule(&state, hour, now).await {
+                        tracing::warn!(error = %e, "scheduling digests failed");
+                    }
+                }
+            }));
+        }
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
@@ -195,6 +210,7 @@ fn start_jobs(state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
                 let kind = job.kind.clone();
                 let outcome = match kind.as_str() {
                     renditions::JOB => renditions::run(state.clone(), job).await,
+                    crate::digests::JOB => crate::digests::run(state.clone(), job).await,
                     other => Err(jobs::JobError::Permanent(format!(
                         "unknown job kind {other}"
                     ))),
@@ -229,12 +245,14 @@ fn router(state: AppState) -> Router {
     let pages = Router::new()
         .merge(accounts::pages::routes())
         .merge(accounts::self_pages::routes())
+        .merge(crate::digests::pages::routes())
         .merge(library::pages::routes(config.max_upload_bytes))
         .merge(links::pages::routes())
         .merge(uploadlinks::pages::routes())
         .merge(jobs::pages::routes())
         .merge(crate::reports::pages::routes())
         .merge(crate::brand::pages::routes())
+        .merge(crate::brand::mail_pages::routes())
         .merge(search::pages::routes())
         .merge(collections::pages::routes())
         .merge(library::tus::routes::<accounts::PageUser>())
@@ -244,6 +262,7 @@ fn router(state: AppState) -> Router {
     // Share-link visitors have no session (see links::visit).
     let visitors = links::visit::routes()
         .merge(uploadlinks::visit::routes(config.max_upload_bytes))
+        .merge(crate::digests::pages::visitor_routes())
         .layer(middleware::from_fn(csrf::same_origin_only));
 
     let mut app = Router::new()

@@ -211,7 +211,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Upload { .. } | Command::Render { .. } => Ok(()), // handled above
         Command::Serve => serve(config).await,
         Command::Migrate => {
-            Db::connect(&config.database_url).await?.migrate().await?;
+            Db::connect_pool(&config.database_url, config.db_pool)
+                .await?
+                .migrate()
+                .await?;
             println!("migrations applied");
             Ok(())
         }
@@ -249,7 +252,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let mut password = String::new();
             std::io::stdin().lock().read_line(&mut password)?;
             let password = password.trim_end_matches(['\r', '\n']);
-            let db = Db::connect(&config.database_url).await?;
+            let db = Db::connect_pool(&config.database_url, config.db_pool).await?;
             db.migrate().await?;
             let role = users::Role::parse(&role)?;
             let user = users::create_user(
@@ -274,7 +277,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Token {
             command: TokenCommand::Create { email, name },
         } => {
-            let db = Db::connect(&config.database_url).await?;
+            let db = Db::connect_pool(&config.database_url, config.db_pool).await?;
             db.migrate().await?;
             let user = users::by_email(&db, &email)
                 .await?
@@ -289,7 +292,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 /// `assetport fsck`: prints what it found; an error when anything referenced is missing or
 /// damaged.
 async fn fsck(config: &Config, repair: bool, grace_secs: u64) -> anyhow::Result<()> {
-    let db = Db::connect(&config.database_url).await?;
+    let db = Db::connect_pool(&config.database_url, config.db_pool).await?;
     db.migrate().await?;
     let storage = crate::storage::Storage::from_url(&config.storage)?;
     let grace = std::time::Duration::from_secs(grace_secs);

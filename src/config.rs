@@ -40,6 +40,12 @@ pub struct Config {
     pub trusted_proxies: TrustedProxies,
     /// When set, `GET /metrics` needs `Authorization: Bearer <this>` (`ASSETPORT_METRICS_TOKEN`).
     pub metrics_token: Option<String>,
+    /// Database connections this instance may hold (`ASSETPORT_DB_POOL`); unset: 8 for SQLite,
+    /// 10 for PostgreSQL. With many instances, their sum must stay under the server's limit.
+    pub db_pool: Option<u32>,
+    /// The hour (UTC, 0–23) from which each day's digests go out (`ASSETPORT_DIGEST_HOUR`,
+    /// default 7); `off` sends none on a schedule (admins can still send them from the jobs page).
+    pub digest_hour: Option<u8>,
 }
 
 /// The optional file; every key mirrors an `ASSETPORT_*` variable.
@@ -60,6 +66,8 @@ struct FileConfig {
     renderer: Option<PathBuf>,
     trusted_proxies: Option<String>,
     metrics_token: Option<String>,
+    db_pool: Option<u32>,
+    digest_hour: Option<String>,
 }
 
 impl Config {
@@ -82,6 +90,8 @@ impl Config {
             renderer: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("assetport")),
             trusted_proxies: TrustedProxies::default(),
             metrics_token: None,
+            db_pool: None,
+            digest_hour: Some(7),
         }
     }
 
@@ -144,6 +154,25 @@ impl Config {
             c.trusted_proxies = TrustedProxies::parse(&v)?;
         }
         c.metrics_token = env("ASSETPORT_METRICS_TOKEN").or(file.metrics_token);
+        if let Some(v) = env("ASSETPORT_DB_POOL") {
+            c.db_pool = Some(v.parse().context("ASSETPORT_DB_POOL")?);
+        } else {
+            c.db_pool = file.db_pool;
+        }
+        if let Some(v) = env("ASSETPORT_DIGEST_HOUR").or(file.digest_hour) {
+            c.digest_hour = match v.trim() {
+                "off" => None,
+                h => Some(
+                    h.parse::<u8>()
+                        .ok()
+                        .filter(|h| *h < 24)
+                        .context("ASSETPORT_DIGEST_HOUR must be an hour 0-23 or off")?,
+                ),
+            };
+        }
+        if c.db_pool == Some(0) {
+            anyhow::bail!("ASSETPORT_DB_POOL must be at least 1");
+        }
         c.public_url = c.public_url.trim_end_matches('/').to_string();
         Ok(c)
     }

@@ -13,6 +13,7 @@ pub mod clock;
 pub mod collections;
 pub mod config;
 pub mod db;
+pub mod digests;
 pub mod error;
 pub mod events;
 pub mod fsck;

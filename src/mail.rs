@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
-use lettre::message::header::ContentType;
+use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
 use lettre::message::Mailbox;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
@@ -12,8 +12,11 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 pub struct Mailer {
     transport: Arc<Transport>,
     from: Mailbox,
-    /// The portal's name (as the sender's name) and the footer every mail ends with.
+    /// The portal's name (as the sender's name), the footer every mail ends with and the
+    /// admin's templates; refreshed from `db` like pages do, since mail is often sent by
+    /// background jobs on an instance that serves no pages.
     brand: Arc<crate::brand::Cache>,
+    db: crate::db::Db,
 }
 
 enum Transport {
@@ -26,6 +29,39 @@ pub struct Mail<'a> {
     pub to: &'a str,
     pub subject: &'a str,
     pub body: String,
+    /// A one-click unsubscribe address (digests): sent as `List-Unsubscribe` with
+    /// `List-Unsubscribe-Post` (RFC 8058), so mail programs can offer their own button.
+    pub unsubscribe: Option<&'a str>,
+}
+
+#[derive(Clone)]
+struct ListUnsubscribe(String);
+
+impl Header for ListUnsubscribe {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("List-Unsubscribe")
+    }
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(ListUnsubscribe(s.to_string()))
+    }
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), format!("<{}>", self.0))
+    }
+}
+
+#[derive(Clone)]
+struct ListUnsubscribePost;
+
+impl Header for ListUnsubscribePost {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("List-Unsubscribe-Post")
+    }
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(ListUnsubscribePost)
+    }
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), "List-Unsubscribe=One-Click".into())
+    }
 }
 
 impl Mailer {
@@ -36,6 +72,7 @@ impl Mailer {
         outbox: PathBuf,
         from: &str,
         brand: Arc<crate::brand::Cache>,
+        db: crate::db::Db,
     ) -> anyhow::Result<Mailer> {
         let transport = match smtp_url {
             Some(url) => Transport::Smtp(
@@ -49,11 +86,34 @@ impl Mailer {
             transport: Arc::new(transport),
             from: from.parse().context("sender address")?,
             brand,
+            db,
         })
     }
 
+    /// Sends one of the admin-editable kinds (`brand::mail`), filled with `vars` and the portal's
+    /// name as `{portal}`.
+    pub async fn send_kind(
+        &self,
+        to: &str,
+        kind: &crate::brand::mail::Kind,
+        vars: &[(&str, &str)],
+        unsubscribe: Option<&str>,
+    ) -> anyhow::Result<()> {
+        let brand = self.brand.get(&self.db).await;
+        let mut all = vars.to_vec();
+        all.push(("portal", brand.name.as_str()));
+        let (subject, body) = crate::brand::mail::render(&brand.mail_templates, kind, &all);
+        self.send(Mail {
+            to,
+            subject: &subject,
+            body,
+            unsubscribe,
+        })
+        .await
+    }
+
     pub async fn send(&self, mail: Mail<'_>) -> anyhow::Result<()> {
-        let brand = self.brand.cached();
+        let brand = self.brand.get(&self.db).await;
         let mut from = self.from.clone();
         // A renamed portal sends as itself, unless the operator named the sender explicitly.
         if brand.name != crate::brand::DEFAULT_NAME
@@ -68,13 +128,17 @@ impl Mailer {
         if !brand.mail_footer.is_empty() {
             body = format!("{}\n\n-- \n{}\n", body.trim_end(), brand.mail_footer);
         }
-        let message = Message::builder()
+        let mut builder = Message::builder()
             .from(from)
             .to(mail.to.parse().context("recipient address")?)
             .subject(mail.subject)
-            .header(ContentType::TEXT_PLAIN)
-            .body(body)
-            .context("building the message")?;
+            .header(ContentType::TEXT_PLAIN);
+        if let Some(url) = mail.unsubscribe {
+            builder = builder
+                .header(ListUnsubscribe(url.to_string()))
+                .header(ListUnsubscribePost);
+        }
+        let message = builder.body(body).context("building the message")?;
         match &*self.transport {
             Transport::Smtp(smtp) => {
                 smtp.send(message).await.context("SMTP delivery")?;

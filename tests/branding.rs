@@ -3,8 +3,6 @@
 //! with nothing changed.
 mod common;
 
-use std::time::Duration;
-
 use common::*;
 use serde_json::json;
 
@@ -162,18 +160,7 @@ async fn branding_reaches_every_page_link_and_email(app: TestApp) {
     assert!(page.contains("/brand/logo?v="));
 
     // Email: sent by the portal's name, ending with the footer.
-    let mut mail = String::new();
-    for _ in 0..100 {
-        if let Some(m) = app
-            .outbox()
-            .into_iter()
-            .find(|m| m.contains("buyer@shop.example"))
-        {
-            mail = m;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(30)).await;
-    }
+    let mail = app.wait_for_mail("buyer@shop.example", |_| true).await;
     assert!(mail.contains("From: \"Acme Brand Hub\""), "{mail}");
     assert!(mail.contains("Acme Corp"), "{mail}");
 

@@ -46,6 +46,9 @@ struct AccountPage {
     tokens: Vec<TokenRow>,
     new_token: Option<(String, String)>,
     error: Option<String>,
+    /// The digest setting: off, daily or weekly.
+    digest: &'static str,
+    is_admin: bool,
 }
 
 async fn account_page(State(state): State<AppState>, me: PageUser) -> PageResult<Response> {
@@ -78,6 +81,10 @@ async fn page(
         tokens,
         new_token,
         error,
+        digest: crate::digests::frequency(&state.db, &me.account)
+            .await?
+            .as_str(),
+        is_admin: me.account.is_admin(),
     };
     Ok((status, render(&page)?).into_response())
 }

@@ -9,7 +9,7 @@ use super::{password, session_store, tokens};
 use crate::clock;
 use crate::db::{self, Db};
 use crate::error::AppError;
-use crate::mail::{Mail, Mailer};
+use crate::mail::Mailer;
 
 /// How long an emailed reset link works.
 pub const RESET_VALID_MS: i64 = 60 * 60 * 1000;
@@ -59,7 +59,7 @@ pub async fn change_password(
 }
 
 /// Stores a new password hash and ends every session and pending reset of the account.
-async fn set_password(db: &Db, user_id: &str, new: &str) -> Result<(), AppError> {
+pub(crate) async fn set_password(db: &Db, user_id: &str, new: &str) -> Result<(), AppError> {
     let hash = password::hash(new.to_string()).await?;
     sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
         .bind(hash)
@@ -114,23 +114,14 @@ pub async fn request_reset(
     .bind(now + RESET_VALID_MS)
     .execute(&db.pool)
     .await?;
-    let body = format!(
-        "Hello {name},\n\n\
-         Someone (hopefully you) asked to reset the password of your assetport account.\n\
-         Choose a new one here within the next hour:\n\n  {public_url}/reset/{token}\n\n\
-         The link works once. If you did not ask for this, ignore this message: your password \
-         stays as it is.\n",
-        name = account.name,
-    );
     let mailer = mailer.clone();
     let to = account.email.clone();
+    let name = account.name.clone();
+    let link = format!("{public_url}/reset/{token}");
     tokio::spawn(async move {
-        let mail = Mail {
-            to: &to,
-            subject: "Reset your assetport password",
-            body,
-        };
-        if let Err(e) = mailer.send(mail).await {
+        let vars = [("name", name.as_str()), ("link", link.as_str())];
+        let kind = &crate::brand::mail::PASSWORD_RESET;
+        if let Err(e) = mailer.send_kind(&to, kind, &vars, None).await {
             tracing::warn!(error = %e, "sending a password reset mail failed");
         }
     });

@@ -250,26 +250,23 @@ pub async fn update(
             "you cannot disable or demote your own account".into(),
         ));
     }
-    let hash = match &ch.password {
-        Some(p) => {
-            password::check_policy(p)?;
-            Some(password::hash(p.clone()).await?)
-        }
-        None => None,
-    };
+    if let Some(p) = &ch.password {
+        password::check_policy(p)?;
+    }
     sqlx::query(
-        "UPDATE users SET name = $1, role = $2, disabled = $3, \
-         password_hash = COALESCE($4, password_hash), updated_at = $5 WHERE id = $6",
+        "UPDATE users SET name = $1, role = $2, disabled = $3, updated_at = $4 WHERE id = $5",
     )
     .bind(&user.name)
     .bind(user.role.as_str())
     .bind(user.disabled as i64)
-    .bind(hash.clone())
     .bind(clock::now_ms())
     .bind(&user.id)
     .execute(&db.pool)
     .await?;
-    if hash.is_some() || user.disabled {
+    // One way to set a password: it also ends every session and pending reset link.
+    if let Some(p) = &ch.password {
+        super::selfservice::set_password(db, &user.id, p).await?;
+    } else if user.disabled {
         super::session_store::end_all_for_user(db, &user.id).await?;
     }
     Ok(user)

@@ -6,6 +6,8 @@
 //! change within seconds. Branding decides nothing about access, so a few seconds of
 //! staleness are fine. Pages reach the copy through a task-local set by `middleware`, so the
 //! many `Layout` constructors need no extra argument.
+pub mod mail;
+pub mod mail_pages;
 pub mod pages;
 
 use std::sync::{Arc, RwLock};
@@ -42,6 +44,8 @@ pub struct Brand {
     pub background: Option<Image>,
     /// Appended to every email.
     pub mail_footer: String,
+    /// Admins' versions of the emails (`mail::KINDS`); the others use the built-in text.
+    pub mail_templates: mail::Customs,
 }
 
 impl Default for Brand {
@@ -52,6 +56,7 @@ impl Default for Brand {
             logo: None,
             background: None,
             mail_footer: String::new(),
+            mail_templates: mail::Customs::new(),
         }
     }
 }

@@ -182,6 +182,7 @@ fn checked(sent: &Sent, old: &Brand) -> Result<Brand, AppError> {
             old.background.clone()
         },
         mail_footer: footer.trim_end().to_string(),
+        mail_templates: old.mail_templates.clone(),
     })
 }
 

@@ -98,10 +98,21 @@ pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0011_password_resets.sql"),
         include_str!("../../migrations/postgres/0011_password_resets.sql"),
     ),
+    (
+        12,
+        "email digests",
+        include_str!("../../migrations/sqlite/0012_digests.sql"),
+        include_str!("../../migrations/postgres/0012_digests.sql"),
+    ),
 ];
 
 impl Db {
     pub async fn connect(url: &str) -> anyhow::Result<Db> {
+        Db::connect_pool(url, None).await
+    }
+
+    /// `connect` with at most `max` connections (`ASSETPORT_DB_POOL`) instead of the default.
+    pub async fn connect_pool(url: &str, max: Option<u32>) -> anyhow::Result<Db> {
         sqlx::any::install_default_drivers();
         let mut local = None;
         let (dialect, url) = if let Some(rest) = url.strip_prefix("sqlite:") {
@@ -129,10 +140,10 @@ impl Db {
         } else {
             anyhow::bail!("ASSETPORT_DATABASE_URL must start with sqlite:// or postgres://");
         };
-        let max = match dialect {
+        let max = max.unwrap_or(match dialect {
             Dialect::Sqlite => 8,
             Dialect::Postgres => 10,
-        };
+        });
         let pool = AnyPoolOptions::new()
             .max_connections(max)
             .after_connect(move |conn, _meta| {

@@ -93,6 +93,24 @@ where
     Ok(())
 }
 
+/// Queues `kind` for `subject` unless that job exists already, in whatever state: for
+/// once-only work such as a day's digests, which every instance asks for. Returns whether it
+/// was queued now.
+pub async fn enqueue_once(db: &Db, kind: &str, subject: &str) -> Result<bool, sqlx::Error> {
+    let now = clock::now_ms();
+    let r = sqlx::query(
+        "INSERT INTO jobs (id, kind, subject, state, run_at, created_at, updated_at) \
+         VALUES ($1, $2, $3, 'pending', $4, $4, $4) ON CONFLICT (kind, subject) DO NOTHING",
+    )
+    .bind(db::new_id())
+    .bind(kind)
+    .bind(subject)
+    .bind(now)
+    .execute(&db.pool)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
 /// Claims the next due job (or one whose lease ran out), or `None`.
 pub async fn claim(db: &Db, now: i64) -> Result<Option<Job>, sqlx::Error> {
     let token = db::new_id();

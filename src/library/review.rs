@@ -114,28 +114,21 @@ async fn notify(
         &view.asset.title
     };
     let url = format!("{}/assets/{}", state.config.public_url, view.asset.id);
-    let n = view.version.number;
-    let (subject, body) = if approved {
-        (
-            format!("Approved: {name}"),
-            format!("{name} (version {n}) was approved and is now published.\n\n{url}\n"),
-        )
+    let n = view.version.number.to_string();
+    let kind = if approved {
+        &crate::brand::mail::REVIEW_APPROVED
     } else {
-        (
-            format!("Changes requested: {name}"),
-            format!(
-                "{name} (version {n}) was not approved. The reviewer wrote:\n\n{comment}\n\n\
-                 You can check in a new version here:\n{url}\n"
-            ),
-        )
+        &crate::brand::mail::REVIEW_REJECTED
     };
+    let vars = [
+        ("asset", name.as_str()),
+        ("version", n.as_str()),
+        ("comment", comment),
+        ("link", url.as_str()),
+    ];
     state
         .mailer
-        .send(crate::mail::Mail {
-            to: &to.email,
-            subject: &subject,
-            body,
-        })
+        .send_kind(&to.email, kind, &vars, None)
         .await
         .map_err(AppError::Internal)
 }
@@ -271,6 +264,7 @@ pub async fn notify_admins_of_submission(state: &AppState, who: &Account, view: 
                     to: &to,
                     subject: "New submissions to review",
                     body: body.clone(),
+                    unsubscribe: None,
                 })
                 .await?;
         }

@@ -5,7 +5,6 @@ use crate::clock;
 use crate::db;
 use crate::error::AppError;
 use crate::library::{assets, folders};
-use crate::mail::Mail;
 
 use super::{new_token, url};
 
@@ -250,22 +249,33 @@ pub async fn create(
             .or_else(|| issued.first())
             .map(|i| i.url.clone())
             .unwrap_or_default();
-        let body = invitation(
-            creator,
-            &title,
-            &message,
-            &link_url,
-            expires_at,
-            password_hash.is_some(),
-        );
-        let subject = format!("{} shared files with you", creator.name);
+        let title_part = if title.is_empty() {
+            String::new()
+        } else {
+            format!(": {title}")
+        };
+        let message_part = if message.is_empty() {
+            String::new()
+        } else {
+            format!("{message}\n\n")
+        };
+        let password_note = if password_hash.is_some() {
+            "It is protected by a password, which the sender gives you separately.\n"
+        } else {
+            ""
+        };
+        let expires = clock::human(expires_at);
+        let vars = [
+            ("sender", creator.name.as_str()),
+            ("title", title_part.as_str()),
+            ("message", message_part.as_str()),
+            ("link", link_url.as_str()),
+            ("expires", expires.as_str()),
+            ("password_note", password_note),
+        ];
         if let Err(e) = state
             .mailer
-            .send(Mail {
-                to: r,
-                subject: &subject,
-                body,
-            })
+            .send_kind(r, &crate::brand::mail::LINK_INVITATION, &vars, None)
             .await
         {
             tracing::warn!(error = %e, "link invitation not sent");
@@ -277,33 +287,4 @@ pub async fn create(
         links: issued,
         mail_failures,
     })
-}
-
-fn invitation(
-    creator: &Account,
-    title: &str,
-    message: &str,
-    url: &str,
-    expires_at: i64,
-    has_password: bool,
-) -> String {
-    let mut b = format!("{} shared files with you", creator.name);
-    if !title.is_empty() {
-        b.push_str(&format!(": {title}"));
-    }
-    b.push_str(".\n\n");
-    if !message.is_empty() {
-        b.push_str(message);
-        b.push_str("\n\n");
-    }
-    b.push_str(&format!("Open: {url}\n"));
-    b.push_str(&format!(
-        "The link works until {}.\n",
-        clock::human(expires_at)
-    ));
-    if has_password {
-        b.push_str("It is protected by a password, which the sender gives you separately.\n");
-    }
-    b.push_str("\nIf you did not expect this, you can ignore this message.\n");
-    b
 }

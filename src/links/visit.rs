@@ -472,6 +472,7 @@ async fn issue_code(
                 to: &email,
                 subject: "Your code for the shared files",
                 body,
+                unsubscribe: None,
             })
             .await
             .map_err(AppError::Internal)?;

@@ -529,7 +529,7 @@ async fn count_matches(db: &Db, words: &str) -> Result<i64, sqlx::Error> {
 
 /// The id paths of folders where one of `who`'s groups holds `view` (subtrees included by
 /// prefix).
-async fn view_paths(db: &Db, who: &Account) -> Result<Vec<String>, sqlx::Error> {
+pub(crate) async fn view_paths(db: &Db, who: &Account) -> Result<Vec<String>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT DISTINCT gf.id_path FROM grants g JOIN folders gf ON gf.id = g.folder_id \
          JOIN group_members m ON m.group_id = g.group_id WHERE m.user_id = $1 AND g.can_view = 1",

@@ -180,13 +180,21 @@ impl Storage {
             }
             hasher.update(&chunk);
             crc.update(&chunk);
-            buf.extend_from_slice(&chunk);
-            if buf.len() >= self.part_size {
-                if let Some(prev) = in_flight.take() {
-                    join_part(prev).await?;
+            // Parts are cut at exactly `part_size`, each into a buffer allocated once at that
+            // size: growing a buffer past it would reallocate in doubling steps.
+            let mut rest = &chunk[..];
+            while !rest.is_empty() {
+                let take = rest.len().min(self.part_size - buf.len());
+                buf.extend_from_slice(&rest[..take]);
+                rest = &rest[take..];
+                if buf.len() == self.part_size {
+                    if let Some(prev) = in_flight.take() {
+                        join_part(prev).await?;
+                    }
+                    let full = std::mem::replace(&mut buf, BytesMut::with_capacity(self.part_size));
+                    let part = PutPayload::from(full.freeze());
+                    in_flight = Some(tokio::spawn(upload.put_part(part)));
                 }
-                let part = PutPayload::from(buf.split().freeze());
-                in_flight = Some(tokio::spawn(upload.put_part(part)));
             }
         }
         if let Some(prev) = in_flight.take() {

@@ -351,6 +351,7 @@ async fn notify_owner(
                 to: &owner.email,
                 subject: &format!("New files through {name}"),
                 body,
+                unsubscribe: None,
             })
             .await
     };

@@ -77,6 +77,9 @@ pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Op
     config.bind = "127.0.0.1:0".into();
     // The server decodes uploads by running `assetport render`; this executable is the harness.
     config.renderer = PathBuf::from(env!("CARGO_BIN_EXE_assetport"));
+    // No digests on a clock: a test run at the digest hour would get unexpected mail. The
+    // digest tests send them through the admin's button.
+    config.digest_hour = None;
     let mut schema = None;
     if backend == Backend::Postgres {
         let name = format!("t_{}", tokens::random_hex(8));
@@ -171,6 +174,7 @@ impl TestApp {
         config.database_url = self.database_url.clone();
         config.storage = self.state.config.storage.clone();
         config.renderer = PathBuf::from(env!("CARGO_BIN_EXE_assetport"));
+        config.digest_hour = None;
         tweak(&mut config);
         let app = App::build(config).await.expect("another instance");
         let base = format!("http://{}", app.local_addr());
@@ -618,6 +622,24 @@ impl TestApp {
         out.into_iter().map(|(_, t)| t).collect()
     }
 
+    /// The first mail to `to` that satisfies `more`, decoded (`mail_text`); waits up to 5 s,
+    /// since most mail is sent in the background. Panics if none comes.
+    pub async fn wait_for_mail(&self, to: &str, more: impl Fn(&str) -> bool) -> String {
+        let header = format!("To: {to}");
+        for _ in 0..250 {
+            if let Some(m) = self
+                .outbox()
+                .iter()
+                .map(|raw| mail_text(raw))
+                .find(|m| m.lines().any(|l| l == header) && more(m))
+            {
+                return m;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("no mail to {to} came; the outbox: {:#?}", self.outbox());
+    }
+
     /// Waits (briefly) until the link has at least `n` events of `kind`; returns how many.
     pub async fn link_events(&self, link_id: &str, kind: &str, n: i64) -> i64 {
         use sqlx::Row;
@@ -687,4 +709,49 @@ pub fn zip_entries(bytes: &[u8]) -> Vec<(String, String)> {
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// A mail as a person reads it: the headers as they are, the body decoded from
+/// quoted-printable or base64 (lettre picks one when the text is not plain ASCII).
+pub fn mail_text(raw: &str) -> String {
+    let raw = raw.replace("\r\n", "\n");
+    let Some((head, body)) = raw.split_once("\n\n") else {
+        return raw;
+    };
+    let lower = head.to_ascii_lowercase();
+    let body = if lower.contains("content-transfer-encoding: quoted-printable") {
+        let joined = body.replace("=\n", "");
+        let bytes = joined.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            let hex = bytes
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u8::from_str_radix(h, 16).ok());
+            match (bytes[i], hex) {
+                (b'=', Some(b)) => {
+                    out.push(b);
+                    i += 3;
+                }
+                (c, _) => {
+                    out.push(c);
+                    i += 1;
+                }
+            }
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    } else if lower.contains("content-transfer-encoding: base64") {
+        use base64::Engine;
+        let compact: String = body.split_whitespace().collect();
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(compact)
+            .expect("base64 body");
+        String::from_utf8_lossy(&bytes).into_owned()
+    } else {
+        body.to_string()
+    };
+    // Long header lines are folded (RFC 5322 §2.2.3): unfold them.
+    let head = head.replace("\n ", " ");
+    format!("{head}\n\n{body}")
 }

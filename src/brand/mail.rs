@@ -1,0 +1,321 @@
+//! Editable email templates (issue 7): an admin rewrites the subject and text of each email the
+//! portal sends, with `{placeholders}` filled in at sending time. A template is plain text, so
+//! there is nothing to escape; substitution is one pass over the template, so a value that
+//! contains braces is never read as a placeholder. A template is checked when it is saved:
+//! unknown placeholders are refused (a typo would otherwise reach every recipient), and so is a
+//! template without the placeholders its email exists for (a reset mail without its link).
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// One kind of email and its built-in text.
+pub struct Kind {
+    pub key: &'static str,
+    pub label: &'static str,
+    /// When it is sent, for the admin page.
+    pub when: &'static str,
+    pub subject: &'static str,
+    pub body: &'static str,
+    /// Every placeholder it knows, with what it becomes.
+    pub vars: &'static [(&'static str, &'static str)],
+    /// Placeholders the body must keep.
+    pub required: &'static [&'static str],
+}
+
+/// An admin's version of one kind.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Custom {
+    pub subject: String,
+    pub body: String,
+}
+
+/// Customised templates by kind key (kinds not in it use the built-in text).
+pub type Customs = BTreeMap<String, Custom>;
+
+const PORTAL: (&str, &str) = ("portal", "the portal's name");
+
+pub const LINK_INVITATION: Kind = Kind {
+    key: "link_invitation",
+    label: "Share link invitation",
+    when: "to each recipient named when a share link is created",
+    subject: "{sender} shared files with you",
+    body: "{sender} shared files with you{title}.\n\n{message}Open: {link}\n\
+           The link works until {expires}.\n{password_note}\n\
+           If you did not expect this, you can ignore this message.\n",
+    vars: &[
+        PORTAL,
+        ("sender", "the name of the person who shared"),
+        ("title", "“: ” and the share's title, or nothing"),
+        (
+            "message",
+            "the sender's message and a blank line, or nothing",
+        ),
+        ("link", "the link's address"),
+        ("expires", "when the link stops working"),
+        (
+            "password_note",
+            "a line saying a password is needed, or nothing",
+        ),
+    ],
+    required: &["link"],
+};
+
+pub const PASSWORD_RESET: Kind = Kind {
+    key: "password_reset",
+    label: "Password reset",
+    when: "when someone asks to reset a forgotten password",
+    subject: "Reset your {portal} password",
+    body: "Hello {name},\n\n\
+           Someone (hopefully you) asked to reset the password of your {portal} account.\n\
+           Choose a new one here within the next hour:\n\n  {link}\n\n\
+           The link works once. If you did not ask for this, ignore this message: your \
+           password stays as it is.\n",
+    vars: &[
+        PORTAL,
+        ("name", "the account holder's name"),
+        ("link", "the one-time reset address"),
+    ],
+    required: &["link"],
+};
+
+pub const REVIEW_APPROVED: Kind = Kind {
+    key: "review_approved",
+    label: "Submission approved",
+    when: "to the uploader when an admin approves a version",
+    subject: "Approved: {asset}",
+    body: "{asset} (version {version}) was approved and is now published.\n\n{link}\n",
+    vars: &[
+        PORTAL,
+        ("asset", "the asset's title or file name"),
+        ("version", "the version number"),
+        ("link", "the asset's page"),
+    ],
+    required: &[],
+};
+
+pub const REVIEW_REJECTED: Kind = Kind {
+    key: "review_rejected",
+    label: "Changes requested",
+    when: "to the uploader when an admin rejects a version",
+    subject: "Changes requested: {asset}",
+    body: "{asset} (version {version}) was not approved. The reviewer wrote:\n\n{comment}\n\n\
+           You can check in a new version here:\n{link}\n",
+    vars: &[
+        PORTAL,
+        ("asset", "the asset's title or file name"),
+        ("version", "the version number"),
+        ("comment", "the reviewer's comment"),
+        ("link", "the asset's page"),
+    ],
+    required: &["comment"],
+};
+
+pub const NEW_ASSETS_DIGEST: Kind = Kind {
+    key: "new_assets_digest",
+    label: "New assets digest",
+    when: "daily or weekly to people who subscribed, when something new was published for them",
+    subject: "{count} new in {portal}",
+    body: "Hello {name},\n\n\
+           Published in {portal} since {since}:\n\n{assets}\n\
+           Everything you can see: {library}\n\n\
+           You get this {frequency} digest because you asked for it on your account page.\n\
+           Change how often: {settings}\n\
+           Unsubscribe: {unsubscribe}\n",
+    vars: &[
+        PORTAL,
+        ("name", "the recipient's name"),
+        ("count", "how many assets are new, e.g. “3 assets”"),
+        ("since", "the start of the period covered"),
+        (
+            "assets",
+            "the list of new assets, one per line with its address",
+        ),
+        ("library", "the address of the library"),
+        ("frequency", "“daily” or “weekly”"),
+        ("settings", "the recipient's notification settings"),
+        ("unsubscribe", "the one-click unsubscribe address"),
+    ],
+    required: &["assets", "unsubscribe"],
+};
+
+pub const ADMIN_DIGEST: Kind = Kind {
+    key: "admin_digest",
+    label: "Admin digest",
+    when: "daily or weekly to admins, when there are new submissions or things about to expire",
+    subject: "{portal}: {summary}",
+    body: "Hello {name},\n\n{sections}\n\
+           You get this {frequency} digest as an admin of {portal}.\n\
+           Change how often: {settings}\n\
+           Unsubscribe: {unsubscribe}\n",
+    vars: &[
+        PORTAL,
+        ("name", "the admin's name"),
+        ("summary", "one line, e.g. “2 submissions, 1 link expiring”"),
+        (
+            "sections",
+            "new submissions, links and assets about to expire, each with addresses",
+        ),
+        ("frequency", "“daily” or “weekly”"),
+        ("settings", "the recipient's notification settings"),
+        ("unsubscribe", "the one-click unsubscribe address"),
+    ],
+    required: &["sections", "unsubscribe"],
+};
+
+pub const KINDS: &[&Kind] = &[
+    &LINK_INVITATION,
+    &PASSWORD_RESET,
+    &REVIEW_APPROVED,
+    &REVIEW_REJECTED,
+    &NEW_ASSETS_DIGEST,
+    &ADMIN_DIGEST,
+];
+
+pub fn kind(key: &str) -> Option<&'static Kind> {
+    KINDS.iter().copied().find(|k| k.key == key)
+}
+
+const MAX_SUBJECT: usize = 200;
+const MAX_BODY: usize = 20_000;
+
+/// The subject and body of `kind` with `vars` filled in (`portal` is added by the caller's
+/// `vars` or by `Mailer`). A customised template wins over the built-in one.
+pub fn render(customs: &Customs, kind: &Kind, vars: &[(&str, &str)]) -> (String, String) {
+    let (subject, body) = match customs.get(kind.key) {
+        Some(c) => (c.subject.as_str(), c.body.as_str()),
+        None => (kind.subject, kind.body),
+    };
+    // A subject is one line whatever a value holds.
+    let subject = fill(subject, vars).replace(['\r', '\n'], " ");
+    (subject, fill(body, vars))
+}
+
+/// Replaces every `{name}` that `vars` knows; anything else is left as written.
+fn fill(template: &str, vars: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(template.len() + 256);
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let value = placeholder(after).and_then(|name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (name.len(), *v))
+        });
+        match value {
+            Some((len, v)) => {
+                out.push_str(v);
+                rest = &after[len + 1..];
+            }
+            None => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The name of a placeholder starting right after a `{`: lowercase letters and `_`, then `}`.
+fn placeholder(after_brace: &str) -> Option<&str> {
+    let end = after_brace.find('}')?;
+    let name = &after_brace[..end];
+    (!name.is_empty()
+        && name.len() <= 40
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+    .then_some(name)
+}
+
+fn placeholders(text: &str) -> Vec<&str> {
+    text.match_indices('{')
+        .filter_map(|(i, _)| placeholder(&text[i + 1..]))
+        .collect()
+}
+
+/// Checks an admin's template; the error is a sentence for the form.
+pub fn validate(kind: &Kind, subject: &str, body: &str) -> Result<Custom, String> {
+    let subject = subject.trim();
+    let body = body.replace("\r\n", "\n");
+    if subject.is_empty() {
+        return Err("the subject is empty".into());
+    }
+    if subject.chars().count() > MAX_SUBJECT || subject.contains(['\r', '\n']) {
+        return Err(format!(
+            "the subject must be one line of at most {MAX_SUBJECT} characters"
+        ));
+    }
+    if body.trim().is_empty() {
+        return Err("the text is empty".into());
+    }
+    if body.chars().count() > MAX_BODY {
+        return Err(format!("the text is limited to {MAX_BODY} characters"));
+    }
+    for name in placeholders(subject).into_iter().chain(placeholders(&body)) {
+        if !kind.vars.iter().any(|(k, _)| *k == name) {
+            return Err(format!("{{{name}}} is not a placeholder of this email"));
+        }
+    }
+    for name in kind.required {
+        if !placeholders(&body).contains(name) {
+            return Err(format!("the text must contain {{{name}}}"));
+        }
+    }
+    Ok(Custom {
+        subject: subject.to_string(),
+        body,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fills_known_placeholders_once() {
+        let vars = [("name", "Ann {link}"), ("link", "https://x/r/1")];
+        assert_eq!(
+            fill("Hi {name}, go to {link}. {unknown} {Name} {", &vars),
+            "Hi Ann {link}, go to https://x/r/1. {unknown} {Name} {"
+        );
+    }
+
+    #[test]
+    fn built_in_templates_are_valid() {
+        for kind in KINDS {
+            validate(kind, kind.subject, kind.body).unwrap_or_else(|e| panic!("{}: {e}", kind.key));
+        }
+    }
+
+    #[test]
+    fn refuses_unknown_and_missing_placeholders() {
+        let err = validate(&PASSWORD_RESET, "Reset", "Go to {linck}").unwrap_err();
+        assert!(err.contains("{linck}"), "{err}");
+        let err = validate(&PASSWORD_RESET, "Reset", "No link here").unwrap_err();
+        assert!(err.contains("{link}"), "{err}");
+        assert!(validate(&PASSWORD_RESET, "Two\nlines", "{link}").is_err());
+        assert!(validate(&PASSWORD_RESET, " ", "{link}").is_err());
+        let ok = validate(&PASSWORD_RESET, " Reset {portal} ", "Here: {link}\r\n").unwrap();
+        assert_eq!(ok.subject, "Reset {portal}");
+        assert_eq!(ok.body, "Here: {link}\n");
+    }
+
+    #[test]
+    fn subject_stays_one_line() {
+        let mut customs = Customs::new();
+        customs.insert(
+            "review_approved".into(),
+            Custom {
+                subject: "Approved: {asset}".into(),
+                body: "{link}".into(),
+            },
+        );
+        let (s, b) = render(
+            &customs,
+            &REVIEW_APPROVED,
+            &[("asset", "a\r\nBcc: x@y"), ("link", "L")],
+        );
+        assert_eq!(s, "Approved: a  Bcc: x@y");
+        assert_eq!(b, "L");
+    }
+}
