@@ -149,17 +149,26 @@ async fn ask_reset(b: &Browser, email: &str) -> (u16, String) {
     (r.status().as_u16(), r.text().await.unwrap())
 }
 
+/// Posts the reset form as Chromium does: the page is sent with `Referrer-Policy: no-referrer`,
+/// so the browser says `Origin: null` (and `Sec-Fetch-Site: same-origin`).
 async fn set_new(b: &Browser, link: &str, password: &str) -> reqwest::Response {
+    post_reset(b, link, password, "same-origin").await
+}
+
+async fn post_reset(b: &Browser, link: &str, password: &str, site: &str) -> reqwest::Response {
     let csrf = b.csrf(link).await;
-    b.post_form(
-        link,
-        &[
-            ("csrf_token", &csrf),
+    b.client
+        .post(b.url(link))
+        .header("origin", "null")
+        .header("sec-fetch-site", site)
+        .form(&[
+            ("csrf_token", csrf.as_str()),
             ("new_password", password),
             ("confirm_password", password),
-        ],
-    )
-    .await
+        ])
+        .send()
+        .await
+        .unwrap()
 }
 
 async fn a_forgotten_password_is_reset_by_a_one_time_link(app: TestApp) {
@@ -216,6 +225,9 @@ async fn a_forgotten_password_is_reset_by_a_one_time_link(app: TestApp) {
     assert_eq!(r.headers()["referrer-policy"], "no-referrer");
     assert!(r.text().await.unwrap().contains("ann@example.com"));
     assert_eq!(set_new(&visitor, &link, "short").await.status(), 400);
+    // From another site: refused whatever it carries, and the link still works.
+    let r = post_reset(&visitor, &link, NEW_PASSWORD, "cross-site").await;
+    assert_eq!(r.status(), 403);
 
     let r = set_new(&visitor, &link, NEW_PASSWORD).await;
     assert_eq!(r.status(), 303);

@@ -16,24 +16,12 @@ fn date(ms: i64) -> String {
 
 /// The rows of a CSV as Python's csv module reads them (an independent reader).
 fn csv_rows(text: &str) -> Vec<Vec<String>> {
-    use std::io::Write;
-    let mut child = std::process::Command::new("python3")
-        .args([
-            "-c",
-            "import csv, json, sys; print(json.dumps(list(csv.reader(sys.stdin.read().lstrip('\\ufeff').splitlines(True)))))",
-        ])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("python3");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    serde_json::from_slice(&out.stdout).expect("CSV parses")
+    let out = python(
+        "import csv, json, sys; print(json.dumps(list(csv.reader(sys.stdin.read().lstrip('\\ufeff').splitlines(True)))))",
+        text.as_bytes(),
+        "CSV reader failed",
+    );
+    serde_json::from_slice(&out).expect("CSV parses")
 }
 
 async fn csv(b: &Browser, name: &str, query: &str) -> Vec<Vec<String>> {

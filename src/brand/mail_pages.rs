@@ -4,7 +4,7 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Form, Router};
 use serde::Deserialize;
 
@@ -19,7 +19,11 @@ use crate::web::layout::{render, Layout};
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/admin/branding/emails", get(emails_page))
-        .route("/admin/branding/emails/{key}", post(save_email))
+        // A reload of a refused form's page (its URL is the form's action) finds the page.
+        .route(
+            "/admin/branding/emails/{key}",
+            get(back_to_page).post(save_email),
+        )
 }
 
 /// One email on the page, as the form shows it.
@@ -80,6 +84,11 @@ async fn emails_page(
     Ok(render(&page(&state, &me, None).await?)?.into_response())
 }
 
+async fn back_to_page(PageAdmin(_): PageAdmin, Path(key): Path<String>) -> PageResult<Response> {
+    let kind = mail::kind(&key).ok_or(AppError::NotFound)?;
+    Ok(Redirect::to(&format!("/admin/branding/emails#{}", kind.key)).into_response())
+}
+
 #[derive(Deserialize)]
 struct EmailForm {
     #[serde(default)]
@@ -131,5 +140,6 @@ async fn save_email(
         )
         .await?;
     me.flash(message).await;
-    Ok(Redirect::to(&format!("/admin/branding/emails#{}", kind.key)).into_response())
+    // To the top, where the flash says what happened.
+    Ok(Redirect::to("/admin/branding/emails").into_response())
 }

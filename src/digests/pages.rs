@@ -48,7 +48,8 @@ async fn set_notifications(
         Frequency::Weekly => "You get a weekly digest (Mondays) when there is something new.",
     })
     .await;
-    Ok(Redirect::to("/account#notifications").into_response())
+    // To the top, where the flash says what happened.
+    Ok(Redirect::to("/account").into_response())
 }
 
 async fn run_now(State(state): State<AppState>, PageAdmin(me): PageAdmin) -> PageResult<Response> {

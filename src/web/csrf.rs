@@ -66,11 +66,11 @@ fn cross_site(req: &Request) -> bool {
     }
 }
 
-/// For forms without a session (share links): they post to a secret URL that only a holder of
-/// the link knows, so the secret is the token; cross-site posts are refused on top.
-pub async fn same_origin_only(req: Request, next: Next) -> Response {
-    // Link pages send `Referrer-Policy: no-referrer`, so browsers post them with `Origin: null`;
-    // `Sec-Fetch-Site` still tells a cross-site post apart.
+/// Whether a request comes from another site: `Sec-Fetch-Site: cross-site`, or an Origin naming
+/// another host. Pages sent with `Referrer-Policy: no-referrer` (share links, the password
+/// reset page) are posted by browsers with `Origin: null`, which proves nothing either way;
+/// `Sec-Fetch-Site` still tells a cross-site post apart, and the token check does the rest.
+fn from_another_site(req: &Request) -> bool {
     let h = req.headers();
     let fetch_cross = h
         .get("sec-fetch-site")
@@ -80,8 +80,14 @@ pub async fn same_origin_only(req: Request, next: Next) -> Response {
         .get(header::ORIGIN)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v == "null");
+    fetch_cross || (!null_origin && cross_site(req))
+}
+
+/// For forms without a session (share links): they post to a secret URL that only a holder of
+/// the link knows, so the secret is the token; cross-site posts are refused on top.
+pub async fn same_origin_only(req: Request, next: Next) -> Response {
     let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    if unsafe_method && (fetch_cross || (!null_origin && cross_site(&req))) {
+    if unsafe_method && from_another_site(&req) {
         return refused();
     }
     next.run(req).await
@@ -91,8 +97,8 @@ pub async fn protect(session: Session, req: Request, next: Next) -> Response {
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return next.run(req).await;
     }
-    // A cross-site Origin is refused outright, whatever token it carries.
-    if cross_site(&req) {
+    // A cross-site post is refused outright, whatever token it carries.
+    if from_another_site(&req) {
         return refused();
     }
     let expected = match session.get::<String>(KEY).await {

@@ -674,17 +674,13 @@ pub fn visitor() -> Client {
 
 /// The entries of a ZIP as Python's zipfile reads them (an independent reader): name and
 /// sha256 of the content, in archive order. Fails on a corrupt archive.
-pub fn zip_entries(bytes: &[u8]) -> Vec<(String, String)> {
+/// Runs a Python `script` with `input` on stdin and returns its stdout; panics with `what`
+/// when it fails. Tests use Python's standard library as an independent reader of what the
+/// server wrote (ZIPs, CSV).
+pub fn python(script: &str, input: &[u8], what: &str) -> Vec<u8> {
     use std::io::Write;
     let mut child = std::process::Command::new("python3")
-        .args([
-            "-c",
-            "import sys, io, zipfile, hashlib\n\
-             z = zipfile.ZipFile(io.BytesIO(sys.stdin.buffer.read()))\n\
-             assert z.testzip() is None\n\
-             for i in z.infolist():\n\
-             \x20   print(i.filename + '\\t' + hashlib.sha256(z.read(i)).hexdigest())",
-        ])
+        .args(["-c", script])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -693,11 +689,25 @@ pub fn zip_entries(bytes: &[u8]) -> Vec<(String, String)> {
         .stdin
         .take()
         .expect("stdin")
-        .write_all(bytes)
-        .expect("write zip");
+        .write_all(input)
+        .expect("write to python3");
     let out = child.wait_with_output().expect("python3 output");
-    assert!(out.status.success(), "not a valid ZIP");
-    String::from_utf8_lossy(&out.stdout)
+    assert!(out.status.success(), "{what}");
+    out.stdout
+}
+
+/// Every entry of a ZIP as (name, SHA-256 of its content), read by Python's zipfile.
+pub fn zip_entries(bytes: &[u8]) -> Vec<(String, String)> {
+    let out = python(
+        "import sys, io, zipfile, hashlib\n\
+         z = zipfile.ZipFile(io.BytesIO(sys.stdin.buffer.read()))\n\
+         assert z.testzip() is None\n\
+         for i in z.infolist():\n\
+         \x20   print(i.filename + '\\t' + hashlib.sha256(z.read(i)).hexdigest())",
+        bytes,
+        "not a valid ZIP",
+    );
+    String::from_utf8_lossy(&out)
         .lines()
         .map(|l| {
             let (n, h) = l.split_once('\t').expect("name\\thash");
