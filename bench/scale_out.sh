@@ -139,6 +139,7 @@ wait_quiet() {
 }
 
 P_A=$(free_port); P_B=$(free_port); P_NG1=$(free_port); P_NG2=$(free_port)
+P_D=$(free_port); P_E=$(free_port); P_NG6=$(free_port)
 P_S3=$(free_port); P_C=$(free_port); P_NG3=$(free_port); P_NG4=$(free_port); P_NG5=$(free_port)
 
 psql -q "$PG_URL/postgres" -c "CREATE DATABASE $DB" >/dev/null
@@ -216,11 +217,17 @@ NGINX
 echo "== part 1: instances A (:$P_A) and B (:$P_B) on database $DB, shared file storage"
 start_instance A "$P_A"
 start_instance B "$P_B"
+# The same two instances, each sized for half of this machine (one runtime worker thread
+# instead of one per core): how an operator would split one box, and a check on whether the
+# two-instance figure is about routing or about oversubscribing 2 cores with 2 x 2 threads.
+start_instance D "$P_D" TOKIO_WORKER_THREADS=1
+start_instance E "$P_E" TOKIO_WORKER_THREADS=1
 # Two proxies side by side rather than a reload between runs, so the runs can alternate (and
 # B runs, idle, during the one-instance runs: the comparison is about routing, not about a
 # second process's background work).
 nginx_conf "$W/nginx/one.conf" "$P_NG1" "$P_A"
 nginx_conf "$W/nginx/two.conf" "$P_NG2" "$P_A" "$P_B"
+nginx_conf "$W/nginx/split.conf" "$P_NG6" "$P_D" "$P_E"
 
 API="http://127.0.0.1:$P_A/api/v1"
 FOLDER=$(curl -sf -H "$AUTH" -H 'content-type: application/json' -d '{"name":"Bench"}' "$API/folders" | json '["id"]')
@@ -232,7 +239,7 @@ LINK_URL=$(curl -sf -H "$AUTH" -H 'content-type: application/json' -d "{\"asset_
 LINK_PATH=${LINK_URL#http://*/}   # "s/<token>"
 
 # Both instances must serve the same bytes and the same link before anything is timed.
-for p in "$P_A" "$P_B" "$P_NG1" "$P_NG2"; do
+for p in "$P_A" "$P_B" "$P_NG1" "$P_NG2" "$P_NG6"; do
   curl -sf -H "$AUTH" "http://127.0.0.1:$p/api/v1/assets/$SMALL_ID/original" | cmp -s - "$W/files/small.bin" \
     || { echo "port $p: the original differs" >&2; exit 1; }
   [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$p/$LINK_PATH")" = 200 ] \
@@ -273,19 +280,21 @@ run_wrk() {
 # Warm up (page cache, connection pools, prepared statements) without keeping the figures.
 wrk -t2 -c"$WRK_CONNS" -d3s -H "$AUTH" "http://127.0.0.1:$P_NG2/api/v1/assets/$SMALL_ID/original" >/dev/null
 wrk -t2 -c"$WRK_CONNS" -d3s "http://127.0.0.1:$P_NG2/$LINK_PATH" >/dev/null
+wrk -t2 -c"$WRK_CONNS" -d3s -H "$AUTH" "http://127.0.0.1:$P_NG6/api/v1/assets/$SMALL_ID/original" >/dev/null
+wrk -t2 -c"$WRK_CONNS" -d3s "http://127.0.0.1:$P_NG6/$LINK_PATH" >/dev/null
 sleep 1.5; for f in "$W"/nginx/*.access.log; do : >"$f"; done  # count only the timed runs
 
 for ROUND in $(seq 1 "$ROUNDS"); do
   echo "== round $ROUND/$ROUNDS: wrk -t2 -c$WRK_CONNS -d${WRK_SECONDS}s, downloads then link pages"
   # Each round starts with another configuration, so a drift (the events table growing,
   # someone's build starting) does not always hit the same one.
-  CFGS=(direct one two); CFGS=("${CFGS[@]:$(( (ROUND - 1) % 3 ))}" "${CFGS[@]:0:$(( (ROUND - 1) % 3 ))}")
+  CFGS=(direct one two split); CFGS=("${CFGS[@]:$(( (ROUND - 1) % 4 ))}" "${CFGS[@]:0:$(( (ROUND - 1) % 4 ))}")
   for cfg in "${CFGS[@]}"; do
-    case $cfg in direct) port=$P_A ;; one) port=$P_NG1 ;; two) port=$P_NG2 ;; esac
+    case $cfg in direct) port=$P_A ;; one) port=$P_NG1 ;; two) port=$P_NG2 ;; split) port=$P_NG6 ;; esac
     run_wrk "dl-$cfg" "http://127.0.0.1:$port/api/v1/assets/$SMALL_ID/original" -H "$AUTH"
   done
   for cfg in "${CFGS[@]}"; do
-    case $cfg in direct) port=$P_A ;; one) port=$P_NG1 ;; two) port=$P_NG2 ;; esac
+    case $cfg in direct) port=$P_A ;; one) port=$P_NG1 ;; two) port=$P_NG2 ;; split) port=$P_NG6 ;; esac
     run_wrk "link-$cfg" "http://127.0.0.1:$port/$LINK_PATH"
   done
 done
@@ -302,7 +311,7 @@ NGINX_STATUS=$(cat "$W"/nginx/*.access.log | awk -v a="127.0.0.1:$P_A" -v b="127
 EVENTS=$(psql -tA "$DB_URL" -c "SELECT kind || ' ' || count(*) FROM events WHERE kind IN ('download','link_view') GROUP BY kind ORDER BY kind" | paste -sd ',' -)
 ERRS_AB=$(cat "$W/A.log" "$W/B.log" | grep -ci 'error\|panic' || true)
 
-kill "$PID_A" "$PID_B"; wait "$PID_A" "$PID_B" 2>/dev/null || true
+kill "$PID_A" "$PID_B" "$PID_D" "$PID_E"; wait "$PID_A" "$PID_B" "$PID_D" "$PID_E" 2>/dev/null || true
 
 # ================================ part 2: S3 on moto =========================================
 echo "== part 2: moto S3 on :$P_S3, instance C (:$P_C) with s3:// storage, ${BIG_MB} MiB file"
@@ -316,13 +325,11 @@ curl -sf -X PUT "$S3/$BUCKET" >/dev/null
 start_instance C "$P_C" ASSETPORT_STORAGE="s3://$BUCKET/assets" \
   AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1 AWS_ENDPOINT_URL="$S3"
 nginx_conf "$W/nginx/s3.conf" "$P_NG3" "$P_C"
-# The same with bigger proxy buffers: with proxy_buffering off, nginx relays a response through
-# one buffer of proxy_buffer_size (a memory page by default), i.e. in 4 KiB reads and writes.
-BIG_BUFFERS="proxy_buffer_size 256k; proxy_buffers 4 256k; proxy_busy_buffers_size 256k;"
-NGINX_EXTRA=$BIG_BUFFERS nginx_conf "$W/nginx/s3-256k.conf" "$P_NG4" "$P_C"
+# (The 256k proxy buffers of docs/deploy/nginx.conf matter here: with proxy_buffering off and
+# the default buffer, nginx relays a response in 4 KiB reads and writes, at 0.36 of direct.)
 # For reference, what relaying costs on this machine whoever relays: the same nginx in front of
 # moto itself.
-NGINX_EXTRA=$BIG_BUFFERS nginx_conf "$W/nginx/moto.conf" "$P_NG5" "$P_S3"
+nginx_conf "$W/nginx/moto.conf" "$P_NG5" "$P_S3"
 API="http://127.0.0.1:$P_C/api/v1"
 
 head -c $((BIG_MB * 1024 * 1024)) /dev/urandom >"$W/files/big.bin"
@@ -372,7 +379,6 @@ for i in $(seq 1 "$RUNS"); do
   get full-s3 "$OBJ"
   get full-ap "$API/assets/$BIG_ID/original" -H "$AUTH"
   get full-ng "http://127.0.0.1:$P_NG3/api/v1/assets/$BIG_ID/original" -H "$AUTH"
-  get full-ng256 "http://127.0.0.1:$P_NG4/api/v1/assets/$BIG_ID/original" -H "$AUTH"
   get full-relay "http://127.0.0.1:$P_NG5/$BUCKET/assets/$KEY"
   get rbig-s3 "$OBJ" -H "Range: $RANGE_BIG"
   get rbig-ap "$API/assets/$BIG_ID/original" -H "$AUTH" -H "Range: $RANGE_BIG"
@@ -387,10 +393,10 @@ ERRS_C=$(grep -ci 'error\|panic' "$W/C.log" || true)
 # ================================== summary ==================================================
 med() { median ${1}; }
 row_rps() {  # row_rps WORKLOAD LABEL-PREFIX
-  local d o t; d=$(med "${RPS[$2-direct]}"); o=$(med "${RPS[$2-one]}"); t=$(med "${RPS[$2-two]}")
-  local n=$(( NON2XX[$2-direct] + NON2XX[$2-one] + NON2XX[$2-two] ))
-  local s=$(( SOCKERR[$2-direct] + SOCKERR[$2-one] + SOCKERR[$2-two] ))
-  printf '| %s | %.0f | %.0f | %.0f | **%s** | %s / %s |\n' "$1" "$d" "$o" "$t" "$(ratio "$t" "$o")" "$n" "$s"
+  local d o t h; d=$(med "${RPS[$2-direct]}"); o=$(med "${RPS[$2-one]}"); t=$(med "${RPS[$2-two]}"); h=$(med "${RPS[$2-split]}")
+  local n=$(( NON2XX[$2-direct] + NON2XX[$2-one] + NON2XX[$2-two] + NON2XX[$2-split] ))
+  local s=$(( SOCKERR[$2-direct] + SOCKERR[$2-one] + SOCKERR[$2-two] + SOCKERR[$2-split] ))
+  printf '| %s | %.0f | %.0f | %.0f | **%s** | %.0f | **%s** | %s / %s |\n' "$1" "$d" "$o" "$t" "$(ratio "$t" "$o")" "$h" "$(ratio "$h" "$o")" "$n" "$s"
 }
 row_s3() {  # row_s3 WHAT LABEL-AP LABEL-S3 TARGET
   local a s; a=$(med "${SPEED[$2]}"); s=$(med "${SPEED[$3]}")
@@ -414,15 +420,15 @@ ms() { python3 -c "print(f'{$1*1000:.1f}')"; }
   echo
   echo "wrk -t2 -c$WRK_CONNS -d${WRK_SECONDS}s, median of $ROUNDS rounds (req/s). Everything (wrk, nginx, the instances, PostgreSQL) shares the $(nproc) cores."
   echo
-  echo "| workload | 1 instance, no nginx | nginx → 1 instance | nginx → 2 instances | two / one (target ≥ 0.95) | non-2xx / socket errors |"
-  echo "|---|---|---|---|---|---|"
+  echo "| workload | 1 instance, no nginx | nginx → 1 instance | nginx → 2 instances | two / one (target ≥ 0.95) | nginx → 2 instances, 1 thread each | split / one | non-2xx / socket errors |"
+  echo "|---|---|---|---|---|---|---|---|"
   row_rps "100 KiB original via API (bearer token)" dl
   row_rps "share link page /s/{token}, no password" link
   echo
   echo "Two-instance runs, requests per instance (nginx log): $SPREAD. Statuses other than 200 in nginx's logs of the timed runs: $NGINX_STATUS (499: wrk closing its connections at the end of a run with requests in flight). Events written: $EVENTS."
   echo "Peak RSS: A $((HWM_A / 1024)) MiB, B $((HWM_B / 1024)) MiB. Error lines in the instance logs: $((ERRS_AB))."
   echo "Runs repeated because others' processes took more than $QUIET_PCT% of the machine: ${REPEATED:-none}."
-  echo "Runs (req/s): $(for k in dl-direct dl-one dl-two link-direct link-one link-two; do printf '%s: %s; ' "$k" "${RPS[$k]% }"; done)"
+  echo "Runs (req/s): $(for k in dl-direct dl-one dl-two dl-split link-direct link-one link-two link-split; do printf '%s: %s; ' "$k" "${RPS[$k]% }"; done)"
   echo
   echo "Where the time goes: CPU per request (µs, medians over the rounds) of each part, and how busy the machine was / how much of it went to other people's processes during each run (%). Per-request CPU is the figure least disturbed by others' load."
   echo
@@ -431,9 +437,11 @@ ms() { python3 -c "print(f'{$1*1000:.1f}')"; }
   row_cost dl-direct "download, 1 instance, no nginx"
   row_cost dl-one "download, nginx → 1"
   row_cost dl-two "download, nginx → 2"
+  row_cost dl-split "download, nginx → 2 (1 thread each)"
   row_cost link-direct "link page, 1 instance, no nginx"
   row_cost link-one "link page, nginx → 1"
   row_cost link-two "link page, nginx → 2"
+  row_cost link-split "link page, nginx → 2 (1 thread each)"
   echo
   echo "## S3 (moto) downloads, ${BIG_MB} MiB object, median of $RUNS"
   echo
@@ -441,7 +449,6 @@ ms() { python3 -c "print(f'{$1*1000:.1f}')"; }
   echo "|---|---|---|---|---|"
   row_s3 "whole file, instance directly" full-ap full-s3 "≥ 0.8"
   row_s3 "whole file, through nginx (settings of docs/deploy/nginx.conf)" full-ng full-s3 "≥ 0.8"
-  row_s3 "whole file, through nginx + proxy_buffer_size 256k" full-ng256 full-s3 "≥ 0.8"
   row_s3 "reference: nginx (256k buffers) relaying moto, no assetport" full-relay full-s3 ""
   row_s3 "Range: $((BIG_MB / 4)) MiB from byte $MID" rbig-ap rbig-s3 "≥ 0.8"
   row_s3 "Range: 1 MiB from byte $MID ($((RUNS * 3)) runs)" rsmall-ap rsmall-s3 ""
@@ -456,10 +463,9 @@ ms() { python3 -c "print(f'{$1*1000:.1f}')"; }
   row_s3cost full-s3 "whole file, straight from moto"
   row_s3cost full-ap "whole file, assetport"
   row_s3cost full-ng "whole file, nginx → assetport"
-  row_s3cost full-ng256 "whole file, nginx (256k buffers) → assetport"
   row_s3cost full-relay "whole file, nginx (256k buffers) → moto"
   row_s3cost rbig-s3 "$((BIG_MB / 4)) MiB range, straight from moto"
   row_s3cost rbig-ap "$((BIG_MB / 4)) MiB range, assetport"
   echo
-  echo "Runs (MB/s): $(for k in full-ap full-ng full-ng256 full-relay full-s3 rbig-ap rbig-s3; do printf '%s: %s; ' "$k" "$(for v in ${SPEED[$k]}; do mbps "$v"; done | paste -sd' ')"; done)"
+  echo "Runs (MB/s): $(for k in full-ap full-ng full-relay full-s3 rbig-ap rbig-s3; do printf '%s: %s; ' "$k" "$(for v in ${SPEED[$k]}; do mbps "$v"; done | paste -sd' ')"; done)"
 } | tee "$OUT/scale_out.md"

@@ -41,6 +41,19 @@ pub enum AppError {
 }
 
 impl AppError {
+    /// A mistake the person can correct in the form they sent (a bad or conflicting value, an
+    /// unsupported or oversized file): pages show it beside the form, not as an error page.
+    pub fn is_correctable(&self) -> bool {
+        matches!(
+            self,
+            AppError::BadRequest(_)
+                | AppError::Unprocessable(_)
+                | AppError::Conflict(_)
+                | AppError::Unsupported(_)
+                | AppError::TooLarge(_)
+        )
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,

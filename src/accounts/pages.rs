@@ -244,7 +244,7 @@ async fn setup_submit(
     .await;
     let account = match created {
         Ok(a) => a,
-        Err(e @ (AppError::BadRequest(_) | AppError::Unprocessable(_) | AppError::Conflict(_))) => {
+        Err(e) if e.is_correctable() => {
             let mut layout = Layout::anonymous("Set up assetport");
             layout.csrf = csrf::token(&session).await?;
             let page = SetupPage {
@@ -356,7 +356,7 @@ async fn create_user(
                 .await?;
             me.flash(format!("Account {} created.", u.email)).await;
         }
-        Err(e @ (AppError::BadRequest(_) | AppError::Unprocessable(_) | AppError::Conflict(_))) => {
+        Err(e) if e.is_correctable() => {
             me.flash(format!("Could not create the account: {e}."))
                 .await;
         }
@@ -414,7 +414,7 @@ async fn update_user(
                 .await?;
             me.flash(format!("{} updated.", u.email)).await;
         }
-        Err(e @ (AppError::BadRequest(_) | AppError::Unprocessable(_) | AppError::Conflict(_))) => {
+        Err(e) if e.is_correctable() => {
             me.flash(format!("Not changed: {e}.")).await;
         }
         Err(e) => return Err(e.into()),
@@ -505,7 +505,7 @@ async fn create_group(
                 .await;
             Ok(Redirect::to(&format!("/admin/groups/{}", g.id)).into_response())
         }
-        Err(e @ (AppError::BadRequest(_) | AppError::Conflict(_))) => {
+        Err(e) if e.is_correctable() => {
             me.flash(format!("Could not create the group: {e}.")).await;
             Ok(Redirect::to("/admin/groups").into_response())
         }

@@ -365,7 +365,7 @@ async fn reset_submit(
             Ok(Redirect::to("/login").into_response())
         }
         Err(AppError::Gone) => Err(link_gone()),
-        Err(e @ (AppError::BadRequest(_) | AppError::Unprocessable(_))) => {
+        Err(e) if e.is_correctable() => {
             again(format!("Not changed: {e}."), csrf_token, account.email)
         }
         Err(e) => Err(e.into()),

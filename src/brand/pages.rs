@@ -217,12 +217,7 @@ async fn save_branding(
     };
     let (sent, mut brand) = match result {
         Ok(ok) => ok,
-        Err(
-            e @ (AppError::BadRequest(_)
-            | AppError::Unprocessable(_)
-            | AppError::Unsupported(_)
-            | AppError::TooLarge(_)),
-        ) => {
+        Err(e) if e.is_correctable() => {
             let page = BrandingPage {
                 layout: Layout::for_user("Branding", &me, "branding"),
                 form: old,

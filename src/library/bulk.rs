@@ -112,7 +112,7 @@ async fn apply(
     if !changes.is_empty() {
         match super::api::bulk_apply(&state, &me.account, &client, &ids, &changes).await {
             Ok(n) => done.push(format!("{n} assets updated")),
-            Err(e @ (AppError::BadRequest(_) | AppError::Unprocessable(_))) => {
+            Err(e) if e.is_correctable() => {
                 me.flash(format!("Not saved: {e}.")).await;
                 return Ok(Redirect::to(&back).into_response());
             }

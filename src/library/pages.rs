@@ -325,7 +325,7 @@ async fn create_folder(
             me.flash(format!("Folder {} created.", folder.path)).await;
             Ok(Redirect::to(&format!("/folders/{}", folder.id)).into_response())
         }
-        Err(e @ (AppError::BadRequest(_) | AppError::Conflict(_))) => {
+        Err(e) if e.is_correctable() => {
             me.flash(format!("Could not create the folder: {e}.")).await;
             Ok(Redirect::to(&back).into_response())
         }
@@ -722,9 +722,7 @@ async fn edit_asset(
                 .await?;
             me.flash("Changes saved.").await;
         }
-        Err(e @ (AppError::BadRequest(_) | AppError::Unprocessable(_))) => {
-            me.flash(format!("Not saved: {e}.")).await
-        }
+        Err(e) if e.is_correctable() => me.flash(format!("Not saved: {e}.")).await,
         Err(e) => return Err(e.into()),
     }
     Ok(Redirect::to(&format!("/assets/{id}")).into_response())
@@ -759,9 +757,7 @@ async fn lifecycle(
     let into = f.folder_id.as_deref().filter(|s| !s.is_empty());
     match review::decide(&state, &me.account, &id, action, comment, into, &client).await {
         Ok(()) => me.flash(done).await,
-        Err(e @ (AppError::Conflict(_) | AppError::BadRequest(_) | AppError::Unprocessable(_))) => {
-            me.flash(format!("Not done: {e}.")).await
-        }
+        Err(e) if e.is_correctable() => me.flash(format!("Not done: {e}.")).await,
         Err(e) => return Err(e.into()),
     }
     let back = f
@@ -932,7 +928,7 @@ async fn checkin(
             ))
             .await
         }
-        Err(e @ (AppError::Conflict(_) | AppError::BadRequest(_))) => {
+        Err(e) if e.is_correctable() => {
             user.flash(format!("Not checked in: {e}.")).await
         }
         Err(e) => return Err(e.into()),

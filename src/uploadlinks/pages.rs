@@ -170,7 +170,7 @@ async fn create(
             };
             Ok(render(&page)?.into_response())
         }
-        Err(e @ (AppError::Unprocessable(_) | AppError::BadRequest(_))) => {
+        Err(e) if e.is_correctable() => {
             let folder = folders::get(&state.db, &folder_id)
                 .await?
                 .ok_or(AppError::NotFound)?;
