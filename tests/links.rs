@@ -1006,6 +1006,21 @@ async fn pages_let_an_admin_share_and_manage_links(app: TestApp) {
         .await;
     assert_eq!(status, 200);
     assert!(html.contains("/Campaign"));
+    // Ticked assets on the folder page: its form names the folder too, but shares the assets.
+    let r = b
+        .post_form(
+            "/admin/links/new",
+            &[
+                ("csrf_token", &csrf),
+                ("folder_id", &f.folder),
+                ("asset_ids", &f.a),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("poster.jpg"), "{html}");
+    assert!(!html.contains("and its subfolders"), "not the folder");
     // Member-side ZIP from the folder page.
     let r = b
         .post_form(

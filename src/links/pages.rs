@@ -197,7 +197,13 @@ async fn show_new_form(
     q: &[(String, String)],
     error: Option<String>,
 ) -> PageResult<Response> {
-    let folder_id = first(q, "folder_id");
+    // The folder page's selection form names its folder too; ticked assets mean "these".
+    let asset_ids = all(q, "asset_ids");
+    let folder_id = if asset_ids.is_empty() {
+        first(q, "folder_id")
+    } else {
+        String::new()
+    };
     let folder = if folder_id.is_empty() {
         None
     } else {
@@ -218,7 +224,7 @@ async fn show_new_form(
         )
     };
     let mut cards = Vec::new();
-    for id in all(q, "asset_ids") {
+    for id in asset_ids {
         if let Some(v) = assets::get_current(&state.db, &id).await? {
             cards.push(AssetCard::from_view(&v));
         }

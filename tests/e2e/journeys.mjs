@@ -1,0 +1,798 @@
+// Browser journeys of assetport's four personas, in real headless Chromium driven by Playwright,
+// against a running server (started by tests/e2e.rs, or by hand: see README.md here).
+//
+//   1. admin   — signs in, builds folders, groups, memberships and grants through the pages,
+//                uploads images, titles and publishes them, creates a password link with a
+//                recipient, and finds the recipient's mail in the outbox.
+//   2. partner — signs in, searches, opens an asset and its zoomed preview, selects several
+//                assets and downloads them as one ZIP; key pages again on a phone.
+//   3. agency  — signs in, drops a folder tree on the upload zone (and picks another folder),
+//                watches the progress bars, and finds its submissions waiting for review.
+//   4. visitor — opens the link on a phone, is refused a wrong password, unlocks it, downloads
+//                one file and "Download all".
+//
+// Every visited page is checked (no sideways scrolling, named form controls, no broken images or
+// script errors; on the main pages Tab from the top reaches the main action with a visible focus)
+// and screenshotted to SHOTS_DIR as <journey>-<step>-<width>.png. Exit 0 only if all pass.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+import { IN_PAGE, Journey, StepFailed, expect, listEml, makeImages, poll, readEml, readZip, rel, sleep } from './lib.mjs';
+
+const env = (k, d) => (process.env[k] !== undefined && process.env[k] !== '' ? process.env[k] : d);
+const missing = ['BASE_URL', 'ADMIN_EMAIL', 'PARTNER_EMAIL', 'AGENCY_EMAIL', 'PASSWORD', 'OUTBOX_DIR'].filter((k) => !env(k));
+if (missing.length) {
+  console.error(`journeys.mjs: missing environment variable(s): ${missing.join(', ')} (see tests/e2e/README.md)`);
+  process.exit(2);
+}
+const BASE = env('BASE_URL').replace(/\/+$/, '');
+const ADMIN = env('ADMIN_EMAIL');
+const PARTNER = env('PARTNER_EMAIL');
+const AGENCY = env('AGENCY_EMAIL');
+const PASSWORD = env('PASSWORD');
+const OUTBOX = env('OUTBOX_DIR');
+const SHOTS = path.resolve(env('SHOTS_DIR', path.join(path.dirname(new URL(import.meta.url).pathname), 'shots')));
+const CHROMIUM = env('CHROMIUM', '/usr/bin/chromium');
+const TIME_LIMIT_S = Number(env('E2E_TIME_LIMIT_S', '170'));
+
+const DESKTOP = { width: 1280, height: 900 };
+const PHONE = { width: 390, height: 844 };
+const started = Date.now();
+fs.mkdirSync(SHOTS, { recursive: true });
+const WORK = fs.mkdtempSync(path.join(os.tmpdir(), 'assetport-e2e-'));
+
+// What the journeys hand on to each other.
+const S = {
+  retailId: '',
+  inboxId: '',
+  assets: [], // { id, name, title, buffer }
+  searchAsset: null,
+  link: null, // { path, password, recipient, title, names }
+};
+
+const LINK_PASSWORD = 'visitor pass 2031';
+const RECIPIENT = 'buyer@acme-retail.example';
+const KEYWORD = 'lookbook';
+
+let browser;
+const journeys = [];
+
+// The journey running now and its current step, for the watchdog's message.
+let running = null;
+const watchdog = setTimeout(() => {
+  const where = running ? `${running.name}, step "${running.current}"` : 'before the first journey';
+  console.error(`\nFAIL: the journeys took longer than ${TIME_LIMIT_S} s; stuck in ${where}`);
+  process.exit(1);
+}, TIME_LIMIT_S * 1000);
+watchdog.unref();
+
+async function newContext(viewport) {
+  const context = await browser.newContext({ viewport, acceptDownloads: true, locale: 'en-GB', timezoneId: 'UTC' });
+  await context.addInitScript(IN_PAGE);
+  context.setDefaultTimeout(15000);
+  context.setDefaultNavigationTimeout(30000);
+  return context;
+}
+
+/** Opens `p` (a path) and expects a page (status below 400 unless `status` says otherwise). */
+async function open(page, p, status = null) {
+  const res = await page.goto(BASE + p, { waitUntil: 'load' });
+  const got = res ? res.status() : 0;
+  if (status === null) expect(got < 400, `GET ${p} answered ${got}, expected a page`);
+  else expect(got === status, `GET ${p} answered ${got}, expected ${status}`);
+  return res;
+}
+
+/** Clicks something that submits a form or follows a link, and waits for the next page. */
+async function clickAndLoad(page, locator) {
+  const nav = page.waitForEvent('framenavigated', { predicate: (f) => f === page.mainFrame() });
+  await locator.click();
+  await nav;
+  await page.waitForLoadState('load');
+}
+
+async function textOf(page, selector) {
+  return ((await page.locator(selector).first().textContent()) || '').replace(/\s+/g, ' ').trim();
+}
+
+async function noErrorBox(page) {
+  const err = page.locator('main .error');
+  if (await err.count()) throw new Error(`the page shows an error: "${(await err.first().innerText()).trim()}"`);
+}
+
+async function signIn(J, page, email, shot) {
+  await J.step(`sign in as ${email}`, async () => {
+    await open(page, '/login');
+    expect((await textOf(page, 'h1')) === 'Sign in', `expected the sign-in page, got h1 "${await textOf(page, 'h1')}"`);
+    await J.checkPage(page, shot, { keyboard: { target: '.auth-card button[type=submit]', what: 'the Sign in button' } });
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await clickAndLoad(page, page.getByRole('button', { name: 'Sign in' }));
+    await noErrorBox(page);
+    expect(new URL(page.url()).pathname === '/', `expected the library home after signing in, got ${rel(page.url(), BASE)}`);
+    expect(await page.getByRole('button', { name: 'Sign out' }).count() === 1, 'no "Sign out" button after signing in');
+  }, page);
+}
+
+async function download(page, trigger, into) {
+  const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 30000 }), trigger()]);
+  const failure = await dl.failure();
+  expect(!failure, `the download failed: ${failure}`);
+  const name = dl.suggestedFilename();
+  const file = path.join(into, name);
+  await dl.saveAs(file);
+  return { name, file, bytes: fs.readFileSync(file), url: dl.url() };
+}
+
+function checkZip(zip, expected) {
+  const entries = readZip(zip.bytes);
+  const got = entries.map((e) => path.posix.basename(e.name)).sort();
+  const want = expected.map((a) => a.name).sort();
+  expect(entries.length === expected.length, `expected ${expected.length} entries in ${zip.name}, got ${entries.length}: ${got.join(', ')}`);
+  expect(JSON.stringify(got) === JSON.stringify(want), `ZIP entries ${got.join(', ')}; expected ${want.join(', ')}`);
+  for (const a of expected) {
+    const e = entries.find((x) => path.posix.basename(x.name) === a.name);
+    expect(e.data.equals(a.buffer), `ZIP entry ${e.name} differs from the uploaded file (${e.data.length} vs ${a.buffer.length} bytes)`);
+  }
+  return entries;
+}
+
+// =============================================================================================
+async function adminJourney() {
+  const J = new Journey('admin', { shotsDir: SHOTS, base: BASE });
+  running = J;
+  journeys.push(J);
+  const context = await newContext(DESKTOP);
+  const page = await context.newPage();
+  J.watch(page);
+
+  // Real images, made on a canvas in the browser.
+  const images = await J.step('make images to upload (canvas JPEG and PNG)', async () => {
+    await page.setContent('<!doctype html><title>canvas</title>');
+    return makeImages(page, [
+      { name: 'summer-lookbook.jpg', type: 'image/jpeg', w: 1600, h: 1000, hue: 20, label: 'Summer lookbook', noise: true },
+      { name: 'storefront-banner.png', type: 'image/png', w: 1200, h: 400, hue: 200, label: 'Storefront banner' },
+      { name: 'shelf-talker.jpg', type: 'image/jpeg', w: 600, h: 800, hue: 120, label: 'Shelf talker' },
+      { name: 'logo-lockup.png', type: 'image/png', w: 512, h: 512, hue: 280, label: 'Logo' },
+    ]);
+  }, page);
+
+  await signIn(J, page, ADMIN, '01-login');
+
+  await J.step('create the folders "Retail" and "Agency inbox" from the library home', async () => {
+    expect((await textOf(page, 'h1')) === 'Library', 'the admin home is not titled "Library"');
+    await J.checkPage(page, '02-home-empty');
+    for (const name of ['Retail', 'Agency inbox']) {
+      await open(page, '/');
+      const form = page.locator('form[action="/folders"]');
+      await form.getByLabel('Name').fill(name);
+      await clickAndLoad(page, form.getByRole('button', { name: 'Create folder' }));
+      await noErrorBox(page);
+      const m = /\/folders\/([^/?#]+)/.exec(page.url());
+      expect(m, `creating "${name}" did not open the new folder's page`);
+      expect((await textOf(page, 'h1')) === name, `the new folder's page is titled "${await textOf(page, 'h1')}"`);
+      if (name === 'Retail') S.retailId = m[1]; else S.inboxId = m[1];
+    }
+    await open(page, '/');
+    for (const name of ['Retail', 'Agency inbox']) {
+      expect(await page.locator('.folder-card', { hasText: name }).count() === 1, `the home page does not list the folder "${name}"`);
+    }
+    await J.checkPage(page, '03-home-folders');
+  }, page);
+
+  await J.step('create the groups "Retail partners" and "Agencies" and add the partner and the agency', async () => {
+    for (const [group, email] of [['Retail partners', PARTNER], ['Agencies', AGENCY]]) {
+      await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Groups' }).click();
+      await page.waitForURL(`${BASE}/admin/groups`);
+      const form = page.locator('form[action="/admin/groups"]');
+      await form.getByLabel('Name').fill(group);
+      await clickAndLoad(page, form.getByRole('button', { name: 'Create group' }));
+      await noErrorBox(page);
+      expect((await textOf(page, 'h1')) === group, `creating the group "${group}" did not open its page`);
+      if (group === 'Retail partners') await J.checkPage(page, '04-group-new');
+      const select = page.getByLabel('Account');
+      const value = await select.evaluate((s, e) => (Array.from(s.options).find((o) => o.textContent.includes(e)) || {}).value, email);
+      expect(value, `the "Add a member" list has no account ${email}`);
+      await select.selectOption(value);
+      await clickAndLoad(page, page.getByRole('button', { name: 'Add to group' }));
+      await noErrorBox(page);
+      const members = await page.locator('section.panel', { has: page.locator('h2', { hasText: 'Members' }) }).innerText();
+      expect(members.includes(email), `${email} is not listed among the members of "${group}" after adding`);
+    }
+    await J.checkPage(page, '05-group-member');
+    await open(page, '/admin/groups');
+    await J.checkPage(page, '06-groups');
+  }, page);
+
+  await J.step('grant "Retail partners" view+download on Retail and "Agencies" contribute on Agency inbox', async () => {
+    const grants = [
+      [S.retailId, 'Retail partners', { view: true, download: true, contribute: false }],
+      [S.inboxId, 'Agencies', { view: false, download: false, contribute: true }],
+    ];
+    for (const [id, group, rights] of grants) {
+      await open(page, `/folders/${id}`);
+      const form = page.locator(`form[action="/folders/${id}/grants"]`);
+      await form.getByLabel('Group').selectOption({ label: group });
+      await form.getByLabel('View').setChecked(rights.view);
+      await form.getByLabel('Download').setChecked(rights.download);
+      await form.getByLabel('Contribute').setChecked(rights.contribute);
+      await clickAndLoad(page, form.getByRole('button', { name: 'Grant access' }));
+      await noErrorBox(page);
+      const row = page.locator('#access table tr', { hasText: group });
+      expect(await row.count() === 1, `the Access table of the folder does not list "${group}" after granting`);
+      const chips = (await row.locator('.chip').allTextContents()).map((t) => t.trim());
+      const want = Object.keys(rights).filter((k) => rights[k]);
+      expect(JSON.stringify(chips) === JSON.stringify(want), `"${group}" shows rights [${chips}], expected [${want}]`);
+    }
+    await J.checkPage(page, '07-folder-access');
+  }, page);
+
+  await J.step('upload four images into Retail with the folder page\'s upload form', async () => {
+    await open(page, `/folders/${S.retailId}`);
+    await J.checkPage(page, '08-folder-empty', { keyboard: { target: '#file-input', what: 'the "Choose files" upload button' } });
+    await page.locator('#file-input').setInputFiles(images.map((i) => ({ name: i.name, mimeType: i.mimeType, buffer: i.buffer })));
+    await page.waitForFunction((n) => document.querySelectorAll('.upload-list .state.ok, .upload-list .state.failed').length >= n, images.length, { timeout: 30000 });
+    const states = await page.locator('.upload-list li').evaluateAll((lis) => lis.map((li) => `${li.querySelector('.name').textContent}: ${li.querySelector('.state').textContent}`));
+    expect(states.length === images.length, `the upload list shows ${states.length} files, expected ${images.length}`);
+    expect(states.every((s) => s.endsWith(': done')), `not every upload is done: ${states.join('; ')}`);
+    expect(await page.locator('.upload-done').isVisible(), 'the "Show the uploaded files" button did not appear');
+    await J.checkPage(page, '09-uploaded');
+    await clickAndLoad(page, page.getByRole('link', { name: 'Show the uploaded files' }));
+    const cards = await page.locator('.asset-card a[href^="/assets/"]').evaluateAll((as) => as.map((a) => ({
+      id: a.getAttribute('href').split('/')[2], label: a.querySelector('.asset-label').textContent.trim(),
+    })));
+    for (const img of images) {
+      const c = cards.find((x) => x.label === img.name);
+      expect(c, `the folder does not show the uploaded ${img.name} (cards: ${cards.map((x) => x.label).join(', ')})`);
+      S.assets.push({ id: c.id, name: img.name, title: '', buffer: img.buffer });
+    }
+    expect(await page.locator('.asset-card .status-draft').count() === images.length, 'the new uploads are not marked as drafts');
+    await J.checkPage(page, '10-folder-drafts');
+  }, page);
+
+  await J.step('give one asset a title, description and keywords, and approve all four on their pages', async () => {
+    S.searchAsset = S.assets[0];
+    S.searchAsset.title = 'Summer lookbook hero';
+    for (const a of S.assets) {
+      await open(page, `/assets/${a.id}`);
+      if (a === S.searchAsset) {
+        const form = page.locator(`form[action="/assets/${a.id}/edit"]`);
+        await form.getByLabel('Title').fill(a.title);
+        await form.getByLabel('Description').fill('Hero image of the summer lookbook, for shop windows and social posts.');
+        await form.getByLabel(/^Keywords/).fill(`${KEYWORD}, summer, hero`);
+        await form.getByLabel('Credit / copyright').fill('© Example Brand');
+        await clickAndLoad(page, form.getByRole('button', { name: 'Save' }));
+        await noErrorBox(page);
+        expect((await textOf(page, 'h1')) === a.title, `the asset page is titled "${await textOf(page, 'h1')}" after saving the title`);
+        await J.checkPage(page, '11-asset-edited');
+      }
+      await clickAndLoad(page, page.getByRole('button', { name: 'Approve and publish' }));
+      await noErrorBox(page);
+      const status = await textOf(page, '.asset-info .status');
+      expect(status.toLowerCase() === 'approved', `${a.name} shows the status "${status}" after approving`);
+    }
+  }, page);
+
+  await J.step('wait for the previews, then look at the published folder', async () => {
+    for (const a of S.assets) {
+      const ok = await poll(async () => {
+        const r = await page.request.get(`${BASE}/assets/${a.id}/renditions/thumb`);
+        return r.status() === 200 && /^image\//.test(r.headers()['content-type'] || '');
+      }, { ms: 30000, every: 300 });
+      expect(ok, `no thumbnail for ${a.name} 30 s after upload`);
+    }
+    await open(page, `/assets/${S.searchAsset.id}`);
+    expect(await page.locator('.preview-frame img').count() === 1, 'the asset page shows no preview although the thumbnail exists');
+    await J.checkPage(page, '12-asset-published');
+    await open(page, `/folders/${S.retailId}`);
+    expect(await page.locator('.asset-card .tile-thumb img').count() === S.assets.length, 'not every card of the folder shows its thumbnail');
+    await J.checkPage(page, '13-folder-published');
+  }, page);
+
+  await J.step('share two assets with a password and a recipient', async () => {
+    const shared = [S.assets[0], S.assets[1]];
+    for (const a of shared) await page.locator(`input[name="asset_ids"][value="${a.id}"]`).check();
+    await clickAndLoad(page, page.getByRole('button', { name: 'Share selected…' }));
+    await noErrorBox(page);
+    expect((await textOf(page, 'h1')) === 'New share link', `"Share selected…" opened "${await textOf(page, 'h1')}"`);
+    const listed = await page.locator('section.panel .rows li').count();
+    if (listed !== shared.length) {
+      // A product defect, reported (the run fails); the journeys go on with the same selection
+      // through the form's address, so the later steps still run.
+      const what = (await textOf(page, 'section.panel')).slice(0, 160);
+      J.fail(`${rel(page.url(), BASE)} @1280px`, `"Share selected…" with ${shared.length} assets selected offers a link to ${listed} listed assets ("${what}")`);
+      await open(page, `/admin/links/new?${shared.map((a) => `asset_ids=${a.id}`).join('&')}`);
+      const again = await page.locator('section.panel .rows li').count();
+      expect(again === shared.length, `the new link lists ${again} assets, expected ${shared.length}`);
+    }
+    const title = 'Summer lookbook for Acme Retail';
+    const form = page.locator('form[action="/admin/links"]');
+    await form.getByLabel(/^Title/).fill(title);
+    await form.getByLabel(/^Password/).fill(LINK_PASSWORD);
+    await form.getByLabel(/^Recipients/).fill(RECIPIENT);
+    await form.getByLabel('Message').fill('Hello! Here are the summer visuals.\nThe password comes by phone.');
+    await J.checkPage(page, '14-link-new');
+    await clickAndLoad(page, form.getByRole('button', { name: 'Create link' }));
+    await noErrorBox(page);
+    const url = await page.locator('.copy-field').first().inputValue();
+    const m = /\/s\/[A-Za-z0-9_-]+$/.exec(url);
+    expect(m, `the created page shows no link address (got "${url}")`);
+    expect(url.startsWith('http'), `the link address "${url}" is not absolute`);
+    const status = await textOf(page, 'main [role=status]');
+    expect(/Emailed to 1 recipient/.test(status), `the created page does not say the recipient was emailed (status: "${status}")`);
+    // The address is built from the server's public URL; the visitor uses the server we test.
+    if (!url.startsWith(`${BASE}/s/`)) J.log(`     note: the link address ${url} is not on ${BASE} (ASSETPORT_PUBLIC_URL); the visitor opens ${BASE}${m[0]}`);
+    S.link = { url, path: m[0], password: LINK_PASSWORD, recipient: RECIPIENT, title, assets: shared };
+    await J.checkPage(page, '15-link-created');
+  }, page);
+
+  await J.step('the recipient\'s mail is in the outbox with the link', async () => {
+    const found = await poll(() => {
+      for (const f of listEml(OUTBOX)) {
+        const { headers, body } = readEml(fs.readFileSync(f, 'utf8'));
+        if (/^to:.*$/im.test(headers) && headers.match(/^to:.*$/im)[0].includes(RECIPIENT) && body.includes(S.link.path)) return f;
+      }
+      return null;
+    }, { ms: 15000 });
+    const names = listEml(OUTBOX).map((f) => path.basename(f));
+    expect(found, `no .eml in ${OUTBOX} addressed to ${RECIPIENT} containing ${S.link.path} (files: ${names.join(', ') || 'none'})`);
+    J.log(`     mail: ${found}`);
+  }, page);
+
+  await J.step('the link is listed on the Links page', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Links' }).click();
+    await page.waitForURL(`${BASE}/admin/links`);
+    expect(await page.locator('main table', { hasText: RECIPIENT }).count() > 0 || (await textOf(page, 'main')).includes(S.link.title),
+      'the Links page does not show the new link');
+    await J.checkPage(page, '16-links');
+  }, page);
+
+  await context.close();
+  return J;
+}
+
+// =============================================================================================
+async function partnerJourney() {
+  const J = new Journey('partner', { shotsDir: SHOTS, base: BASE });
+  running = J;
+  journeys.push(J);
+  const context = await newContext(DESKTOP);
+  const page = await context.newPage();
+  J.watch(page);
+  const retail = S.assets;
+  const target = S.searchAsset;
+
+  await signIn(J, page, PARTNER, '01-login');
+
+  await J.step('the home page shows the Retail area, and not the agency\'s', async () => {
+    expect((await textOf(page, 'h1')) === 'Your areas', `the partner's home is titled "${await textOf(page, 'h1')}"`);
+    expect(await page.locator('.folder-card', { hasText: 'Retail' }).count() === 1, 'the partner\'s home does not list Retail');
+    expect(await page.locator('.folder-card', { hasText: 'Agency inbox' }).count() === 0, 'the partner sees the Agency inbox');
+    await J.checkPage(page, '02-home');
+  }, page);
+
+  await J.step(`search for "${KEYWORD}"`, async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Search' }).click();
+    await page.waitForURL(`${BASE}/search`);
+    const box = page.locator('#search-q');
+    await box.fill(KEYWORD);
+    await box.press('Enter');
+    await page.waitForURL((u) => u.searchParams.get('q') === KEYWORD);
+    const count = await textOf(page, '.search-results [role=status]');
+    expect(count.startsWith('1 asset'), `the search says "${count}", expected 1 asset`);
+    const labels = await page.locator('.search-results .asset-label').allTextContents();
+    expect(labels.length === 1 && labels[0].trim() === target.title, `the search found [${labels.join(', ')}], expected "${target.title}"`);
+    await J.checkPage(page, '03-search');
+  }, page);
+
+  await J.step('open the asset, then its preview in the zoom dialog', async () => {
+    await clickAndLoad(page, page.locator('.search-results .asset-card a').first());
+    expect((await textOf(page, 'h1')) === target.title, `the asset page is titled "${await textOf(page, 'h1')}"`);
+    expect(await page.getByRole('link', { name: /Download original/ }).count() === 1, 'the partner sees no "Download original" button');
+    expect(await page.locator('.keywords .chip', { hasText: KEYWORD }).count() === 1, 'the keyword is not shown on the asset page');
+    await J.checkPage(page, '04-asset');
+    const trigger = page.locator('.preview-frame');
+    await trigger.click();
+    const dialog = page.locator('dialog.zoom[open]');
+    await dialog.waitFor();
+    const label = await dialog.getAttribute('aria-label');
+    expect(label && label.includes(target.title), `the zoom dialog has no accessible name with the title (aria-label "${label}")`);
+    await page.waitForFunction(() => { const i = document.querySelector('dialog.zoom img'); return i && i.complete && i.naturalWidth > 0; });
+    await J.checkPage(page, '05-zoom');
+    await dialog.locator('img').click();
+    expect(await page.locator('dialog.zoom.zoom-full').count() === 1, 'a click on the zoomed image does not switch to full size');
+    await J.checkPage(page, '06-zoom-full');
+    await page.keyboard.press('Escape');
+    await page.locator('dialog.zoom').waitFor({ state: 'detached' });
+    const back = await page.evaluate(() => document.activeElement && document.activeElement.classList.contains('preview-frame'));
+    expect(back, 'after closing the zoom dialog the focus is not back on the preview');
+  }, page);
+
+  let zipDir;
+  await J.step('go back to the folder, select three assets and download them as one ZIP', async () => {
+    await clickAndLoad(page, page.locator('nav.crumbs a', { hasText: 'Retail' }));
+    expect((await textOf(page, 'h1')) === 'Retail', 'the breadcrumb did not lead to Retail');
+    const cards = await page.locator('.asset-card').count();
+    expect(cards === retail.length, `the partner sees ${cards} assets in Retail, expected ${retail.length}`);
+    const zipButton = page.getByRole('button', { name: 'Download selected (ZIP)' });
+    expect(await zipButton.isDisabled(), '"Download selected (ZIP)" is enabled before anything is selected');
+    await J.checkPage(page, '07-folder', { keyboard: { target: 'input[name="asset_ids"]', what: 'the first asset\'s selection box' } });
+    const chosen = retail.slice(0, 3);
+    for (const a of chosen) await page.locator(`.select-box:has(input[value="${a.id}"])`).click();
+    for (const a of chosen) expect(await page.locator(`input[value="${a.id}"]`).isChecked(), `the box of ${a.name} is not ticked after a click`);
+    expect(await zipButton.isEnabled(), '"Download selected (ZIP)" stays disabled with three assets selected');
+    await J.checkPage(page, '08-folder-selected', { keyboard: { target: 'button[formaction="/zip"][data-needs-selection]', what: 'the "Download selected (ZIP)" button' } });
+    zipDir = fs.mkdtempSync(path.join(WORK, 'partner-'));
+    const zip = await download(page, () => zipButton.click(), zipDir);
+    expect(zip.name.endsWith('.zip'), `the download is called "${zip.name}", expected a .zip`);
+    const entries = checkZip(zip, chosen);
+    J.log(`     ${zip.name}: ${zip.bytes.length} bytes, entries ${entries.map((e) => e.name).join(', ')}`);
+  }, page);
+
+  await J.step('download one original from its asset page', async () => {
+    const a = retail[1];
+    await open(page, `/assets/${a.id}`);
+    const file = await download(page, () => page.getByRole('link', { name: /Download original/ }).click(), zipDir);
+    expect(file.name === a.name, `the original downloads as "${file.name}", expected "${a.name}"`);
+    expect(file.bytes.equals(a.buffer), `the downloaded original differs from the upload (${file.bytes.length} vs ${a.buffer.length} bytes)`);
+  }, page);
+
+  await J.step('the same pages on a phone (390 px)', async () => {
+    await page.setViewportSize(PHONE);
+    await open(page, '/');
+    await J.checkPage(page, '09-home');
+    await open(page, `/search?q=${KEYWORD}`);
+    await J.checkPage(page, '10-search');
+    await open(page, `/assets/${target.id}`);
+    await J.checkPage(page, '11-asset');
+    await page.locator('.preview-frame').click();
+    await page.locator('dialog.zoom[open]').waitFor();
+    await page.waitForFunction(() => { const i = document.querySelector('dialog.zoom img'); return i && i.complete && i.naturalWidth > 0; });
+    const fits = await page.evaluate(() => {
+      const r = document.querySelector('dialog.zoom').getBoundingClientRect();
+      return r.left >= 0 && r.right <= innerWidth + 1;
+    });
+    expect(fits, 'the zoom dialog is wider than the phone screen');
+    await J.checkPage(page, '12-zoom');
+    await page.getByRole('button', { name: 'Close' }).click();
+    await open(page, `/folders/${S.retailId}`);
+    await page.locator(`.select-box:has(input[value="${retail[0].id}"])`).click();
+    await J.checkPage(page, '13-folder', { keyboard: { target: 'button[formaction="/zip"][data-needs-selection]', what: 'the "Download selected (ZIP)" button' } });
+  }, page);
+
+  await context.close();
+  return J;
+}
+
+// =============================================================================================
+// The dropped tree: the folder upload code walks FileSystemEntry objects (webkitGetAsEntry).
+// Playwright cannot drag OS folders, so the drop event carries entries built in the page over
+// real File objects, with the same interface (isFile/isDirectory, file(), createReader() whose
+// readEntries() answers in batches and then with an empty list).
+async function dropTree(page, tree) {
+  await page.evaluate((tree) => {
+    const fromB64 = (s) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
+    const entry = (node, parent) => {
+      const fullPath = `${parent}/${node.name}`;
+      if (node.children) {
+        const kids = node.children.map((c) => entry(c, fullPath));
+        return {
+          isFile: false, isDirectory: true, name: node.name, fullPath,
+          createReader() {
+            let pos = 0;
+            return {
+              readEntries(ok) {
+                const batch = kids.slice(pos, pos + 2); // two per batch, like big folders in Chromium
+                pos += batch.length;
+                setTimeout(() => ok(batch), 5);
+              },
+            };
+          },
+        };
+      }
+      const file = new File([fromB64(node.b64)], node.name, { type: node.type, lastModified: Date.now() });
+      return { isFile: true, isDirectory: false, name: node.name, fullPath, file(ok) { setTimeout(() => ok(file), 5); } };
+    };
+    const root = entry(tree, '');
+    const item = { kind: 'file', type: '', webkitGetAsEntry: () => root, getAsFile: () => null };
+    const dataTransfer = { items: [item], files: [], types: ['Files'], dropEffect: 'copy', effectAllowed: 'all' };
+    const zone = document.querySelector('.dropzone');
+    const fire = (type) => {
+      const ev = new DragEvent(type, { bubbles: true, cancelable: true });
+      Object.defineProperty(ev, 'dataTransfer', { value: dataTransfer });
+      zone.dispatchEvent(ev);
+      return ev;
+    };
+    fire('dragenter');
+    fire('dragover');
+    window.__dropIt = () => fire('drop').defaultPrevented;
+  }, tree);
+}
+
+function treeFiles(node, prefix = '') {
+  if (!node.children) return [{ rel: prefix + node.name, node }];
+  return node.children.flatMap((c) => treeFiles(c, `${prefix}${node.name}/`));
+}
+
+// Samples the progress bars while uploads run, to show they move and finish.
+async function startProgressSampler(page) {
+  await page.evaluate(() => {
+    window.__progress = [];
+    window.__sampler = setInterval(() => {
+      const overall = document.querySelector('#overall-progress');
+      const bars = Array.from(document.querySelectorAll('.upload-list progress')).map((p) => p.value);
+      window.__progress.push({ overall: overall ? overall.value : null, shown: !!(overall && !overall.closest('[hidden]')), bars });
+    }, 40);
+  });
+}
+
+async function stopProgressSampler(page) {
+  return page.evaluate(() => { clearInterval(window.__sampler); return window.__progress; });
+}
+
+async function agencyJourney() {
+  const J = new Journey('agency', { shotsDir: SHOTS, base: BASE });
+  running = J;
+  journeys.push(J);
+  const context = await newContext(DESKTOP);
+  const page = await context.newPage();
+  J.watch(page);
+
+  const imgs = await J.step('make the campaign files (canvas JPEG and PNG)', async () => {
+    await page.setContent('<!doctype html><title>canvas</title>');
+    return makeImages(page, [
+      { name: 'hero-wide.jpg', type: 'image/jpeg', w: 1800, h: 900, hue: 40, label: 'Hero wide', noise: true },
+      { name: 'hero-square.png', type: 'image/png', w: 700, h: 700, hue: 330, label: 'Hero square', noise: true },
+      { name: 'story-1.jpg', type: 'image/jpeg', w: 540, h: 960, hue: 170, label: 'Story 1' },
+      { name: 'story-2.jpg', type: 'image/jpeg', w: 540, h: 960, hue: 190, label: 'Story 2' },
+      { name: 'post.png', type: 'image/png', w: 600, h: 600, hue: 90, label: 'Post' },
+      { name: 'teaser-poster.jpg', type: 'image/jpeg', w: 800, h: 1100, hue: 250, label: 'Teaser poster' },
+      { name: 'teaser-banner.png', type: 'image/png', w: 900, h: 300, hue: 10, label: 'Teaser banner' },
+    ]);
+  }, page);
+  const b64 = (i) => ({ name: imgs[i].name, type: imgs[i].mimeType, b64: imgs[i].buffer.toString('base64') });
+  // Dropped: a campaign folder with nested subfolders.
+  const dropped = {
+    name: 'Autumn campaign',
+    children: [
+      { name: 'Hero', children: [b64(0), b64(1)] },
+      { name: 'Social', children: [{ name: 'Stories', children: [b64(2), b64(3)] }, b64(4)] },
+    ],
+  };
+  const droppedFiles = treeFiles(dropped);
+  // Picked with "Choose a folder": written to disk, given to the webkitdirectory input.
+  const pickedRoot = path.join(WORK, 'picked');
+  const pickedFiles = [
+    { rel: 'Winter teaser/teaser-poster.jpg', img: imgs[5] },
+    { rel: 'Winter teaser/Banners/teaser-banner.png', img: imgs[6] },
+  ];
+  for (const f of pickedFiles) {
+    fs.mkdirSync(path.dirname(path.join(pickedRoot, f.rel)), { recursive: true });
+    fs.writeFileSync(path.join(pickedRoot, f.rel), f.img.buffer);
+  }
+
+  await signIn(J, page, AGENCY, '01-login');
+
+  await J.step('the home page shows the Agency inbox only', async () => {
+    expect(await page.locator('.folder-card', { hasText: 'Agency inbox' }).count() === 1, 'the agency\'s home does not list the Agency inbox');
+    expect(await page.locator('.folder-card', { hasText: 'Retail' }).count() === 0, 'the agency sees Retail');
+    await J.checkPage(page, '02-home');
+    await clickAndLoad(page, page.locator('.folder-card', { hasText: 'Agency inbox' }));
+    expect((await textOf(page, 'h1')) === 'Agency inbox', 'the folder card did not open the Agency inbox');
+    expect(await page.locator('.dropzone').count() === 1, 'the Agency inbox has no drop zone for the agency');
+    await J.checkPage(page, '03-inbox', { keyboard: { target: '#dir-input', what: 'the "Choose a folder" upload button' } });
+  }, page);
+
+  const cdp = await context.newCDPSession(page);
+  await J.step(`drag the folder tree "${dropped.name}" (${droppedFiles.length} files in subfolders) onto the drop zone`, async () => {
+    // A slower uplink (local uploads finish in a blink), so the bars can be seen moving.
+    await cdp.send('Network.enable');
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 20, downloadThroughput: -1, uploadThroughput: 600 * 1024 });
+    await dropTree(page, dropped);
+    expect(await page.locator('.dropzone.over').count() === 1, 'dragging over the drop zone does not highlight it');
+    await J.checkPage(page, '04-dragging-over');
+    await startProgressSampler(page);
+    const prevented = await page.evaluate(() => window.__dropIt());
+    expect(prevented, 'the drop zone did not handle the drop (the browser would open the file)');
+    await page.waitForFunction((n) => document.querySelectorAll('.upload-list li').length >= n, droppedFiles.length, { timeout: 10000 });
+    const mid = await poll(() => page.evaluate(() => {
+      const o = document.querySelector('#overall-progress');
+      return o && o.value > 0 && o.value < 100;
+    }), { ms: 8000, every: 30 });
+    if (mid) await J.checkPage(page, '05-uploading');
+    await page.waitForFunction((n) => document.querySelectorAll('.upload-list .state.ok, .upload-list .state.failed').length >= n, droppedFiles.length, { timeout: 60000 });
+    const samples = await stopProgressSampler(page);
+    const rows = await page.locator('.upload-list li').evaluateAll((lis) => lis.map((li) => ({
+      name: li.querySelector('.name').textContent, state: li.querySelector('.state').textContent,
+      bar: li.querySelector('progress') ? li.querySelector('progress').value : null,
+      barName: li.querySelector('progress') ? li.querySelector('progress').getAttribute('aria-label') : null,
+    })));
+    for (const f of droppedFiles) {
+      const r = rows.find((x) => x.name === f.rel);
+      expect(r, `the upload list has no row "${f.rel}" (rows: ${rows.map((x) => x.name).join(', ')})`);
+      expect(r.state === 'done', `${f.rel}: "${r.state}", expected done`);
+      expect(r.bar === 100, `${f.rel}: progress bar at ${r.bar}, expected 100`);
+      expect(r.barName && r.barName.includes(f.rel), `${f.rel}: its progress bar has no name with the file (aria-label "${r.barName}")`);
+    }
+    const overall = await page.locator('#overall-progress').evaluate((p) => p.value);
+    expect(overall === 100, `the overall progress bar ends at ${overall}, expected 100`);
+    const text = await textOf(page, '.overall-text');
+    expect(text.startsWith(`${droppedFiles.length} of ${droppedFiles.length} files`), `the overall text says "${text}"`);
+    const seen = samples.map((s) => s.overall).filter((v) => v !== null);
+    const moving = seen.filter((v) => v > 0 && v < 100);
+    const monotonic = seen.every((v, i) => i === 0 || v >= seen[i - 1]);
+    expect(monotonic, `the overall progress went backwards: ${seen.join(',')}`);
+    expect(moving.length > 0, `the overall bar was never seen between 0 and 100 % (samples: ${[...new Set(seen)].join(',')})`);
+    J.log(`     overall progress seen: ${[...new Set(seen)].join(' → ')} %`);
+    await J.checkPage(page, '06-uploaded');
+  }, page);
+
+  await J.step(`pick the folder "Winter teaser" with "Choose a folder" (${pickedFiles.length} files)`, async () => {
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+    const before = await page.locator('.upload-list li').count();
+    await page.locator('#dir-input').setInputFiles(path.join(pickedRoot, 'Winter teaser'));
+    const total = before + pickedFiles.length;
+    await page.waitForFunction((n) => document.querySelectorAll('.upload-list .state.ok, .upload-list .state.failed').length >= n, total, { timeout: 30000 });
+    const rows = await page.locator('.upload-list li').evaluateAll((lis) => lis.map((li) => `${li.querySelector('.name').textContent}: ${li.querySelector('.state').textContent}`));
+    for (const f of pickedFiles) {
+      expect(rows.includes(`${f.rel}: done`), `no finished row "${f.rel}" (rows: ${rows.join('; ')})`);
+    }
+    await J.checkPage(page, '07-picked');
+  }, page);
+
+  await J.step('"My submissions" lists every file, in review, in its subfolder', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'My submissions' }).click();
+    await page.waitForURL(`${BASE}/submissions`);
+    const rows = await page.locator('main table tbody tr').evaluateAll((trs) => trs.map((tr) => Array.from(tr.cells).map((c) => c.innerText.replace(/\s+/g, ' ').trim())));
+    const all = [...droppedFiles.map((f) => f.rel), ...pickedFiles.map((f) => f.rel)];
+    expect(rows.length === all.length, `My submissions lists ${rows.length} rows, expected ${all.length}`);
+    for (const rp of all) {
+      const name = path.posix.basename(rp);
+      const dir = path.posix.dirname(rp);
+      const row = rows.find((r) => r[0].includes(name));
+      expect(row, `My submissions does not list ${name}`);
+      const [, folder, , , state] = row;
+      expect(folder.replace(/^\/+/, '').endsWith(`Agency inbox/${dir}`), `${name} is in the folder "${folder}", expected ".../Agency inbox/${dir}"`);
+      expect(/in review/i.test(state), `${name} shows the state "${state}", expected "in review"`);
+    }
+    await J.checkPage(page, '08-submissions');
+    await page.setViewportSize(PHONE);
+    await J.checkPage(page, '09-submissions');
+    await open(page, `/folders/${S.inboxId}`);
+    await J.checkPage(page, '10-inbox', { keyboard: { target: '#dir-input', what: 'the "Choose a folder" upload button' } });
+    await page.setViewportSize(DESKTOP);
+  }, page);
+
+  await context.close();
+  return J;
+}
+
+// =============================================================================================
+async function visitorJourney() {
+  const J = new Journey('visitor', { shotsDir: SHOTS, base: BASE });
+  running = J;
+  journeys.push(J);
+  const context = await newContext(PHONE);
+  const page = await context.newPage();
+  J.watch(page);
+  const link = S.link;
+  const dir = fs.mkdtempSync(path.join(WORK, 'visitor-'));
+
+  await J.step('open the link: a password form', async () => {
+    await open(page, link.path);
+    expect(await page.getByLabel('Password').count() === 1, 'the link page asks for no password');
+    expect(await page.locator('.asset-card').count() === 0, 'the link page shows files before the password is given');
+    await J.checkPage(page, '01-password', { keyboard: { target: 'input[name="password"]', what: 'the password field' } });
+  }, page);
+
+  await J.step('a wrong password is refused with a message', async () => {
+    await page.getByLabel('Password').fill('not the password');
+    await clickAndLoad(page, page.getByRole('button', { name: 'Open' }));
+    const alert = page.locator('[role=alert]');
+    expect(await alert.count() === 1, 'no error message after a wrong password');
+    const msg = (await alert.innerText()).trim();
+    expect(/password/i.test(msg), `the error says "${msg}"`);
+    expect(await page.locator('.asset-card').count() === 0, 'files are shown after a wrong password');
+    await J.checkPage(page, '02-wrong-password', { keyboard: { target: 'input[name="password"]', what: 'the password field' } });
+  }, page);
+
+  await J.step('the right password opens the gallery', async () => {
+    await page.getByLabel('Password').fill(link.password);
+    await clickAndLoad(page, page.getByRole('button', { name: 'Open' }));
+    await noErrorBox(page);
+    expect((await textOf(page, 'h1')) === link.title, `the gallery is titled "${await textOf(page, 'h1')}", expected "${link.title}"`);
+    const labels = (await page.locator('.asset-card .asset-label').allTextContents()).map((t) => t.trim()).sort();
+    const want = link.assets.map((a) => a.title || a.name).sort();
+    expect(JSON.stringify(labels) === JSON.stringify(want), `the gallery shows [${labels.join(', ')}], expected [${want.join(', ')}]`);
+    expect((await textOf(page, '.message')).startsWith('Hello!'), 'the sender\'s message is not shown');
+    await J.checkPage(page, '03-gallery', { keyboard: { target: 'a[href$="/zip"]', what: 'the "Download all" button' } });
+    await page.setViewportSize(DESKTOP);
+    await J.checkPage(page, '03-gallery', { keyboard: { target: 'a[href$="/zip"]', what: 'the "Download all" button' } });
+    await page.setViewportSize(PHONE);
+  }, page);
+
+  await J.step('enlarge a preview', async () => {
+    await page.locator('button.tile-thumb').first().click();
+    await page.locator('dialog.zoom[open]').waitFor();
+    await page.waitForFunction(() => { const i = document.querySelector('dialog.zoom img'); return i && i.complete && i.naturalWidth > 0; });
+    await J.checkPage(page, '04-zoom');
+    await page.keyboard.press('Escape');
+    await page.locator('dialog.zoom').waitFor({ state: 'detached' });
+  }, page);
+
+  await J.step('download one file', async () => {
+    const card = page.locator('.asset-card').first();
+    const label = (await card.locator('.asset-label').innerText()).trim();
+    const a = link.assets.find((x) => (x.title || x.name) === label);
+    const file = await download(page, () => card.getByRole('link', { name: /^Download/ }).click(), dir);
+    expect(file.bytes.length > 0, 'the downloaded file is empty');
+    expect(file.name === a.name, `the file downloads as "${file.name}", expected "${a.name}"`);
+    expect(file.bytes.equals(a.buffer), `the downloaded file differs from the upload (${file.bytes.length} vs ${a.buffer.length} bytes)`);
+    J.log(`     ${file.name}: ${file.bytes.length} bytes`);
+  }, page);
+
+  await J.step('"Download all" gives one ZIP of the shared files', async () => {
+    const zip = await download(page, () => page.getByRole('link', { name: /Download all/ }).click(), dir);
+    expect(zip.name.endsWith('.zip'), `"Download all" downloads "${zip.name}", expected a .zip`);
+    const entries = checkZip(zip, link.assets);
+    J.log(`     ${zip.name}: ${zip.bytes.length} bytes, entries ${entries.map((e) => e.name).join(', ')}`);
+    await J.checkPage(page, '05-after-downloads');
+  }, page);
+
+  await context.close();
+  return J;
+}
+
+// =============================================================================================
+async function main() {
+  console.log(`assetport browser journeys against ${BASE}; screenshots in ${SHOTS}`);
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+  console.log(`chromium ${browser.version()} (${CHROMIUM})`);
+  const order = [['admin', adminJourney], ['partner', partnerJourney], ['agency', agencyJourney], ['visitor', visitorJourney]];
+  let stoppedBy = null;
+  for (const [name, run] of order) {
+    if (stoppedBy) {
+      console.log(`[${name}] skipped: it needs what "${stoppedBy}" did not finish`);
+      journeys.push({ name, skipped: true, failures: [] });
+      continue;
+    }
+    const t0 = Date.now();
+    try {
+      await run();
+    } catch (e) {
+      if (!(e instanceof StepFailed)) {
+        console.log(`[${name}] FAIL: ${e && e.stack ? e.stack : e}`);
+      }
+      const j = journeys.find((x) => x.name === name);
+      if (j) j.broken = e.message;
+      else journeys.push({ name, broken: e.message, failures: [] });
+      stoppedBy = name;
+    }
+    console.log(`[${name}] finished in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  }
+  await browser.close();
+
+  // The report: everything that failed, journey by journey.
+  console.log('\n==== summary ====');
+  let passed = 0;
+  let failed = 0;
+  for (const j of journeys) {
+    if (j.skipped) { failed += 1; console.log(`${j.name}: SKIPPED`); continue; }
+    if (!j.broken && j.failures.length === 0) { passed += 1; console.log(`${j.name}: passed (${j.steps} steps)`); continue; }
+    failed += 1;
+    console.log(`${j.name}: FAILED`);
+    if (j.broken) console.log(`  - ${j.broken}`);
+    for (const f of j.failures) console.log(`  - step "${f.step}", ${f.where}: ${f.what}`);
+  }
+  console.log(`journeys took ${((Date.now() - started) / 1000).toFixed(1)} s; screenshots in ${SHOTS}`);
+  console.log(`journeys: ${passed} passed, ${failed} failed`);
+  fs.rmSync(WORK, { recursive: true, force: true });
+  process.exit(failed ? 1 : 0);
+}
+
+main().catch(async (e) => {
+  console.error(`FAIL: ${e && e.stack ? e.stack : e}`);
+  if (browser) await browser.close().catch(() => {});
+  process.exit(1);
+});
