@@ -2,6 +2,7 @@
 //! creates any subfolders of `relative_path`, the asset and its first version. The binary is
 //! written under a fresh version id before the row exists and deleted again if anything fails,
 //! so a failed or cut upload leaves nothing visible and no orphan.
+use axum::extract::multipart::Field;
 use axum::extract::Multipart;
 use axum::http::HeaderMap;
 
@@ -24,17 +25,18 @@ pub const MULTIPART_OVERHEAD: u64 = 1024 * 1024;
 /// Largest text field accepted (description).
 const MAX_TEXT_FIELD: usize = 64 * 1024;
 
-#[derive(Default)]
-struct Fields {
-    title: Option<String>,
-    description: Option<String>,
-    keywords: Option<String>,
-    relative_path: Option<String>,
+/// The text fields of an upload form.
+#[derive(Debug, Default)]
+pub struct Fields {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub keywords: Option<String>,
+    pub relative_path: Option<String>,
     /// A check-in's comment.
-    comment: Option<String>,
+    pub comment: Option<String>,
     /// Who sends files through an upload link (no account behind them).
-    uploader_name: Option<String>,
-    uploader_email: Option<String>,
+    pub uploader_name: Option<String>,
+    pub uploader_email: Option<String>,
 }
 
 pub struct Received {
@@ -299,6 +301,57 @@ async fn read_fields(
     fields: &mut Fields,
     received: &mut Option<Received>,
 ) -> Result<(), AppError> {
+    read_form(multipart, fields, received, &mut ToStorage(state)).await
+}
+
+/// Where the file part of an upload form goes, as its bytes arrive.
+pub trait FileSink {
+    type Stored;
+    /// Takes the part (file name already accepted by `sanitize::name`) to its end.
+    fn store(
+        &mut self,
+        filename: String,
+        field: &mut Field<'_>,
+    ) -> impl std::future::Future<Output = Result<Self::Stored, AppError>> + Send;
+}
+
+/// The server's sink: the portal's storage, under a fresh version id.
+struct ToStorage<'a>(&'a AppState);
+
+impl FileSink for ToStorage<'_> {
+    type Stored = Received;
+
+    async fn store(
+        &mut self,
+        filename: String,
+        field: &mut Field<'_>,
+    ) -> Result<Received, AppError> {
+        let state = self.0;
+        let version_id = db::new_id();
+        let key = storage::original_key(&version_id);
+        let blob = state
+            .storage
+            .put_stream(&key, field, state.config.max_upload_bytes)
+            .await?;
+        Ok(Received {
+            key,
+            version_id,
+            filename,
+            blob,
+        })
+    }
+}
+
+/// Reads an upload form: its text fields into `fields`, and its one `file` part, with the file
+/// name already sanitised, into `sink` as the bytes arrive. What the sink returns lands in
+/// `received` at once, so a caller can remove a stored file when a later part fails. Unknown
+/// parts are drained and ignored. (Separate from storage so `fuzz/` can run it on any bytes.)
+pub async fn read_form<S: FileSink>(
+    multipart: &mut Multipart,
+    fields: &mut Fields,
+    received: &mut Option<S::Stored>,
+    sink: &mut S,
+) -> Result<(), AppError> {
     loop {
         let field = multipart
             .next_field()
@@ -316,18 +369,7 @@ async fn read_fields(
                 let raw = field.file_name().unwrap_or("").to_string();
                 let filename = sanitize::name(&raw)
                     .map_err(|e| AppError::BadRequest(format!("file name refused: {e}")))?;
-                let version_id = db::new_id();
-                let key = storage::original_key(&version_id);
-                let blob = state
-                    .storage
-                    .put_stream(&key, &mut field, state.config.max_upload_bytes)
-                    .await?;
-                *received = Some(Received {
-                    key,
-                    version_id,
-                    filename,
-                    blob,
-                });
+                *received = Some(sink.store(filename, &mut field).await?);
             }
             "title" | "description" | "keywords" | "relative_path" | "comment"
             | "uploader_name" | "uploader_email" => {
