@@ -19,7 +19,7 @@ FILES=${FILES:-2000}
 P_AP=18201; P_DUFS=18203
 
 command -v dufs >/dev/null || cargo install dufs --locked --quiet
-cargo build --release --quiet
+[ -n "${ASSETPORT_BIN:-}" ] || cargo build --release --quiet   # ASSETPORT_BIN: a binary built already
 
 W=$(mktemp -d /tmp/assetport-bench-contrib.XXXXXX)
 PIDS=()
@@ -30,7 +30,7 @@ mkdir -p "$W/dufs" "$W/tree"
 dufs --allow-upload -b 127.0.0.1 -p $P_DUFS "$W/dufs" >/dev/null 2>&1 & PIDS+=($!)
 export ASSETPORT_DATA_DIR="$W/ap" ASSETPORT_BIND=127.0.0.1:$P_AP ASSETPORT_CONFIG="$W/none.toml"
 export ASSETPORT_MAX_UPLOAD_BYTES=$((BIG_MB * 1048576 + 1048576))
-AP="$ROOT/target/release/assetport"
+AP="${ASSETPORT_BIN:-$ROOT/target/release/assetport}"
 echo 'bench password 123' | "$AP" user create --email admin@bench.example --name Admin --role admin --password-stdin >/dev/null
 TOKEN=$("$AP" token create --email admin@bench.example --name bench)
 "$AP" serve >"$W/server.log" 2>&1 & AP_PID=$!; PIDS+=($AP_PID)

@@ -21,7 +21,7 @@ install() {
   command -v dufs >/dev/null || cargo install dufs --locked --quiet
 }
 install
-cargo build --release --quiet
+[ -n "${ASSETPORT_BIN:-}" ] || cargo build --release --quiet   # ASSETPORT_BIN: a binary built already
 
 W=$(mktemp -d /tmp/assetport-bench.XXXXXX); chmod 755 "$W"  # nginx workers run as another user
 PIDS=()
@@ -52,7 +52,7 @@ dufs --allow-upload -b 127.0.0.1 -p $P_DUFS "$W/dufs" >/dev/null 2>&1 & PIDS+=($
 
 # --- assetport ------------------------------------------------------------------------------
 export ASSETPORT_DATA_DIR="$W/ap" ASSETPORT_BIND=127.0.0.1:$P_AP ASSETPORT_CONFIG="$W/none.toml"
-AP="$ROOT/target/release/assetport"
+AP="${ASSETPORT_BIN:-$ROOT/target/release/assetport}"
 echo 'bench password 123' | "$AP" user create --email admin@bench.example --name Admin --role admin --password-stdin >/dev/null
 echo 'bench password 123' | "$AP" user create --email partner@bench.example --name Partner --password-stdin >/dev/null
 ADMIN=$("$AP" token create --email admin@bench.example --name bench)

@@ -18,7 +18,7 @@ WRK_SECONDS=${WRK_SECONDS:-10}
 P_AP=18191; P_NGINX=18192
 
 command -v nginx >/dev/null && command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq nginx-light wrk >/dev/null; }
-cargo build --release --quiet
+[ -n "${ASSETPORT_BIN:-}" ] || cargo build --release --quiet   # ASSETPORT_BIN: a binary built already
 
 W=$(mktemp -d /tmp/assetport-bench-links.XXXXXX); chmod 755 "$W"  # nginx workers run as another user
 PIDS=()
@@ -41,7 +41,7 @@ NGINX
 nginx -p "$W/nginx" -c "$W/nginx/nginx.conf"
 
 export ASSETPORT_DATA_DIR="$W/ap" ASSETPORT_BIND=127.0.0.1:$P_AP ASSETPORT_CONFIG="$W/none.toml"
-AP="$ROOT/target/release/assetport"
+AP="${ASSETPORT_BIN:-$ROOT/target/release/assetport}"
 echo 'bench password 123' | "$AP" user create --email admin@bench.example --name Admin --role admin --password-stdin >/dev/null
 ADMIN=$("$AP" token create --email admin@bench.example --name bench)
 "$AP" serve >/dev/null 2>&1 & AP_PID=$!; PIDS+=($AP_PID)

@@ -23,8 +23,8 @@ CACHE="$OUT/cache/renditions-6000x4000"; mkdir -p "$CACHE"
 
 command -v vipsthumbnail >/dev/null || { apt-get update -qq && apt-get install -y -qq libvips-tools >/dev/null; }
 [ -x /usr/bin/time ] || { apt-get update -qq && apt-get install -y -qq time >/dev/null; }
-cargo build --release --quiet
-AP="$ROOT/target/release/assetport"
+[ -n "${ASSETPORT_BIN:-}" ] || cargo build --release --quiet   # ASSETPORT_BIN: a binary built already
+AP="${ASSETPORT_BIN:-$ROOT/target/release/assetport}"
 
 # --- photo-like test images ------------------------------------------------------------------
 # Three octaves of Perlin noise per channel (large soft shapes, mid-size structure, fine

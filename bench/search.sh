@@ -13,14 +13,14 @@ OUT="$ROOT/bench/out"; mkdir -p "$OUT"
 ASSETS=${ASSETS:-100000}
 ROUNDS=${ROUNDS:-20}
 PORT=18195
-cargo build --release --quiet
+[ -n "${ASSETPORT_BIN:-}" ] || cargo build --release --quiet   # ASSETPORT_BIN: a binary built already
 
 W=$(mktemp -d /tmp/assetport-bench-search.XXXXXX)
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$W"; }
 trap cleanup EXIT
 export ASSETPORT_DATA_DIR="$W/ap" ASSETPORT_BIND=127.0.0.1:$PORT ASSETPORT_CONFIG="$W/none.toml" ASSETPORT_JOB_WORKERS=0
-AP="$ROOT/target/release/assetport"
+AP="${ASSETPORT_BIN:-$ROOT/target/release/assetport}"
 "$AP" migrate >/dev/null
 echo "== seeding $ASSETS assets"
 AREAS=$(python3 bench/search_bench.py seed "$W/ap/assetport.db" "$ASSETS")
