@@ -283,7 +283,6 @@ pub struct Entry {
     pub name: String,
     pub folder: String,
     id_path: String,
-    at: i64,
 }
 
 /// Assets visible to partners at `now` that became so after `since`: approved (or restored)
@@ -325,7 +324,6 @@ async fn published(db: &Db, since: i64, now: i64) -> Result<Vec<Entry>, sqlx::Er
             },
             folder: r.try_get("path")?,
             id_path: r.try_get("id_path")?,
-            at,
         });
     }
     Ok(out)
@@ -345,7 +343,7 @@ pub async fn new_for(
     let paths = crate::search::query::view_paths(db, who).await?;
     Ok(all
         .into_iter()
-        .filter(|e| e.at > since && paths.iter().any(|p| e.id_path.starts_with(p.as_str())))
+        .filter(|e| paths.iter().any(|p| e.id_path.starts_with(p.as_str())))
         .collect())
 }
 
@@ -538,61 +536,56 @@ async fn send_admin(
     let base = &state.config.public_url;
     let mut sections = String::new();
     let mut summary = Vec::new();
-    if !news.submissions.is_empty() {
-        let n = news.submissions.len();
-        summary.push(plural(n, "new submission", "new submissions"));
-        sections.push_str(&format!(
+    let mut section = |count: (&str, &str), heading: &str, lines: Vec<String>| {
+        if lines.is_empty() {
+            return;
+        }
+        summary.push(plural(lines.len(), count.0, count.1));
+        sections.push_str(heading);
+        sections.push_str(&listed(lines));
+        sections.push('\n');
+    };
+    section(
+        ("new submission", "new submissions"),
+        &format!(
             "New for review ({} waiting in all, {base}/admin/review):\n",
             news.waiting
-        ));
-        sections.push_str(&listed(
-            news.submissions
-                .iter()
-                .map(|(id, name, by)| {
-                    let by = if by.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" from {by}")
-                    };
-                    format!("- {name}{by}\n  {base}/assets/{id}\n")
-                })
-                .collect(),
-        ));
-        sections.push('\n');
-    }
-    if !news.links.is_empty() {
-        summary.push(plural(news.links.len(), "link expiring", "links expiring"));
-        sections.push_str("Share links expiring within a week:\n");
-        sections.push_str(&listed(
-            news.links
-                .iter()
-                .map(|(id, title, at)| {
-                    format!(
-                        "- {title}, until {}\n  {base}/admin/links/{id}\n",
-                        clock::human(*at)
-                    )
-                })
-                .collect(),
-        ));
-        sections.push('\n');
-    }
-    if !news.assets.is_empty() {
-        summary.push(plural(
-            news.assets.len(),
-            "asset licence ending",
-            "asset licences ending",
-        ));
-        sections.push_str("Assets withdrawn within a week (licence or rights window ends):\n");
-        sections.push_str(&listed(
-            news.assets
-                .iter()
-                .map(|(id, name, at)| {
-                    format!("- {name}, on {}\n  {base}/assets/{id}\n", clock::human(*at))
-                })
-                .collect(),
-        ));
-        sections.push('\n');
-    }
+        ),
+        news.submissions
+            .iter()
+            .map(|(id, name, by)| {
+                let by = if by.is_empty() {
+                    String::new()
+                } else {
+                    format!(" from {by}")
+                };
+                format!("- {name}{by}\n  {base}/assets/{id}\n")
+            })
+            .collect(),
+    );
+    section(
+        ("link expiring", "links expiring"),
+        "Share links expiring within a week:\n",
+        news.links
+            .iter()
+            .map(|(id, title, at)| {
+                format!(
+                    "- {title}, until {}\n  {base}/admin/links/{id}\n",
+                    clock::human(*at)
+                )
+            })
+            .collect(),
+    );
+    section(
+        ("asset licence ending", "asset licences ending"),
+        "Assets withdrawn within a week (licence or rights window ends):\n",
+        news.assets
+            .iter()
+            .map(|(id, name, at)| {
+                format!("- {name}, on {}\n  {base}/assets/{id}\n", clock::human(*at))
+            })
+            .collect(),
+    );
     let (settings, unsubscribe) = links(state, who);
     let summary = summary.join(", ");
     let vars = [
