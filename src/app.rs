@@ -256,7 +256,12 @@ fn router(state: AppState) -> Router {
         .merge(search::pages::routes())
         .merge(collections::pages::routes())
         .merge(library::tus::routes::<accounts::PageUser>())
+        .fallback(|| async { PageError(AppError::NotFound) })
         .layer(middleware::from_fn(csrf::protect))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::web::layout::with_nav,
+        ))
         .layer(sessions);
 
     // Share-link visitors have no session (see links::visit).
@@ -272,8 +277,7 @@ fn router(state: AppState) -> Router {
         .route("/static/{name}", get(static_files::serve))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(crate::metrics::serve))
-        .fallback(|| async { PageError(AppError::NotFound) });
+        .route("/metrics", get(crate::metrics::serve));
     for layer in headers::layers() {
         app = app.layer(layer);
     }

@@ -190,6 +190,9 @@ impl IntoResponse for PageError {
         let html = askama::Template::render(&page).unwrap_or_else(|_| "Error".into());
         let mut response = (status, Html(html)).into_response();
         err.extra_headers(&mut response);
+        // No request is at hand here, so the page comes out anonymous; `web::layout::with_nav`
+        // renders it again with the navigation when a signed-in person asked.
+        response.extensions_mut().insert(page);
         response
     }
 }

@@ -61,3 +61,13 @@ if (window.matchMedia && window.matchMedia('(max-width: 760px)').matches) {
     d.open = false;
   });
 }
+
+// A share link's password or code form answers a wrong entry at its POST address
+// (/s/{token}/unlock); put the link's own address back in the bar so a reload or a copied
+// address opens the link instead of posting the form again.
+Array.prototype.forEach.call(document.querySelectorAll('[data-page-url]'), function (el) {
+  var url = el.getAttribute('data-page-url');
+  if (url && window.location.pathname !== url && window.history.replaceState) {
+    window.history.replaceState(null, '', url);
+  }
+});

@@ -177,6 +177,17 @@ async fn a_collection_link_is_live(app: TestApp) {
         .admin
         .create_link(json!({ "collection_id": id, "title": "Press kit" }))
         .await;
+    // The page form offers the collection's name as the title recipients see.
+    let b = app.browser();
+    b.login_ok("admin@example.com").await;
+    let (status, form) = b
+        .page(&format!("/admin/links/new?collection_id={id}"))
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        form.contains(r#"name="title" maxlength="200" value="For the press""#),
+        "{form}"
+    );
     let j = expect_json(w.admin.get(&format!("/links/{}", link.id)).await, 200).await;
     assert_eq!(j["target"], "collection");
     assert_eq!(j["collection_id"], id.as_str());

@@ -249,6 +249,19 @@ async fn the_password_gate_hides_names_until_passed_and_is_throttled(app: TestAp
     assert_eq!(r.status(), 403);
     let html = r.text().await.unwrap();
     assert!(!html.contains("confidential-plan"));
+    // The refused field is marked for screen readers, and the page puts the link's own address
+    // back in the bar (data-page-url, for app.js) so a reload does not post the form again.
+    assert!(
+        html.contains(r#"aria-invalid="true" aria-describedby="gate-error""#),
+        "{html}"
+    );
+    assert!(html.contains(&format!(r#"data-page-url="{}""#, link.path)));
+    // The form's address opened directly leads back to the link.
+    for gate in ["unlock", "code", "verify", "accept"] {
+        let r = v.get(&format!("{}/{gate}", link.path)).await;
+        assert_eq!(r.status(), 303, "{gate}");
+        assert_eq!(location(&r), link.path, "{gate}");
+    }
 
     let r = v
         .post_form(

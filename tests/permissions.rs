@@ -525,6 +525,76 @@ async fn disabled_accounts_lose_access_at_once(app: TestApp) {
     );
 }
 
+/// The menu follows the person: "My submissions" only for those who may contribute (or did),
+/// a 404 inside the portal keeps the menu for a signed-in person (and only for them), and the
+/// review page lists admins' own drafts, which the API's queue leaves out.
+async fn navigation_follows_rights(app: TestApp) {
+    let w = world(&app).await;
+    let nav = r#"<nav class="mainnav" aria-label="Main">"#;
+    let partner = app.browser();
+    partner.login_ok("partner@retail.example").await;
+    let (_, home) = partner.page("/").await;
+    assert!(home.contains(nav) && !home.contains(r#"href="/submissions""#));
+    let agency = app.browser();
+    agency.login_ok("studio@agency.example").await;
+    let (_, home) = agency.page("/").await;
+    assert!(home.contains(r#"href="/submissions""#), "{home}");
+
+    for path in [
+        format!("/folders/{}", w.other_folder),
+        format!("/assets/{}", w.draft),
+        "/admin/users".to_string(),
+        "/no/such/page".to_string(),
+    ] {
+        let (status, html) = partner.page(&path).await;
+        assert_eq!(status, 404, "{path}");
+        assert!(
+            html.contains(nav) && html.contains("Sign out"),
+            "{path}: {html}"
+        );
+        assert!(html.contains("There is nothing here"), "{path}");
+        assert!(
+            !html.contains("Other") && !html.contains("draft.jpg"),
+            "{path}"
+        );
+    }
+    let anonymous = app.browser();
+    let (status, html) = anonymous.page("/no/such/page").await;
+    assert_eq!(status, 404);
+    assert!(!html.contains(nav) && !html.contains("Sign out"));
+
+    let admin = app.browser();
+    admin.login_ok("admin@example.com").await;
+    let (status, review) = admin.page("/admin/review").await;
+    assert_eq!(status, 200);
+    assert!(
+        review.contains("draft.jpg") && !review.contains("approved.jpg"),
+        "{review}"
+    );
+    let queue = expect_json(w.admin.get("/review").await, 200).await;
+    assert!(!queue.to_string().contains("draft.jpg"), "{queue}");
+    // Approving it from the review page publishes it.
+    let csrf = csrf_in(&review).unwrap();
+    let r = admin
+        .post_form(
+            "/admin/review/bulk",
+            &[
+                ("csrf_token", &csrf),
+                ("action", "approve"),
+                ("asset_ids", &w.draft),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        w.partner
+            .get(&format!("/assets/{}", w.draft))
+            .await
+            .status(),
+        200
+    );
+}
+
 on_both_backends!(
     unauthenticated_api_answers_401,
     unauthenticated_pages_redirect_to_login,
@@ -538,4 +608,5 @@ on_both_backends!(
     members_get_404_on_admin_routes,
     contributors_see_their_own_submissions_with_comments,
     disabled_accounts_lose_access_at_once,
+    navigation_follows_rights,
 );

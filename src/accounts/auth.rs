@@ -58,6 +58,8 @@ pub struct PageUser {
     pub session: Session,
     /// A one-shot message from the previous action ("Folder created").
     pub flash: Option<String>,
+    /// May contribute somewhere, or has submitted before: the navigation offers "My submissions".
+    pub contributes: bool,
 }
 
 /// A signed-in admin; members get the same 404 page as for a missing page.
@@ -74,14 +76,14 @@ impl FromRequestParts<AppState> for PageUser {
             .get(USER_KEY)
             .await
             .map_err(|e| PageError(AppError::Internal(e.into())).into_response())?;
-        let account = match user_id {
-            Some(id) => users::by_id(&state.db, &id)
+        let found = match user_id {
+            Some(id) => users::for_page(&state.db, &id)
                 .await
                 .map_err(|e| PageError(e.into()).into_response())?
-                .filter(|a| !a.disabled),
+                .filter(|(a, _)| !a.disabled),
             None => None,
         };
-        let Some(account) = account else {
+        let Some((account, contributes)) = found else {
             return Err(login_redirect(parts));
         };
         let csrf = csrf::token(&session)
@@ -93,6 +95,7 @@ impl FromRequestParts<AppState> for PageUser {
             csrf,
             session,
             flash,
+            contributes,
         })
     }
 }

@@ -174,6 +174,25 @@ pub async fn by_id(db: &Db, id: &str) -> Result<Option<Account>, sqlx::Error> {
         .transpose()
 }
 
+/// The account behind a page session, and whether the navigation offers "My submissions": the
+/// person may contribute somewhere or has submitted before. One query, because every page needs
+/// both.
+pub async fn for_page(db: &Db, id: &str) -> Result<Option<(Account, bool)>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {COLUMNS}, CAST(CASE WHEN EXISTS (SELECT 1 FROM grants g \
+         JOIN group_members m ON m.group_id = g.group_id \
+         WHERE m.user_id = u.id AND g.can_contribute = 1) \
+         OR EXISTS (SELECT 1 FROM assets a WHERE a.submitted_by = u.id) \
+         THEN 1 ELSE 0 END AS BIGINT) AS contributes FROM users u WHERE u.id = $1"
+    );
+    sqlx::query(&sql)
+        .bind(id)
+        .fetch_optional(&db.pool)
+        .await?
+        .map(|r| Ok((from_row(&r)?, r.flag("contributes")?)))
+        .transpose()
+}
+
 pub async fn by_email(db: &Db, email: &str) -> Result<Option<Account>, sqlx::Error> {
     sqlx::query(&format!("SELECT {COLUMNS} FROM users u WHERE u.email = $1"))
         .bind(email.trim().to_lowercase())

@@ -721,7 +721,7 @@ async fn review_queue(
     State(state): State<AppState>,
     ApiAdmin(_admin): ApiAdmin,
 ) -> ApiResult<Json<Value>> {
-    let items: Vec<Value> = review::queue(&state.db, 1000)
+    let items: Vec<Value> = review::queue(&state.db, false, 1000)
         .await?
         .iter()
         .map(submission_json)

@@ -1023,7 +1023,7 @@ async fn review_page(
     State(state): State<AppState>,
     PageAdmin(me): PageAdmin,
 ) -> PageResult<Response> {
-    let items = review::queue(&state.db, 1000)
+    let items = review::queue(&state.db, true, 1000)
         .await?
         .iter()
         .map(ReviewItem::new)

@@ -140,18 +140,17 @@ pub struct Submission {
     pub uploader: String,
 }
 
-/// What waits for review: new submissions and checked-in versions, oldest first.
-pub async fn queue(db: &Db, limit: i64) -> Result<Vec<Submission>, sqlx::Error> {
-    list(
-        db,
+/// What waits for review: new submissions and checked-in versions, oldest first; with
+/// `drafts`, also admins' own uploads that nobody has approved yet (the review page lists them
+/// so they can be published in bulk; the API's queue stays submissions only).
+pub async fn queue(db: &Db, drafts: bool, limit: i64) -> Result<Vec<Submission>, sqlx::Error> {
+    let filter = format!(
         // `$1 = $1` keeps the (unused) key parameter referenced.
-        "(a.status = 'in_review' OR (a.status = 'approved' \
+        "(a.status = 'in_review' {} OR (a.status = 'approved' \
          AND a.current_version_id <> a.approved_version_id)) AND $1 = $1",
-        "",
-        false,
-        limit,
-    )
-    .await
+        if drafts { "OR a.status = 'draft'" } else { "" }
+    );
+    list(db, &filter, "", false, limit).await
 }
 
 /// What `user_id` submitted or checked in, in any status, newest first.

@@ -8,7 +8,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Form, Router};
 use serde::Deserialize;
 use sqlx::Row;
@@ -32,10 +32,10 @@ use crate::web::layout::{render, Layout};
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/s/{token}", get(landing))
-        .route("/s/{token}/unlock", post(unlock_password))
-        .route("/s/{token}/code", post(send_code))
-        .route("/s/{token}/verify", post(verify_code))
-        .route("/s/{token}/accept", post(accept_terms))
+        .route("/s/{token}/unlock", get(to_landing).post(unlock_password))
+        .route("/s/{token}/code", get(to_landing).post(send_code))
+        .route("/s/{token}/verify", get(to_landing).post(verify_code))
+        .route("/s/{token}/accept", get(to_landing).post(accept_terms))
         .route("/s/{token}/assets/{asset_id}/original", get(original))
         .route("/s/{token}/assets/{asset_id}/{kind}", get(rendition))
         .route("/s/{token}/zip", get(zip_all))
@@ -350,6 +350,12 @@ fn set_unlock(
 struct PasswordForm {
     #[serde(default)]
     password: String,
+}
+
+/// The gates' form addresses, opened directly (a bookmark, a copied address bar, a reload
+/// after the page replaced its URL): back to the link's page, which shows the right gate.
+async fn to_landing(Path(token): Path<String>) -> Redirect {
+    Redirect::to(&format!("/s/{token}"))
 }
 
 async fn unlock_password(

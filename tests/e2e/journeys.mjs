@@ -251,6 +251,18 @@ async function adminJourney() {
     await J.checkPage(page, '10-folder-drafts');
   }, page);
 
+  await J.step('the review page lists the four drafts', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Review' }).click();
+    await page.waitForURL(`${BASE}/admin/review`);
+    const rows = await page.locator('main table tbody tr').allInnerTexts();
+    for (const img of images) {
+      const row = rows.find((r) => r.includes(img.name));
+      expect(row, `the review page does not list the draft ${img.name}`);
+      expect(/draft/i.test(row), `${img.name} is not marked as a draft on the review page: "${row.replace(/\s+/g, ' ')}"`);
+    }
+    await J.checkPage(page, '10b-review-drafts', { keyboard: { target: 'input[name="asset_ids"]', what: 'the first draft\'s selection box' } });
+  }, page);
+
   await J.step('give one asset a title, description and keywords, and approve all four on their pages', async () => {
     S.searchAsset = S.assets[0];
     S.searchAsset.title = 'Summer lookbook hero';
@@ -348,6 +360,44 @@ async function adminJourney() {
     await J.checkPage(page, '16-links');
   }, page);
 
+  await J.step('the admin\'s pages on a phone (390 px)', async () => {
+    await page.setViewportSize(PHONE);
+    const pages = [
+      ['/', '17-home'],
+      [`/folders/${S.retailId}`, '18-folder'],
+      [`/assets/${S.searchAsset.id}`, '19-asset'],
+      ['/admin/review', '20-review'],
+      ['/admin/users', '21-users'],
+      ['/admin/groups', '22-groups'],
+      ['/admin/links', '23-links'],
+      ['/admin/reports', '24-reports'],
+      ['/admin/jobs', '25-jobs'],
+      ['/admin/branding', '26-branding'],
+      ['/admin/branding/emails', '27-emails'],
+      ['/account', '28-account'],
+    ];
+    for (const [p, shot] of pages) {
+      await open(page, p, 200);
+      await noErrorBox(page);
+      await J.checkPage(page, shot);
+    }
+    await open(page, `/assets/${S.searchAsset.id}`);
+    expect(await page.locator('table.cards', { hasText: S.searchAsset.name }).count() === 1, 'the asset page shows no version history');
+    // An API token, so the tokens table (with its Revoke button) is on the account page.
+    await open(page, '/account');
+    const form = page.locator('form[action="/account/tokens"]');
+    await form.getByLabel('Name of a new token').fill('laptop upload script with a long name');
+    await clickAndLoad(page, form.getByRole('button'));
+    await noErrorBox(page);
+    await open(page, '/account');
+    const revoke = page.locator('table.cards').getByRole('button', { name: /^Revoke/ });
+    expect(await revoke.count() === 1, 'the account page lists no token to revoke');
+    const box = await revoke.boundingBox();
+    expect(box && box.x >= 0 && box.x + box.width <= PHONE.width, `the token's Revoke button is off-screen (x ${box && Math.round(box.x)})`);
+    await J.checkPage(page, '29-account-token');
+    await page.setViewportSize(DESKTOP);
+  }, page);
+
   await context.close();
   return J;
 }
@@ -370,6 +420,12 @@ async function partnerJourney() {
     expect(await page.locator('.folder-card', { hasText: 'Retail' }).count() === 1, 'the partner\'s home does not list Retail');
     expect(await page.locator('.folder-card', { hasText: 'Agency inbox' }).count() === 0, 'the partner sees the Agency inbox');
     await J.checkPage(page, '02-home');
+    const nav = page.getByRole('navigation', { name: 'Main' });
+    expect(await nav.getByRole('link', { name: 'My submissions' }).count() === 0, 'the partner, who may not contribute, is offered "My submissions"');
+    await open(page, '/folders/no-such-folder', 404);
+    expect(await nav.getByRole('link', { name: 'Library' }).count() === 1, 'the 404 page has no menu for a signed-in partner');
+    await J.checkPage(page, '02b-not-found');
+    await open(page, '/');
   }, page);
 
   await J.step(`search for "${KEYWORD}"`, async () => {
@@ -694,6 +750,8 @@ async function visitorJourney() {
     const msg = (await alert.innerText()).trim();
     expect(/password/i.test(msg), `the error says "${msg}"`);
     expect(await page.locator('.asset-card').count() === 0, 'files are shown after a wrong password');
+    expect(new URL(page.url()).pathname === link.path, `after a wrong password the address is ${rel(page.url(), BASE)}, so a reload posts the form again`);
+    expect(await page.getByLabel('Password').getAttribute('aria-invalid') === 'true', 'the refused password field is not marked aria-invalid');
     await J.checkPage(page, '02-wrong-password', { keyboard: { target: 'input[name="password"]', what: 'the password field' } });
   }, page);
 

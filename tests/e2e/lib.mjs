@@ -242,6 +242,11 @@ export class Journey {
     if (ov.scrollWidth > ov.clientWidth + 1) {
       this.fail(where, `page scrolls sideways: scrollWidth ${ov.scrollWidth} > clientWidth ${ov.clientWidth}; widest: ${ov.culprits.join('; ')}`);
     }
+    // Tables marked .cards turn into one card per row on phones: nothing may start off-screen.
+    const scrolling = await page.evaluate(() => Array.from(document.querySelectorAll('table.cards'))
+      .filter((t) => t.scrollWidth > t.clientWidth + 1)
+      .map((t) => `${window.__e2e.describe(t).slice(0, 60)} (${t.scrollWidth} > ${t.clientWidth})`));
+    for (const t of scrolling) this.fail(where, `table scrolls sideways: ${t}`);
     const unnamed = await page.evaluate(() => window.__e2e.unnamedControls());
     for (const u of unnamed) this.fail(where, `form control without an accessible name: ${u}`);
     const broken = await page.evaluate(() => window.__e2e.brokenImages());
