@@ -242,6 +242,11 @@ export class Journey {
     if (ov.scrollWidth > ov.clientWidth + 1) {
       this.fail(where, `page scrolls sideways: scrollWidth ${ov.scrollWidth} > clientWidth ${ov.clientWidth}; widest: ${ov.culprits.join('; ')}`);
     }
+    // From 1280 px the top bar (an admin's eight menu entries, search, account) is one row.
+    if (w >= 1280) {
+      const bar = await page.evaluate(() => { const t = document.querySelector('.topbar'); return t ? Math.round(t.getBoundingClientRect().height) : 0; });
+      if (bar > 70) this.fail(where, `the top bar wraps onto a second row (${bar} px tall)`);
+    }
     // Tables marked .cards turn into one card per row on phones: nothing may start off-screen.
     const scrolling = await page.evaluate(() => Array.from(document.querySelectorAll('table.cards'))
       .filter((t) => t.scrollWidth > t.clientWidth + 1)
