@@ -282,6 +282,9 @@ async fn email_templates_are_editable_and_checked(app: TestApp) {
     assert_eq!(status, 200);
     for label in [
         "Share link invitation",
+        "One-time code for a share link",
+        "New submissions",
+        "Files through an upload link",
         "Password reset",
         "New assets digest",
         "Admin digest",

@@ -695,6 +695,23 @@ async fn a_one_time_code_opens_the_link_for_its_recipient(app: TestApp) {
         .await;
     let url = created["url"].as_str().unwrap();
     let path = url[url.find("/s/").unwrap()..].to_string();
+    // The code mail is one of the editable emails; a text without {code} is refused.
+    let admin_b = app.browser();
+    admin_b.login_ok("admin@example.com").await;
+    let csrf = admin_b.csrf("/admin/branding/emails").await;
+    for (body, status) in [("No code here", 422), ("Type this:\n    {code}\n", 303)] {
+        let r = admin_b
+            .post_form(
+                "/admin/branding/emails/link_code",
+                &[
+                    ("csrf_token", &csrf),
+                    ("subject", "Your {portal} code"),
+                    ("body", body),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), status, "{body}");
+    }
     let v = app.browser();
     let (_, html) = v.page(&path).await;
     assert!(!html.contains("Coded") && !html.contains("poster.jpg"));
@@ -716,7 +733,11 @@ async fn a_one_time_code_opens_the_link_for_its_recipient(app: TestApp) {
     let (_, html) = v.page(&path).await;
     assert!(html.contains(r#"<input type="hidden" name="email" value="ann@example.com">"#));
     assert!(html.contains(r#"name="code""#));
-    let mail = app.outbox().pop().unwrap();
+    let mail = mail_text(&app.outbox().pop().unwrap());
+    assert!(
+        mail.contains("Subject: Your assetport code") && mail.contains("Type this:"),
+        "{mail}"
+    );
     let code: String = mail
         .lines()
         .map(str::trim)

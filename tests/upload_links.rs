@@ -141,9 +141,15 @@ async fn files_arrive_in_review_within_the_quota(app: TestApp) {
     assert_eq!(sub["path"], "/Incoming/shoot/day1");
     // The owner hears about it once, not once per file.
     let mails_after_first = app.outbox();
-    assert!(mails_after_first
-        .last()
-        .is_some_and(|m| m.contains("admin@example.com") && m.contains("Spring visuals")));
+    let notice = mail_text(mails_after_first.last().expect("the owner's notice"));
+    for part in [
+        "admin@example.com",
+        "Subject: New files through Spring visuals",
+        "from Nora Studio <nora@studio.example>",
+        "/admin/review",
+    ] {
+        assert!(notice.contains(part), "{part}: {notice}");
+    }
     expect_json(send(&v, &app, &path, ("b.jpg", b"bbb"), &SENDER).await, 201).await;
     assert_eq!(app.outbox().len(), mails_after_first.len());
     // The queue shows who sent it; the log of the link has both uploads.

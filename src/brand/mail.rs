@@ -162,11 +162,64 @@ pub const ADMIN_DIGEST: Kind = Kind {
     required: &["sections", "unsubscribe"],
 };
 
+pub const LINK_CODE: Kind = Kind {
+    key: "link_code",
+    label: "One-time code for a share link",
+    when: "to a share link's recipient who asks for a code to open it",
+    subject: "Your code for the shared files",
+    body: "Your code to open the shared files is:\n\n    {code}\n\nIt works for 10 minutes. \
+           If you did not ask for it, ignore this message.\n",
+    vars: &[PORTAL, ("code", "the six-digit code")],
+    required: &["code"],
+};
+
+pub const SUBMISSIONS_WAITING: Kind = Kind {
+    key: "submissions_waiting",
+    label: "New submissions",
+    when: "to admins when contributors send files for review (at most every ten minutes)",
+    subject: "New submissions to review",
+    body: "{contributor} sent {file} for review, and perhaps more since.\n\n\
+           The review queue:\n{queue}\n\n\
+           (You hear about new submissions at most every ten minutes.)\n",
+    vars: &[
+        PORTAL,
+        ("contributor", "the name of the person who sent it"),
+        ("file", "the file's name"),
+        ("queue", "the review queue's address"),
+    ],
+    required: &["queue"],
+};
+
+pub const UPLOAD_LINK_ARRIVALS: Kind = Kind {
+    key: "upload_link_arrivals",
+    label: "Files through an upload link",
+    when: "to the creator of an upload link when files arrive through it (at most every ten \
+           minutes per link)",
+    subject: "New files through {upload_link}",
+    body: "Files are arriving through {upload_link}, starting with {file} from {sender}.\n\n\
+           They wait for review here:\n{queue}\n\n\
+           (You hear about new arrivals on this link at most every ten minutes.)\n",
+    vars: &[
+        PORTAL,
+        (
+            "upload_link",
+            "the upload link's title, or “your upload link”",
+        ),
+        ("file", "the first file's name"),
+        ("sender", "the sender's name and email address"),
+        ("queue", "the review queue's address"),
+    ],
+    required: &["queue"],
+};
+
 pub const KINDS: &[&Kind] = &[
     &LINK_INVITATION,
+    &LINK_CODE,
     &PASSWORD_RESET,
     &REVIEW_APPROVED,
     &REVIEW_REJECTED,
+    &SUBMISSIONS_WAITING,
+    &UPLOAD_LINK_ARRIVALS,
     &NEW_ASSETS_DIGEST,
     &ADMIN_DIGEST,
 ];

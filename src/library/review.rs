@@ -250,21 +250,17 @@ pub async fn notify_admins_of_submission(state: &AppState, who: &Account, view: 
         let admins = sqlx::query("SELECT email FROM users WHERE role = 'admin' AND disabled = 0")
             .fetch_all(&state.db.pool)
             .await?;
-        let body = format!(
-            "{} sent {} for review, and perhaps more since.\n\nThe review queue:\n{}/admin/review\n\n\
-             (You hear about new submissions at most every ten minutes.)\n",
-            who.name, view.version.filename, state.config.public_url
-        );
+        let queue = format!("{}/admin/review", state.config.public_url);
+        let vars = [
+            ("contributor", who.name.as_str()),
+            ("file", view.version.filename.as_str()),
+            ("queue", queue.as_str()),
+        ];
         for row in admins {
             let to: String = row.try_get("email")?;
             state
                 .mailer
-                .send(crate::mail::Mail {
-                    to: &to,
-                    subject: "New submissions to review",
-                    body: body.clone(),
-                    unsubscribe: None,
-                })
+                .send_kind(&to, &crate::brand::mail::SUBMISSIONS_WAITING, &vars, None)
                 .await?;
         }
         Ok(())

@@ -25,7 +25,6 @@ use crate::error::{AppError, PageError, PageResult};
 use crate::events::Event;
 use crate::http::{completion, download, zip};
 use crate::library::pages::{human_size, AssetCard};
-use crate::mail::Mail;
 use crate::web::client::ClientInfo;
 use crate::web::layout::{render, Layout};
 
@@ -468,18 +467,14 @@ async fn issue_code(
         .bind(now + CODE_TTL_MS)
         .execute(&state.db.pool)
         .await?;
-        let body = format!(
-            "Your code to open the shared files is:\n\n    {code}\n\nIt works for 10 minutes. \
-             If you did not ask for it, ignore this message.\n"
-        );
         state
             .mailer
-            .send(Mail {
-                to: &email,
-                subject: "Your code for the shared files",
-                body,
-                unsubscribe: None,
-            })
+            .send_kind(
+                &email,
+                &crate::brand::mail::LINK_CODE,
+                &[("code", &code)],
+                None,
+            )
             .await
             .map_err(AppError::Internal)?;
     }

@@ -19,7 +19,6 @@ use crate::http::download;
 use crate::library::pages::human_size;
 use crate::library::upload;
 use crate::links::unlock::{self, Scope, Unlock};
-use crate::mail::Mail;
 use crate::web::client::ClientInfo;
 use crate::web::layout::{render, Layout};
 
@@ -336,23 +335,25 @@ async fn notify_owner(
         } else {
             &link.title
         };
-        let body = format!(
-            "Files are arriving through {name}, starting with {} from {} <{}>.\n\n\
-             They wait for review here:\n{}/admin/review\n\n\
-             (You hear about new arrivals on this link at most every ten minutes.)\n",
-            view.version.filename,
-            view.asset.uploader_name,
-            view.asset.uploader_email,
-            state.config.public_url
+        let sender = format!(
+            "{} <{}>",
+            view.asset.uploader_name, view.asset.uploader_email
         );
+        let queue = format!("{}/admin/review", state.config.public_url);
+        let vars = [
+            ("upload_link", name),
+            ("file", view.version.filename.as_str()),
+            ("sender", sender.as_str()),
+            ("queue", queue.as_str()),
+        ];
         state
             .mailer
-            .send(Mail {
-                to: &owner.email,
-                subject: &format!("New files through {name}"),
-                body,
-                unsubscribe: None,
-            })
+            .send_kind(
+                &owner.email,
+                &crate::brand::mail::UPLOAD_LINK_ARRIVALS,
+                &vars,
+                None,
+            )
             .await
     };
     if let Err(e) = send.await {
