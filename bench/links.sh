@@ -95,20 +95,20 @@ curl -sf -o "$W/www/landing.html" "$PAGE_LINK"
 PAGE_BYTES=$(stat -c %s "$W/www/landing.html")
 rps() { awk '/Requests\/sec/ {print $2}'; }
 p99() { awk '$1 == "99%" {print $2}'; }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-# Rounds alternate between the two, and each side's median counts: on a shared 2-core machine
-# back-to-back runs of the same server differ by ±20 %. The p99 shown is the median round's.
-rps_ng=(); rps_ap=()
+# The middle line by its first number: with "req/s p99" lines, the median round's two figures.
+middle() { sort -n | awk '{a[NR]=$0} END {print a[int((NR+1)/2)]}'; }
+# Rounds alternate between the two, and each side's median round counts: on a shared 2-core
+# machine back-to-back runs of the same server differ by ±20 %.
+rounds_ng=(); rounds_ap=()  # "req/s p99" per round
 rm -f "$OUT"/wrk-links-nginx*.txt "$OUT"/wrk-links-assetport*.txt
 for i in $(seq 1 "$ROUNDS"); do
   wrk -t2 -c64 -d"${WRK_SECONDS}s" --latency "http://127.0.0.1:$P_NGINX/landing.html" > "$OUT/wrk-links-nginx-$i.txt"
   wrk -t2 -c64 -d"${WRK_SECONDS}s" --latency "$PAGE_LINK" > "$OUT/wrk-links-assetport-$i.txt"
-  rps_ng+=("$(rps < "$OUT/wrk-links-nginx-$i.txt")"); rps_ap+=("$(rps < "$OUT/wrk-links-assetport-$i.txt")")
+  rounds_ng+=("$(rps < "$OUT/wrk-links-nginx-$i.txt") $(p99 < "$OUT/wrk-links-nginx-$i.txt")")
+  rounds_ap+=("$(rps < "$OUT/wrk-links-assetport-$i.txt") $(p99 < "$OUT/wrk-links-assetport-$i.txt")")
 done
-RPS_NG=$(printf '%s\n' "${rps_ng[@]}" | median); RPS_AP=$(printf '%s\n' "${rps_ap[@]}" | median)
-round_of() { local side=$1 want=$2 i; shift 2; for i in $(seq 1 "$ROUNDS"); do [ "$(rps < "$OUT/wrk-links-$side-$i.txt")" = "$want" ] && { echo "$i"; return; }; done; echo 1; }
-P99_NG=$(p99 < "$OUT/wrk-links-nginx-$(round_of nginx "$RPS_NG").txt")
-P99_AP=$(p99 < "$OUT/wrk-links-assetport-$(round_of assetport "$RPS_AP").txt")
+read -r RPS_NG P99_NG <<<"$(printf '%s\n' "${rounds_ng[@]}" | middle)"
+read -r RPS_AP P99_AP <<<"$(printf '%s\n' "${rounds_ap[@]}" | middle)"
 if [ -n "${PROFILE:-}" ]; then  # where the time goes on the landing path
   EMPTY=$(curl -sf -H "$AUTH" -H 'content-type: application/json' -d '{"name":"Empty"}' "$API/folders" | json '["id"]')
   EMPTY_LINK=$(curl -sf -H "$AUTH" -H 'content-type: application/json' -d "{\"folder_id\":\"$EMPTY\"}" "$API/links" | json '["url"]')
@@ -133,5 +133,5 @@ mbps() { python3 -c "print(f'{$1/1e6:.0f}')"; }
   echo "| p99 latency of the landing page | $P99_AP | $P99_NG | | |"
   echo
   echo "RSS at start of the runs: $((RSS_BEFORE / 1024)) MiB; after wrk: $((END_HWM / 1024)) MiB. Non-2xx under wrk: $NON2XX."
-  echo "Runs: zip ${zip_ap[*]} vs ${zip_ng[*]} B/s; landing page (median of $ROUNDS alternating rounds) ${rps_ap[*]} vs ${rps_ng[*]} req/s."
+  echo "Runs: zip ${zip_ap[*]} vs ${zip_ng[*]} B/s; landing page (median of $ROUNDS alternating rounds; req/s and p99 each) ${rounds_ap[*]} vs ${rounds_ng[*]}."
 } | tee "$OUT/links.md"

@@ -84,8 +84,9 @@ pub fn render<T: Template>(t: &T) -> Result<Html<String>, AppError> {
 /// not a dead end. Only error responses pay for the lookup.
 pub async fn with_nav(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let session = req.extensions().get::<Session>().cloned();
-    let response = next.run(req).await;
-    let (Some(page), Some(session)) = (response.extensions().get::<ErrorPage>(), session) else {
+    let mut response = next.run(req).await;
+    let (Some(page), Some(session)) = (response.extensions_mut().remove::<ErrorPage>(), session)
+    else {
         return response;
     };
     let mut probe = Request::new(());
@@ -96,7 +97,7 @@ pub async fn with_nav(State(state): State<AppState>, req: Request, next: Next) -
     };
     let page = ErrorPage {
         layout: Layout::for_user(&page.heading, &user, ""),
-        ..page.clone()
+        ..page
     };
     let Ok(html) = page.render() else {
         return response;
