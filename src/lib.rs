@@ -1,7 +1,8 @@
 //! assetport: a self-hosted portal that publishes approved digital assets to partners.
 //!
 //! Feature modules (`accounts`, `library`, `links`) own their queries, handlers and pages; `access` is the
-//! single place that decides what a caller may see; `storage` and `db` are the plumbing.
+//! single place that decides what a caller may see, `delivery` the one place that decides whether
+//! bytes may leave, whether they count and what is recorded; `storage` and `db` are the plumbing.
 
 pub mod access;
 pub mod accounts;
@@ -13,6 +14,7 @@ pub mod clock;
 pub mod collections;
 pub mod config;
 pub mod db;
+pub mod delivery;
 pub mod digests;
 pub mod error;
 pub mod events;

@@ -1,5 +1,6 @@
-//! Knowing that a response body went out to its last byte: what an access log calls a completed
-//! download, as opposed to one that was started and abandoned.
+//! How a response body ended: sent to its last byte, or cut short (the client went away, the
+//! stream failed) after some bytes. An access log tells a completed download from one that was
+//! started and abandoned.
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -8,11 +9,13 @@ use axum::response::Response;
 use bytes::Bytes;
 use futures_util::Stream;
 
-type Done = Box<dyn FnOnce() + Send>;
+/// Told once how the body ended: the bytes handed to the connection, and whether that was all.
+pub type End = Box<dyn FnOnce(u64, bool) + Send>;
 
-/// Calls `done` once the body of `response` has been handed over completely; never when the
-/// stream fails or the client goes away first.
-pub fn on_complete(response: Response, done: Done) -> Response {
+/// Calls `end` exactly once: `(bytes, true)` when the body of `response` has been handed over
+/// completely, `(bytes so far, false)` when the stream fails or is dropped first (the client
+/// went away, the server shut down).
+pub fn on_end(response: Response, end: End) -> Response {
     let (parts, body) = response.into_parts();
     // With a Content-Length, the server stops polling once that many bytes went out, so the
     // end is "all bytes seen", not the stream's end.
@@ -23,7 +26,7 @@ pub fn on_complete(response: Response, done: Done) -> Response {
         .and_then(|v| v.parse::<u64>().ok());
     let stream = Completion {
         inner: body.into_data_stream(),
-        done: Some(done),
+        end: Some(end),
         sent: 0,
         expected,
     };
@@ -32,9 +35,17 @@ pub fn on_complete(response: Response, done: Done) -> Response {
 
 struct Completion<S> {
     inner: S,
-    done: Option<Done>,
+    end: Option<End>,
     sent: u64,
     expected: Option<u64>,
+}
+
+impl<S> Completion<S> {
+    fn finish(&mut self, complete: bool) {
+        if let Some(end) = self.end.take() {
+            end(self.sent, complete);
+        }
+    }
 }
 
 impl<S> Stream for Completion<S>
@@ -49,21 +60,19 @@ where
             Poll::Ready(Some(Ok(chunk))) => {
                 self.sent += chunk.len() as u64;
                 if self.expected.is_some_and(|n| self.sent >= n) {
-                    if let Some(done) = self.done.take() {
-                        done();
-                    }
+                    self.finish(true);
                 }
             }
-            Poll::Ready(None) => {
-                if let Some(done) = self.done.take() {
-                    done();
-                }
-            }
-            Poll::Ready(Some(Err(_))) => {
-                self.done = None;
-            }
-            _ => {}
+            Poll::Ready(None) => self.finish(true),
+            Poll::Ready(Some(Err(_))) => self.finish(false),
+            Poll::Pending => {}
         }
         item
+    }
+}
+
+impl<S> Drop for Completion<S> {
+    fn drop(&mut self) {
+        self.finish(false);
     }
 }

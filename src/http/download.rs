@@ -1,5 +1,10 @@
 //! Serving a stored binary: ETag / If-None-Match, single and (capped) multi Range,
 //! RFC 6266 Content-Disposition, and headers that keep private files private.
+//!
+//! Split in two so that `delivery` can decide between them: `plan` reads the request's
+//! conditional and Range headers against the blob (no I/O), `send` builds the response.
+use std::ops::Range;
+
 use axum::body::Body;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -11,26 +16,27 @@ use super::range::{self, RangeRequest};
 use crate::error::AppError;
 use crate::storage::Storage;
 
-/// What is needed to serve one stored version.
-pub struct Blob<'a> {
-    pub key: &'a str,
+/// What is needed to serve one stored object (an original, a rendition, a watermarked copy).
+#[derive(Clone, Debug)]
+pub struct Blob {
+    pub key: String,
     pub size: u64,
-    pub sha256: &'a str,
-    pub media_type: &'a str,
-    pub filename: &'a str,
+    pub sha256: String,
+    pub media_type: String,
+    pub filename: String,
     /// Shown in the browser (renditions we made ourselves) rather than saved.
     pub inline: bool,
 }
 
-impl<'a> Blob<'a> {
+impl Blob {
     /// What serving one stored version needs.
-    pub fn of(v: &'a crate::library::assets::Version) -> Blob<'a> {
+    pub fn of(v: &crate::library::assets::Version) -> Blob {
         Blob {
-            key: &v.blob_key,
+            key: v.blob_key.clone(),
             size: v.size as u64,
-            sha256: &v.sha256,
-            media_type: &v.media_type,
-            filename: &v.filename,
+            sha256: v.sha256.clone(),
+            media_type: v.media_type.clone(),
+            filename: v.filename.clone(),
             inline: false,
         }
     }
@@ -40,31 +46,48 @@ impl<'a> Blob<'a> {
     }
 }
 
-/// Whether the response carries the bytes (a partial range still "counts" only from byte 0).
-pub struct Served {
-    pub response: Response,
-    /// True when the body starts at byte 0: the request is a download, not a resume or seek.
-    pub from_start: bool,
+/// What a request asks of a blob, read from its headers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Plan {
+    /// If-None-Match matched: 304, no bytes.
+    NotModified,
+    /// The whole body, 200.
+    Full,
+    /// These ranges (sorted, coalesced, end exclusive), 206.
+    Partial(Vec<Range<u64>>),
+    /// Nothing satisfiable: 416.
+    Unsatisfiable,
 }
 
-pub async fn serve(
-    storage: &Storage,
-    headers: &HeaderMap,
-    blob: Blob<'_>,
-) -> Result<Served, AppError> {
+impl Plan {
+    /// The lowest byte offset this plan sends, if it sends any.
+    pub fn first_byte(&self) -> Option<u64> {
+        match self {
+            Plan::Full => Some(0),
+            Plan::Partial(r) => r.first().map(|r| r.start),
+            Plan::NotModified | Plan::Unsatisfiable => None,
+        }
+    }
+
+    /// Whether the answer carries every byte of a blob of `size` bytes.
+    pub fn covers_all(&self, size: u64) -> bool {
+        match self {
+            Plan::Full => true,
+            Plan::Partial(r) => r.len() == 1 && r[0].start == 0 && r[0].end >= size,
+            Plan::NotModified | Plan::Unsatisfiable => false,
+        }
+    }
+}
+
+/// Reads If-None-Match, If-Range and Range against `blob`.
+pub fn plan(headers: &HeaderMap, blob: &Blob) -> Plan {
     let etag = blob.etag();
     if let Some(inm) = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
     {
         if inm.split(',').any(|t| t.trim() == etag || t.trim() == "*") {
-            let mut r = StatusCode::NOT_MODIFIED.into_response();
-            r.headers_mut().insert(header::ETAG, hv(&etag));
-            private_headers(r.headers_mut());
-            return Ok(Served {
-                response: r,
-                from_start: false,
-            });
+            return Plan::NotModified;
         }
     }
     // If-Range: a resume against a changed file gets the whole new file.
@@ -76,104 +99,77 @@ pub async fn serve(
         .get(header::RANGE)
         .and_then(|v| v.to_str().ok())
         .filter(|_| range_ok);
-    let mut response = match range::parse(range_header, blob.size) {
-        RangeRequest::Unsatisfiable => {
-            return Err(AppError::RangeNotSatisfiable { size: blob.size })
+    match range::parse(range_header, blob.size) {
+        RangeRequest::Full => Plan::Full,
+        RangeRequest::Partial(r) => Plan::Partial(r),
+        RangeRequest::Unsatisfiable => Plan::Unsatisfiable,
+    }
+}
+
+/// The response for `plan`. With `head`, the same status and headers and no body, without
+/// opening the stored object.
+pub async fn send(
+    storage: &Storage,
+    plan: Plan,
+    blob: &Blob,
+    head: bool,
+) -> Result<Response, AppError> {
+    let etag = blob.etag();
+    let mut response = match plan {
+        Plan::NotModified => {
+            let mut r = StatusCode::NOT_MODIFIED.into_response();
+            r.headers_mut().insert(header::ETAG, hv(&etag));
+            private_headers(r.headers_mut());
+            return Ok(r);
         }
-        RangeRequest::Full => {
-            let stream = storage
-                .get(blob.key, None)
-                .await
-                .map_err(AppError::Internal)?;
-            let mut r = Response::new(Body::from_stream(stream));
+        Plan::Unsatisfiable => return Err(AppError::RangeNotSatisfiable { size: blob.size }),
+        Plan::Full => {
+            let body = if head {
+                Body::empty()
+            } else {
+                let stream = storage
+                    .get(&blob.key, None)
+                    .await
+                    .map_err(AppError::Internal)?;
+                Body::from_stream(stream)
+            };
+            let mut r = Response::new(body);
             r.headers_mut()
                 .insert(header::CONTENT_LENGTH, HeaderValue::from(blob.size));
             r.headers_mut()
-                .insert(header::CONTENT_TYPE, hv(blob.media_type));
-            Served {
-                response: r,
-                from_start: true,
-            }
+                .insert(header::CONTENT_TYPE, hv(&blob.media_type));
+            r
         }
-        RangeRequest::Partial(ranges) if ranges.len() == 1 => {
+        Plan::Partial(ranges) if ranges.len() == 1 => {
             let r0 = ranges[0].clone();
-            let stream = storage
-                .get(blob.key, Some(r0.clone()))
-                .await
-                .map_err(AppError::Internal)?;
-            let mut r = Response::new(Body::from_stream(stream));
+            let body = if head {
+                Body::empty()
+            } else {
+                let stream = storage
+                    .get(&blob.key, Some(r0.clone()))
+                    .await
+                    .map_err(AppError::Internal)?;
+                Body::from_stream(stream)
+            };
+            let mut r = Response::new(body);
             *r.status_mut() = StatusCode::PARTIAL_CONTENT;
             let h = r.headers_mut();
             h.insert(header::CONTENT_LENGTH, HeaderValue::from(r0.end - r0.start));
-            h.insert(header::CONTENT_TYPE, hv(blob.media_type));
+            h.insert(header::CONTENT_TYPE, hv(&blob.media_type));
             h.insert(
                 header::CONTENT_RANGE,
                 hv(&format!("bytes {}-{}/{}", r0.start, r0.end - 1, blob.size)),
             );
-            Served {
-                response: r,
-                from_start: r0.start == 0,
-            }
+            r
         }
-        RangeRequest::Partial(ranges) => {
-            let boundary = crate::accounts::tokens::random_hex(12);
-            let mut length = 0u64;
-            let mut parts = Vec::with_capacity(ranges.len());
-            for r in &ranges {
-                let head = format!(
-                    "\r\n--{boundary}\r\nContent-Type: {}\r\nContent-Range: bytes {}-{}/{}\r\n\r\n",
-                    blob.media_type,
-                    r.start,
-                    r.end - 1,
-                    blob.size
-                );
-                length += head.len() as u64 + (r.end - r.start);
-                parts.push((head, r.clone()));
-            }
-            let tail = format!("\r\n--{boundary}--\r\n");
-            length += tail.len() as u64;
-            let storage = storage.clone();
-            let key = blob.key.to_string();
-            // Each part is opened only when the previous one is fully sent.
-            let body = futures_util::stream::iter(parts)
-                .then(move |(head, r)| {
-                    let storage = storage.clone();
-                    let key = key.clone();
-                    async move {
-                        let head = futures_util::stream::once(async move { Ok(Bytes::from(head)) });
-                        match storage.get(&key, Some(r)).await {
-                            Ok(data) => head.chain(data).boxed(),
-                            Err(e) => futures_util::stream::once(async move {
-                                Err(std::io::Error::other(e.to_string()))
-                            })
-                            .boxed(),
-                        }
-                    }
-                })
-                .flatten()
-                .chain(futures_util::stream::once(
-                    async move { Ok(Bytes::from(tail)) },
-                ));
-            let mut r = Response::new(Body::from_stream(body));
-            *r.status_mut() = StatusCode::PARTIAL_CONTENT;
-            r.headers_mut()
-                .insert(header::CONTENT_LENGTH, HeaderValue::from(length));
-            r.headers_mut().insert(
-                header::CONTENT_TYPE,
-                hv(&format!("multipart/byteranges; boundary={boundary}")),
-            );
-            Served {
-                response: r,
-                from_start: ranges[0].start == 0,
-            }
-        }
+        Plan::Partial(ranges) => multipart(storage, ranges, blob, head),
     };
-    let h = response.response.headers_mut();
+    let h = response.headers_mut();
     h.insert(header::ETAG, hv(&etag));
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     h.insert(
         header::CONTENT_DISPOSITION,
-        hv(&content_disposition(blob.inline, blob.filename)),
+        hv(&content_disposition(blob.inline, &blob.filename)),
     );
     // Even if a browser were tricked into rendering a download, it runs in a sandbox.
     h.insert(
@@ -199,4 +195,60 @@ fn private_headers(h: &mut HeaderMap) {
 fn hv(s: &str) -> HeaderValue {
     HeaderValue::from_str(s)
         .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"))
+}
+
+/// Several ranges as one `multipart/byteranges` body; each part is opened only when the
+/// previous one is fully sent.
+fn multipart(storage: &Storage, ranges: Vec<Range<u64>>, blob: &Blob, head: bool) -> Response {
+    let boundary = crate::accounts::tokens::random_hex(12);
+    let mut length = 0u64;
+    let mut parts = Vec::with_capacity(ranges.len());
+    for r in &ranges {
+        let head = format!(
+            "\r\n--{boundary}\r\nContent-Type: {}\r\nContent-Range: bytes {}-{}/{}\r\n\r\n",
+            blob.media_type,
+            r.start,
+            r.end - 1,
+            blob.size
+        );
+        length += head.len() as u64 + (r.end - r.start);
+        parts.push((head, r.clone()));
+    }
+    let tail = format!("\r\n--{boundary}--\r\n");
+    length += tail.len() as u64;
+    let body = if head {
+        Body::empty()
+    } else {
+        let storage = storage.clone();
+        let key = blob.key.clone();
+        let stream = futures_util::stream::iter(parts)
+            .then(move |(head, r)| {
+                let storage = storage.clone();
+                let key = key.clone();
+                async move {
+                    let head = futures_util::stream::once(async move { Ok(Bytes::from(head)) });
+                    match storage.get(&key, Some(r)).await {
+                        Ok(data) => head.chain(data).boxed(),
+                        Err(e) => futures_util::stream::once(async move {
+                            Err(std::io::Error::other(e.to_string()))
+                        })
+                        .boxed(),
+                    }
+                }
+            })
+            .flatten()
+            .chain(futures_util::stream::once(
+                async move { Ok(Bytes::from(tail)) },
+            ));
+        Body::from_stream(stream)
+    };
+    let mut r = Response::new(body);
+    *r.status_mut() = StatusCode::PARTIAL_CONTENT;
+    r.headers_mut()
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        hv(&format!("multipart/byteranges; boundary={boundary}")),
+    );
+    r
 }

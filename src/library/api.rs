@@ -1,6 +1,6 @@
 //! JSON API over folders, grants and assets (SPEC §3).
 use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
@@ -13,7 +13,6 @@ use crate::app::AppState;
 use crate::clock;
 use crate::error::{ApiResult, AppError};
 use crate::events::Event;
-use crate::http::download;
 use crate::library::assets::{self, Changes};
 use crate::library::{checkout, review};
 use crate::library::{folders, listing, upload};
@@ -76,14 +75,19 @@ async fn zip_selection(
     State(state): State<AppState>,
     ApiUser(who): ApiUser,
     client: ClientInfo,
+    method: Method,
+    headers: HeaderMap,
     Json(b): Json<ZipBody>,
 ) -> ApiResult<Response> {
     let (listed, name) =
         crate::library::zip::selection(&state, &who, b.asset_ids, b.folder_id, b.collection_id)
             .await?;
-    Ok(crate::library::zip::respond(
-        &state, &who, &client, listed, &name,
-    ))
+    let ask = crate::delivery::Ask {
+        method: &method,
+        headers: &headers,
+        client: &client,
+    };
+    crate::delivery::member_zip(&state, &who, &ask, listed, &name).await
 }
 
 #[derive(Deserialize)]
@@ -454,9 +458,15 @@ async fn original(
     ApiUser(who): ApiUser,
     client: ClientInfo,
     Path(id): Path<String>,
+    method: Method,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    serve_original(&state, &who, &id, &headers, &client).await
+    let ask = crate::delivery::Ask {
+        method: &method,
+        headers: &headers,
+        client: &client,
+    };
+    crate::delivery::member_original(&state, &who, &id, &ask).await
 }
 
 /// Admin: make the current version's renditions again (202: it happens in the background).
@@ -558,64 +568,15 @@ async fn rendition(
     client: ClientInfo,
     Path((id, kind)): Path<(String, String)>,
     Query(q): Query<RenditionQuery>,
+    method: Method,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    serve_rendition(&state, &who, &id, &kind, &q, &headers, &client).await
-}
-
-/// Shared by the API and the pages: a thumbnail or preview the caller may see.
-pub async fn serve_rendition(
-    state: &AppState,
-    who: &crate::accounts::Account,
-    id: &str,
-    kind: &str,
-    q: &RenditionQuery,
-    headers: &HeaderMap,
-    client: &ClientInfo,
-) -> ApiResult<Response> {
-    let attachment = q.wants_file();
-    let (view, rights) = access::asset(&state.db, who, id, clock::now_ms()).await?;
-    if attachment && !rights.download {
-        return Err(AppError::NotFound);
-    }
-    let response =
-        crate::renditions::serve(state, &view.version, kind, headers, attachment).await?;
-    if attachment && response.status() == StatusCode::OK {
-        let detail = format!("{kind} v{}", view.version.number);
-        state
-            .events
-            .record(
-                Event::new("download").by(&who.id).asset(id).detail(&detail),
-                client,
-            )
-            .await?;
-    }
-    Ok(response)
-}
-
-/// Shared by the API and the pages: permission, then the bytes, then the audit record (only
-/// for a transfer that starts at byte 0, so resumes and seeks are not counted twice).
-pub async fn serve_original(
-    state: &AppState,
-    who: &crate::accounts::Account,
-    id: &str,
-    headers: &HeaderMap,
-    client: &ClientInfo,
-) -> ApiResult<Response> {
-    let view = access::downloadable(&state.db, who, id, clock::now_ms()).await?;
-    let v = &view.version;
-    let served = download::serve(&state.storage, headers, download::Blob::of(v)).await?;
-    if served.from_start {
-        let detail = format!("original v{}", v.number);
-        state
-            .events
-            .record(
-                Event::new("download").by(&who.id).asset(id).detail(&detail),
-                client,
-            )
-            .await?;
-    }
-    Ok(served.response)
+    let ask = crate::delivery::Ask {
+        method: &method,
+        headers: &headers,
+        client: &client,
+    };
+    crate::delivery::member_rendition(&state, &who, &id, &kind, q.wants_file(), &ask).await
 }
 
 async fn check_out(

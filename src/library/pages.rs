@@ -1,13 +1,12 @@
 //! Pages for browsing and managing the library: home (areas), folder, asset.
 use askama::Template;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use serde::Deserialize;
 
-use super::api::serve_original;
 use super::assets::{self, AssetView, Changes};
 use super::folders::{self, Folder, Grant};
 use super::listing;
@@ -16,6 +15,7 @@ use crate::access::{self, Rights};
 use crate::accounts::{groups, users, PageAdmin, PageUser};
 use crate::app::AppState;
 use crate::clock;
+use crate::delivery;
 use crate::error::{AppError, PageError, PageResult};
 use crate::events::Event;
 use crate::web::client::ClientInfo;
@@ -776,9 +776,15 @@ async fn download(
     user: PageUser,
     client: ClientInfo,
     Path(id): Path<String>,
+    method: Method,
     headers: HeaderMap,
 ) -> PageResult<Response> {
-    Ok(serve_original(&state, &user.account, &id, &headers, &client).await?)
+    let ask = delivery::Ask {
+        method: &method,
+        headers: &headers,
+        client: &client,
+    };
+    Ok(delivery::member_original(&state, &user.account, &id, &ask).await?)
 }
 
 async fn rendition(
@@ -787,12 +793,16 @@ async fn rendition(
     client: ClientInfo,
     Path((id, kind)): Path<(String, String)>,
     Query(q): Query<super::api::RenditionQuery>,
+    method: Method,
     headers: HeaderMap,
 ) -> PageResult<Response> {
-    Ok(
-        super::api::serve_rendition(&state, &user.account, &id, &kind, &q, &headers, &client)
-            .await?,
-    )
+    let ask = delivery::Ask {
+        method: &method,
+        headers: &headers,
+        client: &client,
+    };
+    let attachment = q.wants_file();
+    Ok(delivery::member_rendition(&state, &user.account, &id, &kind, attachment, &ask).await?)
 }
 
 async fn rerender(
@@ -813,6 +823,8 @@ async fn zip_download(
     State(state): State<AppState>,
     user: PageUser,
     client: ClientInfo,
+    method: Method,
+    headers: HeaderMap,
     Form(form): Form<Vec<(String, String)>>,
 ) -> PageResult<Response> {
     let asset_ids: Vec<String> = form
@@ -842,13 +854,12 @@ async fn zip_download(
     let (listed, name) =
         crate::library::zip::selection(&state, &user.account, asset_ids, folder_id, collection_id)
             .await?;
-    Ok(crate::library::zip::respond(
-        &state,
-        &user.account,
-        &client,
-        listed,
-        &name,
-    ))
+    let ask = delivery::Ask {
+        method: &method,
+        headers: &headers,
+        client: &client,
+    };
+    Ok(delivery::member_zip(&state, &user.account, &ask, listed, &name).await?)
 }
 
 #[derive(Deserialize)]

@@ -1,15 +1,12 @@
 //! A member's ZIP of a selection or a folder tree (`POST /api/v1/zip`, and the folder page's
 //! "Download as ZIP"): only what the member may download goes in, streamed by `http::zip`.
-use axum::response::Response;
 
 use crate::access::{self, LinkedAsset};
 use crate::accounts::Account;
 use crate::app::AppState;
 use crate::clock;
 use crate::error::AppError;
-use crate::events::Event;
 use crate::http::zip;
-use crate::web::client::ClientInfo;
 
 /// Most assets one selection may name.
 const MAX_SELECTION: usize = 10_000;
@@ -52,8 +49,12 @@ pub async fn selection(
                     "at most {MAX_SELECTION} assets per ZIP; download their folder instead"
                 )));
             }
-            let mut ids = asset_ids;
-            ids.dedup();
+            // A selection naming an asset twice still holds it once (and counts once).
+            let mut seen = std::collections::HashSet::new();
+            let ids: Vec<String> = asset_ids
+                .into_iter()
+                .filter(|id| seen.insert(id.clone()))
+                .collect();
             let views = access::downloadable_many(&state.db, who, &ids, now).await?;
             let listed = views
                 .into_iter()
@@ -79,34 +80,6 @@ pub async fn selection(
         return Err(AppError::NotFound);
     }
     Ok((listed, name))
-}
-
-/// Streams the archive; once it has gone out completely, each asset counts as downloaded.
-pub fn respond(
-    state: &AppState,
-    who: &Account,
-    client: &ClientInfo,
-    listed: Vec<LinkedAsset>,
-    name: &str,
-) -> Response {
-    let entries = entries_of(&listed);
-    let ids: Vec<String> = listed.iter().map(|a| a.view.asset.id.clone()).collect();
-    let events = state.events.clone();
-    let user = who.id.clone();
-    let client = client.clone();
-    zip::response(
-        state.storage.clone(),
-        entries,
-        name,
-        Box::new(move || {
-            for id in &ids {
-                events.record_detached(
-                    Event::new("download").by(&user).asset(id).detail("zip"),
-                    &client,
-                );
-            }
-        }),
-    )
 }
 
 /// ZIP entries for listed assets: their subfolders as directories, names safe and unique.

@@ -332,6 +332,15 @@ pub async fn take_download(db: &Db, link: &Link) -> Result<bool, sqlx::Error> {
     Ok(n == 1)
 }
 
+/// Gives back a download taken by `take_download` when no byte of it could be sent.
+pub async fn give_back_download(db: &Db, link: &Link) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE links SET downloads = downloads - 1 WHERE id = $1 AND downloads > 0")
+        .bind(&link.id)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
 /// Changes an admin may make after creation.
 #[derive(Debug, Default)]
 pub struct Changes {

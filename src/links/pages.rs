@@ -362,6 +362,7 @@ struct DetailPage {
     assets: Vec<AssetCard>,
     views: Vec<AccessRow>,
     downloads: Vec<AccessRow>,
+    started: Vec<AccessRow>,
     other: Vec<AccessRow>,
     expires_date: String,
 }
@@ -377,6 +378,7 @@ async fn detail_page(
     let mut names = std::collections::HashMap::new();
     let mut views = Vec::new();
     let mut downloads = Vec::new();
+    let mut started = Vec::new();
     let mut other = Vec::new();
     for a in log {
         let mut what = a.kind.replace('_', " ");
@@ -402,6 +404,7 @@ async fn detail_page(
         match a.kind.as_str() {
             "link_view" => views.push(r),
             "link_download" => downloads.push(r),
+            "link_download_started" => started.push(r),
             _ => other.push(r),
         }
     }
@@ -423,6 +426,7 @@ async fn detail_page(
         assets,
         views,
         downloads,
+        started,
         other,
     };
     Ok(render(&page)?.into_response())

@@ -27,6 +27,23 @@ pub struct Unlock {
     pub pending: Option<String>,
 }
 
+impl Unlock {
+    /// Past the password and code gates that hide the link's content.
+    pub fn passed_gates(&self, link: &Link) -> bool {
+        self.passed_password(link) && self.passed_code(link)
+    }
+    pub fn passed_password(&self, link: &Link) -> bool {
+        link.password_hash.is_none() || self.pw
+    }
+    pub fn passed_code(&self, link: &Link) -> bool {
+        !link.require_code || self.code.is_some()
+    }
+    /// Licence terms accepted, or none to accept.
+    pub fn accepted_terms(&self, link: &Link) -> bool {
+        link.terms.is_empty() || self.terms
+    }
+}
+
 #[derive(Serialize, Deserialize)]
 struct Claims {
     aud: String,

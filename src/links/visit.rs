@@ -6,7 +6,7 @@
 //! can build them; the Origin check refuses cross-site posts on top of that.
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Form, Router};
@@ -15,15 +15,14 @@ use sqlx::Row;
 
 use super::gallery::Buttons;
 use super::unlock::{self, Unlock};
-use super::{by_token, take_download, Link, State as LinkState};
-use crate::access::{self, LinkedAsset};
+use super::{by_token, Link, State as LinkState};
 use crate::accounts::{password, throttle, tokens};
 use crate::app::AppState;
 use crate::clock;
 use crate::db;
+use crate::delivery;
 use crate::error::{AppError, PageError, PageResult};
 use crate::events::Event;
-use crate::http::{completion, download, zip};
 use crate::library::pages::{human_size, AssetCard};
 use crate::web::client::ClientInfo;
 use crate::web::layout::{render, Layout};
@@ -94,17 +93,17 @@ struct Visit {
 
 impl Visit {
     fn password_ok(&self) -> bool {
-        self.link.password_hash.is_none() || self.unlock.pw
+        self.unlock.passed_password(&self.link)
     }
     fn code_ok(&self) -> bool {
-        !self.link.require_code || self.unlock.code.is_some()
+        self.unlock.passed_code(&self.link)
     }
     /// Past every gate that hides the content.
     fn open(&self) -> bool {
-        self.password_ok() && self.code_ok()
+        self.unlock.passed_gates(&self.link)
     }
     fn terms_ok(&self) -> bool {
-        self.link.terms.is_empty() || self.unlock.terms
+        self.unlock.accepted_terms(&self.link)
     }
 }
 
@@ -175,6 +174,8 @@ struct GalleryCards {
     cards: Vec<VisitCard>,
     buttons: bool,
     previews: bool,
+    /// Thumbnails open the preview: once the terms are accepted (a preview is a deliverable).
+    zoom: bool,
     token: &'static str,
 }
 
@@ -290,6 +291,7 @@ async fn landing_page(
                 .collect(),
             buttons: buttons == Buttons::Original,
             previews: buttons == Buttons::Preview,
+            zoom: buttons != Buttons::None,
             token: TOKEN_MARKER,
         })
         .map(|html| html.0)
@@ -629,44 +631,23 @@ async fn accept_terms(
     result.unwrap_or_else(IntoResponse::into_response)
 }
 
-/// May this visitor download originals now? Otherwise the reason, as a page.
-fn may_download(v: &Visit) -> Result<(), PageError> {
-    must_be_open(v)?;
-    if !v.link.allow_original {
-        return Err(PageError(AppError::NotFound));
+/// The request's method, headers and client, as the download decision reads them.
+fn ask<'a>(
+    method: &'a Method,
+    headers: &'a HeaderMap,
+    client: &'a ClientInfo,
+) -> delivery::Ask<'a> {
+    delivery::Ask {
+        method,
+        headers,
+        client,
     }
-    must_have_accepted_terms(v)
-}
-
-/// Past the password and code gates, or the reason as a page.
-fn must_be_open(v: &Visit) -> Result<(), PageError> {
-    if v.open() {
-        return Ok(());
-    }
-    Err(PageError(AppError::Forbidden(
-        "Open the link and unlock it first.".into(),
-    )))
-}
-
-/// Terms accepted (or none to accept) before any download, or the reason as a page.
-fn must_have_accepted_terms(v: &Visit) -> Result<(), PageError> {
-    if v.terms_ok() {
-        return Ok(());
-    }
-    Err(PageError(AppError::Forbidden(
-        "Accept the usage terms on the link's page before downloading.".into(),
-    )))
-}
-
-fn exhausted() -> PageError {
-    PageError(AppError::GoneWith(
-        "This link has reached its download limit. Ask the sender for a new one.".into(),
-    ))
 }
 
 async fn original(
     State(state): State<AppState>,
     Path((token, asset_id)): Path<(String, String)>,
+    method: Method,
     headers: HeaderMap,
     client: ClientInfo,
 ) -> Response {
@@ -674,46 +655,22 @@ async fn original(
         Ok(v) => v,
         Err(r) => return r,
     };
-    let result: PageResult<Response> = async {
-        may_download(&v)?;
-        let LinkedAsset { view, .. } =
-            access::link_asset(&state.db, &v.link, &asset_id, clock::now_ms()).await?;
-        let ver = &view.version;
-        let served = download::serve(&state.storage, &headers, download::Blob::of(ver)).await?;
-        if !served.from_start {
-            return Ok(served.response); // a resume or a 304: already counted
-        }
-        if !take_download(&state.db, &v.link).await? {
-            return Err(exhausted());
-        }
-        let events = state.events.clone();
-        let link_id = v.link.id.clone();
-        let detail = format!("original v{}", ver.number);
-        let client = client.clone();
-        let asset_id = view.asset.id.clone();
-        Ok(completion::on_complete(
-            served.response,
-            Box::new(move || {
-                events.record_detached(
-                    Event::new("link_download")
-                        .link(&link_id)
-                        .asset(&asset_id)
-                        .detail(&detail),
-                    &client,
-                );
-            }),
-        ))
-    }
-    .await;
-    result.unwrap_or_else(IntoResponse::into_response)
+    let ask = ask(&method, &headers, &client);
+    delivery::link_file(
+        &state, &v.link, &v.unlock, &token, &asset_id, "original", false, &ask,
+    )
+    .await
+    .map_err(PageError)
+    .unwrap_or_else(IntoResponse::into_response)
 }
 
-/// A thumbnail or preview through a link: shown to anyone past the link's gates; saved as a
-/// file (`download=1`) it is a download like an original — terms, limit and the access log.
+/// A thumbnail or preview through a link; saved as a file (`download=1`) it is a download like
+/// an original. What each needs is decided in `delivery`.
 async fn rendition(
     State(state): State<AppState>,
     Path((token, asset_id, kind)): Path<(String, String, String)>,
     Query(q): Query<crate::library::api::RenditionQuery>,
+    method: Method,
     headers: HeaderMap,
     client: ClientInfo,
 ) -> Response {
@@ -721,61 +678,23 @@ async fn rendition(
         Ok(v) => v,
         Err(r) => return r,
     };
-    let result: PageResult<Response> = async {
-        must_be_open(&v)?;
-        let attachment = q.wants_file();
-        if attachment {
-            must_have_accepted_terms(&v)?;
-        }
-        let LinkedAsset { view, .. } =
-            access::link_asset(&state.db, &v.link, &asset_id, clock::now_ms()).await?;
-        // Renditions-only links show previews with the admin's watermark, if one is set.
-        let marked = if kind == "preview" && !v.link.allow_original {
-            let text = crate::renditions::watermark::text(&state.db).await?;
-            if text.is_empty() {
-                None
-            } else {
-                crate::renditions::watermark::serve(
-                    &state,
-                    &view.version,
-                    &text,
-                    &headers,
-                    attachment,
-                )
-                .await?
-            }
-        } else {
-            None
-        };
-        let response = match marked {
-            Some(r) => r,
-            None => {
-                crate::renditions::serve(&state, &view.version, &kind, &headers, attachment).await?
-            }
-        };
-        if !attachment || response.status() != axum::http::StatusCode::OK {
-            return Ok(response);
-        }
-        if !take_download(&state.db, &v.link).await? {
-            return Err(exhausted());
-        }
-        let detail = format!("{kind} v{}", view.version.number);
-        state.events.record_detached(
-            Event::new("link_download")
-                .link(&v.link.id)
-                .asset(&view.asset.id)
-                .detail(&detail),
-            &client,
-        );
-        Ok(response)
+    if kind == "original" {
+        return PageError(AppError::NotFound).into_response();
     }
-    .await;
-    result.unwrap_or_else(IntoResponse::into_response)
+    let ask = ask(&method, &headers, &client);
+    let attachment = q.wants_file();
+    delivery::link_file(
+        &state, &v.link, &v.unlock, &token, &asset_id, &kind, attachment, &ask,
+    )
+    .await
+    .map_err(PageError)
+    .unwrap_or_else(IntoResponse::into_response)
 }
 
 async fn zip_all(
     State(state): State<AppState>,
     Path(token): Path<String>,
+    method: Method,
     headers: HeaderMap,
     client: ClientInfo,
 ) -> Response {
@@ -783,39 +702,9 @@ async fn zip_all(
         Ok(v) => v,
         Err(r) => return r,
     };
-    let result: PageResult<Response> = async {
-        may_download(&v)?;
-        let listed =
-            access::link_assets(&state.db, &v.link, None, ZIP_LIMIT, clock::now_ms()).await?;
-        if listed.is_empty() {
-            return Err(PageError(AppError::NotFound));
-        }
-        if !take_download(&state.db, &v.link).await? {
-            return Err(exhausted());
-        }
-        let count = listed.len();
-        let entries = crate::library::zip::entries_of(&listed);
-        let events = state.events.clone();
-        let link_id = v.link.id.clone();
-        let client = client.clone();
-        let name = if v.link.title.is_empty() {
-            "shared-files.zip".to_string()
-        } else {
-            format!("{}.zip", v.link.title)
-        };
-        Ok(zip::response(
-            state.storage.clone(),
-            entries,
-            &name,
-            Box::new(move || {
-                let detail = format!("zip of {count} files");
-                events.record_detached(
-                    Event::new("link_download").link(&link_id).detail(&detail),
-                    &client,
-                );
-            }),
-        ))
-    }
-    .await;
-    result.unwrap_or_else(IntoResponse::into_response)
+    let ask = ask(&method, &headers, &client);
+    delivery::link_zip(&state, &v.link, &v.unlock, &token, &ask, ZIP_LIMIT)
+        .await
+        .map_err(PageError)
+        .unwrap_or_else(IntoResponse::into_response)
 }

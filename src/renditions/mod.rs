@@ -4,7 +4,7 @@
 //! can cost one job, never the server. Files no renderer understands get a typed placeholder.
 use std::path::{Path, PathBuf};
 
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::{header, HeaderValue};
 use axum::response::Response;
 use sqlx::Row;
 
@@ -277,34 +277,29 @@ pub async fn rerender(state: &AppState, version_id: &str) -> Result<(), sqlx::Er
     Ok(())
 }
 
-/// Serves `kind` of `version`: the stored rendition, or a typed placeholder while there is
-/// none (pending, no renderer, failed) — never an error for a visible asset (SPEC §1).
+/// The stored `kind` of `version`, or `None` while there is none (pending, no renderer,
+/// failed): the caller then shows `placeholder`, never an error for a visible asset (SPEC §1).
 /// `attachment` saves it as a file instead of showing it.
-pub async fn serve(
+pub async fn blob(
     state: &AppState,
     version: &Version,
     kind: &str,
-    headers: &HeaderMap,
     attachment: bool,
-) -> Result<Response, AppError> {
+) -> Result<Option<download::Blob>, AppError> {
     if !KINDS.contains(&kind) {
         return Err(AppError::NotFound);
     }
     let Some(r) = find(&state.db, &version.id, kind).await? else {
-        return Ok(placeholder(version));
+        return Ok(None);
     };
-    let filename = file_name(version, kind);
-    let blob = download::Blob {
-        key: &r.blob_key,
+    Ok(Some(download::Blob {
+        key: r.blob_key,
         size: r.size as u64,
-        sha256: &r.sha256,
-        media_type: &r.media_type,
-        filename: &filename,
+        sha256: r.sha256,
+        media_type: r.media_type,
+        filename: file_name(version, kind),
         inline: !attachment,
-    };
-    Ok(download::serve(&state.storage, headers, blob)
-        .await?
-        .response)
+    }))
 }
 
 /// The name a rendition is saved under: `poster.psd` → `poster-preview.jpg`.

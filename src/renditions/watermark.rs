@@ -2,8 +2,6 @@
 //! diagonally across the preview in white with a thin dark edge so it reads on any picture.
 //! The marked preview is made once per (version, text) and kept in storage next to the
 //! preview, so every instance serves the same bytes and only the first request pays.
-use axum::http::HeaderMap;
-use axum::response::Response;
 use bytes::BytesMut;
 use futures_util::TryStreamExt;
 use resvg::{tiny_skia, usvg};
@@ -41,15 +39,14 @@ pub async fn set_text(db: &Db, text: &str) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Serves `version`'s preview with `text` across it (making and storing it the first time).
-/// `None` when the version has no preview (the caller shows the placeholder).
-pub async fn serve(
+/// `version`'s preview with `text` across it (made and stored the first time). `None` when
+/// the version has no preview (the caller shows the placeholder).
+pub async fn blob(
     state: &AppState,
     version: &Version,
     text: &str,
-    headers: &HeaderMap,
     attachment: bool,
-) -> Result<Option<Response>, AppError> {
+) -> Result<Option<download::Blob>, AppError> {
     let Some(preview) = super::find(&state.db, &version.id, "preview").await? else {
         return Ok(None);
     };
@@ -64,20 +61,14 @@ pub async fn serve(
         Some(size) => size,
         None => make(state, &preview, text, &key).await?,
     };
-    let filename = super::file_name(version, "preview");
-    let blob = download::Blob {
-        key: &key,
+    Ok(Some(download::Blob {
+        key,
         size,
-        sha256: &etag,
-        media_type: "image/jpeg",
-        filename: &filename,
+        sha256: etag,
+        media_type: "image/jpeg".into(),
+        filename: super::file_name(version, "preview"),
         inline: !attachment,
-    };
-    Ok(Some(
-        download::serve(&state.storage, headers, blob)
-            .await?
-            .response,
-    ))
+    }))
 }
 
 async fn make(

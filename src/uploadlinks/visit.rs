@@ -3,7 +3,7 @@
 //! what a sender has proven lives in a cookie scoped to the link's path (`links::unlock`).
 use askama::Template;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
@@ -15,7 +15,6 @@ use crate::app::AppState;
 use crate::clock;
 use crate::error::{AppError, PageError, PageResult};
 use crate::events::Event;
-use crate::http::download;
 use crate::library::pages::human_size;
 use crate::library::upload;
 use crate::links::unlock::{self, Scope, Unlock};
@@ -365,29 +364,15 @@ async fn notify_owner(
 async fn reference(
     State(state): State<AppState>,
     Path((token, asset_id)): Path<(String, String)>,
+    method: Method,
     headers: HeaderMap,
     client: ClientInfo,
 ) -> PageResult<Response> {
     let (link, unlocked) = visit(&state, &token, &headers, &client).await?;
-    if !unlocked {
-        return Err(AppError::NotFound.into());
-    }
-    let view = super::references(&state.db, &link)
-        .await?
-        .into_iter()
-        .find(|v| v.asset.id == asset_id)
-        .ok_or(AppError::NotFound)?;
-    let served = download::serve(&state.storage, &headers, download::Blob::of(&view.version))
-        .await
-        .map_err(PageError)?;
-    if served.from_start {
-        state.events.record_detached(
-            Event::new("download")
-                .link(&link.id)
-                .asset(&asset_id)
-                .detail("upload link brief"),
-            &client,
-        );
-    }
-    Ok(served.response)
+    let ask = crate::delivery::Ask {
+        method: &method,
+        headers: &headers,
+        client: &client,
+    };
+    Ok(crate::delivery::reference(&state, &link, unlocked, &token, &asset_id, &ask).await?)
 }

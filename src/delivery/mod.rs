@@ -1,0 +1,499 @@
+//! The one download decision. Every way bytes of an asset leave — a member's original or
+//! rendition, a share link's original, rendition or ZIP, a member's ZIP, an upload link's
+//! reference file — goes through here, and nowhere else is it decided:
+//!
+//! - **whether the caller may have them** (`policy::decide`, after `access` has said what the
+//!   caller can see): members need `download` for files; link visitors need the password and
+//!   code gates for anything, the licence terms for previews and files, `allow_original` for
+//!   originals and ZIPs; an exhausted link serves no bytes of originals or previews, except to
+//!   resume a download it already counted;
+//! - **whether this response counts** against a link's limit: a GET that starts a download
+//!   counts, reserved in one conditional `UPDATE` before the first byte; HEAD and 304 never
+//!   count; a Range request counts unless it continues a counted download of the same object
+//!   by the same caller, proven by the signed resume token (`resume`) set with the counted
+//!   response and asking for bytes after the first;
+//! - **what is recorded**: each counted download exactly once, when its response ends, with
+//!   the bytes sent — `download` / `link_download` when every byte of the object went out,
+//!   `download_started` / `link_download_started` when it was cut short or covered only part
+//!   of the object. HEAD, 304 and resumes record nothing.
+pub mod policy;
+pub mod resume;
+
+use axum::http::{header, HeaderMap, Method};
+use axum::response::Response;
+
+use crate::access::{self, LinkedAsset};
+use crate::accounts::Account;
+use crate::app::AppState;
+use crate::clock;
+use crate::db;
+use crate::error::AppError;
+use crate::events::Event;
+use crate::http::download::{self, Blob, Plan};
+use crate::http::{completion, zip};
+use crate::library::assets::Version;
+use crate::links::unlock::Unlock;
+use crate::links::Link;
+use crate::uploadlinks::UploadLink;
+use crate::web::client::ClientInfo;
+pub use policy::{Caller, Refusal, Verdict, Want};
+
+/// The request as far as the decision cares.
+pub struct Ask<'a> {
+    pub method: &'a Method,
+    pub headers: &'a HeaderMap,
+    pub client: &'a ClientInfo,
+}
+
+impl Ask<'_> {
+    fn head(&self) -> bool {
+        self.method == Method::HEAD
+    }
+}
+
+/// Whose download it is: where it is reserved, recorded, and where its resume cookie goes.
+enum Party<'a> {
+    Member(&'a Account),
+    Link {
+        link: &'a Link,
+        token: &'a str,
+    },
+    UploadLink {
+        link: &'a UploadLink,
+        token: &'a str,
+    },
+}
+
+impl Party<'_> {
+    fn holder(&self) -> resume::Holder {
+        match self {
+            Party::Member(a) => resume::Holder {
+                subject: format!("user:{}", a.id),
+                path: "/".into(),
+                until: i64::MAX / 2,
+            },
+            Party::Link { link, token } => resume::Holder {
+                subject: format!("link:{}", link.id),
+                path: format!("/s/{token}"),
+                until: link.expires_at,
+            },
+            Party::UploadLink { link, token } => resume::Holder {
+                subject: format!("upload:{}", link.id),
+                path: format!("/u/{token}"),
+                until: link.expires_at,
+            },
+        }
+    }
+
+    /// Takes one download from the limit, if there is one: one conditional UPDATE, so N+k
+    /// concurrent downloads let exactly N through on any number of instances.
+    async fn reserve(&self, state: &AppState) -> Result<bool, AppError> {
+        match self {
+            Party::Link { link, .. } => Ok(crate::links::take_download(&state.db, link).await?),
+            Party::Member(_) | Party::UploadLink { .. } => Ok(true),
+        }
+    }
+
+    /// Gives a reserved download back when no byte could be sent (the object would not open).
+    async fn release(&self, state: &AppState) {
+        if let Party::Link { link, .. } = self {
+            if let Err(e) = crate::links::give_back_download(&state.db, link).await {
+                tracing::warn!(error = %e, link = %link.id, "could not give a download back");
+            }
+        }
+    }
+
+    /// What `record` needs, owned, to run after the handler has returned.
+    fn recorder(&self) -> Recorder {
+        match self {
+            Party::Member(a) => Recorder {
+                user: Some(a.id.clone()),
+                link: None,
+                kinds: ("download", "download_started"),
+            },
+            Party::Link { link, .. } => Recorder {
+                user: None,
+                link: Some(link.id.clone()),
+                kinds: ("link_download", "link_download_started"),
+            },
+            Party::UploadLink { link, .. } => Recorder {
+                user: None,
+                link: Some(link.id.clone()),
+                kinds: ("download", "download_started"),
+            },
+        }
+    }
+}
+
+/// Records how a counted download ended.
+struct Recorder {
+    user: Option<String>,
+    link: Option<String>,
+    /// (completed, cut short or partial)
+    kinds: (&'static str, &'static str),
+}
+
+impl Recorder {
+    fn record(
+        &self,
+        state: &AppState,
+        client: &ClientInfo,
+        asset: Option<&str>,
+        complete: bool,
+        detail: &str,
+    ) {
+        let mut e = Event::new(if complete { self.kinds.0 } else { self.kinds.1 }).detail(detail);
+        if let Some(u) = &self.user {
+            e = e.by(u);
+        }
+        if let Some(l) = &self.link {
+            e = e.link(l);
+        }
+        if let Some(a) = asset {
+            e = e.asset(a);
+        }
+        state.events.record_detached(e, client);
+    }
+}
+
+/// What a share link's visitor has proven, as the policy sees it.
+pub fn link_caller(link: &Link, unlock: &Unlock) -> Caller {
+    Caller::Link {
+        open: unlock.passed_gates(link),
+        terms_ok: unlock.accepted_terms(link),
+        allow_original: link.allow_original,
+        exhausted: link.downloads_left() == Some(0),
+    }
+}
+
+/// `/api/v1/assets/{id}/download` and the asset page's Download button.
+pub async fn member_original(
+    state: &AppState,
+    who: &Account,
+    asset_id: &str,
+    ask: &Ask<'_>,
+) -> Result<Response, AppError> {
+    let (view, rights) = access::asset(&state.db, who, asset_id, clock::now_ms()).await?;
+    let caller = Caller::Member {
+        download: rights.download,
+    };
+    let what = format!("original v{}", view.version.number);
+    let blob = Some(Blob::of(&view.version));
+    let party = Party::Member(who);
+    one(
+        state,
+        &party,
+        caller,
+        Want::Original,
+        ask,
+        asset_id,
+        what,
+        blob,
+        &view.version,
+    )
+    .await
+}
+
+/// A member's thumbnail or preview, shown or (`attachment`) saved as a file.
+pub async fn member_rendition(
+    state: &AppState,
+    who: &Account,
+    asset_id: &str,
+    kind: &str,
+    attachment: bool,
+    ask: &Ask<'_>,
+) -> Result<Response, AppError> {
+    let (view, rights) = access::asset(&state.db, who, asset_id, clock::now_ms()).await?;
+    let caller = Caller::Member {
+        download: rights.download,
+    };
+    let want = rendition_want(kind, attachment);
+    let blob = crate::renditions::blob(state, &view.version, kind, attachment).await?;
+    let what = format!("{kind} v{}", view.version.number);
+    let party = Party::Member(who);
+    one(
+        state,
+        &party,
+        caller,
+        want,
+        ask,
+        asset_id,
+        what,
+        blob,
+        &view.version,
+    )
+    .await
+}
+
+fn rendition_want(kind: &str, attachment: bool) -> Want {
+    match (kind, attachment) {
+        (_, true) => Want::RenditionFile,
+        ("thumb", false) => Want::Thumb,
+        _ => Want::Preview,
+    }
+}
+
+/// `/s/{token}/assets/{id}/original` and `/s/{token}/assets/{id}/{thumb|preview}`.
+#[allow(clippy::too_many_arguments)]
+pub async fn link_file(
+    state: &AppState,
+    link: &Link,
+    unlock: &Unlock,
+    token: &str,
+    asset_id: &str,
+    kind: &str,
+    attachment: bool,
+    ask: &Ask<'_>,
+) -> Result<Response, AppError> {
+    let caller = link_caller(link, unlock);
+    let want = if kind == "original" {
+        Want::Original
+    } else {
+        rendition_want(kind, attachment)
+    };
+    // What does not depend on the asset is refused before looking it up, so a locked link
+    // tells nothing about which assets exist.
+    if let Verdict::Refuse(r) = policy::decide(caller, want, policy::Request::default()) {
+        if r != Refusal::Exhausted {
+            return Err(r.error());
+        }
+    }
+    let LinkedAsset { view, .. } =
+        access::link_asset(&state.db, link, asset_id, clock::now_ms()).await?;
+    let version = &view.version;
+    let blob = match want {
+        Want::Original => Some(Blob::of(version)),
+        // Renditions-only links show previews with the admin's watermark, if one is set.
+        Want::Preview | Want::RenditionFile if kind == "preview" && !link.allow_original => {
+            let text = crate::renditions::watermark::text(&state.db).await?;
+            if text.is_empty() {
+                crate::renditions::blob(state, version, kind, attachment).await?
+            } else {
+                crate::renditions::watermark::blob(state, version, &text, attachment).await?
+            }
+        }
+        _ => crate::renditions::blob(state, version, kind, attachment).await?,
+    };
+    let what = format!("{kind} v{}", version.number);
+    let party = Party::Link { link, token };
+    one(
+        state, &party, caller, want, ask, asset_id, what, blob, version,
+    )
+    .await
+}
+
+/// `/u/{token}/refs/{id}`: a reference file of an upload link's brief.
+pub async fn reference(
+    state: &AppState,
+    link: &UploadLink,
+    unlocked: bool,
+    token: &str,
+    asset_id: &str,
+    ask: &Ask<'_>,
+) -> Result<Response, AppError> {
+    let caller = Caller::UploadLink { unlocked };
+    if let Verdict::Refuse(r) = policy::decide(caller, Want::Original, policy::Request::default()) {
+        return Err(r.error());
+    }
+    let view = crate::uploadlinks::references(&state.db, link)
+        .await?
+        .into_iter()
+        .find(|v| v.asset.id == asset_id)
+        .ok_or(AppError::NotFound)?;
+    let what = format!("upload link brief, original v{}", view.version.number);
+    let blob = Some(Blob::of(&view.version));
+    let party = Party::UploadLink { link, token };
+    one(
+        state,
+        &party,
+        caller,
+        Want::Original,
+        ask,
+        asset_id,
+        what,
+        blob,
+        &view.version,
+    )
+    .await
+}
+
+/// One stored object (or, while a rendition is not made yet, its placeholder tile).
+#[allow(clippy::too_many_arguments)]
+async fn one(
+    state: &AppState,
+    party: &Party<'_>,
+    caller: Caller,
+    want: Want,
+    ask: &Ask<'_>,
+    asset_id: &str,
+    what: String,
+    blob: Option<Blob>,
+    version: &Version,
+) -> Result<Response, AppError> {
+    let Some(blob) = blob else {
+        // Not the asset's bytes: refused like them, never counted.
+        let req = policy::Request {
+            head: ask.head(),
+            ..Default::default()
+        };
+        return match policy::decide(caller, want, req) {
+            Verdict::Refuse(r) => Err(r.error()),
+            Verdict::Serve { .. } => Ok(crate::renditions::placeholder(version)),
+        };
+    };
+    let plan = download::plan(ask.headers, &blob);
+    let holder = party.holder();
+    let resumes = match plan.first_byte() {
+        Some(first) if first > 0 => {
+            resume::read(ask.headers, &holder, &blob.key, &state.secret).is_some()
+        }
+        _ => false,
+    };
+    let req = policy::Request {
+        head: ask.head(),
+        not_modified: plan == Plan::NotModified,
+        continuing: resumes,
+    };
+    let counts = match policy::decide(caller, want, req) {
+        Verdict::Refuse(r) => return Err(r.error()),
+        Verdict::Serve { counts } => counts,
+    };
+    if plan == Plan::Unsatisfiable {
+        return Err(AppError::RangeNotSatisfiable { size: blob.size });
+    }
+    if !counts {
+        return download::send(&state.storage, plan, &blob, ask.head()).await;
+    }
+    if !party.reserve(state).await? {
+        return Err(Refusal::Exhausted.error());
+    }
+    let complete_object = plan.covers_all(blob.size);
+    let mut response = match download::send(&state.storage, plan, &blob, false).await {
+        Ok(r) => r,
+        Err(e) => {
+            party.release(state).await;
+            return Err(e);
+        }
+    };
+    let now = clock::now_ms();
+    let dl = db::new_id();
+    let secure = state.config.secure_cookies();
+    match resume::cookie(&holder, &blob.key, &dl, &state.secret, secure, now) {
+        Ok(c) => {
+            response.headers_mut().append(header::SET_COOKIE, c);
+        }
+        Err(e) => tracing::warn!(error = %e, "could not issue a resume token"),
+    }
+    let recorder = party.recorder();
+    let (state, client, asset, size) = (
+        state.clone(),
+        ask.client.clone(),
+        asset_id.to_string(),
+        blob.size,
+    );
+    Ok(completion::on_end(
+        response,
+        Box::new(move |sent, complete| {
+            let whole = complete && complete_object;
+            let detail = if whole {
+                format!("{what}, {sent} bytes")
+            } else {
+                format!("{what}: {sent} of {size} bytes sent")
+            };
+            recorder.record(&state, &client, Some(&asset), whole, &detail);
+        }),
+    ))
+}
+
+/// `/s/{token}/zip`: the whole share as one ZIP, one download of the link.
+pub async fn link_zip(
+    state: &AppState,
+    link: &Link,
+    unlock: &Unlock,
+    token: &str,
+    ask: &Ask<'_>,
+    limit: i64,
+) -> Result<Response, AppError> {
+    let caller = link_caller(link, unlock);
+    let head = ask.head();
+    let counts = match policy::decide(caller, Want::Zip, head_only(head)) {
+        Verdict::Refuse(r) => return Err(r.error()),
+        Verdict::Serve { counts } => counts,
+    };
+    let listed = access::link_assets(&state.db, link, None, limit, clock::now_ms()).await?;
+    if listed.is_empty() {
+        return Err(AppError::NotFound);
+    }
+    let name = if link.title.is_empty() {
+        "shared-files.zip".to_string()
+    } else {
+        format!("{}.zip", link.title)
+    };
+    let party = Party::Link { link, token };
+    zip_of(state, &party, counts, ask, listed, &name, false).await
+}
+
+/// A member's ZIP of a selection, a folder tree or a collection (`library::zip::selection`).
+pub async fn member_zip(
+    state: &AppState,
+    who: &Account,
+    ask: &Ask<'_>,
+    listed: Vec<LinkedAsset>,
+    name: &str,
+) -> Result<Response, AppError> {
+    // `selection` holds only what the member may download.
+    let caller = Caller::Member { download: true };
+    let counts = match policy::decide(caller, Want::Zip, head_only(ask.head())) {
+        Verdict::Refuse(r) => return Err(r.error()),
+        Verdict::Serve { counts } => counts,
+    };
+    zip_of(state, &Party::Member(who), counts, ask, listed, name, true).await
+}
+
+fn head_only(head: bool) -> policy::Request {
+    policy::Request {
+        head,
+        ..Default::default()
+    }
+}
+
+/// Streams the archive. A counted one is reserved first and recorded when it ends: per asset
+/// (`per_asset`, members) or as one download of the link.
+async fn zip_of(
+    state: &AppState,
+    party: &Party<'_>,
+    counts: bool,
+    ask: &Ask<'_>,
+    listed: Vec<LinkedAsset>,
+    name: &str,
+    per_asset: bool,
+) -> Result<Response, AppError> {
+    let entries = crate::library::zip::entries_of(&listed);
+    let response = zip::response(state.storage.clone(), entries, name, Box::new(|| {}));
+    if !counts {
+        return Ok(response);
+    }
+    if !party.reserve(state).await? {
+        return Err(Refusal::Exhausted.error());
+    }
+    let recorder = party.recorder();
+    let ids: Vec<String> = listed.into_iter().map(|a| a.view.asset.id).collect();
+    let (state, client) = (state.clone(), ask.client.clone());
+    Ok(completion::on_end(
+        response,
+        Box::new(move |sent, complete| {
+            let n = ids.len();
+            if complete && per_asset {
+                for id in &ids {
+                    recorder.record(&state, &client, Some(id), true, "zip");
+                }
+            } else if complete {
+                let detail = format!("zip of {n} files, {sent} bytes");
+                recorder.record(&state, &client, None, true, &detail);
+            } else {
+                let detail = format!("zip of {n} files: cut short after {sent} bytes");
+                recorder.record(&state, &client, None, false, &detail);
+            }
+        }),
+    ))
+}
