@@ -213,17 +213,19 @@ async fn parallel_ranges_take_exactly_the_limit(app: TestApp) {
     assert_eq!(started.len(), 5, "{started:?}");
 }
 
-async fn an_aborted_download_is_recorded_as_started_and_counts_once(app: TestApp) {
+async fn an_aborted_download_is_recorded_as_started_and_can_be_resumed(app: TestApp) {
     let admin = app.admin().await;
     let folder = admin.folder(None, "Kit").await;
     // Bigger than what loopback buffers hold, so the server sees the client go away.
     let size = 24 * 1024 * 1024;
-    let a = admin.published(&folder, "film.mov", bytes(size, 3)).await;
+    let file = bytes(size, 3);
+    let a = admin.published(&folder, "film.mov", file.clone()).await;
     let link = admin
-        .create_link(json!({ "asset_ids": [a], "max_downloads": 3 }))
+        .create_link(json!({ "asset_ids": [a], "max_downloads": 1 }))
         .await;
-    let url = app.url(&format!("{}/assets/{a}/original", link.path));
-    let mut r = visitor().get(&url).send().await.unwrap();
+    let path = format!("{}/assets/{a}/original", link.path);
+    let holder = app.browser();
+    let mut r = holder.get(&path).await;
     assert_eq!(r.status(), 200);
     let first = r.chunk().await.unwrap().unwrap();
     assert!(!first.is_empty());
@@ -233,7 +235,35 @@ async fn an_aborted_download_is_recorded_as_started_and_counts_once(app: TestApp
         1
     );
     assert_eq!(downloads(&admin, &link.id).await, 1);
-    // A complete one is recorded as completed, with its bytes.
+    // The cut download resumes where the visitor's copy ends, on the used-up link…
+    let (s, rest) = get_range(
+        &holder.client,
+        &holder.url(&path),
+        &format!("bytes={}-", first.len()),
+    )
+    .await;
+    assert_eq!(s, 206);
+    assert_eq!([first.as_ref(), rest.as_slice()].concat(), file);
+    // …and nobody else gets anything.
+    assert_eq!(
+        visitor().get(app.url(&path)).send().await.unwrap().status(),
+        410
+    );
+    assert_eq!(downloads(&admin, &link.id).await, 1);
+    settle(&app).await;
+    let started = events(&app, "actor_link_id", &link.id, "link_download_started").await;
+    assert_eq!(started.len(), 1, "{started:?}");
+    assert!(
+        started[0].contains(&format!("of {size} bytes sent")),
+        "{started:?}"
+    );
+    assert!(events(&app, "actor_link_id", &link.id, "link_download")
+        .await
+        .is_empty());
+
+    // A download sent to its last byte is recorded as completed, with its bytes.
+    let open = admin.create_link(json!({ "asset_ids": [a] })).await;
+    let url = app.url(&format!("{}/assets/{a}/original", open.path));
     let body = visitor()
         .get(&url)
         .send()
@@ -244,15 +274,8 @@ async fn an_aborted_download_is_recorded_as_started_and_counts_once(app: TestApp
         .unwrap();
     assert_eq!(body.len(), size);
     settle(&app).await;
-    let done = events(&app, "actor_link_id", &link.id, "link_download").await;
+    let done = events(&app, "actor_link_id", &open.id, "link_download").await;
     assert_eq!(done, vec![format!("original v1, {size} bytes")]);
-    let started = events(&app, "actor_link_id", &link.id, "link_download_started").await;
-    assert_eq!(started.len(), 1);
-    assert!(
-        started[0].contains(&format!("of {size} bytes sent")),
-        "{started:?}"
-    );
-    assert_eq!(downloads(&admin, &link.id).await, 2);
 }
 
 async fn the_link_zip_is_counted_once_and_never_by_head(app: TestApp) {
@@ -392,6 +415,46 @@ async fn members_downloads_are_recorded_once_each_way(app: TestApp) {
         ]
     );
 
+    // Renditions: shown is browsing; saved is a download, recorded like an original.
+    let p = admin.published(&folder, "photo.png", png(2)).await;
+    for _ in 0..300 {
+        let j = expect_json(admin.get(&format!("/assets/{p}")).await, 200).await;
+        if j["renditions"]["state"] != "pending" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let shown = format!("/assets/{p}/renditions/preview");
+    let saved = format!("/assets/{p}/renditions/preview?download=1");
+    assert_eq!(member.get(&shown).await.status(), 200);
+    assert_eq!(member.send(Method::HEAD, &saved, None).await.status(), 200);
+    let r = member.get_with(&saved, &[("range", "bytes=0-9")]).await;
+    assert_eq!(r.status(), 206);
+    settle(&app).await;
+    let on_p: Vec<String> = {
+        use sqlx::Row;
+        sqlx::query("SELECT kind, detail FROM events WHERE actor_user_id = $1 AND asset_id = $2")
+            .bind(&me)
+            .bind(&p)
+            .fetch_all(&app.state.db.pool)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} {}",
+                    r.get::<String, _>("kind"),
+                    r.get::<String, _>("detail")
+                )
+            })
+            .collect()
+    };
+    assert_eq!(on_p.len(), 1, "{on_p:?}");
+    assert!(
+        on_p[0].starts_with("download_started preview v1: 10 of "),
+        "{on_p:?}"
+    );
+
     // A selection naming an asset three times holds it once and counts once.
     let b = admin.published(&folder, "flyer.pdf", bytes(500, 7)).await;
     let r = member
@@ -449,7 +512,7 @@ async fn reference_files_of_an_upload_link_are_recorded_like_downloads(app: Test
 on_both_backends!(
     a_link_limit_holds_against_ranges_heads_and_forged_resumes,
     parallel_ranges_take_exactly_the_limit,
-    an_aborted_download_is_recorded_as_started_and_counts_once,
+    an_aborted_download_is_recorded_as_started_and_can_be_resumed,
     the_link_zip_is_counted_once_and_never_by_head,
     previews_of_a_renditions_only_link_pass_the_same_gates,
     members_downloads_are_recorded_once_each_way,
