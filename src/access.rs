@@ -5,13 +5,136 @@
 //! groups hold on that folder or any ancestor. A member sees an asset if it is approved, inside
 //! its availability window and the folder grants `view` (downloading also needs `download`), or
 //! if the member submitted it. Whatever a caller may not see is `NotFound`, never `Forbidden`.
+//!
+//! **The scope.** "Published" — approved, served at its approved version, inside its window
+//! (`available_from <= now < available_until`, a NULL end is open) — is written once, here:
+//! [`published_clause`] and [`published_version`] for SQL, [`is_published`] for a row already
+//! read. The caller's part is added beside it: a member's `view` grant ([`grant_clause`],
+//! [`view_paths`] with [`subtrees_clause`] / [`in_subtrees`]), a share link's target
+//! ([`link_assets`]), an upload link's brief ([`upload_link_refs`]). Search, collections,
+//! digests, member ZIPs, share links and upload links all build their queries from these
+//! pieces; code that deliberately looks at assets another way (admin lists, review queues,
+//! cache boundaries) says so where it does.
 use sqlx::Row;
 
 use crate::accounts::Account;
 use crate::db::{Db, Param};
 use crate::error::AppError;
-use crate::library::assets::{self, AssetView, COLS};
+use crate::library::assets::{self, Asset, AssetView, COLS};
 use crate::library::folders::{self, Folder};
+
+/// The column of asset alias `a` that names the version members and links are served: the
+/// approved one. A checked-in version waits in review while partners keep this one (SPEC §1).
+pub fn published_version(a: &str) -> String {
+    format!("{a}.approved_version_id")
+}
+
+/// SQL condition: asset alias `a` is published at `now` (a placeholder such as `$2`): approved
+/// and inside its availability window, `available_from <= now < available_until`, either end
+/// open when NULL. Outside its window an approved asset behaves as archived (SPEC §1). Pair it
+/// with a join on [`published_version`].
+pub fn published_clause(a: &str, now: &str) -> String {
+    format!(
+        "{a}.status = 'approved' \
+         AND ({a}.available_from IS NULL OR {a}.available_from <= {now}) \
+         AND ({a}.available_until IS NULL OR {a}.available_until > {now})"
+    )
+}
+
+/// [`published_clause`] for an asset already read (with its approved version).
+pub fn is_published(a: &Asset, now: i64) -> bool {
+    a.status == "approved"
+        && a.available_from.is_none_or(|f| f <= now)
+        && a.available_until.is_none_or(|u| u > now)
+}
+
+/// A grant column.
+#[derive(Clone, Copy, Debug)]
+pub enum Right {
+    View,
+    Download,
+}
+
+impl Right {
+    fn column(self) -> &'static str {
+        match self {
+            Right::View => "can_view",
+            Right::Download => "can_download",
+        }
+    }
+}
+
+/// SQL expression: the strongest `right` (1 or 0; NULL for no grant at all) that user `user`
+/// (a placeholder) holds through its groups on folder alias `f` or any ancestor.
+fn grant_level(f: &str, user: &str, right: Right) -> String {
+    format!(
+        "(SELECT MAX(g.{col}) FROM grants g JOIN folders gf ON gf.id = g.folder_id \
+         JOIN group_members m ON m.group_id = g.group_id \
+         WHERE m.user_id = {user} AND substr({f}.id_path, 1, length(gf.id_path)) = gf.id_path)",
+        col = right.column()
+    )
+}
+
+/// SQL condition: user `user` (a placeholder) holds `right` on folder alias `f` or an ancestor.
+pub fn grant_clause(f: &str, user: &str, right: Right) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM grants g JOIN folders gf ON gf.id = g.folder_id \
+         JOIN group_members m ON m.group_id = g.group_id \
+         WHERE m.user_id = {user} AND g.{col} = 1 \
+         AND substr({f}.id_path, 1, length(gf.id_path)) = gf.id_path)",
+        col = right.column()
+    )
+}
+
+/// The id paths of the folders where one of `who`'s groups holds `view`, without those inside
+/// another (a granted folder covers its subtree). Empty: the member may browse nothing.
+pub async fn view_paths(db: &Db, who: &Account) -> Result<Vec<String>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT DISTINCT gf.id_path FROM grants g JOIN folders gf ON gf.id = g.folder_id \
+         JOIN group_members m ON m.group_id = g.group_id WHERE m.user_id = $1 AND g.can_view = 1",
+    )
+    .bind(&who.id)
+    .fetch_all(&db.pool)
+    .await?;
+    let mut paths: Vec<String> = rows
+        .iter()
+        .map(|r| r.try_get("id_path"))
+        .collect::<Result<_, _>>()?;
+    // A path inside another granted path adds nothing.
+    paths.sort();
+    let mut kept: Vec<String> = Vec::new();
+    for p in paths {
+        if !kept.iter().any(|k| p.starts_with(k.as_str())) {
+            kept.push(p);
+        }
+    }
+    Ok(kept)
+}
+
+/// The `LIKE` pattern of a subtree in [`view_paths`], to bind for [`subtrees_clause`] (id paths
+/// are ids and slashes, so they hold no `LIKE` wildcard).
+pub fn subtree_pattern(id_path: &str) -> String {
+    format!("{id_path}%")
+}
+
+/// SQL condition: folder alias `f` lies in one of the subtrees whose [`subtree_pattern`]s are
+/// bound as `patterns` (placeholders). Prefix matches on a few granted paths are what keeps
+/// search fast; with no pattern nothing matches.
+pub fn subtrees_clause(f: &str, patterns: &[String]) -> String {
+    if patterns.is_empty() {
+        return "1 = 0".into();
+    }
+    let ors: Vec<String> = patterns
+        .iter()
+        .map(|p| format!("{f}.id_path LIKE {p}"))
+        .collect();
+    format!("({})", ors.join(" OR "))
+}
+
+/// Whether a folder's `id_path` lies in one of the [`view_paths`] subtrees.
+pub fn in_subtrees(paths: &[String], id_path: &str) -> bool {
+    paths.iter().any(|p| id_path.starts_with(p.as_str()))
+}
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Rights {
@@ -141,20 +264,15 @@ pub async fn asset(
         ));
     }
     // Partners see the approved version, with their rights on its folder, in one query (this is
-    // on every download's path); a submitter sees its own current version.
-    let grant = |col: &str| {
-        format!(
-            "(SELECT MAX(g.{col}) FROM grants g JOIN folders gf ON gf.id = g.folder_id \
-             JOIN group_members m ON m.group_id = g.group_id \
-             WHERE m.user_id = $2 AND substr(f.id_path, 1, length(gf.id_path)) = gf.id_path)"
-        )
-    };
+    // on every download's path); a submitter sees its own current version. The published test
+    // runs on the row (`is_published`), so the statement stays one lookup by primary key.
     let sql = format!(
         "SELECT {COLS}, {} AS r_view, {} AS r_download FROM assets a \
-         JOIN asset_versions v ON v.id = a.approved_version_id \
+         JOIN asset_versions v ON v.id = {} \
          JOIN folders f ON f.id = a.folder_id WHERE a.id = $1",
-        grant("can_view"),
-        grant("can_download"),
+        grant_level("f", "$2", Right::View),
+        grant_level("f", "$2", Right::Download),
+        published_version("a"),
     );
     let found = db
         .read_optional(&sql, &[Param::Text(id), Param::Text(&who.id)], |r| {
@@ -167,7 +285,7 @@ pub async fn asset(
         })
         .await?;
     if let Some((v, view, download)) = found {
-        if v.asset.status == "approved" && v.in_window(now) && view {
+        if is_published(&v.asset, now) && view {
             let own = v.asset.submitted_by.as_deref() == Some(who.id.as_str());
             return Ok((
                 v,
@@ -219,15 +337,22 @@ pub async fn folder_assets(
 ) -> Result<Vec<AssetView>, sqlx::Error> {
     let (after_name, after_id) = cursor.unwrap_or_default();
     let (version, filter) = if who.is_admin() {
-        ("a.current_version_id", "1 = 1")
+        ("a.current_version_id".to_string(), "1 = 1".to_string())
     } else if rights.view {
         (
-            "CASE WHEN a.status = 'approved' THEN a.approved_version_id ELSE a.current_version_id END",
-            "((a.status = 'approved' AND (a.available_from IS NULL OR a.available_from <= $5) \
-              AND (a.available_until IS NULL OR a.available_until > $5)) OR a.submitted_by = $6)",
+            // Published assets at their approved version; the submitter's own unpublished ones
+            // at their current version.
+            format!(
+                "CASE WHEN a.status = 'approved' THEN {} ELSE a.current_version_id END",
+                published_version("a")
+            ),
+            format!("(({}) OR a.submitted_by = $6)", published_clause("a", "$5")),
         )
     } else {
-        ("a.current_version_id", "a.submitted_by = $6")
+        (
+            "a.current_version_id".to_string(),
+            "a.submitted_by = $6".to_string(),
+        )
     };
     // `$5 = $5 AND $6 = $6` keeps every parameter referenced whichever filter applies.
     let sql = format!(
@@ -401,16 +526,14 @@ struct Selection<'a> {
 
 fn link_selection(link: &crate::links::Link) -> Selection<'_> {
     use crate::links::Target;
-    let visible = "a.status = 'approved' \
-        AND (a.available_from IS NULL OR a.available_from <= $2) \
-        AND (a.available_until IS NULL OR a.available_until > $2) \
-        AND ($3 = '' OR a.id = $3)";
+    let visible = format!("{} AND ($3 = '' OR a.id = $3)", published_clause("a", "$2"));
+    let version = published_version("a");
     match &link.target {
         Target::Assets => Selection {
             from: format!(
                 "FROM link_assets la \
                  JOIN assets a ON a.id = la.asset_id \
-                 JOIN asset_versions v ON v.id = a.approved_version_id \
+                 JOIN asset_versions v ON v.id = {version} \
                  WHERE la.share_id = $1 AND {visible}"
             ),
             order: "la.position, a.id",
@@ -422,7 +545,7 @@ fn link_selection(link: &crate::links::Link) -> Selection<'_> {
                 "FROM folders root JOIN folders f \
                    ON substr(f.id_path, 1, length(root.id_path)) = root.id_path \
                  JOIN assets a ON a.folder_id = f.id \
-                 JOIN asset_versions v ON v.id = a.approved_version_id \
+                 JOIN asset_versions v ON v.id = {version} \
                  WHERE root.id = $1 AND {visible}"
             ),
             order: "f.path, a.filename, a.id",
@@ -433,7 +556,7 @@ fn link_selection(link: &crate::links::Link) -> Selection<'_> {
             from: format!(
                 "FROM collection_assets ca \
                  JOIN assets a ON a.id = ca.asset_id \
-                 JOIN asset_versions v ON v.id = a.approved_version_id \
+                 JOIN asset_versions v ON v.id = {version} \
                  WHERE ca.collection_id = $1 AND {visible}"
             ),
             order: "ca.position, a.id",
@@ -509,11 +632,11 @@ pub async fn downloadable_tree(
     let sql = format!(
         "SELECT {COLS}, substr(f.path, length($2) + 2) AS rel_path FROM folders f \
          JOIN assets a ON a.folder_id = f.id \
-         JOIN asset_versions v ON v.id = a.approved_version_id \
-         WHERE substr(f.id_path, 1, length($1)) = $1 AND a.status = 'approved' \
-         AND (a.available_from IS NULL OR a.available_from <= $3) \
-         AND (a.available_until IS NULL OR a.available_until > $3) \
-         ORDER BY f.path, a.filename, a.id"
+         JOIN asset_versions v ON v.id = {} \
+         WHERE substr(f.id_path, 1, length($1)) = $1 AND {} \
+         ORDER BY f.path, a.filename, a.id",
+        published_version("a"),
+        published_clause("a", "$3"),
     );
     let rows = sqlx::query(&sql)
         .bind(&folder.id_path)
@@ -544,4 +667,23 @@ pub async fn downloadable_tree(
         }
     }
     Ok(out)
+}
+
+/// The reference files an upload link's brief serves at `now`, in the brief's order: those of
+/// its references that are published (the rule share links follow, SPEC §2.4), at their
+/// approved version. An archived, withdrawn or out-of-window reference is gone on the next
+/// request, like anything behind a share link.
+pub async fn upload_link_refs(
+    db: &Db,
+    upload_link_id: &str,
+    now: i64,
+) -> Result<Vec<AssetView>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {COLS} FROM upload_link_refs r JOIN assets a ON a.id = r.asset_id \
+         JOIN asset_versions v ON v.id = {} \
+         WHERE r.upload_link_id = $1 AND {} ORDER BY r.position",
+        published_version("a"),
+        published_clause("a", "$2"),
+    );
+    assets::fetch_views(db, sqlx::query(&sql).bind(upload_link_id).bind(now)).await
 }

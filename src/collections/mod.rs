@@ -8,6 +8,7 @@ pub mod pages;
 use serde::Serialize;
 use sqlx::Row;
 
+use crate::access;
 use crate::accounts::Account;
 use crate::clock;
 use crate::db::{self, Db};
@@ -265,16 +266,13 @@ pub async fn visible_assets(
     } else {
         format!(
             "SELECT {COLS} FROM collection_assets ca JOIN assets a ON a.id = ca.asset_id \
-             JOIN asset_versions v ON v.id = a.approved_version_id \
+             JOIN asset_versions v ON v.id = {} \
              JOIN folders f ON f.id = a.folder_id \
-             WHERE ca.collection_id = $1 AND a.status = 'approved' \
-             AND (a.available_from IS NULL OR a.available_from <= $2) \
-             AND (a.available_until IS NULL OR a.available_until > $2) \
-             AND EXISTS (SELECT 1 FROM grants g JOIN folders gf ON gf.id = g.folder_id \
-               JOIN group_members m ON m.group_id = g.group_id \
-               WHERE m.user_id = $3 AND g.can_view = 1 \
-               AND substr(f.id_path, 1, length(gf.id_path)) = gf.id_path) \
-             ORDER BY ca.position, a.id"
+             WHERE ca.collection_id = $1 AND {} AND {} \
+             ORDER BY ca.position, a.id",
+            access::published_version("a"),
+            access::published_clause("a", "$2"),
+            access::grant_clause("f", "$3", access::Right::View),
         )
     };
     assets::fetch_views(db, sqlx::query(&sql).bind(id).bind(now).bind(&who.id)).await

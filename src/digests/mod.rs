@@ -13,6 +13,7 @@ pub mod pages;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
+use crate::access;
 use crate::accounts::{Account, Role};
 use crate::app::AppState;
 use crate::brand::mail::{ADMIN_DIGEST, NEW_ASSETS_DIGEST};
@@ -285,26 +286,28 @@ pub struct Entry {
     id_path: String,
 }
 
-/// Assets visible to partners at `now` that became so after `since`: approved (or restored)
-/// after it, or their embargo ended after it.
+/// Assets visible to partners at `now` (`access::published_clause`) that became so after
+/// `since`: approved (or restored) after it, or their embargo ended after it. The second part
+/// reads `available_from` itself: it asks *when* an asset became visible, not whether it is.
 async fn published(db: &Db, since: i64, now: i64) -> Result<Vec<Entry>, sqlx::Error> {
-    let rows = sqlx::query(
+    let sql = format!(
         "SELECT a.id, a.title, v.filename, f.path, f.id_path, a.available_from, \
          (SELECT MAX(e.created_at) FROM events e WHERE e.asset_id = a.id \
           AND e.kind IN ('approve', 'restore') AND e.created_at <= $2) AS approved_at \
-         FROM assets a JOIN asset_versions v ON v.id = a.approved_version_id \
+         FROM assets a JOIN asset_versions v ON v.id = {} \
          JOIN folders f ON f.id = a.folder_id \
-         WHERE a.status = 'approved' \
-         AND (a.available_from IS NULL OR a.available_from <= $2) \
-         AND (a.available_until IS NULL OR a.available_until > $2) \
+         WHERE {} \
          AND (a.available_from > $1 OR a.id IN (SELECT e.asset_id FROM events e \
               WHERE e.kind IN ('approve', 'restore') AND e.created_at > $1 AND e.created_at <= $2)) \
          ORDER BY f.path, v.filename",
-    )
-    .bind(since)
-    .bind(now)
-    .fetch_all(&db.pool)
-    .await?;
+        access::published_version("a"),
+        access::published_clause("a", "$2"),
+    );
+    let rows = sqlx::query(&sql)
+        .bind(since)
+        .bind(now)
+        .fetch_all(&db.pool)
+        .await?;
     let mut out = Vec::new();
     for r in rows {
         let title: String = r.try_get("title")?;
@@ -340,10 +343,10 @@ pub async fn new_for(
     if who.is_admin() {
         return Ok(all);
     }
-    let paths = crate::search::query::view_paths(db, who).await?;
+    let paths = access::view_paths(db, who).await?;
     Ok(all
         .into_iter()
-        .filter(|e| paths.iter().any(|p| e.id_path.starts_with(p.as_str())))
+        .filter(|e| access::in_subtrees(&paths, &e.id_path))
         .collect())
 }
 
@@ -442,6 +445,8 @@ pub async fn admin_news(
     fresh: bool,
     now: i64,
 ) -> Result<AdminNews, sqlx::Error> {
+    // Admins only: what waits for review (submissions and checked-in versions), not what
+    // anyone may see.
     let waiting_sql = "(a.status = 'in_review' OR (a.status = 'approved' \
                        AND a.current_version_id <> a.approved_version_id))";
     let rows = sqlx::query(&format!(
@@ -500,6 +505,8 @@ pub async fn admin_news(
             r.try_get("expires_at")?,
         ));
     }
+    // Admins only: published assets whose window is about to close (the end is the news, so
+    // this reads `available_until` itself rather than asking `access` whether they are visible).
     let rows = sqlx::query(
         "SELECT a.id, a.title, a.filename, a.available_until FROM assets a \
          WHERE a.status = 'approved' AND a.available_until > $1 AND a.available_until <= $2 \

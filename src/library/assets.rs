@@ -209,12 +209,6 @@ impl AssetView {
         self.asset.status == "approved"
             && self.asset.current_version_id != self.asset.approved_version_id
     }
-
-    /// Whether the asset is inside its availability window at `now`.
-    pub fn in_window(&self, now: i64) -> bool {
-        self.asset.available_from.is_none_or(|f| f <= now)
-            && self.asset.available_until.is_none_or(|u| u > now)
-    }
 }
 
 /// The asset with its *current* version (what admins see), regardless of status.
@@ -227,7 +221,8 @@ pub async fn get_current(db: &Db, id: &str) -> Result<Option<AssetView>, sqlx::E
 }
 
 /// Published assets whose availability ends within `days` of `now`, soonest first (the
-/// admin dashboard).
+/// admin dashboard). Admins only, and about the window's end rather than visibility, so it
+/// reads the columns itself instead of `access::published_clause`.
 pub async fn expiring(
     db: &Db,
     now: i64,
@@ -249,7 +244,8 @@ pub async fn expiring(
     .await
 }
 
-/// The asset with its *approved* version (what partners see), if it has one.
+/// The asset with its *approved* version, if it has one, whatever its status and window (for
+/// admins' checks; what members and links get goes through `access`).
 pub async fn get_approved(db: &Db, id: &str) -> Result<Option<AssetView>, sqlx::Error> {
     sqlx::query(&format!(
         "SELECT {COLS} FROM assets a JOIN asset_versions v ON v.id = a.approved_version_id WHERE a.id = $1"

@@ -144,6 +144,8 @@ pub struct Submission {
 /// `drafts`, also admins' own uploads that nobody has approved yet (the review page lists them
 /// so they can be published in bulk; the API's queue stays submissions only).
 pub async fn queue(db: &Db, drafts: bool, limit: i64) -> Result<Vec<Submission>, sqlx::Error> {
+    // What waits for a decision, not what anyone may see: this is the review queue, not a
+    // visibility rule (that one is `access::published_clause`).
     let filter = format!(
         // `$1 = $1` keeps the (unused) key parameter referenced.
         "(a.status = 'in_review' {} OR (a.status = 'approved' \

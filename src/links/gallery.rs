@@ -150,6 +150,8 @@ fn key(link: &Link, limit: i64) -> String {
 async fn next_boundary(db: &Db, now: i64) -> Result<i64, sqlx::Error> {
     let row = db
         .read_optional(
+            // Every window's ends, visible or not: this is a cache boundary, not the rule
+            // (`access::published_clause`).
             "SELECT (SELECT min(available_from) FROM assets WHERE available_from > $1) AS f, \
                     (SELECT min(available_until) FROM assets WHERE available_until > $1) AS u",
             &[Param::Int(now)],

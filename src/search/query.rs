@@ -6,6 +6,7 @@
 use serde::Serialize;
 use sqlx::Row;
 
+use crate::access;
 use crate::accounts::Account;
 use crate::db::{Db, Dialect};
 use crate::library::assets::{self, AssetView, COLS};
@@ -158,7 +159,9 @@ const ORIENTATION_SQL: &str = "CASE \
     WHEN v.width < v.height THEN 'portrait' \
     ELSE 'square' END";
 
-/// Licence state at $now, with "expiring" meaning within 30 days.
+/// Licence state at $now, with "expiring" meaning within 30 days: a label and a filter over
+/// the window's ends, not a visibility rule (members only ever get assets that passed
+/// `access::published_clause`; "embargoed" and "expired" ones are found by admins only).
 fn licence_sql(now: &str, soon: &str) -> String {
     format!(
         "CASE \
@@ -226,9 +229,9 @@ pub async fn run(
             let p = sql.param(Value::Text(st.clone()));
             filters.push(format!("a.status = {p}"));
         }
-        "a.current_version_id"
+        "a.current_version_id".to_string()
     } else {
-        let paths = view_paths(db, who).await?;
+        let paths = access::view_paths(db, who).await?;
         if paths.is_empty() {
             return Ok(SearchResults {
                 items: Vec::new(),
@@ -239,19 +242,16 @@ pub async fn run(
                 facets: s.facets.then(Facets::default),
             });
         }
-        let ors: Vec<String> = paths
-            .into_iter()
-            .map(|p| {
-                let p = sql.param(Value::Text(format!("{p}%")));
-                format!("f.id_path LIKE {p}")
-            })
+        let patterns: Vec<String> = paths
+            .iter()
+            .map(|p| sql.param(Value::Text(access::subtree_pattern(p))))
             .collect();
         filters.push(format!(
-            "a.status = 'approved' AND (a.available_from IS NULL OR a.available_from <= {now_p}) \
-             AND (a.available_until IS NULL OR a.available_until > {now_p}) AND ({})",
-            ors.join(" OR ")
+            "{} AND {}",
+            access::published_clause("a", &now_p),
+            access::subtrees_clause("f", &patterns)
         ));
-        "a.approved_version_id"
+        access::published_version("a")
     };
 
     // Words.
@@ -525,31 +525,6 @@ async fn count_matches(db: &Db, words: &str) -> Result<i64, sqlx::Error> {
         .fetch_one(&db.pool)
         .await?
         .try_get("n")
-}
-
-/// The id paths of folders where one of `who`'s groups holds `view` (subtrees included by
-/// prefix).
-pub(crate) async fn view_paths(db: &Db, who: &Account) -> Result<Vec<String>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT DISTINCT gf.id_path FROM grants g JOIN folders gf ON gf.id = g.folder_id \
-         JOIN group_members m ON m.group_id = g.group_id WHERE m.user_id = $1 AND g.can_view = 1",
-    )
-    .bind(&who.id)
-    .fetch_all(&db.pool)
-    .await?;
-    let mut paths: Vec<String> = rows
-        .iter()
-        .map(|r| r.try_get("id_path"))
-        .collect::<Result<_, _>>()?;
-    // A path inside another granted path adds nothing.
-    paths.sort();
-    let mut kept: Vec<String> = Vec::new();
-    for p in paths {
-        if !kept.iter().any(|k| p.starts_with(k.as_str())) {
-            kept.push(p);
-        }
-    }
-    Ok(kept)
 }
 
 #[cfg(test)]

@@ -69,6 +69,9 @@ pub async fn create_link(
     folders::get(&state.db, &b.folder_id)
         .await?
         .ok_or_else(|| AppError::Unprocessable("the folder does not exist".into()))?;
+    // Approved at creation; the window is not required here (an embargoed guide may be attached
+    // ahead of its date): what the brief serves is decided at request time by
+    // `access::upload_link_refs`.
     for id in &b.reference_asset_ids {
         let ok = assets::get_approved(&state.db, id)
             .await?

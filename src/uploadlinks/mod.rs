@@ -285,18 +285,13 @@ pub async fn take_quota(
     })
 }
 
-/// The brief's reference files that are still approved.
+/// The brief's reference files it serves now: published ones only, by the rule share links
+/// follow (`access::upload_link_refs`), so an embargoed or expired reference is not served.
 pub async fn references(
     db: &Db,
     link: &UploadLink,
 ) -> Result<Vec<crate::library::assets::AssetView>, sqlx::Error> {
-    let sql = format!(
-        "SELECT {} FROM upload_link_refs r JOIN assets a ON a.id = r.asset_id \
-         JOIN asset_versions v ON v.id = a.approved_version_id \
-         WHERE r.upload_link_id = $1 AND a.status = 'approved' ORDER BY r.position",
-        crate::library::assets::COLS
-    );
-    crate::library::assets::fetch_views(db, sqlx::query(&sql).bind(&link.id)).await
+    crate::access::upload_link_refs(db, &link.id, clock::now_ms()).await
 }
 
 /// Marks that the owner is being told about new files, at most once per `every_ms`; true if
