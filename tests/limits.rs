@@ -495,7 +495,7 @@ async fn parallel_uploads_store_exactly_the_allowance(app: TestApp) {
 
 /// A multipart body sent chunked (no Content-Length): the fields, then the first MiB of a
 /// 40 MiB file, then nothing more until the response has come (it must come first).
-fn stalled_40_mib_upload() -> reqwest::Body {
+fn stalled_40_mib_upload() -> (reqwest::Body, tokio::sync::oneshot::Sender<()>) {
     let boundary = "XyZzYboundary";
     let mut head = String::new();
     for (k, v) in SENDER {
@@ -515,9 +515,9 @@ fn stalled_40_mib_upload() -> reqwest::Body {
                 "\r\n--{boundary}--\r\n"
             )
             .into_bytes())]));
-    // The rest waits for a signal that never comes: a server that reads the whole body
-    // before answering never answers.
-    let (_never, wait) = tokio::sync::oneshot::channel::<()>();
+    // The rest waits for a signal the caller sends only after the response: a server that
+    // reads the whole body before answering never answers.
+    let (go, wait) = tokio::sync::oneshot::channel::<()>();
     use futures_util::StreamExt;
     let body = futures_util::stream::iter([Ok::<_, std::io::Error>(first)]).chain(
         futures_util::stream::once(async move {
@@ -527,10 +527,16 @@ fn stalled_40_mib_upload() -> reqwest::Body {
         .flatten(),
     );
     let body = body.chain(rest);
-    reqwest::Body::wrap_stream(body)
+    (reqwest::Body::wrap_stream(body), go)
 }
 
-async fn send_stalled(app: &TestApp, path: &str) -> Option<u16> {
+/// Sends the stalled upload; returns its status (None: the connection was closed on it) and
+/// the signal that lets the rest of the body go.
+async fn send_stalled(
+    app: &TestApp,
+    path: &str,
+) -> (Option<u16>, tokio::sync::oneshot::Sender<()>) {
+    let (body, go) = stalled_40_mib_upload();
     let r = tokio::time::timeout(
         std::time::Duration::from_secs(20),
         reqwest::Client::new()
@@ -540,12 +546,12 @@ async fn send_stalled(app: &TestApp, path: &str) -> Option<u16> {
                 header::CONTENT_TYPE,
                 "multipart/form-data; boundary=XyZzYboundary",
             )
-            .body(stalled_40_mib_upload())
+            .body(body)
             .send(),
     )
     .await
     .expect("the server answers before the body is complete");
-    r.ok().map(|r| r.status().as_u16())
+    (r.ok().map(|r| r.status().as_u16()), go)
 }
 
 async fn a_big_upload_to_a_full_link_stores_nothing(app: TestApp) {
@@ -564,17 +570,19 @@ async fn a_big_upload_to_a_full_link_stores_nothing(app: TestApp) {
     .unwrap();
     assert_eq!(r.status(), 201);
     let before = app.stored_files().await;
-    let status = send_stalled(&app, &path).await;
+    let (status, go) = send_stalled(&app, &path).await;
     assert!(matches!(status, Some(409) | None), "{status:?}");
     assert_eq!(new_objects(&app, &before).await, Vec::<String>::new());
+    drop(go);
     assert_eq!(link_state(&app, &id).await.0, 1);
 
     // Room for 1,000 bytes, a 40 MiB file: cut at the allowance, nothing kept.
     let (id, path) = upload_link(&admin, json!({ "max_bytes": 1000 })).await;
     let before = app.stored_files().await;
-    let status = send_stalled(&app, &path).await;
+    let (status, go) = send_stalled(&app, &path).await;
     assert!(matches!(status, Some(413) | None), "{status:?}");
     assert_eq!(new_objects(&app, &before).await, Vec::<String>::new());
+    drop(go);
     let (files, bytes, blobs) = link_state(&app, &id).await;
     assert_eq!(
         (files, bytes, blobs.len()),
