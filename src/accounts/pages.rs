@@ -74,8 +74,8 @@ struct LoginForm {
     next: Option<String>,
 }
 
-/// Checks the throttle (per account and per IP) before any password work, counts failures in
-/// the database, renews the session id on success.
+/// Reserves an attempt (per account and per IP, `throttle::reserve_all`) before any password
+/// work, renews the session id on success.
 async fn login_submit(
     State(state): State<AppState>,
     session: Session,
@@ -98,10 +98,14 @@ async fn login_submit(
         Ok((status, render(&page)?).into_response())
     };
     let csrf_token = csrf::token(&session).await?;
-    for (key, policy) in [(&acct_key, LOGIN_PER_ACCOUNT), (&ip_key, LOGIN_PER_IP)] {
-        if let Err(AppError::TooManyRequests { retry_after }) =
-            throttle::check(&state.db, key, policy, now).await
-        {
+    // One attempt is reserved per account and per IP before any password work.
+    let keys = [
+        (acct_key.as_str(), LOGIN_PER_ACCOUNT),
+        (ip_key.as_str(), LOGIN_PER_IP),
+    ];
+    let attempts = match throttle::reserve_all(&state.db, &keys, now).await {
+        Ok(a) => a,
+        Err(AppError::TooManyRequests { retry_after }) => {
             let mut r = again(
                 StatusCode::TOO_MANY_REQUESTS,
                 format!(
@@ -114,7 +118,8 @@ async fn login_submit(
                 .insert(header::RETRY_AFTER, retry_after.into());
             return Ok(r);
         }
-    }
+        Err(e) => return Err(e.into()),
+    };
     let creds = users::credentials(&state.db, &email).await?;
     let (account, hash) = match creds {
         Some((a, h)) => (Some(a), Some(h)),
@@ -123,8 +128,7 @@ async fn login_submit(
     let ok = password::verify(f.password.clone(), hash).await?;
     let account = account.filter(|a| ok && !a.disabled);
     let Some(account) = account else {
-        throttle::record_failure(&state.db, &acct_key, LOGIN_PER_ACCOUNT, now).await?;
-        throttle::record_failure(&state.db, &ip_key, LOGIN_PER_IP, now).await?;
+        // Both attempts stay counted.
         state
             .events
             .record(Event::new("login_failed").detail(&email), &client)
@@ -135,7 +139,12 @@ async fn login_submit(
             csrf_token,
         );
     };
-    throttle::reset(&state.db, &acct_key).await?;
+    // A success clears the account's count and gives the IP's attempt back.
+    let mut attempts = attempts.into_iter();
+    if let (Some(acct), Some(ip)) = (attempts.next(), attempts.next()) {
+        acct.clear(&state.db).await?;
+        ip.give_back(&state.db).await?;
+    }
     sign_in(&session, &account.id).await?;
     state
         .events

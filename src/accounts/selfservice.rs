@@ -37,16 +37,18 @@ pub async fn change_password(
 ) -> Result<(), AppError> {
     let now = clock::now_ms();
     let key = format!("login:acct:{}", account.email);
-    throttle::check(db, &key, LOGIN_PER_ACCOUNT, now).await?;
+    let attempt = throttle::reserve(db, &key, LOGIN_PER_ACCOUNT, now).await?;
     let stored = users::credentials(db, &account.email)
         .await?
         .map(|(_, hash)| hash);
     if !password::verify(current.to_string(), stored).await? {
-        throttle::record_failure(db, &key, LOGIN_PER_ACCOUNT, now).await?;
+        // The attempt stays counted.
         return Err(AppError::Forbidden(
             "the current password is not right".into(),
         ));
     }
+    // The right current password is a success, like a login: the account's count is cleared.
+    attempt.clear(db).await?;
     password::check_policy(new)?;
     if new == current {
         return Err(AppError::Unprocessable(
@@ -54,7 +56,6 @@ pub async fn change_password(
         ));
     }
     set_password(db, &account.id, new).await?;
-    throttle::reset(db, &key).await?;
     Ok(())
 }
 
@@ -89,10 +90,17 @@ pub async fn request_reset(
     let email = email.trim().to_lowercase();
     let email_key = format!("reset:email:{email}");
     let ip_key = format!("reset:ip:{ip}");
-    throttle::check(db, &email_key, RESETS_PER_EMAIL, now).await?;
-    throttle::check(db, &ip_key, RESETS_PER_IP, now).await?;
-    throttle::record_failure(db, &email_key, RESETS_PER_EMAIL, now).await?;
-    throttle::record_failure(db, &ip_key, RESETS_PER_IP, now).await?;
+    // Every request is an attempt that stays counted (a mail may go out): reserved before
+    // anything is looked up, so parallel requests cannot pass together.
+    let _counted = throttle::reserve_all(
+        db,
+        &[
+            (email_key.as_str(), RESETS_PER_EMAIL),
+            (ip_key.as_str(), RESETS_PER_IP),
+        ],
+        now,
+    )
+    .await?;
     if email.len() > 320 {
         return Ok(());
     }

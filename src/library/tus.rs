@@ -13,7 +13,10 @@
 //!   last byte stored. Parts are committed with a conditional UPDATE of `received`, so two
 //!   PATCHes at the same offset cannot both count (the loser's part is removed, 409).
 //! - When the last byte arrives, the parts are streamed in order into the final blob (hashing as
-//!   usual) and the asset is created exactly as a multipart upload would create it.
+//!   usual) and the asset is created exactly as a multipart upload would create it. One request
+//!   joins: it first claims the join (`claim_join`); a PATCH racing it (e.g. an empty one at
+//!   offset = length) waits briefly for the asset and answers 204, or 409 "ask with HEAD".
+//!   A zero-length upload completes on its first (empty) PATCH.
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -44,6 +47,10 @@ const VERSION: &str = "1.0.0";
 const KEEP_MS: i64 = 7 * 24 * 60 * 60 * 1000;
 /// Header that tells a client which asset a finished upload became.
 pub const ASSET_HEADER: &str = "assetport-asset-id";
+/// How long a join claim holds before another request may take over (its holder died).
+const JOIN_LEASE_MS: i64 = 15 * 60 * 1000;
+/// `tus_parts.start` of the row that is an upload's join claim (real parts start at 0 or later).
+const JOIN_CLAIM: i64 = -1;
 
 /// Who may use the endpoint: API callers (bearer token, under `/api/v1/tus`) and signed-in
 /// browsers (session + CSRF header, under `/tus`, for the upload page's tus client).
@@ -316,10 +323,60 @@ async fn append<C: Caller>(
         u.received += stored;
     }
     if u.received == u.length && u.asset_id.is_none() {
-        let asset = finish(&state, who, &u, &client).await?;
-        u.asset_id = Some(asset);
+        if claim_join(&state, &u.id).await? {
+            let joined = finish(&state, who, &u, &client).await;
+            if joined.is_err() {
+                // Let a retry join again.
+                let _ = sqlx::query("DELETE FROM tus_parts WHERE upload_id = $1 AND start = $2")
+                    .bind(&u.id)
+                    .bind(JOIN_CLAIM)
+                    .execute(&state.db.pool)
+                    .await;
+            }
+            u.asset_id = Some(joined?);
+        } else {
+            u.asset_id = Some(joined_by_another(&state, who, &u.id).await?);
+        }
     }
     Ok(with_tus(StatusCode::NO_CONTENT, &progress_headers(&u)))
+}
+
+/// Claims the right to join a complete upload's parts: one conditional statement, so of
+/// requests racing at the last byte exactly one joins. The claim is a `tus_parts` row at
+/// `start = -1` whose `size` is when it lapses (a claimant that died is replaced after
+/// `JOIN_LEASE_MS`); nobody claims an upload that already has its asset. Finishing removes the
+/// upload's parts, the claim with them.
+async fn claim_join(state: &AppState, id: &str) -> Result<bool, AppError> {
+    let now = clock::now_ms();
+    let row = sqlx::query(
+        "INSERT INTO tus_parts (upload_id, start, size, blob_key) \
+         SELECT id, $2, $3, '' FROM tus_uploads \
+         WHERE id = $1 AND asset_id IS NULL AND received = length \
+         ON CONFLICT (upload_id, start) DO UPDATE SET size = excluded.size \
+         WHERE tus_parts.size <= $4 \
+         RETURNING size",
+    )
+    .bind(id)
+    .bind(JOIN_CLAIM)
+    .bind(now + JOIN_LEASE_MS)
+    .bind(now)
+    .fetch_optional(&state.db.pool)
+    .await?;
+    Ok(row.is_some())
+}
+
+/// Another request is joining (or has joined) this upload: waits a little for its asset, then
+/// answers with it, or 409 so the client asks again with HEAD. Never an error of the server.
+async fn joined_by_another(state: &AppState, who: &Account, id: &str) -> Result<String, AppError> {
+    for _ in 0..100 {
+        if let Some(asset) = load(state, who, id).await?.asset_id {
+            return Ok(asset);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    Err(AppError::Conflict(
+        "this upload is being completed by another request; ask with HEAD".into(),
+    ))
 }
 
 /// Streams the body into a new part and counts it; a cut connection keeps what arrived.
@@ -387,14 +444,16 @@ async fn finish(
     u: &Upload,
     client: &ClientInfo,
 ) -> Result<String, AppError> {
-    let parts: Vec<(String, u64)> =
-        sqlx::query("SELECT blob_key, size FROM tus_parts WHERE upload_id = $1 ORDER BY start")
-            .bind(&u.id)
-            .fetch_all(&state.db.pool)
-            .await?
-            .iter()
-            .map(|r| Ok((r.try_get("blob_key")?, r.try_get::<i64, _>("size")? as u64)))
-            .collect::<Result<_, sqlx::Error>>()?;
+    let parts: Vec<(String, u64)> = sqlx::query(
+        "SELECT blob_key, size FROM tus_parts WHERE upload_id = $1 AND start >= 0 \
+             ORDER BY start",
+    )
+    .bind(&u.id)
+    .fetch_all(&state.db.pool)
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get("blob_key")?, r.try_get::<i64, _>("size")? as u64)))
+    .collect::<Result<_, sqlx::Error>>()?;
     let keys: Vec<String> = parts.iter().map(|(k, _)| k.clone()).collect();
     let filename = u.meta.get("filename").cloned().unwrap_or_default();
     let filename = sanitize::name(&filename).map_err(AppError::BadRequest)?;
@@ -449,16 +508,17 @@ async fn purge_expired(state: &AppState, now: i64) {
         }
     };
     for id in ids {
-        let keys: Vec<String> = sqlx::query("SELECT blob_key FROM tus_parts WHERE upload_id = $1")
-            .bind(&id)
-            .fetch_all(&state.db.pool)
-            .await
-            .map(|rows| {
-                rows.iter()
-                    .filter_map(|r| r.try_get("blob_key").ok())
-                    .collect()
-            })
-            .unwrap_or_default();
+        let keys: Vec<String> =
+            sqlx::query("SELECT blob_key FROM tus_parts WHERE upload_id = $1 AND start >= 0")
+                .bind(&id)
+                .fetch_all(&state.db.pool)
+                .await
+                .map(|rows| {
+                    rows.iter()
+                        .filter_map(|r| r.try_get("blob_key").ok())
+                        .collect()
+                })
+                .unwrap_or_default();
         remove_parts(state, &id, &keys).await;
         let _ = sqlx::query("DELETE FROM tus_uploads WHERE id = $1")
             .bind(&id)
@@ -487,13 +547,14 @@ async fn terminate<C: Caller>(
 ) -> ApiResult<Response> {
     check_version(&headers)?;
     let u = load(&state, caller.account(), &id).await?;
-    let keys: Vec<String> = sqlx::query("SELECT blob_key FROM tus_parts WHERE upload_id = $1")
-        .bind(&u.id)
-        .fetch_all(&state.db.pool)
-        .await?
-        .iter()
-        .map(|r| r.try_get("blob_key"))
-        .collect::<Result<_, _>>()?;
+    let keys: Vec<String> =
+        sqlx::query("SELECT blob_key FROM tus_parts WHERE upload_id = $1 AND start >= 0")
+            .bind(&u.id)
+            .fetch_all(&state.db.pool)
+            .await?
+            .iter()
+            .map(|r| r.try_get("blob_key"))
+            .collect::<Result<_, _>>()?;
     remove_parts(&state, &u.id, &keys).await;
     sqlx::query("DELETE FROM tus_uploads WHERE id = $1")
         .bind(&u.id)

@@ -17,7 +17,7 @@ use crate::library::assets::{self, AssetView};
 use crate::library::{checkout, folders, review};
 use crate::sanitize;
 use crate::storage::{self, StoredBlob};
-use crate::uploadlinks::{self, UploadLink};
+use crate::uploadlinks::{quota, UploadLink};
 use crate::web::client::ClientInfo;
 
 /// Room for multipart framing and the small text fields around the file.
@@ -46,13 +46,17 @@ pub struct Received {
     pub blob: StoredBlob,
 }
 
-/// Refuses a declared body over the limit before a byte of it is read (413).
-pub fn check_declared_length(headers: &HeaderMap, max: u64) -> Result<(), AppError> {
-    let declared = headers
+/// The request's declared `Content-Length`, if any.
+fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers
         .get(axum::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    match declared {
+        .and_then(|v| v.parse::<u64>().ok())
+}
+
+/// Refuses a declared body over the limit before a byte of it is read (413).
+pub fn check_declared_length(headers: &HeaderMap, max: u64) -> Result<(), AppError> {
+    match declared_length(headers) {
         Some(n) if n > max + MULTIPART_OVERHEAD => Err(AppError::TooLarge(format!(
             "uploads are limited to {max} bytes"
         ))),
@@ -79,7 +83,8 @@ pub async fn receive(
 
     let mut fields = Fields::default();
     let mut received: Option<Received> = None;
-    let result = read_fields(state, &mut multipart, &mut fields, &mut received).await;
+    let max = state.config.max_upload_bytes;
+    let result = read_fields(state, max, &mut multipart, &mut fields, &mut received).await;
     let submitter = Submitter {
         status: if who.is_admin() { "draft" } else { "in_review" },
         submitted_by: (!who.is_admin()).then_some(who.id.as_str()),
@@ -88,7 +93,7 @@ pub async fn receive(
     };
     let outcome = match result {
         Ok(()) => match &received {
-            Some(r) => commit(state, &submitter, &folder, &fields, r).await,
+            Some(r) => commit(state, &submitter, &folder, &fields, r, None).await,
             None => Err(AppError::BadRequest("the form has no 'file' part".into())),
         },
         Err(e) => Err(e),
@@ -153,7 +158,7 @@ pub async fn commit_received(
         uploaded_by: Some(&who.id),
         via: None,
     };
-    let view = commit(state, &submitter, &folder, &fields, r).await?;
+    let view = commit(state, &submitter, &folder, &fields, r, None).await?;
     state
         .events
         .record(
@@ -174,6 +179,9 @@ pub async fn commit_received(
 /// Handles one file sent through an upload link: it lands `in_review` in the link's folder (or
 /// the subfolders of its `relative_path`), attributed to the sender's name and email, within the
 /// link's quota. The link's required fields must be filled in.
+///
+/// The quota is reserved (`uploadlinks::quota`) before a byte is read and the stream is cut at
+/// the reservation, so a full link stores nothing and a file over what is left stops there.
 pub async fn receive_via_link(
     state: &AppState,
     link: &UploadLink,
@@ -188,9 +196,19 @@ pub async fn receive_via_link(
     let folder = folders::get(&state.db, &link.folder_id)
         .await?
         .ok_or(AppError::NotFound)?;
+    let mut reservation =
+        quota::reserve(&state.db, link, declared_length(headers), clock::now_ms()).await?;
+    let max = state.config.max_upload_bytes;
+    let limit = reservation.limit().map_or(max, |l| l.min(max));
     let mut fields = Fields::default();
     let mut received: Option<Received> = None;
-    let result = read_fields(state, &mut multipart, &mut fields, &mut received).await;
+    let result = read_fields(state, limit, &mut multipart, &mut fields, &mut received)
+        .await
+        .map_err(|e| match e {
+            // Cut at the reservation, not at the server's own limit: the link is what is full.
+            AppError::TooLarge(_) if limit < max => quota::too_large(),
+            e => e,
+        });
     let outcome = match (result, &received) {
         (Ok(()), Some(r)) => match sender(link, &fields) {
             Ok((name, email)) => {
@@ -200,7 +218,15 @@ pub async fn receive_via_link(
                     uploaded_by: None,
                     via: Some((link, name, email)),
                 };
-                commit(state, &submitter, &folder, &fields, r).await
+                commit(
+                    state,
+                    &submitter,
+                    &folder,
+                    &fields,
+                    r,
+                    Some(&mut reservation),
+                )
+                .await
             }
             Err(e) => Err(e),
         },
@@ -234,6 +260,7 @@ pub async fn receive_via_link(
                     tracing::warn!(error = %del, "could not remove the binary of a failed upload");
                 }
             }
+            reservation.release().await?;
             Err(e)
         }
     }
@@ -276,7 +303,8 @@ pub async fn receive_version(
     check_declared_length(headers, state.config.max_upload_bytes)?;
     let mut fields = Fields::default();
     let mut received: Option<Received> = None;
-    let result = read_fields(state, &mut multipart, &mut fields, &mut received).await;
+    let max = state.config.max_upload_bytes;
+    let result = read_fields(state, max, &mut multipart, &mut fields, &mut received).await;
     let outcome = match (result, &received) {
         (Ok(()), Some(r)) => {
             let comment = fields.comment.as_deref().unwrap_or("");
@@ -295,13 +323,15 @@ pub async fn receive_version(
     outcome
 }
 
+/// Reads the form, storing its file part cut at `max` bytes.
 async fn read_fields(
     state: &AppState,
+    max: u64,
     multipart: &mut Multipart,
     fields: &mut Fields,
     received: &mut Option<Received>,
 ) -> Result<(), AppError> {
-    read_form(multipart, fields, received, &mut ToStorage(state)).await
+    read_form(multipart, fields, received, &mut ToStorage(state, max)).await
 }
 
 /// Where the file part of an upload form goes, as its bytes arrive.
@@ -315,8 +345,8 @@ pub trait FileSink {
     ) -> impl std::future::Future<Output = Result<Self::Stored, AppError>> + Send;
 }
 
-/// The server's sink: the portal's storage, under a fresh version id.
-struct ToStorage<'a>(&'a AppState);
+/// The server's sink: the portal's storage, under a fresh version id, at most `.1` bytes.
+struct ToStorage<'a>(&'a AppState, u64);
 
 impl FileSink for ToStorage<'_> {
     type Stored = Received;
@@ -329,10 +359,7 @@ impl FileSink for ToStorage<'_> {
         let state = self.0;
         let version_id = db::new_id();
         let key = storage::original_key(&version_id);
-        let blob = state
-            .storage
-            .put_stream(&key, field, state.config.max_upload_bytes)
-            .await?;
+        let blob = state.storage.put_stream(&key, field, self.1).await?;
         Ok(Received {
             key,
             version_id,
@@ -408,8 +435,8 @@ struct Submitter<'a> {
     status: &'static str,
     submitted_by: Option<&'a str>,
     uploaded_by: Option<&'a str>,
-    /// An upload link, with the sender's name and email: its quota is taken in the same
-    /// transaction that creates the asset.
+    /// An upload link, with the sender's name and email: its reservation is settled in the
+    /// same transaction that creates the asset.
     via: Option<(&'a UploadLink, String, String)>,
 }
 
@@ -419,6 +446,7 @@ async fn commit(
     folder: &folders::Folder,
     fields: &Fields,
     r: &Received,
+    mut reservation: Option<&mut quota::Reservation>,
 ) -> Result<AssetView, AppError> {
     let title = assets::check_title(fields.title.as_deref().unwrap_or(""))?;
     let description = assets::check_description(fields.description.as_deref().unwrap_or(""))?;
@@ -446,8 +474,8 @@ async fn commit(
     let now = clock::now_ms();
 
     let mut tx = state.db.pool.begin().await?;
-    if let Some((link, _, _)) = &who.via {
-        uploadlinks::take_quota(&mut tx, link, r.blob.size as i64).await?;
+    if let Some(q) = reservation.as_deref_mut() {
+        q.settle(&mut tx, r.blob.size, now).await?;
     }
     let target = folders::ensure_path(&mut tx, folder, &dirs).await?;
     let (link_id, name, email) = match &who.via {
@@ -493,6 +521,9 @@ async fn commit(
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
+    if let Some(q) = reservation {
+        q.committed();
+    }
     assets::get_current(&state.db, &asset_id)
         .await?
         .ok_or(AppError::NotFound)

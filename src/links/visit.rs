@@ -120,15 +120,12 @@ async fn visit(
         .await
         .map_err(|e| PageError(e.into()).into_response())?;
     let Some((link, generation)) = link else {
-        // Only misses are counted and checked, so a live link costs no throttle query. With
-        // 256-bit tokens the limit is about noise and load, not about guessing succeeding.
+        // Only misses are counted, so a live link costs no throttle query. With 256-bit
+        // tokens the limit is about noise and load, not about guessing succeeding.
         let probe_key = format!("linkprobe:{}", client.ip);
-        throttle::check(&state.db, &probe_key, PROBES_PER_IP, now)
+        let _miss = throttle::reserve(&state.db, &probe_key, PROBES_PER_IP, now)
             .await
             .map_err(|e| PageError(e).into_response())?;
-        throttle::record_failure(&state.db, &probe_key, PROBES_PER_IP, now)
-            .await
-            .map_err(|e| PageError(e.into()).into_response())?;
         return Err(PageError(AppError::NotFound).into_response());
     };
     if link.state(now) != LinkState::Active {
@@ -389,11 +386,13 @@ async fn check_password(
     let now = clock::now_ms();
     let link_key = format!("linkpw:{}", v.link.id);
     let ip_key = format!("linkpw:ip:{}", client.ip);
-    throttle::check(&state.db, &link_key, PW_PER_LINK, now).await?;
-    throttle::check(&state.db, &ip_key, PW_PER_IP, now).await?;
+    let keys = [
+        (link_key.as_str(), PW_PER_LINK),
+        (ip_key.as_str(), PW_PER_IP),
+    ];
+    let attempts = throttle::reserve_all(&state.db, &keys, now).await?;
     if form.password.len() > 1000 || !password::verify(form.password, Some(hash)).await? {
-        throttle::record_failure(&state.db, &link_key, PW_PER_LINK, now).await?;
-        throttle::record_failure(&state.db, &ip_key, PW_PER_IP, now).await?;
+        // The attempts stay counted.
         state
             .events
             .record(Event::new("link_password_failed").link(&v.link.id), client)
@@ -402,6 +401,7 @@ async fn check_password(
         page.error = Some("That password is not right. Try again.".into());
         return Ok((StatusCode::FORBIDDEN, render(&page)?).into_response());
     }
+    throttle::give_back_all(&state.db, attempts).await?;
     state
         .events
         .record(Event::new("link_unlocked").link(&v.link.id), client)
@@ -455,8 +455,8 @@ async fn issue_code(
     };
     let now = clock::now_ms();
     let key = format!("linkcode:send:{}", v.link.id);
-    throttle::check(&state.db, &key, CODES_SENT_PER_LINK, now).await?;
-    throttle::record_failure(&state.db, &key, CODES_SENT_PER_LINK, now).await?;
+    // Every request counts (a mail may go out), reserved before anything is sent.
+    let _sent = throttle::reserve(&state.db, &key, CODES_SENT_PER_LINK, now).await?;
     if v.link.recipients.contains(&email) {
         let code = format!("{:06}", random_code());
         sqlx::query(
@@ -534,7 +534,7 @@ async fn check_code(
     }
     let now = clock::now_ms();
     let ip_key = format!("linkcode:ip:{}", client.ip);
-    throttle::check(&state.db, &ip_key, PW_PER_IP, now).await?;
+    let attempt = throttle::reserve(&state.db, &ip_key, PW_PER_IP, now).await?;
     let email = match &v.link.recipient {
         Some(r) => r.clone(),
         None => crate::accounts::users::normalize_email(&form.email).unwrap_or_default(),
@@ -551,22 +551,36 @@ async fn check_code(
     .fetch_optional(&state.db.pool)
     .await?;
     let code = form.code.trim();
-    let matched = match &row {
-        Some(r) => {
-            let stored: String = r.try_get("code_hash")?;
-            tokens::secret_eq(&stored, &code_hash(&v.link.id, &email, code))
+    let mut matched = false;
+    if let Some(r) = &row {
+        // The code's own attempt is reserved before comparing, in one conditional UPDATE:
+        // parallel guesses at one code get at most CODE_ATTEMPTS comparisons between them.
+        let id: String = r.try_get("id")?;
+        let reserved = sqlx::query(
+            "UPDATE link_codes SET attempts = attempts + 1 \
+             WHERE id = $1 AND attempts < $2 AND used_at IS NULL",
+        )
+        .bind(&id)
+        .bind(CODE_ATTEMPTS)
+        .execute(&state.db.pool)
+        .await?
+        .rows_affected()
+            == 1;
+        let stored: String = r.try_get("code_hash")?;
+        if reserved && tokens::secret_eq(&stored, &code_hash(&v.link.id, &email, code)) {
+            // Spent once: of two right answers racing, one unlocks.
+            matched =
+                sqlx::query("UPDATE link_codes SET used_at = $1 WHERE id = $2 AND used_at IS NULL")
+                    .bind(now)
+                    .bind(&id)
+                    .execute(&state.db.pool)
+                    .await?
+                    .rows_affected()
+                    == 1;
         }
-        None => false,
-    };
+    }
     if !matched {
-        if let Some(r) = &row {
-            let id: String = r.try_get("id")?;
-            sqlx::query("UPDATE link_codes SET attempts = attempts + 1 WHERE id = $1")
-                .bind(id)
-                .execute(&state.db.pool)
-                .await?;
-        }
-        throttle::record_failure(&state.db, &ip_key, PW_PER_IP, now).await?;
+        // The address's attempt stays counted.
         state
             .events
             .record(Event::new("link_code_failed").link(&v.link.id), client)
@@ -581,14 +595,7 @@ async fn check_code(
         page.error = Some("That code is not right or has expired. Ask for a new one.".into());
         return Ok((StatusCode::FORBIDDEN, render(&page)?).into_response());
     }
-    if let Some(r) = &row {
-        let id: String = r.try_get("id")?;
-        sqlx::query("UPDATE link_codes SET used_at = $1 WHERE id = $2")
-            .bind(now)
-            .bind(id)
-            .execute(&state.db.pool)
-            .await?;
-    }
+    attempt.give_back(&state.db).await?;
     let detail = format!("code verified for {email}");
     state
         .events

@@ -239,6 +239,11 @@ impl Storage {
     /// through `put_stream`. The parts are gone afterwards (the first one by the rename).
     pub async fn join(&self, parts: &[(String, u64)], key: &str) -> Result<StoredBlob, PutError> {
         let total: u64 = parts.iter().map(|(_, n)| n).sum();
+        if parts.is_empty() {
+            // A zero-length upload: an empty file is a valid asset.
+            let empty = futures_util::stream::empty::<Result<Bytes, std::io::Error>>();
+            return self.put_stream(key, empty, 0).await;
+        }
         let Some(root) = self.local_root.clone() else {
             let keys: Vec<String> = parts.iter().map(|(k, _)| k.clone()).collect();
             let store = self.clone();

@@ -5,9 +5,8 @@
 //! reference files and required metadata fields; its owner is told when files arrive.
 pub mod api;
 pub mod pages;
+pub mod quota;
 pub mod visit;
-
-use sqlx::Row;
 
 use crate::accounts::tokens;
 use crate::clock;
@@ -244,45 +243,6 @@ pub async fn extend(db: &Db, id: &str, expires_at: i64) -> Result<(), sqlx::Erro
         .execute(&db.pool)
         .await?;
     Ok(())
-}
-
-/// Counts one file of `size` bytes against the link's quotas, inside the transaction that
-/// creates the asset: concurrent uploads can never together exceed either limit.
-pub async fn take_quota(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    link: &UploadLink,
-    size: i64,
-) -> Result<(), AppError> {
-    let now = clock::now_ms();
-    let done = sqlx::query(
-        "UPDATE upload_links SET files = files + 1, bytes = bytes + $2 \
-         WHERE id = $1 AND revoked_at IS NULL AND expires_at > $3 \
-         AND (max_files IS NULL OR files + 1 <= max_files) \
-         AND (max_bytes IS NULL OR bytes + $2 <= max_bytes)",
-    )
-    .bind(&link.id)
-    .bind(size)
-    .bind(now)
-    .execute(&mut **tx)
-    .await?;
-    if done.rows_affected() == 1 {
-        return Ok(());
-    }
-    let row = sqlx::query("SELECT files, bytes, max_files, max_bytes, expires_at, revoked_at FROM upload_links WHERE id = $1")
-        .bind(&link.id)
-        .fetch_one(&mut **tx)
-        .await?;
-    let files: i64 = row.try_get("files")?;
-    let max_files: Option<i64> = row.try_get("max_files")?;
-    let revoked: Option<i64> = row.try_get("revoked_at")?;
-    let expires: i64 = row.try_get("expires_at")?;
-    Err(if revoked.is_some() || expires <= now {
-        AppError::Gone
-    } else if max_files.is_some_and(|m| files >= m) {
-        AppError::Conflict("this upload link accepts no more files".into())
-    } else {
-        AppError::TooLarge("this file would exceed the upload link's size limit".into())
-    })
 }
 
 /// The brief's reference files it serves now: published ones only, by the rule share links

@@ -89,8 +89,7 @@ async fn visit(
     let now = clock::now_ms();
     let Some(link) = super::by_token(&state.db, token).await? else {
         let key = format!("uploadprobe:{}", client.ip);
-        throttle::check(&state.db, &key, PROBES_PER_IP, now).await?;
-        throttle::record_failure(&state.db, &key, PROBES_PER_IP, now).await?;
+        let _miss = throttle::reserve(&state.db, &key, PROBES_PER_IP, now).await?;
         return Err(AppError::NotFound);
     };
     if matches!(link.state(now), "expired" | "revoked") {
@@ -221,13 +220,15 @@ async fn unlock_password(
     let now = clock::now_ms();
     let link_key = format!("uploadpw:link:{}", link.id);
     let ip_key = format!("uploadpw:ip:{}", client.ip);
-    throttle::check(&state.db, &link_key, PW_PER_LINK, now).await?;
-    throttle::check(&state.db, &ip_key, PW_PER_IP, now).await?;
+    let keys = [
+        (link_key.as_str(), PW_PER_LINK),
+        (ip_key.as_str(), PW_PER_IP),
+    ];
+    let attempts = throttle::reserve_all(&state.db, &keys, now).await?;
     let ok = form.password.len() <= 1000
         && password::verify(form.password, link.password_hash.clone()).await?;
     if !ok {
-        throttle::record_failure(&state.db, &link_key, PW_PER_LINK, now).await?;
-        throttle::record_failure(&state.db, &ip_key, PW_PER_IP, now).await?;
+        // The attempts stay counted.
         state
             .events
             .record(
@@ -246,6 +247,7 @@ async fn unlock_password(
         .await?;
         return Ok((StatusCode::FORBIDDEN, render(&page)?).into_response());
     }
+    throttle::give_back_all(&state.db, attempts).await?;
     let unlock = Unlock {
         pw: true,
         ..Unlock::default()
