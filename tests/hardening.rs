@@ -10,15 +10,6 @@ use reqwest::header;
 use serde_json::{json, Value};
 use unicode_normalization::UnicodeNormalization;
 
-fn bearer(app: &TestApp, token: &str) -> Api {
-    Api {
-        base: app.base.clone(),
-        token: token.to_string(),
-        client: reqwest::Client::new(),
-        user_id: String::new(),
-    }
-}
-
 async fn live_tokens(app: &TestApp, user_id: &str) -> i64 {
     use sqlx::Row;
     sqlx::query("SELECT COUNT(*) AS n FROM api_tokens WHERE user_id = $1 AND revoked_at IS NULL")
