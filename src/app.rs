@@ -232,6 +232,12 @@ fn router(state: AppState) -> Router {
         .with_http_only(true)
         .with_expiry(Expiry::OnInactivity(time::Duration::hours(12)));
 
+    // The site's own origin, for the CSRF middleware's Origin check. `Config::load` refuses a
+    // public URL that does not parse; a hand-made Config's falls back to the bound address.
+    let origin = csrf::Origin::parse(&config.public_url)
+        .or_else(|| csrf::Origin::parse(&format!("http://{}", config.bind)))
+        .unwrap_or_else(|| csrf::Origin::parse("http://127.0.0.1").expect("a valid origin"));
+
     let api = Router::new()
         .merge(accounts::api::routes())
         .merge(library::api::routes(config.max_upload_bytes))
@@ -240,7 +246,9 @@ fn router(state: AppState) -> Router {
         .merge(search::api::routes())
         .merge(collections::api::routes())
         .merge(library::tus::routes::<accounts::ApiUser>())
-        .fallback(|| async { AppError::NotFound });
+        .fallback(|| async { AppError::NotFound })
+        .layer(middleware::from_fn(crate::error::json_errors))
+        .layer(headers::no_store());
 
     let pages = Router::new()
         .merge(accounts::pages::routes())
@@ -257,18 +265,25 @@ fn router(state: AppState) -> Router {
         .merge(collections::pages::routes())
         .merge(library::tus::routes::<accounts::PageUser>())
         .fallback(|| async { PageError(AppError::NotFound) })
-        .layer(middleware::from_fn(csrf::protect))
+        .layer(middleware::from_fn_with_state(
+            origin.clone(),
+            csrf::protect,
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             crate::web::layout::with_nav,
         ))
-        .layer(sessions);
+        .layer(sessions)
+        .layer(headers::no_store());
 
     // Share-link visitors have no session (see links::visit).
     let visitors = links::visit::routes()
         .merge(uploadlinks::visit::routes(config.max_upload_bytes))
         .merge(crate::digests::pages::visitor_routes())
-        .layer(middleware::from_fn(csrf::same_origin_only));
+        .layer(middleware::from_fn_with_state(
+            origin,
+            csrf::same_origin_only,
+        ));
 
     let mut app = Router::new()
         .nest("/api/v1", api)
@@ -280,6 +295,9 @@ fn router(state: AppState) -> Router {
         .route("/metrics", get(crate::metrics::serve));
     for layer in headers::layers() {
         app = app.layer(layer);
+    }
+    if config.secure_cookies() {
+        app = app.layer(headers::hsts());
     }
     let app = app
         .layer(middleware::from_fn_with_state(

@@ -174,6 +174,10 @@ impl Config {
             anyhow::bail!("ASSETPORT_DB_POOL must be at least 1");
         }
         c.public_url = c.public_url.trim_end_matches('/').to_string();
+        // The CSRF check compares Origins with it (scheme, host, port).
+        if crate::web::csrf::Origin::parse(&c.public_url).is_none() {
+            anyhow::bail!("ASSETPORT_PUBLIC_URL must be an http:// or https:// URL");
+        }
         Ok(c)
     }
 

@@ -1,7 +1,10 @@
 //! One error type at the edge. Feature code returns `AppError`; the API renders it as
 //! `{"error", "message"}` JSON and pages render it through `PageError` as an HTML page. A hidden
 //! thing and a missing thing are the same `NotFound`, so neither leaks existence.
+use axum::body::Body;
+use axum::extract::Request;
 use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use serde_json::json;
 
@@ -153,6 +156,74 @@ impl IntoResponse for AppError {
         self.extra_headers(&mut response);
         response
     }
+}
+
+/// The `error` code of SPEC §3 for a status that did not come from an `AppError`.
+fn code_for(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "invalid_input",
+        401 => "unauthorized",
+        403 => "forbidden",
+        404 => "not_found",
+        405 => "method_not_allowed",
+        409 => "conflict",
+        410 => "gone",
+        411 => "length_required",
+        413 => "too_large",
+        415 => "unsupported_media_type",
+        416 => "range_not_satisfiable",
+        422 => "unprocessable",
+        429 => "too_many_requests",
+        s if s >= 500 => "internal",
+        _ => "error",
+    }
+}
+
+/// Middleware of the JSON API: every error answer is SPEC §3's `{"error", "message"}`, also
+/// those no handler wrote (axum's extractor rejections: a JSON body that does not decode, a
+/// multipart body without boundary, a wrong content type; a method the route lacks). Their
+/// status stays; a plain-text reason becomes the message. One place, so no handler or extractor
+/// can answer an API client in another shape.
+pub async fn json_errors(req: Request, next: Next) -> Response {
+    let response = next.run(req).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let content_type = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if content_type.starts_with("application/json") {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    // Rejection texts are short; anything else (or a server error's text) is not echoed.
+    let text = if content_type.starts_with("text/plain") && status.is_client_error() {
+        axum::body::to_bytes(body, 4096)
+            .await
+            .ok()
+            .and_then(|b| String::from_utf8(b.to_vec()).ok())
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+    } else {
+        None
+    };
+    let message = text.unwrap_or_else(|| {
+        status
+            .canonical_reason()
+            .unwrap_or("request failed")
+            .to_string()
+    });
+    let body = json!({ "error": code_for(status), "message": message }).to_string();
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(body))
 }
 
 /// An `AppError` rendered as an HTML page, for the server-rendered side.

@@ -1,6 +1,12 @@
 //! Names that come from users (file names, folder names, upload-relative paths) are checked
 //! here and nowhere else. Storage keys never contain user input, so a name can at worst be
 //! refused, never escape the storage root; these rules keep the library tidy and unambiguous.
+//!
+//! Two functions: `name` for what is stored (refuses what a person should fix, replaces `:` and
+//! `\` which other systems send as part of a name), and `download_name` for every name that
+//! leaves in a ZIP entry or a `Content-Disposition` (never refuses: whatever is in the database,
+//! including rows from before a rule existed, comes out as one harmless name).
+use unicode_normalization::UnicodeNormalization;
 
 /// Characters that look like `/` or `.` and so could make a name read as a path.
 const LOOKALIKES: &[char] = &[
@@ -26,7 +32,15 @@ pub const MAX_DEPTH: usize = 32;
 /// Validates one file or folder name. Surrounding white space is trimmed; everything else that
 /// is unsafe is refused with a reason a person can act on.
 pub fn name(raw: &str) -> Result<String, String> {
-    let n = raw.trim();
+    // `:` (NTFS streams, drive letters) and `\` (Windows paths from old browsers) are part of
+    // what senders' systems produce, so they are replaced rather than refused. NFC, so the two
+    // spellings of `é` are one name.
+    let n: String = raw
+        .trim()
+        .nfc()
+        .map(|c| if c == ':' || c == '\\' { '_' } else { c })
+        .collect();
+    let n = n.as_str();
     if n.is_empty() {
         return Err("a name is required".into());
     }
@@ -37,10 +51,7 @@ pub fn name(raw: &str) -> Result<String, String> {
         return Err("'.' and '..' are not names".into());
     }
     if let Some(c) = n.chars().find(|c| {
-        matches!(c, '/' | '\\' | '\0')
-            || c.is_control()
-            || LOOKALIKES.contains(c)
-            || is_disguise(*c)
+        matches!(c, '/' | '\0') || c.is_control() || LOOKALIKES.contains(c) || is_disguise(*c)
     }) {
         return Err(format!(
             "names may not contain {}",
@@ -59,6 +70,52 @@ pub fn name(raw: &str) -> Result<String, String> {
         return Err(format!("'{stem}' is a reserved device name"));
     }
     Ok(n.to_string())
+}
+
+/// A name safe to hand to another system as one path segment: a ZIP entry's folder or file
+/// name, or a `Content-Disposition` file name. NFC; separators (`/`, `\`), `:`, control,
+/// invisible and look-alike characters become `_`; trailing dots and spaces go (Windows drops
+/// them); an empty or all-dot name becomes `fallback`; a reserved device name gets a leading
+/// `_`; at most `MAX_NAME_BYTES`, keeping a short extension. So no drive letter, dot segment or
+/// path ever reaches a ZIP entry or a `filename=`.
+pub fn download_name(raw: &str, fallback: &str) -> String {
+    let replaced: String = raw
+        .nfc()
+        .map(|c| {
+            if matches!(c, '/' | '\\' | ':' | '\0')
+                || c.is_control()
+                || LOOKALIKES.contains(&c)
+                || is_disguise(c)
+            {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    let mut n = replaced
+        .trim()
+        .trim_end_matches(|c: char| c == '.' || c.is_whitespace())
+        .to_string();
+    if n.is_empty() {
+        n = fallback.to_string();
+    }
+    let stem = n.split('.').next().unwrap_or(&n).trim_end();
+    if RESERVED.iter().any(|r| r.eq_ignore_ascii_case(stem)) {
+        n = format!("_{n}");
+    }
+    if n.len() > MAX_NAME_BYTES {
+        let ext = match n.rfind('.') {
+            Some(i) if i > 0 && n.len() - i <= 16 => n[i..].to_string(),
+            _ => String::new(),
+        };
+        let mut end = MAX_NAME_BYTES - ext.len();
+        while !n.is_char_boundary(end) {
+            end -= 1;
+        }
+        n = format!("{}{ext}", &n[..end]);
+    }
+    n
 }
 
 /// Splits an upload's relative path (`a/b/c.jpg`) into validated segments; the last one is
@@ -101,7 +158,6 @@ mod tests {
             "..",
             ".",
             "a/b",
-            "a\\b",
             "a\0b",
             "x\u{7}",
             "CON",
@@ -115,6 +171,34 @@ mod tests {
         ] {
             assert!(name(bad).is_err(), "{bad:?} should be refused");
         }
+    }
+
+    #[test]
+    fn colons_and_backslashes_are_replaced_and_names_are_nfc() {
+        assert_eq!(name("stream.txt:hidden").unwrap(), "stream.txt_hidden");
+        assert_eq!(name("C:").unwrap(), "C_");
+        assert_eq!(name("a\\b").unwrap(), "a_b");
+        assert_eq!(name("e\u{301}.txt").unwrap(), "\u{e9}.txt");
+    }
+
+    #[test]
+    fn download_names_are_one_harmless_segment() {
+        assert_eq!(download_name("a/../../b.zip", "x"), "a_.._.._b.zip");
+        assert_eq!(download_name("C:", "x"), "C_");
+        assert_eq!(download_name("C:\\Windows\\evil", "x"), "C__Windows_evil");
+        assert_eq!(download_name("..", "folder"), "folder");
+        assert_eq!(download_name(" . ", "folder"), "folder");
+        assert_eq!(download_name("", "file"), "file");
+        assert_eq!(download_name("end. ", "x"), "end");
+        assert_eq!(download_name("con.txt", "x"), "_con.txt");
+        assert_eq!(download_name("e\u{301}.txt", "x"), "\u{e9}.txt");
+        assert_eq!(download_name("a\r\nb", "x"), "a__b");
+        assert_eq!(download_name(".hidden", "x"), ".hidden");
+        let long = download_name(&format!("{}.jpeg", "é".repeat(200)), "x");
+        assert!(
+            long.len() <= MAX_NAME_BYTES && long.ends_with(".jpeg"),
+            "{long}"
+        );
     }
 
     #[test]

@@ -23,6 +23,7 @@ pub fn routes() -> Router<AppState> {
             "/users/{id}",
             patch(update_user).delete(disable_user).get(read_user),
         )
+        .route("/users/{id}/links/revoke", post(revoke_links))
         .route("/groups", get(list_groups).post(create_group))
         .route("/groups/{id}", get(read_group))
         .route(
@@ -216,6 +217,20 @@ async fn update_user(
         )
         .await?;
     Ok(Json(user.to_json()))
+}
+
+/// Revokes every live share and upload link the account made (the users page's "Revoke all").
+async fn revoke_links(
+    State(state): State<AppState>,
+    ApiAdmin(admin): ApiAdmin,
+    client: ClientInfo,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let user = users::by_id(&state.db, &id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let done = crate::links::ownership::revoke_all_of(&state, &admin, &user.id, &client).await?;
+    Ok(Json(done.to_json()))
 }
 
 /// DELETE disables: the account and its history stay for the audit log.

@@ -28,7 +28,8 @@ pub fn routes() -> Router<AppState> {
         .route("/logout", post(logout))
         .route("/setup/{token}", get(setup_page).post(setup_submit))
         .route("/admin/users", get(users_page).post(create_user))
-        .route("/admin/users/{id}", post(update_user))
+        .route("/admin/users/{id}", get(user_page).post(update_user))
+        .route("/admin/users/{id}/links/revoke", post(revoke_links))
         .route("/admin/users/{id}/tokens", post(create_token))
         .route("/admin/groups", get(groups_page).post(create_group))
         .route("/admin/groups/{id}", get(group_page))
@@ -325,6 +326,99 @@ async fn users_page(
         new_token,
     };
     Ok(render(&page)?.into_response())
+}
+
+struct LiveLinkRow {
+    href: String,
+    kind: &'static str,
+    label: String,
+    created: String,
+    expires: String,
+}
+
+#[derive(Template)]
+#[template(path = "accounts/user.html")]
+struct UserPage {
+    layout: Layout,
+    user: Account,
+    groups: String,
+    created: String,
+    links: Vec<LiveLinkRow>,
+}
+
+/// One account as an admin sees it, with the share and upload links it made that still work
+/// (they outlive a demotion or a disabled account; "Revoke all" ends them).
+async fn user_page(
+    State(state): State<AppState>,
+    PageAdmin(me): PageAdmin,
+    Path(id): Path<String>,
+) -> PageResult<Response> {
+    let user = users::by_id(&state.db, &id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let live = crate::links::ownership::live_of(&state, &user.id, clock::now_ms()).await?;
+    let mut links = Vec::with_capacity(live.links.len() + live.upload_links.len());
+    for l in &live.links {
+        links.push(LiveLinkRow {
+            href: format!("/admin/links/{}", l.id),
+            kind: "Share link",
+            label: if l.title.is_empty() {
+                match &l.recipient {
+                    Some(r) => format!("Share for {r}"),
+                    None => "Untitled share".into(),
+                }
+            } else {
+                l.title.clone()
+            },
+            created: clock::human(l.created_at),
+            expires: clock::human(l.expires_at),
+        });
+    }
+    for u in &live.upload_links {
+        links.push(LiveLinkRow {
+            href: "/admin/upload-links".into(),
+            kind: "Upload link",
+            label: if u.title.is_empty() {
+                "Untitled upload link".into()
+            } else {
+                u.title.clone()
+            },
+            created: clock::human(u.created_at),
+            expires: clock::human(u.expires_at),
+        });
+    }
+    let page = UserPage {
+        layout: Layout::for_user(&user.name, &me, "users"),
+        groups: groups::of_user(&state.db, &user.id).await?.join(", "),
+        created: clock::human(user.created_at_ms),
+        user,
+        links,
+    };
+    Ok(render(&page)?.into_response())
+}
+
+/// "Revoke all": every live share and upload link the account made stops working.
+async fn revoke_links(
+    State(state): State<AppState>,
+    PageAdmin(me): PageAdmin,
+    client: ClientInfo,
+    Path(id): Path<String>,
+) -> PageResult<Response> {
+    let user = users::by_id(&state.db, &id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let done =
+        crate::links::ownership::revoke_all_of(&state, &me.account, &user.id, &client).await?;
+    me.flash(format!(
+        "{} share link{} and {} upload link{} of {} revoked.",
+        done.links,
+        if done.links == 1 { "" } else { "s" },
+        done.upload_links,
+        if done.upload_links == 1 { "" } else { "s" },
+        user.email
+    ))
+    .await;
+    Ok(Redirect::to(&format!("/admin/users/{}", user.id)).into_response())
 }
 
 #[derive(Deserialize)]

@@ -28,7 +28,8 @@ pub const RESETS_PER_IP: Policy = Policy {
 /// Changes the caller's own password after checking the current one (throttled like a login,
 /// so a borrowed session cannot guess it), then ends every session of the account. The
 /// caller signs the current browser back in (see `pages`); API tokens are separate
-/// credentials and stay valid.
+/// credentials and stay valid (the form says so): whoever knows the current password is the
+/// owner, who can revoke tokens one by one. A reset is different, see `PasswordSet::Reset`.
 pub async fn change_password(
     db: &Db,
     account: &Account,
@@ -55,12 +56,28 @@ pub async fn change_password(
             "the new password must differ from the current one".into(),
         ));
     }
-    set_password(db, &account.id, new).await?;
+    set_password(db, &account.id, new, PasswordSet::Change).await?;
     Ok(())
 }
 
-/// Stores a new password hash and ends every session and pending reset of the account.
-pub(crate) async fn set_password(db: &Db, user_id: &str, new: &str) -> Result<(), AppError> {
+/// Why a password is being set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PasswordSet {
+    /// The owner, proving the current password: API tokens stay.
+    Change,
+    /// Someone lost control of the account (a "forgot password" link, or an admin setting a
+    /// password for them): whoever had it may have made API tokens too, so they are revoked.
+    Reset,
+}
+
+/// Stores a new password hash and ends every session and pending reset of the account; a
+/// reset also revokes its API tokens.
+pub(crate) async fn set_password(
+    db: &Db,
+    user_id: &str,
+    new: &str,
+    why: PasswordSet,
+) -> Result<(), AppError> {
     let hash = password::hash(new.to_string()).await?;
     sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
         .bind(hash)
@@ -73,6 +90,9 @@ pub(crate) async fn set_password(db: &Db, user_id: &str, new: &str) -> Result<()
         .execute(&db.pool)
         .await?;
     session_store::end_all_for_user(db, user_id).await?;
+    if why == PasswordSet::Reset {
+        tokens::revoke_all_for_user(db, user_id).await?;
+    }
     Ok(())
 }
 
@@ -157,7 +177,8 @@ pub async fn reset_account(db: &Db, token: &str) -> Result<Option<Account>, AppE
 }
 
 /// Sets a new password through a reset token. The token is spent atomically first, so two
-/// racing submissions cannot both use it; every session and other reset link then ends.
+/// racing submissions cannot both use it; every session, API token and other reset link then
+/// ends.
 pub async fn complete_reset(db: &Db, token: &str, new: &str) -> Result<Account, AppError> {
     password::check_policy(new)?;
     let account = reset_account(db, token).await?.ok_or(AppError::Gone)?;
@@ -173,7 +194,7 @@ pub async fn complete_reset(db: &Db, token: &str, new: &str) -> Result<Account, 
     if spent != 1 {
         return Err(AppError::Gone);
     }
-    set_password(db, &account.id, new).await?;
+    set_password(db, &account.id, new, PasswordSet::Reset).await?;
     // A forgotten password is proof enough of a locked-out owner: clear the login throttle.
     throttle::reset(db, &format!("login:acct:{}", account.email)).await?;
     Ok(account)

@@ -62,6 +62,20 @@ pub async fn create_api_token_with_id(
     Ok((id, token))
 }
 
+/// Revokes every live API token of an account. Used when it is disabled (re-enabling it must not
+/// bring old tokens back: they may have leaked meanwhile) and on a password reset (the owner
+/// lost control of the account). New tokens have to be made.
+pub async fn revoke_all_for_user(db: &Db, user_id: &str) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query(
+        "UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+    )
+    .bind(crate::clock::now_ms())
+    .bind(user_id)
+    .execute(&db.pool)
+    .await?
+    .rows_affected())
+}
+
 /// The account behind a bearer token, if the token is live and the account enabled.
 pub async fn authenticate(db: &Db, token: &str) -> Result<Option<Account>, sqlx::Error> {
     if token.len() > 200 {

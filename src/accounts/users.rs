@@ -246,8 +246,9 @@ pub struct UserChanges {
     pub password: Option<String>,
 }
 
-/// Applies an admin's edit. A password change or disabling ends every session of the account;
-/// an admin cannot lock themselves out, so the last admin stays.
+/// Applies an admin's edit. A password set by an admin is a reset (sessions and API tokens
+/// end); disabling ends every session and revokes every API token, so re-enabling brings
+/// none of them back. An admin cannot lock themselves out, so the last admin stays.
 pub async fn update(
     db: &Db,
     actor: &Account,
@@ -284,9 +285,12 @@ pub async fn update(
     .await?;
     // One way to set a password: it also ends every session and pending reset link.
     if let Some(p) = &ch.password {
-        super::selfservice::set_password(db, &user.id, p).await?;
-    } else if user.disabled {
+        use super::selfservice::{set_password, PasswordSet};
+        set_password(db, &user.id, p, PasswordSet::Reset).await?;
+    }
+    if user.disabled {
         super::session_store::end_all_for_user(db, &user.id).await?;
+        super::tokens::revoke_all_for_user(db, &user.id).await?;
     }
     Ok(user)
 }

@@ -1,5 +1,7 @@
 //! `Content-Disposition` per RFC 6266: an ASCII `filename` fallback plus the exact name in
-//! `filename*` (RFC 8187 percent-encoding).
+//! `filename*` (RFC 8187 percent-encoding). Every name first goes through
+//! `sanitize::download_name`, as ZIP entries do, so a title like `a/../../b` or `C:\x` never
+//! reaches a client as a path.
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 /// RFC 8187 `attr-char` may stay as it is; everything else is percent-encoded.
@@ -20,6 +22,8 @@ const ATTR: &AsciiSet = &NON_ALPHANUMERIC
 /// `attachment` downloads; `inline` only for content we know is safe to render.
 pub fn content_disposition(inline: bool, filename: &str) -> String {
     let kind = if inline { "inline" } else { "attachment" };
+    let name = crate::sanitize::download_name(filename, "download");
+    let filename = name.as_str();
     let fallback: String = filename
         .chars()
         .map(|c| {
@@ -56,5 +60,18 @@ mod tests {
             "attachment; filename=\"_t__x_.pdf\"; filename*=UTF-8''%C3%89t%C3%A9%22x%22.pdf"
         );
         assert!(!content_disposition(false, "a\r\nb").contains('\n'));
+    }
+
+    #[test]
+    fn paths_and_drive_letters_never_reach_the_name() {
+        assert_eq!(
+            content_disposition(false, "a/../../b.zip"),
+            "attachment; filename=\"a_.._.._b.zip\"; filename*=UTF-8''a_.._.._b.zip"
+        );
+        assert_eq!(
+            content_disposition(false, "C:\\x.zip"),
+            "attachment; filename=\"C__x.zip\"; filename*=UTF-8''C__x.zip"
+        );
+        assert!(content_disposition(false, "..").contains("filename=\"download\""));
     }
 }

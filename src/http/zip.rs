@@ -8,7 +8,7 @@
 //! Written here rather than with a ZIP crate: the crates we tried copy every byte through an
 //! `AsyncWrite` (and a task and pipe behind it), which cost a third of the throughput; this is
 //! the hot path of "download all".
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -20,6 +20,7 @@ use flate2::{Compress, Compression, FlushCompress, Status};
 use futures_util::{FutureExt, Stream};
 
 use super::disposition::content_disposition;
+use crate::sanitize;
 use crate::storage::{ByteStream, Storage};
 
 /// One file of the archive.
@@ -36,41 +37,72 @@ pub struct Entry {
     pub modified_ms: i64,
 }
 
-/// Makes entry names safe (each segment through the filename sanitiser) and unique
-/// case-insensitively (`a.jpg`, `a (2).jpg`), as extractors on Windows and macOS need.
+/// Makes entry names safe and unique. Every segment goes through `sanitize::download_name`
+/// (NFC, no separators, drive letters or dot segments), then names are made unique
+/// case-insensitively (`a.jpg`, `a (2).jpg`), as extractors on Windows and macOS need, and a
+/// file never shares its name with a folder (`Sub` and `Sub/x.jpg` become `Sub (2)` or the
+/// folder `Sub (2)/`, whichever comes second).
 #[derive(Default)]
 pub struct Names {
-    taken: HashSet<String>,
+    /// Lower-cased paths of the files so far.
+    files: HashSet<String>,
+    /// Lower-cased paths of the folders so far (every prefix of every file's folder).
+    dirs: HashSet<String>,
+    /// A folder path as given (sanitised, lower-cased) → the folder path it got in the archive,
+    /// so every file of one folder lands in the same (possibly renamed) folder.
+    dir_names: HashMap<String, String>,
 }
 
 impl Names {
-    /// `folder` is a relative path of already-valid folder names (may be empty).
+    /// `folder` is the file's folder path below the archive's root (may be empty).
     pub fn unique(&mut self, folder: &[String], filename: &str) -> String {
-        let mut segments: Vec<String> = folder
-            .iter()
-            .map(|s| crate::sanitize::name(s).unwrap_or_else(|_| "folder".into()))
-            .collect();
-        let file = crate::sanitize::name(filename).unwrap_or_else(|_| "file".into());
+        let prefix = self.folder(folder);
+        let file = sanitize::download_name(filename, "file");
         let (stem, ext) = match file.rfind('.') {
-            Some(i) if i > 0 => (file[..i].to_string(), file[i..].to_string()),
-            _ => (file.clone(), String::new()),
+            Some(i) if i > 0 => (&file[..i], &file[i..]),
+            _ => (file.as_str(), ""),
         };
-        let prefix = segments.join("/");
-        let join = |f: &str| {
-            if prefix.is_empty() {
-                f.to_string()
-            } else {
-                format!("{prefix}/{f}")
-            }
-        };
-        let mut candidate = join(&file);
+        let mut candidate = join(&prefix, &file);
         let mut n = 2;
-        while !self.taken.insert(candidate.to_lowercase()) {
-            candidate = join(&format!("{stem} ({n}){ext}"));
+        while self.dirs.contains(&candidate.to_lowercase())
+            || !self.files.insert(candidate.to_lowercase())
+        {
+            candidate = join(&prefix, &format!("{stem} ({n}){ext}"));
             n += 1;
         }
-        segments.clear();
         candidate
+    }
+
+    /// The archive path of a folder, each level renamed if a file already took its name.
+    fn folder(&mut self, folder: &[String]) -> String {
+        let mut given = String::new();
+        let mut placed = String::new();
+        for seg in folder {
+            let seg = sanitize::download_name(seg, "folder");
+            given = join(&given, &seg.to_lowercase());
+            if let Some(p) = self.dir_names.get(&given) {
+                placed = p.clone();
+                continue;
+            }
+            let mut candidate = join(&placed, &seg);
+            let mut n = 2;
+            while self.files.contains(&candidate.to_lowercase()) {
+                candidate = join(&placed, &format!("{seg} ({n})"));
+                n += 1;
+            }
+            self.dirs.insert(candidate.to_lowercase());
+            self.dir_names.insert(given.clone(), candidate.clone());
+            placed = candidate;
+        }
+        placed
+    }
+}
+
+fn join(prefix: &str, name: &str) -> String {
+    if prefix.is_empty() {
+        name.to_string()
+    } else {
+        format!("{prefix}/{name}")
     }
 }
 
@@ -512,9 +544,33 @@ mod tests {
         assert_eq!(n.unique(&[], "A.JPG"), "A (2).JPG");
         assert_eq!(n.unique(&[], "a.jpg"), "a (3).jpg");
         assert_eq!(n.unique(&["sub".into()], "a.jpg"), "sub/a.jpg");
-        assert_eq!(n.unique(&[], "../../etc/passwd"), "file");
+        assert_eq!(n.unique(&[], "../../etc/passwd"), ".._.._etc_passwd");
+        assert_eq!(n.unique(&[], ".."), "file");
         assert_eq!(n.unique(&[], "noext"), "noext");
         assert_eq!(n.unique(&[], "noext"), "noext (2)");
+    }
+
+    #[test]
+    fn hostile_names_become_distinct_safe_entries() {
+        let mut n = Names::default();
+        assert_eq!(
+            n.unique(&["C:".into(), "Windows".into()], "evil.txt"),
+            "C_/Windows/evil.txt"
+        );
+        assert_eq!(n.unique(&["..".into()], "x"), "folder/x");
+        assert_eq!(n.unique(&[], "\u{e9}.txt"), "\u{e9}.txt");
+        assert_eq!(n.unique(&[], "E\u{301}.TXT"), "\u{c9} (2).TXT");
+        // A file, then a folder of the same name: the folder moves aside, all of it.
+        assert_eq!(n.unique(&[], "Sub"), "Sub");
+        assert_eq!(n.unique(&["sub".into()], "a.txt"), "sub (2)/a.txt");
+        assert_eq!(n.unique(&["Sub".into()], "b.txt"), "sub (2)/b.txt");
+        // A folder, then a file of the same name: the file moves aside.
+        assert_eq!(n.unique(&["Docs".into()], "a.txt"), "Docs/a.txt");
+        assert_eq!(n.unique(&[], "docs"), "docs (2)");
+        assert_eq!(
+            n.unique(&["Docs".into(), "a.txt".into()], "b"),
+            "Docs/a.txt (2)/b"
+        );
     }
 
     /// Reads an archive with Python's zipfile (an independent reader, which checks CRCs) and

@@ -5,6 +5,7 @@
 pub mod api;
 pub mod create;
 pub mod gallery;
+pub mod ownership;
 pub mod pages;
 pub mod unlock;
 pub mod visit;

@@ -60,6 +60,8 @@ pub struct LinkRow {
     pub target: String,
     pub recipients: String,
     pub creator: String,
+    /// The creator's account is disabled (the link still works: links belong to the portal).
+    pub creator_disabled: bool,
     pub created: String,
     pub expires: String,
     pub state: &'static str,
@@ -82,12 +84,12 @@ async fn row(state: &AppState, l: &Link, now: i64) -> Result<LinkRow, AppError> 
             format!("{n} asset{}", if n == 1 { "" } else { "s" })
         }
     };
-    let creator = match &l.created_by {
+    let (creator, creator_disabled) = match &l.created_by {
         Some(id) => users::by_id(&state.db, id)
             .await?
-            .map(|u| u.name)
+            .map(|u| (u.name, u.disabled))
             .unwrap_or_default(),
-        None => String::new(),
+        None => (String::new(), false),
     };
     Ok(LinkRow {
         id: l.id.clone(),
@@ -102,6 +104,7 @@ async fn row(state: &AppState, l: &Link, now: i64) -> Result<LinkRow, AppError> 
             None => l.recipients.join(", "),
         },
         creator,
+        creator_disabled,
         created: clock::human(l.created_at),
         expires: clock::human(l.expires_at),
         state: l.state(now).as_str(),

@@ -149,6 +149,27 @@ pub async fn list(db: &Db, limit: i64) -> Result<Vec<UploadLink>, sqlx::Error> {
     .collect()
 }
 
+/// The links `user_id` made that still work (not revoked, not expired), newest first.
+pub async fn live_of(
+    db: &Db,
+    user_id: &str,
+    now: i64,
+    limit: i64,
+) -> Result<Vec<UploadLink>, sqlx::Error> {
+    sqlx::query(&format!(
+        "SELECT {COLS} FROM upload_links WHERE created_by = $1 AND revoked_at IS NULL \
+         AND expires_at > $2 ORDER BY created_at DESC, id DESC LIMIT $3"
+    ))
+    .bind(user_id)
+    .bind(now)
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await?
+    .iter()
+    .map(from_row)
+    .collect()
+}
+
 pub struct NewUploadLink {
     pub folder_id: String,
     pub title: String,

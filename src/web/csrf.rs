@@ -2,7 +2,7 @@
 //! sent back either as the `csrf_token` form field or as the `X-CSRF-Token` header (uploads from
 //! JavaScript). Checked once, in middleware, so no handler can forget it.
 use axum::body::{to_bytes, Body};
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{header, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -48,29 +48,57 @@ fn refused() -> Response {
     .into_response()
 }
 
-/// Whether the request says it comes from another site (its Origin differs from its Host).
-fn cross_site(req: &Request) -> bool {
-    match (
-        req.headers()
-            .get(header::ORIGIN)
-            .and_then(|v| v.to_str().ok()),
-        req.headers()
-            .get(header::HOST)
-            .and_then(|v| v.to_str().ok()),
-    ) {
-        (Some(origin), Some(host)) => {
-            let origin_host = origin.split_once("://").map(|(_, h)| h).unwrap_or(origin);
-            origin_host != host
-        }
-        _ => false,
+/// A web origin: scheme, host and port (the default port of the scheme when none is given).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Origin {
+    scheme: String,
+    host: String,
+    port: u16,
+}
+
+impl Origin {
+    /// Parses `scheme://host[:port]` (a path after it is ignored, so a public URL will do).
+    pub fn parse(s: &str) -> Option<Origin> {
+        let uri: axum::http::Uri = s.trim().parse().ok()?;
+        let scheme = uri.scheme_str()?.to_ascii_lowercase();
+        let host = uri.host()?.to_ascii_lowercase();
+        let port = uri.port_u16().or(match scheme.as_str() {
+            "http" => Some(80),
+            "https" => Some(443),
+            _ => None,
+        })?;
+        Some(Origin { scheme, host, port })
     }
 }
 
+/// Whether the request's Origin is another origin than this site's. This site is the public
+/// URL (scheme, host and port), or the host the request was sent to under the public URL's
+/// scheme: TLS usually ends at a proxy in front, so the request itself cannot tell whether the
+/// browser used https, and the configured scheme is what a same-site page was served over. So
+/// `http://portal` posting to a portal published as `https://portal` is refused.
+fn cross_site(req: &Request, public: &Origin) -> bool {
+    let h = req.headers();
+    let Some(origin) = h.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let Some(origin) = Origin::parse(origin) else {
+        return true;
+    };
+    if origin == *public {
+        return false;
+    }
+    let here = h
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|host| Origin::parse(&format!("{}://{host}", public.scheme)));
+    here.is_none_or(|here| here != origin)
+}
+
 /// Whether a request comes from another site: `Sec-Fetch-Site: cross-site`, or an Origin naming
-/// another host. Pages sent with `Referrer-Policy: no-referrer` (share links, the password
+/// another origin (scheme, host or port). Pages sent with `Referrer-Policy: no-referrer` (share links, the password
 /// reset page) are posted by browsers with `Origin: null`, which proves nothing either way;
 /// `Sec-Fetch-Site` still tells a cross-site post apart, and the token check does the rest.
-fn from_another_site(req: &Request) -> bool {
+fn from_another_site(req: &Request, public: &Origin) -> bool {
     let h = req.headers();
     let fetch_cross = h
         .get("sec-fetch-site")
@@ -80,25 +108,30 @@ fn from_another_site(req: &Request) -> bool {
         .get(header::ORIGIN)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v == "null");
-    fetch_cross || (!null_origin && cross_site(req))
+    fetch_cross || (!null_origin && cross_site(req, public))
 }
 
 /// For forms without a session (share links): they post to a secret URL that only a holder of
 /// the link knows, so the secret is the token; cross-site posts are refused on top.
-pub async fn same_origin_only(req: Request, next: Next) -> Response {
+pub async fn same_origin_only(State(public): State<Origin>, req: Request, next: Next) -> Response {
     let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    if unsafe_method && from_another_site(&req) {
+    if unsafe_method && from_another_site(&req, &public) {
         return refused();
     }
     next.run(req).await
 }
 
-pub async fn protect(session: Session, req: Request, next: Next) -> Response {
+pub async fn protect(
+    State(public): State<Origin>,
+    session: Session,
+    req: Request,
+    next: Next,
+) -> Response {
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return next.run(req).await;
     }
     // A cross-site post is refused outright, whatever token it carries.
-    if from_another_site(&req) {
+    if from_another_site(&req, &public) {
         return refused();
     }
     let expected = match session.get::<String>(KEY).await {

@@ -1,5 +1,7 @@
 //! Security headers on every response (SPEC §2, issue 2): a strict CSP with no inline script,
-//! nosniff, a conservative referrer policy and no framing.
+//! nosniff, a conservative referrer policy and no framing; HSTS when the public URL is https;
+//! and `Cache-Control: private, no-store` on the routers whose answers belong to one person
+//! (signed-in pages and the JSON API).
 use axum::http::{header, HeaderName, HeaderValue};
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -27,4 +29,24 @@ pub fn layers() -> [SetResponseHeaderLayer<HeaderValue>; 4] {
             HeaderValue::from_static("DENY"),
         ),
     ]
+}
+
+/// `Cache-Control: private, no-store` unless the handler chose its own (downloads, thumbnails).
+/// Layered on the pages and the JSON API: what a signed-in person sees, or a token's owner
+/// reads, must not stay in a shared or a browser cache.
+pub fn no_store() -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    )
+}
+
+/// `Strict-Transport-Security` for a year, layered when the portal is published over https
+/// (`Config::secure_cookies`; TLS itself usually ends at a proxy in front, so the public URL is
+/// what says so). Not over plain http, where browsers ignore it anyway.
+pub fn hsts() -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::overriding(
+        header::STRICT_TRANSPORT_SECURITY,
+        HeaderValue::from_static("max-age=31536000"),
+    )
 }
