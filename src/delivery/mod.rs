@@ -469,7 +469,7 @@ async fn zip_of(
     per_asset: bool,
 ) -> Result<Response, AppError> {
     let entries = crate::library::zip::entries_of(&listed);
-    let response = zip::response(state.storage.clone(), entries, name, Box::new(|| {}));
+    let response = zip::response(state.storage.clone(), entries, name);
     if !counts {
         return Ok(response);
     }

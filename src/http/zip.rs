@@ -126,15 +126,10 @@ fn already_compressed(media_type: &str) -> bool {
         )
 }
 
-/// A streaming `application/zip` response named `filename`. `done` is called once the whole
-/// archive has been handed to the connection (a completed download), never on failure.
-pub fn response(
-    storage: Storage,
-    entries: Vec<Entry>,
-    filename: &str,
-    done: Box<dyn FnOnce() + Send>,
-) -> Response {
-    let stream = ZipStream::new(storage, entries, ZIP64_FROM, done);
+/// A streaming `application/zip` response named `filename`. How it ended (sent whole or cut
+/// short) is for the caller to observe (`completion::on_end`, as `delivery` does).
+pub fn response(storage: Storage, entries: Vec<Entry>, filename: &str) -> Response {
+    let stream = ZipStream::new(storage, entries, ZIP64_FROM);
     let mut r = Response::new(Body::from_stream(stream));
     let h = r.headers_mut();
     h.insert(
@@ -213,16 +208,10 @@ struct ZipStream {
     zip64_from: u64,
     /// The next entry's binary, already being opened.
     prefetch: Option<Opening>,
-    done: Option<Box<dyn FnOnce() + Send>>,
 }
 
 impl ZipStream {
-    fn new(
-        storage: Storage,
-        entries: Vec<Entry>,
-        zip64_from: u64,
-        done: Box<dyn FnOnce() + Send>,
-    ) -> Self {
+    fn new(storage: Storage, entries: Vec<Entry>, zip64_from: u64) -> Self {
         ZipStream {
             storage,
             entries: entries.into(),
@@ -232,7 +221,6 @@ impl ZipStream {
             count: 0,
             zip64_from,
             prefetch: None,
-            done: Some(done),
         }
     }
 }
@@ -247,9 +235,6 @@ impl Stream for ZipStream {
                 State::Next => {
                     let Some(e) = this.entries.pop_front() else {
                         let tail = this.end_records();
-                        if let Some(done) = this.done.take() {
-                            done();
-                        }
                         return Poll::Ready(Some(Ok(tail)));
                     };
                     let (open, head) = this.local_header(&e);
@@ -638,17 +623,9 @@ mod tests {
                 entry("guide.txt", "text", "text/plain", &text, crc_known),
                 entry("empty.csv", "empty", "text/csv", b"", crc_known),
             ];
-            let completed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-            let flag = completed.clone();
-            let stream = ZipStream::new(
-                storage.clone(),
-                entries,
-                zip64_from,
-                Box::new(move || flag.store(true, std::sync::atomic::Ordering::SeqCst)),
-            );
+            let stream = ZipStream::new(storage.clone(), entries, zip64_from);
             let chunks: Vec<Bytes> = stream.map(|c| c.unwrap()).collect().await;
             let zip: Vec<u8> = chunks.concat();
-            assert!(completed.load(std::sync::atomic::Ordering::SeqCst));
             let sha = |b: &[u8]| hex::encode(sha2::Sha256::digest(b));
             let read = read_with_python(&zip);
             assert_eq!(
@@ -680,12 +657,7 @@ mod tests {
             crc32: None,
             modified_ms: 0,
         }];
-        let stream = ZipStream::new(
-            storage,
-            entries,
-            ZIP64_FROM,
-            Box::new(|| panic!("not done")),
-        );
+        let stream = ZipStream::new(storage, entries, ZIP64_FROM);
         let items: Vec<_> = stream.collect().await;
         assert!(items.iter().any(|i| i.is_err()));
     }
