@@ -166,7 +166,7 @@ pub fn link_caller(link: &Link, unlock: &Unlock) -> Caller {
     }
 }
 
-/// `/api/v1/assets/{id}/download` and the asset page's Download button.
+/// `/api/v1/assets/{id}/original` and the asset page's Download button (`/assets/{id}/download`).
 pub async fn member_original(
     state: &AppState,
     who: &Account,

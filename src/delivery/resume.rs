@@ -4,12 +4,13 @@
 //! rendition) and lasts 24 hours. Without it a Range request is a new download, whatever its
 //! shape; with it, a request for bytes after the first one is a resume and never counts again.
 //!
-//! The token is a JWT (HS256 with the instances' shared secret), so any instance checks it
-//! without a lookup, like the unlock cookie (`links::unlock`).
-use axum::http::{header, HeaderMap, HeaderValue};
-use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+//! The token is a signed cookie (`web::signed_cookie`), so any instance checks it without a
+//! lookup, like the unlock cookie (`links::unlock`).
+use axum::http::{HeaderMap, HeaderValue};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+use crate::web::signed_cookie;
 
 /// How long a counted download may be resumed.
 pub const VALID_MS: i64 = 24 * 60 * 60 * 1000;
@@ -47,23 +48,8 @@ fn cookie_name(key: &str) -> String {
 /// The counted download that this request may continue, if it carries a valid token for
 /// `holder` and the object `key`.
 pub fn read(headers: &HeaderMap, holder: &Holder, key: &str, secret: &str) -> Option<String> {
-    let name = cookie_name(key);
-    let token = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)?;
     let aud = audience(holder, key);
-    let mut v = Validation::new(Algorithm::HS256);
-    v.set_audience(&[aud.as_str()]);
-    v.set_required_spec_claims(&["exp", "aud"]);
-    v.leeway = 0;
-    decode::<Claims>(token, &DecodingKey::from_secret(secret.as_bytes()), &v)
-        .ok()
-        .map(|d| d.claims.dl)
+    signed_cookie::read::<Claims>(headers, &cookie_name(key), &aud, secret).map(|c| c.dl)
 }
 
 /// The `Set-Cookie` value that lets download `dl` of `key` be resumed by `holder`.
@@ -81,18 +67,16 @@ pub fn cookie(
         exp: expires_ms / 1000,
         dl: dl.to_string(),
     };
-    let jwt = encode(
-        &Header::new(Algorithm::HS256),
+    let name = cookie_name(key);
+    signed_cookie::set(
+        &name,
         &claims,
-        &EncodingKey::from_secret(secret.as_bytes()),
-    )?;
-    let max_age = ((expires_ms - now) / 1000).max(0);
-    Ok(HeaderValue::from_str(&format!(
-        "{}={jwt}; Path={}; Max-Age={max_age}; HttpOnly; SameSite=Lax{}",
-        cookie_name(key),
-        holder.path,
-        if secure { "; Secure" } else { "" }
-    ))?)
+        &holder.path,
+        expires_ms,
+        secret,
+        secure,
+        now,
+    )
 }
 
 #[cfg(test)]
@@ -110,7 +94,10 @@ mod tests {
     fn request_with(set_cookie: &HeaderValue) -> HeaderMap {
         let pair = set_cookie.to_str().unwrap().split(';').next().unwrap();
         let mut h = HeaderMap::new();
-        h.insert(header::COOKIE, HeaderValue::from_str(pair).unwrap());
+        h.insert(
+            axum::http::header::COOKIE,
+            HeaderValue::from_str(pair).unwrap(),
+        );
         h
     }
 

@@ -3,11 +3,11 @@
 //! shared secret, `aud` = the link, required `exp`), so any instance can check it without a
 //! lookup, and a cookie from one link is worthless on another. Rotating the token or changing the
 //! password bumps the link's epoch, which kills every cookie issued before.
-use axum::http::{header, HeaderMap, HeaderValue};
-use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use axum::http::{HeaderMap, HeaderValue};
 use serde::{Deserialize, Serialize};
 
 use super::Link;
+use crate::web::signed_cookie;
 
 const COOKIE: &str = "assetport_link";
 /// An unlock lasts at most this long (and never beyond the link's expiry).
@@ -83,15 +83,8 @@ pub fn read(headers: &HeaderMap, link: &Link, secret: &str) -> Unlock {
 }
 
 pub fn read_scoped(headers: &HeaderMap, scope: &Scope, secret: &str) -> Unlock {
-    let Some(token) = cookie_value(headers) else {
-        return Unlock::default();
-    };
-    let mut v = Validation::new(Algorithm::HS256);
-    v.set_audience(&[scope.aud.as_str()]);
-    v.set_required_spec_claims(&["exp", "aud"]);
-    v.leeway = 0;
-    match decode::<Claims>(token, &DecodingKey::from_secret(secret.as_bytes()), &v) {
-        Ok(data) if data.claims.epoch == scope.epoch => data.claims.unlock,
+    match signed_cookie::read::<Claims>(headers, COOKIE, &scope.aud, secret) {
+        Some(claims) if claims.epoch == scope.epoch => claims.unlock,
         _ => Unlock::default(),
     }
 }
@@ -122,27 +115,13 @@ pub fn cookie_scoped(
         epoch: scope.epoch,
         unlock: unlock.clone(),
     };
-    let jwt = encode(
-        &Header::new(Algorithm::HS256),
+    signed_cookie::set(
+        COOKIE,
         &claims,
-        &EncodingKey::from_secret(secret.as_bytes()),
-    )?;
-    let max_age = ((expires_ms - now) / 1000).max(0);
-    let value = format!(
-        "{COOKIE}={jwt}; Path={}; Max-Age={max_age}; HttpOnly; SameSite=Lax{}",
-        scope.path,
-        if secure { "; Secure" } else { "" }
-    );
-    Ok(HeaderValue::from_str(&value)?)
-}
-
-fn cookie_value(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == COOKIE)
-        .map(|(_, v)| v)
+        &scope.path,
+        expires_ms,
+        secret,
+        secure,
+        now,
+    )
 }

@@ -3,4 +3,5 @@ pub mod client;
 pub mod csrf;
 pub mod headers;
 pub mod layout;
+pub mod signed_cookie;
 pub mod static_files;
