@@ -9,11 +9,11 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::users::{self, NewUser, Role, UserChanges};
-use super::{groups, selfservice, tokens, ApiAdmin, ApiUser};
+use super::{actions, groups, selfservice, ApiAdmin, ApiUser};
 use crate::app::AppState;
 use crate::clock;
 use crate::error::{ApiResult, AppError};
-use crate::events::{self, Event};
+use crate::events;
 use crate::web::client::ClientInfo;
 
 pub fn routes() -> Router<AppState> {
@@ -57,11 +57,7 @@ async fn change_password(
     client: ClientInfo,
     Json(b): Json<PasswordBody>,
 ) -> ApiResult<Response> {
-    selfservice::change_password(&state.db, &me, &b.current_password, &b.new_password).await?;
-    state
-        .events
-        .record(Event::new("password_changed").by(&me.id), &client)
-        .await?;
+    actions::change_password(&state, &me, &b.current_password, &b.new_password, &client).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -90,20 +86,10 @@ async fn create_token(
     client: ClientInfo,
     Json(b): Json<TokenBody>,
 ) -> ApiResult<Response> {
-    let name = selfservice::token_name(&b.name)?;
-    let (id, token) = tokens::create_api_token_with_id(&state.db, &me.id, &name).await?;
-    state
-        .events
-        .record(
-            Event::new("token_created")
-                .by(&me.id)
-                .detail(&format!("{} {name}", me.email)),
-            &client,
-        )
-        .await?;
+    let (id, token) = actions::create_token(&state, &me, &me, &b.name, &client).await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "id": id, "name": name, "token": token })),
+        Json(json!({ "id": id, "name": b.name.trim(), "token": token })),
     )
         .into_response())
 }
@@ -114,14 +100,7 @@ async fn revoke_token(
     client: ClientInfo,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    selfservice::revoke_token(&state.db, &me.id, &id).await?;
-    state
-        .events
-        .record(
-            Event::new("token_revoked").by(&me.id).detail(&me.email),
-            &client,
-        )
-        .await?;
+    actions::revoke_token(&state, &me, &id, &client).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -141,23 +120,13 @@ async fn create_user(
     Json(b): Json<NewUserBody>,
 ) -> ApiResult<Response> {
     let role = Role::parse(&b.role)?;
-    let user = users::create_user(
-        &state.db,
-        NewUser {
-            email: &b.email,
-            name: &b.name,
-            role,
-            password: &b.password,
-        },
-    )
-    .await?;
-    state
-        .events
-        .record(
-            Event::new("user_created").by(&admin.id).detail(&user.email),
-            &client,
-        )
-        .await?;
+    let new = NewUser {
+        email: &b.email,
+        name: &b.name,
+        role,
+        password: &b.password,
+    };
+    let user = actions::create_user(&state, &admin, new, &client).await?;
     Ok((StatusCode::CREATED, Json(user.to_json())).into_response())
 }
 
@@ -202,20 +171,7 @@ async fn update_user(
     Path(id): Path<String>,
     Json(ch): Json<UserChanges>,
 ) -> ApiResult<Json<Value>> {
-    let password_changed = ch.password.is_some();
-    let user = users::update(&state.db, &admin, &id, ch).await?;
-    let detail = if password_changed {
-        format!("{} (password changed)", user.email)
-    } else {
-        user.email.clone()
-    };
-    state
-        .events
-        .record(
-            Event::new("user_updated").by(&admin.id).detail(&detail),
-            &client,
-        )
-        .await?;
+    let user = actions::update_user(&state, &admin, &id, ch, &client).await?;
     Ok(Json(user.to_json()))
 }
 
@@ -240,25 +196,7 @@ async fn disable_user(
     client: ClientInfo,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let user = users::update(
-        &state.db,
-        &admin,
-        &id,
-        UserChanges {
-            disabled: Some(true),
-            ..Default::default()
-        },
-    )
-    .await?;
-    state
-        .events
-        .record(
-            Event::new("user_disabled")
-                .by(&admin.id)
-                .detail(&user.email),
-            &client,
-        )
-        .await?;
+    actions::disable_user(&state, &admin, &id, &client).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -274,14 +212,7 @@ async fn create_group(
     client: ClientInfo,
     Json(b): Json<NewGroup>,
 ) -> ApiResult<Response> {
-    let g = groups::create(&state.db, &b.name).await?;
-    state
-        .events
-        .record(
-            Event::new("group_created").by(&admin.id).detail(&g.name),
-            &client,
-        )
-        .await?;
+    let g = actions::create_group(&state, &admin, &b.name, &client).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({ "id": g.id, "name": g.name })),
@@ -320,16 +251,7 @@ async fn add_member(
     client: ClientInfo,
     Path((id, user_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    groups::add_member(&state.db, &id, &user_id).await?;
-    state
-        .events
-        .record(
-            Event::new("member_added")
-                .by(&admin.id)
-                .detail(&format!("{id} {user_id}")),
-            &client,
-        )
-        .await?;
+    actions::add_member(&state, &admin, &id, &user_id, &client).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -339,16 +261,7 @@ async fn remove_member(
     client: ClientInfo,
     Path((id, user_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    groups::remove_member(&state.db, &id, &user_id).await?;
-    state
-        .events
-        .record(
-            Event::new("member_removed")
-                .by(&admin.id)
-                .detail(&format!("{id} {user_id}")),
-            &client,
-        )
-        .await?;
+    actions::remove_member(&state, &admin, &id, &user_id, &client).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

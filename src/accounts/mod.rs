@@ -1,4 +1,5 @@
 //! Accounts: users, groups, sessions, API tokens, login and its throttle.
+pub mod actions;
 pub mod api;
 pub mod auth;
 pub mod groups;

@@ -12,7 +12,7 @@ use super::auth::safe_next;
 use super::session_store::USER_KEY;
 use super::throttle::{self, LOGIN_PER_ACCOUNT, LOGIN_PER_IP};
 use super::users::{self, Account, NewUser, Role, UserChanges};
-use super::{groups, password, tokens, PageAdmin};
+use super::{actions, groups, password, tokens, PageAdmin};
 use crate::app::AppState;
 use crate::clock;
 use crate::db;
@@ -436,27 +436,14 @@ async fn create_user(
     Form(f): Form<NewUserForm>,
 ) -> PageResult<Response> {
     let role = Role::parse(&f.role)?;
-    match users::create_user(
-        &state.db,
-        NewUser {
-            email: &f.email,
-            name: &f.name,
-            role,
-            password: &f.password,
-        },
-    )
-    .await
-    {
+    let new = NewUser {
+        email: &f.email,
+        name: &f.name,
+        role,
+        password: &f.password,
+    };
+    match actions::create_user(&state, &me.account, new, &client).await {
         Ok(u) => {
-            state
-                .events
-                .record(
-                    Event::new("user_created")
-                        .by(&me.account.id)
-                        .detail(&u.email),
-                    &client,
-                )
-                .await?;
             me.flash(format!("Account {} created.", u.email)).await;
         }
         Err(e) if e.is_correctable() => {
@@ -482,10 +469,19 @@ async fn update_user(
     Form(f): Form<UpdateUserForm>,
 ) -> PageResult<Response> {
     let ch = match f.action.as_str() {
-        "disable" => UserChanges {
-            disabled: Some(true),
-            ..Default::default()
-        },
+        "disable" => {
+            return match actions::disable_user(&state, &me.account, &id, &client).await {
+                Ok(u) => {
+                    me.flash(format!("{} updated.", u.email)).await;
+                    Ok(Redirect::to("/admin/users").into_response())
+                }
+                Err(e) if e.is_correctable() => {
+                    me.flash(format!("Not changed: {e}.")).await;
+                    Ok(Redirect::to("/admin/users").into_response())
+                }
+                Err(e) => Err(e.into()),
+            };
+        }
         "enable" => UserChanges {
             disabled: Some(false),
             ..Default::default()
@@ -504,17 +500,8 @@ async fn update_user(
         },
         _ => return Err(AppError::BadRequest("unknown action".into()).into()),
     };
-    match users::update(&state.db, &me.account, &id, ch).await {
+    match actions::update_user(&state, &me.account, &id, ch, &client).await {
         Ok(u) => {
-            state
-                .events
-                .record(
-                    Event::new("user_updated")
-                        .by(&me.account.id)
-                        .detail(&format!("{} {}", u.email, f.action)),
-                    &client,
-                )
-                .await?;
             me.flash(format!("{} updated.", u.email)).await;
         }
         Err(e) if e.is_correctable() => {
@@ -540,21 +527,9 @@ async fn create_token(
     let user = users::by_id(&state.db, &id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let name = if f.name.trim().is_empty() {
-        "token".to_string()
-    } else {
-        f.name.trim().chars().take(100).collect()
-    };
-    let token = tokens::create_api_token(&state.db, &user.id, &name).await?;
-    state
-        .events
-        .record(
-            Event::new("token_created")
-                .by(&me.account.id)
-                .detail(&format!("{} {}", user.email, name)),
-            &client,
-        )
-        .await?;
+    // The admin form may leave the name empty.
+    let name = if f.name.trim().is_empty() { "token" } else { &f.name };
+    let (_, token) = actions::create_token(&state, &me.account, &user, name, &client).await?;
     let _ = me
         .session
         .insert("new_token", (user.email.clone(), token))
@@ -593,17 +568,8 @@ async fn create_group(
     client: ClientInfo,
     Form(f): Form<GroupForm>,
 ) -> PageResult<Response> {
-    match groups::create(&state.db, &f.name).await {
+    match actions::create_group(&state, &me.account, &f.name, &client).await {
         Ok(g) => {
-            state
-                .events
-                .record(
-                    Event::new("group_created")
-                        .by(&me.account.id)
-                        .detail(&g.name),
-                    &client,
-                )
-                .await?;
             me.flash(format!("Group {} created. Add members below.", g.name))
                 .await;
             Ok(Redirect::to(&format!("/admin/groups/{}", g.id)).into_response())
@@ -658,16 +624,7 @@ async fn add_member(
     Path(id): Path<String>,
     Form(f): Form<MemberForm>,
 ) -> PageResult<Response> {
-    groups::add_member(&state.db, &id, &f.user_id).await?;
-    state
-        .events
-        .record(
-            Event::new("member_added")
-                .by(&me.account.id)
-                .detail(&format!("{id} {}", f.user_id)),
-            &client,
-        )
-        .await?;
+    actions::add_member(&state, &me.account, &id, &f.user_id, &client).await?;
     me.flash("Member added.").await;
     Ok(Redirect::to(&format!("/admin/groups/{id}")).into_response())
 }
@@ -678,16 +635,7 @@ async fn remove_member(
     client: ClientInfo,
     Path((id, user_id)): Path<(String, String)>,
 ) -> PageResult<Response> {
-    groups::remove_member(&state.db, &id, &user_id).await?;
-    state
-        .events
-        .record(
-            Event::new("member_removed")
-                .by(&me.account.id)
-                .detail(&format!("{id} {user_id}")),
-            &client,
-        )
-        .await?;
+    actions::remove_member(&state, &me.account, &id, &user_id, &client).await?;
     me.flash("Member removed.").await;
     Ok(Redirect::to(&format!("/admin/groups/{id}")).into_response())
 }

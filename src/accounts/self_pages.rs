@@ -11,7 +11,7 @@ use tower_sessions::Session;
 
 use super::selfservice::{self, OwnToken};
 use super::session_store::USER_KEY;
-use super::{tokens, PageUser};
+use super::{actions, PageUser};
 use crate::app::AppState;
 use crate::clock;
 use crate::error::{AppError, PageError, PageResult};
@@ -106,8 +106,14 @@ async fn change_password(
     if f.new_password != f.confirm_password {
         return refuse(&state, me, "The two new passwords differ.".into()).await;
     }
-    match selfservice::change_password(&state.db, &me.account, &f.current_password, &f.new_password)
-        .await
+    match actions::change_password(
+        &state,
+        &me.account,
+        &f.current_password,
+        &f.new_password,
+        &client,
+    )
+    .await
     {
         Ok(()) => {}
         Err(AppError::TooManyRequests { retry_after }) => {
@@ -143,10 +149,6 @@ async fn change_password(
         .await
         .map_err(internal)?;
     csrf::rotate(&me.session).await?;
-    state
-        .events
-        .record(Event::new("password_changed").by(&me.account.id), &client)
-        .await?;
     me.flash("Password changed. Every other session of your account has ended.")
         .await;
     Ok(Redirect::to("/account").into_response())
@@ -167,20 +169,15 @@ async fn create_token(
     client: ClientInfo,
     Form(f): Form<TokenForm>,
 ) -> PageResult<Response> {
-    let name = match selfservice::token_name(&f.name) {
-        Ok(n) => n,
-        Err(e) => return refuse(&state, me, format!("No token made: {e}.")).await,
+    let made = actions::create_token(&state, &me.account, &me.account, &f.name, &client).await;
+    let token = match made {
+        Ok((_, token)) => token,
+        Err(e @ AppError::BadRequest(_)) => {
+            return refuse(&state, me, format!("No token made: {e}.")).await
+        }
+        Err(e) => return Err(e.into()),
     };
-    let token = tokens::create_api_token(&state.db, &me.account.id, &name).await?;
-    state
-        .events
-        .record(
-            Event::new("token_created")
-                .by(&me.account.id)
-                .detail(&format!("{} {name}", me.account.email)),
-            &client,
-        )
-        .await?;
+    let name = f.name.trim().to_string();
     let _ = me.session.insert("own_new_token", (name, token)).await;
     Ok(Redirect::to("/account").into_response())
 }
@@ -191,16 +188,7 @@ async fn revoke_token(
     client: ClientInfo,
     Path(id): Path<String>,
 ) -> PageResult<Response> {
-    selfservice::revoke_token(&state.db, &me.account.id, &id).await?;
-    state
-        .events
-        .record(
-            Event::new("token_revoked")
-                .by(&me.account.id)
-                .detail(&me.account.email),
-            &client,
-        )
-        .await?;
+    actions::revoke_token(&state, &me.account, &id, &client).await?;
     me.flash("Token revoked: it no longer works.").await;
     Ok(Redirect::to("/account").into_response())
 }

@@ -12,7 +12,6 @@ use super::mail::{self, Kind};
 use crate::accounts::PageAdmin;
 use crate::app::AppState;
 use crate::error::{AppError, PageResult};
-use crate::events::Event;
 use crate::web::client::ClientInfo;
 use crate::web::layout::{render, Layout};
 
@@ -128,17 +127,8 @@ async fn save_email(
             }
         }
     };
-    super::save(&state.db, &brand).await?;
-    state.brand.set(brand);
-    state
-        .events
-        .record(
-            Event::new("branding_changed")
-                .by(&me.account.id)
-                .detail(&format!("email {}", kind.key)),
-            &client,
-        )
-        .await?;
+    let detail = format!("email {}", kind.key);
+    super::change(&state, &me.account, brand, &detail, &client).await?;
     me.flash(message).await;
     // To the top, where the flash says what happened.
     Ok(Redirect::to("/admin/branding/emails").into_response())

@@ -137,7 +137,24 @@ pub async fn load(db: &Db) -> Result<Brand, sqlx::Error> {
         .unwrap_or_default())
 }
 
-pub async fn save(db: &Db, brand: &Brand) -> Result<(), sqlx::Error> {
+/// An admin saves the branding (the look, or an email template named in `detail`): stored for
+/// every instance, used by this one at once (others within `FRESH`), and audited.
+pub async fn change(
+    state: &crate::app::AppState,
+    by: &crate::accounts::Account,
+    brand: Brand,
+    detail: &str,
+    client: &crate::web::client::ClientInfo,
+) -> Result<(), crate::error::AppError> {
+    save(&state.db, &brand).await?;
+    state.brand.set(brand);
+    let e = crate::events::Event::new("branding_changed")
+        .by(&by.id)
+        .detail(detail);
+    state.events.record(e, client).await
+}
+
+async fn save(db: &Db, brand: &Brand) -> Result<(), sqlx::Error> {
     db::set_setting(
         db,
         SETTING,

@@ -12,7 +12,6 @@ use super::{contrast_with_white, rgb, Brand, Image};
 use crate::accounts::PageAdmin;
 use crate::app::AppState;
 use crate::error::{AppError, PageResult};
-use crate::events::Event;
 use crate::web::client::ClientInfo;
 use crate::web::layout::{render, Layout};
 
@@ -233,12 +232,7 @@ async fn save_branding(
     if let Some(bytes) = sent.background {
         brand.background = Some(store(&state, "background", bytes).await?);
     }
-    super::save(&state.db, &brand).await?;
-    state.brand.set(brand);
-    state
-        .events
-        .record(Event::new("branding_changed").by(&me.account.id), &client)
-        .await?;
+    super::change(&state, &me.account, brand, "", &client).await?;
     me.flash("Branding saved: every page, share link and email now uses it.")
         .await;
     Ok(Redirect::to("/admin/branding").into_response())

@@ -8,13 +8,12 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::access;
-use crate::accounts::{groups, ApiAdmin, ApiUser};
+use crate::accounts::{ApiAdmin, ApiUser};
 use crate::app::AppState;
 use crate::clock;
 use crate::error::{ApiResult, AppError};
-use crate::events::Event;
 use crate::library::assets::{self, Changes};
-use crate::library::{checkout, review};
+use crate::library::{actions, checkout, review};
 use crate::library::{folders, listing, upload};
 use crate::web::client::ClientInfo;
 
@@ -103,25 +102,8 @@ async fn create_folder(
     client: ClientInfo,
     Json(body): Json<NewFolder>,
 ) -> ApiResult<Response> {
-    let parent = match &body.parent_id {
-        Some(id) => Some(
-            folders::get(&state.db, id)
-                .await?
-                .ok_or_else(|| AppError::Unprocessable("parent folder does not exist".into()))?,
-        ),
-        None => None,
-    };
-    let folder = folders::create(&state.db, parent.as_ref(), &body.name).await?;
-    state
-        .events
-        .record(
-            Event::new("folder_created")
-                .by(&admin.id)
-                .folder(&folder.id)
-                .detail(&folder.path),
-            &client,
-        )
-        .await?;
+    let parent = body.parent_id.as_deref();
+    let folder = actions::create_folder(&state, &admin, parent, &body.name, &client).await?;
     Ok((StatusCode::CREATED, Json(folder.to_json())).into_response())
 }
 
@@ -190,35 +172,12 @@ async fn set_grant(
     Path((id, group_id)): Path<(String, String)>,
     Json(g): Json<GrantBody>,
 ) -> ApiResult<Json<Value>> {
-    folders::get(&state.db, &id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let group = groups::get(&state.db, &group_id).await?;
-    if !g.view && !g.download && !g.contribute {
-        return Err(AppError::Unprocessable(
-            "grant at least one of view, download, contribute (or DELETE the grant)".into(),
-        ));
-    }
-    if g.download && !g.view {
-        return Err(AppError::Unprocessable(
-            "download needs view: one cannot download what one cannot see".into(),
-        ));
-    }
-    folders::set_grant(&state.db, &id, &group_id, g.view, g.download, g.contribute).await?;
-    let detail = format!(
-        "{}: view={} download={} contribute={}",
-        group.name, g.view, g.download, g.contribute
-    );
-    state
-        .events
-        .record(
-            Event::new("grant_set")
-                .by(&admin.id)
-                .folder(&id)
-                .detail(&detail),
-            &client,
-        )
-        .await?;
+    let rights = actions::Rights {
+        view: g.view,
+        download: g.download,
+        contribute: g.contribute,
+    };
+    actions::grant(&state, &admin, &id, &group_id, rights, &client).await?;
     Ok(Json(
         json!({ "folder_id": id, "group_id": group_id, "view": g.view, "download": g.download, "contribute": g.contribute }),
     ))
@@ -230,19 +189,7 @@ async fn delete_grant(
     client: ClientInfo,
     Path((id, group_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    if !folders::delete_grant(&state.db, &id, &group_id).await? {
-        return Err(AppError::NotFound);
-    }
-    state
-        .events
-        .record(
-            Event::new("grant_removed")
-                .by(&admin.id)
-                .folder(&id)
-                .detail(&group_id),
-            &client,
-        )
-        .await?;
+    actions::remove_grant(&state, &admin, &id, &group_id, &client).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -354,11 +301,7 @@ async fn patch_asset(
     Json(body): Json<Map<String, Value>>,
 ) -> ApiResult<Json<Value>> {
     let changes = parse_changes(body)?;
-    assets::update(&state.db, &id, changes).await?;
-    state
-        .events
-        .record(Event::new("asset_edited").by(&admin.id).asset(&id), &client)
-        .await?;
+    actions::edit_asset(&state, &admin, &id, changes, &client).await?;
     let view = assets::get_current(&state.db, &id)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -520,32 +463,8 @@ async fn bulk_edit(
             return Err(AppError::Unprocessable(format!("no such asset: {id}")));
         }
     }
-    let updated = bulk_apply(&state, &admin, &client, &ids, &changes).await?;
+    let updated = actions::edit_assets(&state, &admin, &ids, &changes, &client).await?;
     Ok(Json(json!({ "updated": updated })))
-}
-
-/// Applies one set of changes to each asset (shared with the bulk edit page).
-pub async fn bulk_apply(
-    state: &AppState,
-    admin: &crate::accounts::Account,
-    client: &ClientInfo,
-    ids: &[String],
-    changes: &Map<String, Value>,
-) -> Result<usize, AppError> {
-    for id in ids {
-        assets::update(&state.db, id, parse_changes(changes.clone())?).await?;
-        state
-            .events
-            .record(
-                Event::new("asset_edited")
-                    .by(&admin.id)
-                    .asset(id)
-                    .detail("bulk"),
-                client,
-            )
-            .await?;
-    }
-    Ok(ids.len())
 }
 
 #[derive(Deserialize, Default)]
@@ -585,12 +504,7 @@ async fn check_out(
     client: ClientInfo,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let view = checkout::editable(&state.db, &who, &id, clock::now_ms()).await?;
-    checkout::check_out(&state.db, &who, &view).await?;
-    state
-        .events
-        .record(Event::new("check_out").by(&who.id).asset(&id), &client)
-        .await?;
+    actions::check_out(&state, &who, &id, &client).await?;
     let (view, rights) = access::asset(&state.db, &who, &id, clock::now_ms()).await?;
     Ok(Json(if who.is_admin() {
         view.to_admin_json()
@@ -605,21 +519,7 @@ async fn release(
     client: ClientInfo,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let view = checkout::editable(&state.db, &who, &id, clock::now_ms()).await?;
-    let holder = view.asset.checked_out_by.clone().unwrap_or_default();
-    checkout::release(&state.db, &who, &view).await?;
-    let kind = if holder == who.id {
-        "release"
-    } else {
-        "lock_broken"
-    };
-    state
-        .events
-        .record(
-            Event::new(kind).by(&who.id).asset(&id).detail(&holder),
-            &client,
-        )
-        .await?;
+    actions::release(&state, &who, &id, &client).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -653,17 +553,7 @@ async fn make_current(
     client: ClientInfo,
     Path((id, version_id)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
-    checkout::make_current(&state.db, &id, &version_id).await?;
-    state
-        .events
-        .record(
-            Event::new("version_made_current")
-                .by(&admin.id)
-                .asset(&id)
-                .detail(&version_id),
-            &client,
-        )
-        .await?;
+    actions::make_current(&state, &admin, &id, &version_id, &client).await?;
     let view = assets::get_current(&state.db, &id)
         .await?
         .ok_or(AppError::NotFound)?;

@@ -110,7 +110,7 @@ async fn apply(
     };
     let mut done = Vec::new();
     if !changes.is_empty() {
-        match super::api::bulk_apply(&state, &me.account, &client, &ids, &changes).await {
+        match super::actions::edit_assets(&state, &me.account, &ids, &changes, &client).await {
             Ok(n) => done.push(format!("{n} assets updated")),
             Err(e) if e.is_correctable() => {
                 me.flash(format!("Not saved: {e}.")).await;

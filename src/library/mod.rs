@@ -1,5 +1,6 @@
 //! The library: folders (the tree, grants), assets and their versions, uploads, and the pages
 //! and API routes over them.
+pub mod actions;
 pub mod api;
 pub mod assets;
 pub mod bulk;

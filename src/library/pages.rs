@@ -10,14 +10,13 @@ use serde::Deserialize;
 use super::assets::{self, AssetView, Changes};
 use super::folders::{self, Folder, Grant};
 use super::listing;
-use super::{checkout, review, upload};
+use super::{actions, checkout, review, upload};
 use crate::access::{self, Rights};
 use crate::accounts::{groups, users, PageAdmin, PageUser};
 use crate::app::AppState;
 use crate::clock;
 use crate::delivery;
 use crate::error::{AppError, PageError, PageResult};
-use crate::events::Event;
 use crate::web::client::ClientInfo;
 use crate::web::layout::{render, Layout};
 
@@ -298,30 +297,12 @@ async fn create_folder(
     client: ClientInfo,
     Form(f): Form<NewFolderForm>,
 ) -> PageResult<Response> {
-    let parent = match f.parent_id.as_deref().filter(|p| !p.is_empty()) {
-        Some(id) => Some(
-            folders::get(&state.db, id)
-                .await?
-                .ok_or(AppError::NotFound)?,
-        ),
-        None => None,
-    };
+    let parent = f.parent_id.as_deref().filter(|p| !p.is_empty());
     let back = parent
-        .as_ref()
-        .map(|p| format!("/folders/{}", p.id))
+        .map(|p| format!("/folders/{p}"))
         .unwrap_or_else(|| "/".into());
-    match folders::create(&state.db, parent.as_ref(), &f.name).await {
+    match actions::create_folder(&state, &me.account, parent, &f.name, &client).await {
         Ok(folder) => {
-            state
-                .events
-                .record(
-                    Event::new("folder_created")
-                        .by(&me.account.id)
-                        .folder(&folder.id)
-                        .detail(&folder.path),
-                    &client,
-                )
-                .await?;
             me.flash(format!("Folder {} created.", folder.path)).await;
             Ok(Redirect::to(&format!("/folders/{}", folder.id)).into_response())
         }
@@ -348,35 +329,19 @@ async fn set_grant(
     Path(id): Path<String>,
     Form(f): Form<GrantForm>,
 ) -> PageResult<Response> {
-    let folder = folders::get(&state.db, &id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let group = groups::get(&state.db, &f.group_id).await?;
-    let (view, download, contribute) = (
-        f.view.is_some() || f.download.is_some(),
-        f.download.is_some(),
-        f.contribute.is_some(),
-    );
-    if !view && !contribute {
-        me.flash("Choose at least one right to grant.").await;
-    } else {
-        folders::set_grant(&state.db, &folder.id, &group.id, view, download, contribute).await?;
-        let detail = format!(
-            "{}: view={view} download={download} contribute={contribute}",
-            group.name
-        );
-        state
-            .events
-            .record(
-                Event::new("grant_set")
-                    .by(&me.account.id)
-                    .folder(&folder.id)
-                    .detail(&detail),
-                &client,
-            )
-            .await?;
-        me.flash(format!("{} can now use {}.", group.name, folder.path))
-            .await;
+    // On the form, ticking "download" implies "view".
+    let rights = actions::Rights {
+        view: f.view.is_some() || f.download.is_some(),
+        download: f.download.is_some(),
+        contribute: f.contribute.is_some(),
+    };
+    match actions::grant(&state, &me.account, &id, &f.group_id, rights, &client).await {
+        Ok((folder, group)) => {
+            me.flash(format!("{} can now use {}.", group.name, folder.path))
+                .await
+        }
+        Err(AppError::Unprocessable(_)) => me.flash("Choose at least one right to grant.").await,
+        Err(e) => return Err(e.into()),
     }
     Ok(Redirect::to(&format!("/folders/{id}#access")).into_response())
 }
@@ -387,18 +352,11 @@ async fn remove_grant(
     client: ClientInfo,
     Path((id, group_id)): Path<(String, String)>,
 ) -> PageResult<Response> {
-    folders::delete_grant(&state.db, &id, &group_id).await?;
-    state
-        .events
-        .record(
-            Event::new("grant_removed")
-                .by(&me.account.id)
-                .folder(&id)
-                .detail(&group_id),
-            &client,
-        )
-        .await?;
-    me.flash("Access removed.").await;
+    match actions::remove_grant(&state, &me.account, &id, &group_id, &client).await {
+        // A second click (or another admin) was first: the access is gone either way.
+        Ok(()) | Err(AppError::NotFound) => me.flash("Access removed.").await,
+        Err(e) => return Err(e.into()),
+    }
     Ok(Redirect::to(&format!("/folders/{id}#access")).into_response())
 }
 
@@ -711,15 +669,8 @@ async fn edit_asset(
         usage_terms: Some(f.usage_terms),
         ..Default::default()
     };
-    match assets::update(&state.db, &id, changes).await {
+    match actions::edit_asset(&state, &me.account, &id, changes, &client).await {
         Ok(()) => {
-            state
-                .events
-                .record(
-                    Event::new("asset_edited").by(&me.account.id).asset(&id),
-                    &client,
-                )
-                .await?;
             me.flash("Changes saved.").await;
         }
         Err(e) if e.is_correctable() => me.flash(format!("Not saved: {e}.")).await,
@@ -877,36 +828,19 @@ async fn checkout_action(
     Form(f): Form<CheckoutForm>,
 ) -> PageResult<Response> {
     let who = &user.account;
-    let view = checkout::editable(&state.db, who, &id, clock::now_ms()).await?;
-    let holder = view.asset.checked_out_by.clone().unwrap_or_default();
-    let (result, kind, done) = match f.action.as_str() {
+    let (result, done) = match f.action.as_str() {
         "out" => (
-            checkout::check_out(&state.db, who, &view).await,
-            "check_out",
+            actions::check_out(&state, who, &id, &client).await,
             "Checked out: nobody else can check in a new version until you do or release it.",
         ),
         "release" => (
-            checkout::release(&state.db, who, &view).await,
-            if holder == who.id {
-                "release"
-            } else {
-                "lock_broken"
-            },
+            actions::release(&state, who, &id, &client).await,
             "Released.",
         ),
         _ => return Err(PageError(AppError::BadRequest("unknown action".into()))),
     };
     match result {
-        Ok(()) => {
-            state
-                .events
-                .record(
-                    Event::new(kind).by(&who.id).asset(&id).detail(&holder),
-                    &client,
-                )
-                .await?;
-            user.flash(done).await;
-        }
+        Ok(()) => user.flash(done).await,
         Err(e @ AppError::Conflict(_)) => user.flash(format!("Not done: {e}.")).await,
         Err(e) => return Err(e.into()),
     }
@@ -953,18 +887,8 @@ async fn make_current(
     client: ClientInfo,
     Path((id, version_id)): Path<(String, String)>,
 ) -> PageResult<Response> {
-    match checkout::make_current(&state.db, &id, &version_id).await {
+    match actions::make_current(&state, &me.account, &id, &version_id, &client).await {
         Ok(()) => {
-            state
-                .events
-                .record(
-                    Event::new("version_made_current")
-                        .by(&me.account.id)
-                        .asset(&id)
-                        .detail(&version_id),
-                    &client,
-                )
-                .await?;
             me.flash("That version is current again.").await;
         }
         Err(e @ AppError::Conflict(_)) => me.flash(format!("Not done: {e}.")).await,

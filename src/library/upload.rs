@@ -65,6 +65,14 @@ pub fn check_declared_length(headers: &HeaderMap, max: u64) -> Result<(), AppErr
 }
 
 /// Handles one upload into `folder_id` by `who`.
+/// The audit event of an upload (one per stored file, whichever way it came); the caller adds
+/// who sent it.
+fn uploaded(view: &AssetView) -> Event<'_> {
+    Event::new("upload")
+        .asset(&view.asset.id)
+        .folder(&view.asset.folder_id)
+}
+
 pub async fn receive(
     state: &AppState,
     who: &Account,
@@ -103,10 +111,8 @@ pub async fn receive(
             state
                 .events
                 .record(
-                    Event::new("upload")
+                    uploaded(&view)
                         .by(&who.id)
-                        .asset(&view.asset.id)
-                        .folder(&view.asset.folder_id)
                         .detail(&view.version.filename),
                     client,
                 )
@@ -162,10 +168,8 @@ pub async fn commit_received(
     state
         .events
         .record(
-            Event::new("upload")
+            uploaded(&view)
                 .by(&who.id)
-                .asset(&view.asset.id)
-                .folder(&view.asset.folder_id)
                 .detail(&view.version.filename),
             client,
         )
@@ -244,10 +248,8 @@ pub async fn receive_via_link(
             state
                 .events
                 .record(
-                    Event::new("upload")
+                    uploaded(&view)
                         .link(&link.id)
-                        .asset(&view.asset.id)
-                        .folder(&view.asset.folder_id)
                         .detail(&detail),
                     client,
                 )
