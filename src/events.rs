@@ -11,9 +11,96 @@ use tokio::sync::{mpsc, oneshot};
 use crate::error::AppError;
 use crate::web::client::ClientInfo;
 
+macro_rules! event_kinds {
+    ($($variant:ident = $name:literal,)*) => {
+        /// What happened: every kind of event the portal records, one list. Stored as its
+        /// snake_case name, which reports, the API's `kind` filter and CSV exports use.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum EventKind {
+            $($variant,)*
+        }
+
+        impl EventKind {
+            /// Every kind, in the order of this list.
+            pub const ALL: &'static [EventKind] = &[$(EventKind::$variant,)*];
+
+            /// The stored name.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(EventKind::$variant => $name,)*
+                }
+            }
+
+            /// The kind stored as `name`, if it is one.
+            pub fn parse(name: &str) -> Option<EventKind> {
+                match name {
+                    $($name => Some(EventKind::$variant),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+event_kinds! {
+    Login = "login",
+    LoginFailed = "login_failed",
+    Setup = "setup",
+    PasswordChanged = "password_changed",
+    PasswordReset = "password_reset",
+    TokenCreated = "token_created",
+    TokenRevoked = "token_revoked",
+    UserCreated = "user_created",
+    UserUpdated = "user_updated",
+    UserDisabled = "user_disabled",
+    GroupCreated = "group_created",
+    MemberAdded = "member_added",
+    MemberRemoved = "member_removed",
+    FolderCreated = "folder_created",
+    GrantSet = "grant_set",
+    GrantRemoved = "grant_removed",
+    Upload = "upload",
+    AssetEdited = "asset_edited",
+    CheckOut = "check_out",
+    Release = "release",
+    LockBroken = "lock_broken",
+    CheckIn = "check_in",
+    Approve = "approve",
+    Reject = "reject",
+    Archive = "archive",
+    Restore = "restore",
+    VersionMadeCurrent = "version_made_current",
+    BrandingChanged = "branding_changed",
+    Download = "download",
+    DownloadStarted = "download_started",
+    LinkDownload = "link_download",
+    LinkDownloadStarted = "link_download_started",
+    LinkCreated = "link_created",
+    LinkChanged = "link_changed",
+    LinkRevoked = "link_revoked",
+    LinkRotated = "link_rotated",
+    LinksPurged = "links_purged",
+    LinkView = "link_view",
+    LinkUnlocked = "link_unlocked",
+    LinkTermsAccepted = "link_terms_accepted",
+    LinkPasswordFailed = "link_password_failed",
+    LinkCodeVerified = "link_code_verified",
+    LinkCodeFailed = "link_code_failed",
+    UploadLinkCreated = "upload_link_created",
+    UploadLinkExtended = "upload_link_extended",
+    UploadLinkRevoked = "upload_link_revoked",
+    UploadLinkPasswordFailed = "upload_link_password_failed",
+}
+
+impl Serialize for EventKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 /// One thing that happened.
 pub struct Event<'a> {
-    pub kind: &'a str,
+    pub kind: EventKind,
     pub actor_user_id: Option<&'a str>,
     /// The share link through which a visitor acted.
     pub actor_link_id: Option<&'a str>,
@@ -23,7 +110,7 @@ pub struct Event<'a> {
 }
 
 impl<'a> Event<'a> {
-    pub fn new(kind: &'a str) -> Self {
+    pub fn new(kind: EventKind) -> Self {
         Event {
             kind,
             actor_user_id: None,
@@ -58,7 +145,7 @@ impl<'a> Event<'a> {
 /// An event ready to be written.
 struct Pending {
     id: String,
-    kind: String,
+    kind: EventKind,
     actor_user_id: Option<String>,
     actor_link_id: Option<String>,
     asset_id: Option<String>,
@@ -78,7 +165,7 @@ type Ack = Option<oneshot::Sender<Result<(), String>>>;
 /// (on SQLite: a lock and busy-sleeps each) into one short transaction.
 #[derive(Clone, Debug)]
 pub struct Recorder {
-    tx: mpsc::Sender<(Pending, Ack)>,
+    tx: mpsc::Sender<(Option<Pending>, Ack)>,
 }
 
 /// Most events committed in one transaction.
@@ -88,7 +175,7 @@ impl Recorder {
     /// Starts the writer: on a thread of its own with its own connection for a SQLite file,
     /// else as a task on the current runtime.
     pub fn start(db: Db) -> Recorder {
-        let (tx, mut rx) = mpsc::channel::<(Pending, Ack)>(4 * BATCH);
+        let (tx, mut rx) = mpsc::channel::<(Option<Pending>, Ack)>(4 * BATCH);
         if let Some(conn) = db.local.as_ref().and_then(|l| {
             l.open_writer()
                 .map_err(|e| tracing::warn!(error = %e, "event writer: using sqlx"))
@@ -121,9 +208,20 @@ impl Recorder {
         let (ack, done) = oneshot::channel();
         let gone = || AppError::Internal(anyhow::anyhow!("the event writer has stopped"));
         self.tx
-            .send((pending, Some(ack)))
+            .send((Some(pending), Some(ack)))
             .await
             .map_err(|_| gone())?;
+        done.await
+            .map_err(|_| gone())?
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("recording an event: {e}")))
+    }
+
+    /// Returns once every event handed to the writer before this call is committed (the
+    /// writer commits in order): for shutdown and for tests that read what was recorded.
+    pub async fn flush(&self) -> Result<(), AppError> {
+        let (ack, done) = oneshot::channel();
+        let gone = || AppError::Internal(anyhow::anyhow!("the event writer has stopped"));
+        self.tx.send((None, Some(ack))).await.map_err(|_| gone())?;
         done.await
             .map_err(|_| gone())?
             .map_err(|e| AppError::Internal(anyhow::anyhow!("recording an event: {e}")))
@@ -133,7 +231,7 @@ impl Recorder {
     /// response body sent to its end) and for page views, where a visitor should not wait on the
     /// audit log. The writer logs a failed batch.
     pub fn record_detached(&self, e: Event<'_>, client: &ClientInfo) {
-        match self.tx.try_send((pending(e, client), None)) {
+        match self.tx.try_send((Some(pending(e, client)), None)) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(item)) => {
                 // The writer is behind: queue behind it rather than drop the event.
@@ -154,7 +252,7 @@ impl Recorder {
 /// The SQLite writer: sqlx hands every statement to a worker thread of its own and binds
 /// parameters by name, which under a stream of page views cost more than the inserts. Here one
 /// thread waits for events and commits each batch with one cached single-row statement.
-fn write_on_thread(mut conn: rusqlite::Connection, mut rx: mpsc::Receiver<(Pending, Ack)>) {
+fn write_on_thread(mut conn: rusqlite::Connection, mut rx: mpsc::Receiver<(Option<Pending>, Ack)>) {
     let mut batch = Vec::with_capacity(BATCH);
     let mut last_commit = std::time::Instant::now();
     while let Some(first) = rx.blocking_recv() {
@@ -187,7 +285,7 @@ fn write_on_thread(mut conn: rusqlite::Connection, mut rx: mpsc::Receiver<(Pendi
 
 /// Tells everyone waiting on a committed batch how it went (a failure is also logged), and
 /// empties the batch for the next one.
-fn answer(batch: &mut Vec<(Pending, Ack)>, result: Result<(), String>) {
+fn answer(batch: &mut Vec<(Option<Pending>, Ack)>, result: Result<(), String>) {
     if let Err(e) = &result {
         tracing::warn!(error = %e, events = batch.len(), "recording events failed");
     }
@@ -204,7 +302,10 @@ const GATHER: std::time::Duration = std::time::Duration::from_millis(5);
 const GATHER_WAITED_ON: std::time::Duration = std::time::Duration::from_micros(500);
 const BUSY: std::time::Duration = std::time::Duration::from_millis(2);
 
-fn take_waiting(rx: &mut mpsc::Receiver<(Pending, Ack)>, batch: &mut Vec<(Pending, Ack)>) {
+fn take_waiting(
+    rx: &mut mpsc::Receiver<(Option<Pending>, Ack)>,
+    batch: &mut Vec<(Option<Pending>, Ack)>,
+) {
     while batch.len() < BATCH {
         match rx.try_recv() {
             Ok(item) => batch.push(item),
@@ -215,15 +316,15 @@ fn take_waiting(rx: &mut mpsc::Receiver<(Pending, Ack)>, batch: &mut Vec<(Pendin
 
 fn insert_sqlite(
     conn: &mut rusqlite::Connection,
-    batch: &[(Pending, Ack)],
+    batch: &[(Option<Pending>, Ack)],
 ) -> rusqlite::Result<()> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     {
         let mut st = tx.prepare_cached(&insert_sql(1))?;
-        for (e, _) in batch {
+        for e in batch.iter().filter_map(|(e, _)| e.as_ref()) {
             st.execute(rusqlite::params![
                 e.id,
-                e.kind,
+                e.kind.as_str(),
                 e.actor_user_id,
                 e.actor_link_id,
                 e.asset_id,
@@ -241,7 +342,7 @@ fn insert_sqlite(
 fn pending(e: Event<'_>, client: &ClientInfo) -> Pending {
     Pending {
         id: db::new_id(),
-        kind: e.kind.to_string(),
+        kind: e.kind,
         actor_user_id: e.actor_user_id.map(str::to_string),
         actor_link_id: e.actor_link_id.map(str::to_string),
         asset_id: e.asset_id.map(str::to_string),
@@ -260,7 +361,7 @@ const ROWS_PER_INSERT: usize = 64;
 async fn insert(
     db: &Db,
     conn: &mut Option<sqlx::pool::PoolConnection<sqlx::Any>>,
-    batch: &[(Pending, Ack)],
+    batch: &[(Option<Pending>, Ack)],
 ) -> Result<(), sqlx::Error> {
     let c = match conn {
         Some(c) => c,
@@ -276,17 +377,18 @@ async fn insert(
 
 async fn insert_on(
     conn: &mut sqlx::AnyConnection,
-    batch: &[(Pending, Ack)],
+    batch: &[(Option<Pending>, Ack)],
 ) -> Result<(), sqlx::Error> {
     use sqlx::Connection;
+    let events: Vec<&Pending> = batch.iter().filter_map(|(e, _)| e.as_ref()).collect();
     let mut tx = conn.begin().await?;
-    for chunk in batch.chunks(ROWS_PER_INSERT) {
+    for chunk in events.chunks(ROWS_PER_INSERT) {
         let sql = insert_sql(chunk.len());
         let mut q = sqlx::query(&sql);
-        for (e, _) in chunk {
+        for e in chunk {
             q = q
                 .bind(&e.id)
-                .bind(&e.kind)
+                .bind(e.kind.as_str())
                 .bind(&e.actor_user_id)
                 .bind(&e.actor_link_id)
                 .bind(&e.asset_id)

@@ -38,32 +38,9 @@ async fn events(app: &TestApp, column: &str, id: &str, kind: &str) -> Vec<String
     .collect()
 }
 
-/// Waits until every event queued before now is committed: the writer commits in order, so
-/// once a fresh marker event is visible, so is everything queued before it.
+/// Waits until every event queued before now is committed.
 async fn settle(app: &TestApp) {
-    let marker = assetport::db::new_id();
-    let client = assetport::web::client::ClientInfo {
-        ip: "127.0.0.1".into(),
-        user_agent: "settle".into(),
-    };
-    app.state.events.record_detached(
-        assetport::events::Event::new("test_marker").detail(&marker),
-        &client,
-    );
-    for _ in 0..250 {
-        use sqlx::Row;
-        let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM events WHERE detail = $1")
-            .bind(&marker)
-            .fetch_one(&app.state.db.pool)
-            .await
-            .unwrap()
-            .get("n");
-        if n == 1 {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    panic!("the event writer did not catch up");
+    app.state.events.flush().await.unwrap();
 }
 
 async fn downloads(admin: &Api, link_id: &str) -> i64 {

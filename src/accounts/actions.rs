@@ -7,7 +7,7 @@ use super::users::{self, Account, NewUser, UserChanges};
 use super::{groups, selfservice, tokens};
 use crate::app::AppState;
 use crate::error::AppError;
-use crate::events::Event;
+use crate::events::{Event, EventKind};
 use crate::web::client::ClientInfo;
 
 /// An admin creates an account.
@@ -18,7 +18,9 @@ pub async fn create_user(
     client: &ClientInfo,
 ) -> Result<Account, AppError> {
     let user = users::create_user(&state.db, new).await?;
-    let e = Event::new("user_created").by(&by.id).detail(&user.email);
+    let e = Event::new(EventKind::UserCreated)
+        .by(&by.id)
+        .detail(&user.email);
     state.events.record(e, client).await?;
     Ok(user)
 }
@@ -53,7 +55,9 @@ pub async fn update_user(
     } else {
         format!("{} ({})", user.email, what.join(", "))
     };
-    let e = Event::new("user_updated").by(&by.id).detail(&detail);
+    let e = Event::new(EventKind::UserUpdated)
+        .by(&by.id)
+        .detail(&detail);
     state.events.record(e, client).await?;
     Ok(user)
 }
@@ -71,7 +75,9 @@ pub async fn disable_user(
         ..Default::default()
     };
     let user = users::update(&state.db, by, id, ch).await?;
-    let e = Event::new("user_disabled").by(&by.id).detail(&user.email);
+    let e = Event::new(EventKind::UserDisabled)
+        .by(&by.id)
+        .detail(&user.email);
     state.events.record(e, client).await?;
     Ok(user)
 }
@@ -86,7 +92,7 @@ pub async fn change_password(
     client: &ClientInfo,
 ) -> Result<(), AppError> {
     selfservice::change_password(&state.db, me, current, new).await?;
-    let e = Event::new("password_changed").by(&me.id);
+    let e = Event::new(EventKind::PasswordChanged).by(&me.id);
     state.events.record(e, client).await
 }
 
@@ -102,7 +108,9 @@ pub async fn create_token(
     let name = selfservice::token_name(name)?;
     let made = tokens::create_api_token_with_id(&state.db, &owner.id, &name).await?;
     let detail = format!("{} {name}", owner.email);
-    let e = Event::new("token_created").by(&by.id).detail(&detail);
+    let e = Event::new(EventKind::TokenCreated)
+        .by(&by.id)
+        .detail(&detail);
     state.events.record(e, client).await?;
     Ok(made)
 }
@@ -115,7 +123,9 @@ pub async fn revoke_token(
     client: &ClientInfo,
 ) -> Result<(), AppError> {
     selfservice::revoke_token(&state.db, &me.id, token_id).await?;
-    let e = Event::new("token_revoked").by(&me.id).detail(&me.email);
+    let e = Event::new(EventKind::TokenRevoked)
+        .by(&me.id)
+        .detail(&me.email);
     state.events.record(e, client).await
 }
 
@@ -126,7 +136,9 @@ pub async fn create_group(
     client: &ClientInfo,
 ) -> Result<groups::Group, AppError> {
     let g = groups::create(&state.db, name).await?;
-    let e = Event::new("group_created").by(&by.id).detail(&g.name);
+    let e = Event::new(EventKind::GroupCreated)
+        .by(&by.id)
+        .detail(&g.name);
     state.events.record(e, client).await?;
     Ok(g)
 }
@@ -140,7 +152,9 @@ pub async fn add_member(
 ) -> Result<(), AppError> {
     groups::add_member(&state.db, group_id, user_id).await?;
     let detail = format!("{group_id} {user_id}");
-    let e = Event::new("member_added").by(&by.id).detail(&detail);
+    let e = Event::new(EventKind::MemberAdded)
+        .by(&by.id)
+        .detail(&detail);
     state.events.record(e, client).await
 }
 
@@ -153,6 +167,8 @@ pub async fn remove_member(
 ) -> Result<(), AppError> {
     groups::remove_member(&state.db, group_id, user_id).await?;
     let detail = format!("{group_id} {user_id}");
-    let e = Event::new("member_removed").by(&by.id).detail(&detail);
+    let e = Event::new(EventKind::MemberRemoved)
+        .by(&by.id)
+        .detail(&detail);
     state.events.record(e, client).await
 }

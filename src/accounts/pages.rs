@@ -17,7 +17,7 @@ use crate::app::AppState;
 use crate::clock;
 use crate::db;
 use crate::error::{AppError, PageResult};
-use crate::events::Event;
+use crate::events::{Event, EventKind};
 use crate::web::client::ClientInfo;
 use crate::web::csrf;
 use crate::web::layout::{render, Layout};
@@ -132,7 +132,7 @@ async fn login_submit(
         // Both attempts stay counted.
         state
             .events
-            .record(Event::new("login_failed").detail(&email), &client)
+            .record(Event::new(EventKind::LoginFailed).detail(&email), &client)
             .await?;
         return again(
             StatusCode::UNAUTHORIZED,
@@ -149,7 +149,7 @@ async fn login_submit(
     sign_in(&session, &account.id).await?;
     state
         .events
-        .record(Event::new("login").by(&account.id), &client)
+        .record(Event::new(EventKind::Login).by(&account.id), &client)
         .await?;
     Ok(Redirect::to(&safe_next(f.next.as_deref())).into_response())
 }
@@ -273,7 +273,9 @@ async fn setup_submit(
     state
         .events
         .record(
-            Event::new("setup").by(&account.id).detail(&account.email),
+            Event::new(EventKind::Setup)
+                .by(&account.id)
+                .detail(&account.email),
             &client,
         )
         .await?;
@@ -528,7 +530,11 @@ async fn create_token(
         .await?
         .ok_or(AppError::NotFound)?;
     // The admin form may leave the name empty.
-    let name = if f.name.trim().is_empty() { "token" } else { &f.name };
+    let name = if f.name.trim().is_empty() {
+        "token"
+    } else {
+        &f.name
+    };
     let (_, token) = actions::create_token(&state, &me.account, &user, name, &client).await?;
     let _ = me
         .session

@@ -15,7 +15,7 @@ use super::{actions, PageUser};
 use crate::app::AppState;
 use crate::clock;
 use crate::error::{AppError, PageError, PageResult};
-use crate::events::Event;
+use crate::events::{Event, EventKind};
 use crate::web::client::ClientInfo;
 use crate::web::csrf;
 use crate::web::layout::{render, Layout};
@@ -342,7 +342,10 @@ async fn reset_submit(
         Ok(account) => {
             state
                 .events
-                .record(Event::new("password_reset").by(&account.id), &client)
+                .record(
+                    Event::new(EventKind::PasswordReset).by(&account.id),
+                    &client,
+                )
                 .await?;
             let _ = session
                 .insert(

@@ -10,6 +10,7 @@ pub mod mail;
 pub mod mail_pages;
 pub mod pages;
 
+use crate::events::EventKind;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -148,7 +149,7 @@ pub async fn change(
 ) -> Result<(), crate::error::AppError> {
     save(&state.db, &brand).await?;
     state.brand.set(brand);
-    let e = crate::events::Event::new("branding_changed")
+    let e = crate::events::Event::new(EventKind::BrandingChanged)
         .by(&by.id)
         .detail(detail);
     state.events.record(e, client).await

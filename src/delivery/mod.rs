@@ -28,7 +28,7 @@ use crate::app::AppState;
 use crate::clock;
 use crate::db;
 use crate::error::AppError;
-use crate::events::Event;
+use crate::events::{Event, EventKind};
 use crate::http::download::{self, Blob, Plan};
 use crate::http::{completion, zip};
 use crate::library::assets::Version;
@@ -109,17 +109,17 @@ impl Party<'_> {
             Party::Member(a) => Recorder {
                 user: Some(a.id.clone()),
                 link: None,
-                kinds: ("download", "download_started"),
+                kinds: (EventKind::Download, EventKind::DownloadStarted),
             },
             Party::Link { link, .. } => Recorder {
                 user: None,
                 link: Some(link.id.clone()),
-                kinds: ("link_download", "link_download_started"),
+                kinds: (EventKind::LinkDownload, EventKind::LinkDownloadStarted),
             },
             Party::UploadLink { link, .. } => Recorder {
                 user: None,
                 link: Some(link.id.clone()),
-                kinds: ("download", "download_started"),
+                kinds: (EventKind::Download, EventKind::DownloadStarted),
             },
         }
     }
@@ -130,7 +130,7 @@ struct Recorder {
     user: Option<String>,
     link: Option<String>,
     /// (completed, cut short or partial)
-    kinds: (&'static str, &'static str),
+    kinds: (EventKind, EventKind),
 }
 
 impl Recorder {

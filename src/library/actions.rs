@@ -12,7 +12,7 @@ use crate::accounts::{groups, Account};
 use crate::app::AppState;
 use crate::clock;
 use crate::error::AppError;
-use crate::events::Event;
+use crate::events::{Event, EventKind};
 use crate::web::client::ClientInfo;
 
 /// Creates a folder under `parent_id` (a root without one). An unknown parent is 422.
@@ -32,7 +32,7 @@ pub async fn create_folder(
         None => None,
     };
     let folder = folders::create(&state.db, parent.as_ref(), name).await?;
-    let e = Event::new("folder_created")
+    let e = Event::new(EventKind::FolderCreated)
         .by(&by.id)
         .folder(&folder.id)
         .detail(&folder.path);
@@ -85,7 +85,7 @@ pub async fn grant(
         "{}: view={} download={} contribute={}",
         group.name, r.view, r.download, r.contribute
     );
-    let e = Event::new("grant_set")
+    let e = Event::new(EventKind::GrantSet)
         .by(&by.id)
         .folder(&folder.id)
         .detail(&detail);
@@ -104,7 +104,7 @@ pub async fn remove_grant(
     if !folders::delete_grant(&state.db, folder_id, group_id).await? {
         return Err(AppError::NotFound);
     }
-    let e = Event::new("grant_removed")
+    let e = Event::new(EventKind::GrantRemoved)
         .by(&by.id)
         .folder(folder_id)
         .detail(group_id);
@@ -147,7 +147,10 @@ async fn edit(
     client: &ClientInfo,
 ) -> Result<(), AppError> {
     assets::update(&state.db, id, changes).await?;
-    let e = Event::new("asset_edited").by(&by.id).asset(id).detail(detail);
+    let e = Event::new(EventKind::AssetEdited)
+        .by(&by.id)
+        .asset(id)
+        .detail(detail);
     state.events.record(e, client).await
 }
 
@@ -161,7 +164,7 @@ pub async fn check_out(
 ) -> Result<(), AppError> {
     let view = checkout::editable(&state.db, who, id, clock::now_ms()).await?;
     checkout::check_out(&state.db, who, &view).await?;
-    let e = Event::new("check_out").by(&who.id).asset(id);
+    let e = Event::new(EventKind::CheckOut).by(&who.id).asset(id);
     state.events.record(e, client).await
 }
 
@@ -177,9 +180,9 @@ pub async fn release(
     let holder = view.asset.checked_out_by.clone().unwrap_or_default();
     checkout::release(&state.db, who, &view).await?;
     let kind = if holder == who.id {
-        "release"
+        EventKind::Release
     } else {
-        "lock_broken"
+        EventKind::LockBroken
     };
     let e = Event::new(kind).by(&who.id).asset(id).detail(&holder);
     state.events.record(e, client).await
@@ -194,7 +197,7 @@ pub async fn make_current(
     client: &ClientInfo,
 ) -> Result<(), AppError> {
     checkout::make_current(&state.db, id, version_id).await?;
-    let e = Event::new("version_made_current")
+    let e = Event::new(EventKind::VersionMadeCurrent)
         .by(&by.id)
         .asset(id)
         .detail(version_id);

@@ -11,7 +11,7 @@ use crate::app::AppState;
 use crate::clock;
 use crate::db::Db;
 use crate::error::AppError;
-use crate::events::Event;
+use crate::events::{Event, EventKind};
 use crate::library::assets::{self, AssetView, Version};
 use crate::library::folders;
 use crate::library::upload::Received;
@@ -188,7 +188,10 @@ pub async fn check_in(
     state
         .events
         .record(
-            Event::new("check_in").by(&who.id).asset(id).detail(&detail),
+            Event::new(EventKind::CheckIn)
+                .by(&who.id)
+                .asset(id)
+                .detail(&detail),
             client,
         )
         .await?;

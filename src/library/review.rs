@@ -8,7 +8,7 @@ use crate::accounts::{users, Account};
 use crate::app::AppState;
 use crate::db::Db;
 use crate::error::AppError;
-use crate::events::Event;
+use crate::events::{Event, EventKind};
 use crate::library::assets::{self, AssetView};
 use crate::library::folders;
 use crate::web::client::ClientInfo;
@@ -32,12 +32,13 @@ impl Action {
             _ => None,
         }
     }
-    fn as_str(self) -> &'static str {
+    /// The event a decision is recorded as.
+    fn kind(self) -> EventKind {
         match self {
-            Action::Approve => "approve",
-            Action::Reject => "reject",
-            Action::Archive => "archive",
-            Action::Restore => "restore",
+            Action::Approve => EventKind::Approve,
+            Action::Reject => EventKind::Reject,
+            Action::Archive => EventKind::Archive,
+            Action::Restore => EventKind::Restore,
         }
     }
 }
@@ -78,7 +79,7 @@ pub async fn decide(
     state
         .events
         .record(
-            Event::new(action.as_str())
+            Event::new(action.kind())
                 .by(&admin.id)
                 .asset(id)
                 .detail(comment),

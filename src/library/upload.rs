@@ -12,7 +12,7 @@ use crate::app::AppState;
 use crate::clock;
 use crate::db;
 use crate::error::AppError;
-use crate::events::Event;
+use crate::events::{Event, EventKind};
 use crate::library::assets::{self, AssetView};
 use crate::library::{checkout, folders, review};
 use crate::sanitize;
@@ -68,7 +68,7 @@ pub fn check_declared_length(headers: &HeaderMap, max: u64) -> Result<(), AppErr
 /// The audit event of an upload (one per stored file, whichever way it came); the caller adds
 /// who sent it.
 fn uploaded(view: &AssetView) -> Event<'_> {
-    Event::new("upload")
+    Event::new(EventKind::Upload)
         .asset(&view.asset.id)
         .folder(&view.asset.folder_id)
 }
@@ -111,9 +111,7 @@ pub async fn receive(
             state
                 .events
                 .record(
-                    uploaded(&view)
-                        .by(&who.id)
-                        .detail(&view.version.filename),
+                    uploaded(&view).by(&who.id).detail(&view.version.filename),
                     client,
                 )
                 .await?;
@@ -168,9 +166,7 @@ pub async fn commit_received(
     state
         .events
         .record(
-            uploaded(&view)
-                .by(&who.id)
-                .detail(&view.version.filename),
+            uploaded(&view).by(&who.id).detail(&view.version.filename),
             client,
         )
         .await?;
@@ -247,12 +243,7 @@ pub async fn receive_via_link(
             );
             state
                 .events
-                .record(
-                    uploaded(&view)
-                        .link(&link.id)
-                        .detail(&detail),
-                    client,
-                )
+                .record(uploaded(&view).link(&link.id).detail(&detail), client)
                 .await?;
             Ok(view)
         }

@@ -14,7 +14,7 @@ use crate::accounts::{password, ApiAdmin};
 use crate::app::AppState;
 use crate::clock;
 use crate::error::{ApiResult, AppError};
-use crate::events::Event;
+use crate::events::{Event, EventKind};
 use crate::web::client::ClientInfo;
 
 pub fn routes() -> Router<AppState> {
@@ -95,7 +95,7 @@ async fn create_link(
         state
             .events
             .record(
-                Event::new("link_created").by(&admin.id).link(&l.id),
+                Event::new(EventKind::LinkCreated).by(&admin.id).link(&l.id),
                 &client,
             )
             .await?;
@@ -244,7 +244,9 @@ async fn patch_link(
     state
         .events
         .record(
-            Event::new("link_changed").by(&admin.id).link(&link.id),
+            Event::new(EventKind::LinkChanged)
+                .by(&admin.id)
+                .link(&link.id),
             &client,
         )
         .await?;
@@ -264,7 +266,10 @@ async fn revoke_link(
     }
     state
         .events
-        .record(Event::new("link_revoked").by(&admin.id).link(&id), &client)
+        .record(
+            Event::new(EventKind::LinkRevoked).by(&admin.id).link(&id),
+            &client,
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -291,7 +296,10 @@ async fn bulk_revoke(
             revoked += 1;
             state
                 .events
-                .record(Event::new("link_revoked").by(&admin.id).link(id), &client)
+                .record(
+                    Event::new(EventKind::LinkRevoked).by(&admin.id).link(id),
+                    &client,
+                )
                 .await?;
         }
     }
@@ -308,7 +316,9 @@ async fn purge(
     state
         .events
         .record(
-            Event::new("links_purged").by(&admin.id).detail(&detail),
+            Event::new(EventKind::LinksPurged)
+                .by(&admin.id)
+                .detail(&detail),
             &client,
         )
         .await?;
@@ -324,7 +334,10 @@ async fn rotate_link(
     let token = super::rotate(&state.db, &id).await?;
     state
         .events
-        .record(Event::new("link_rotated").by(&admin.id).link(&id), &client)
+        .record(
+            Event::new(EventKind::LinkRotated).by(&admin.id).link(&id),
+            &client,
+        )
         .await?;
     Ok(Json(
         json!({ "id": id, "url": super::url(&state.config.public_url, &token) }),

@@ -9,7 +9,7 @@ use crate::accounts::Account;
 use crate::app::AppState;
 use crate::clock;
 use crate::error::AppError;
-use crate::events::Event;
+use crate::events::{Event, EventKind};
 use crate::uploadlinks::{self, UploadLink};
 use crate::web::client::ClientInfo;
 
@@ -67,7 +67,10 @@ pub async fn revoke_all_of(
             done.links += 1;
             state
                 .events
-                .record(Event::new("link_revoked").by(&actor.id).link(&l.id), client)
+                .record(
+                    Event::new(EventKind::LinkRevoked).by(&actor.id).link(&l.id),
+                    client,
+                )
                 .await?;
         }
     }
@@ -77,7 +80,9 @@ pub async fn revoke_all_of(
             state
                 .events
                 .record(
-                    Event::new("upload_link_revoked").by(&actor.id).link(&u.id),
+                    Event::new(EventKind::UploadLinkRevoked)
+                        .by(&actor.id)
+                        .link(&u.id),
                     client,
                 )
                 .await?;

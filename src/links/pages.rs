@@ -14,7 +14,7 @@ use crate::accounts::{users, PageAdmin};
 use crate::app::AppState;
 use crate::clock;
 use crate::error::{AppError, PageResult};
-use crate::events::Event;
+use crate::events::{Event, EventKind};
 use crate::library::pages::AssetCard;
 use crate::library::{assets, folders};
 use crate::web::client::ClientInfo;
@@ -334,7 +334,9 @@ async fn create_share(
         state
             .events
             .record(
-                Event::new("link_created").by(&me.account.id).link(&l.id),
+                Event::new(EventKind::LinkCreated)
+                    .by(&me.account.id)
+                    .link(&l.id),
                 &client,
             )
             .await?;
@@ -461,7 +463,9 @@ async fn extend(
     state
         .events
         .record(
-            Event::new("link_changed").by(&me.account.id).link(&id),
+            Event::new(EventKind::LinkChanged)
+                .by(&me.account.id)
+                .link(&id),
             &client,
         )
         .await?;
@@ -482,7 +486,9 @@ async fn revoke(
     state
         .events
         .record(
-            Event::new("link_revoked").by(&me.account.id).link(&id),
+            Event::new(EventKind::LinkRevoked)
+                .by(&me.account.id)
+                .link(&id),
             &client,
         )
         .await?;
@@ -500,7 +506,9 @@ async fn rotate(
     state
         .events
         .record(
-            Event::new("link_rotated").by(&me.account.id).link(&id),
+            Event::new(EventKind::LinkRotated)
+                .by(&me.account.id)
+                .link(&id),
             &client,
         )
         .await?;
@@ -531,7 +539,9 @@ async fn bulk_revoke(
             state
                 .events
                 .record(
-                    Event::new("link_revoked").by(&me.account.id).link(id),
+                    Event::new(EventKind::LinkRevoked)
+                        .by(&me.account.id)
+                        .link(id),
                     &client,
                 )
                 .await?;
@@ -555,7 +565,7 @@ async fn purge(
     state
         .events
         .record(
-            Event::new("links_purged")
+            Event::new(EventKind::LinksPurged)
                 .by(&me.account.id)
                 .detail(&detail),
             &client,

@@ -22,7 +22,7 @@ use crate::clock;
 use crate::db;
 use crate::delivery;
 use crate::error::{AppError, PageError, PageResult};
-use crate::events::Event;
+use crate::events::{Event, EventKind};
 use crate::library::pages::{human_size, AssetCard};
 use crate::web::client::ClientInfo;
 use crate::web::layout::{render, Layout};
@@ -295,7 +295,7 @@ async fn landing_page(
     })?;
     state
         .events
-        .record_detached(Event::new("link_view").link(&v.link.id), client);
+        .record_detached(Event::new(EventKind::LinkView).link(&v.link.id), client);
     let heading = if v.link.title.is_empty() {
         "Shared files".to_string()
     } else {
@@ -395,7 +395,10 @@ async fn check_password(
         // The attempts stay counted.
         state
             .events
-            .record(Event::new("link_password_failed").link(&v.link.id), client)
+            .record(
+                Event::new(EventKind::LinkPasswordFailed).link(&v.link.id),
+                client,
+            )
             .await?;
         let mut page = gate_page(v, token, "password");
         page.error = Some("That password is not right. Try again.".into());
@@ -404,7 +407,7 @@ async fn check_password(
     throttle::give_back_all(&state.db, attempts).await?;
     state
         .events
-        .record(Event::new("link_unlocked").link(&v.link.id), client)
+        .record(Event::new(EventKind::LinkUnlocked).link(&v.link.id), client)
         .await?;
     let mut unlock = v.unlock.clone();
     unlock.pw = true;
@@ -583,7 +586,10 @@ async fn check_code(
         // The address's attempt stays counted.
         state
             .events
-            .record(Event::new("link_code_failed").link(&v.link.id), client)
+            .record(
+                Event::new(EventKind::LinkCodeFailed).link(&v.link.id),
+                client,
+            )
             .await?;
         let mut page = gate_page(v, token, "code");
         page.code_sent = true;
@@ -600,7 +606,7 @@ async fn check_code(
     state
         .events
         .record(
-            Event::new("link_code_verified")
+            Event::new(EventKind::LinkCodeVerified)
                 .link(&v.link.id)
                 .detail(&detail),
             client,
@@ -628,7 +634,10 @@ async fn accept_terms(
         }
         state
             .events
-            .record(Event::new("link_terms_accepted").link(&v.link.id), &client)
+            .record(
+                Event::new(EventKind::LinkTermsAccepted).link(&v.link.id),
+                &client,
+            )
             .await?;
         let mut unlock = v.unlock.clone();
         unlock.terms = true;

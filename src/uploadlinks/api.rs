@@ -12,7 +12,7 @@ use crate::accounts::{password, Account, ApiAdmin};
 use crate::app::AppState;
 use crate::clock;
 use crate::error::{ApiResult, AppError};
-use crate::events::Event;
+use crate::events::{Event, EventKind};
 use crate::library::{assets, folders};
 use crate::links::create::{check_expiry, check_text, DEFAULT_DAYS};
 use crate::web::client::ClientInfo;
@@ -115,7 +115,7 @@ pub async fn create_link(
     state
         .events
         .record(
-            Event::new("upload_link_created")
+            Event::new(EventKind::UploadLinkCreated)
                 .by(&admin.id)
                 .link(&link.id)
                 .folder(&link.folder_id),
@@ -182,7 +182,7 @@ async fn extend(
     state
         .events
         .record(
-            Event::new("upload_link_extended")
+            Event::new(EventKind::UploadLinkExtended)
                 .by(&admin.id)
                 .link(&id)
                 .detail(&b.expires_at),
@@ -203,7 +203,9 @@ async fn revoke(
     state
         .events
         .record(
-            Event::new("upload_link_revoked").by(&admin.id).link(&id),
+            Event::new(EventKind::UploadLinkRevoked)
+                .by(&admin.id)
+                .link(&id),
             &client,
         )
         .await?;

@@ -11,7 +11,7 @@ use crate::accounts::PageAdmin;
 use crate::app::AppState;
 use crate::clock;
 use crate::error::{AppError, PageResult};
-use crate::events::Event;
+use crate::events::{Event, EventKind};
 use crate::library::folders::{self, Folder};
 use crate::library::pages::human_size;
 use crate::links::pages::{all, end_of_day, first};
@@ -198,7 +198,7 @@ async fn revoke(
         state
             .events
             .record(
-                Event::new("upload_link_revoked")
+                Event::new(EventKind::UploadLinkRevoked)
                     .by(&me.account.id)
                     .link(&id),
                 &client,

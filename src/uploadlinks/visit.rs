@@ -14,7 +14,7 @@ use crate::accounts::{password, throttle};
 use crate::app::AppState;
 use crate::clock;
 use crate::error::{AppError, PageError, PageResult};
-use crate::events::Event;
+use crate::events::{Event, EventKind};
 use crate::library::pages::human_size;
 use crate::library::upload;
 use crate::links::unlock::{self, Scope, Unlock};
@@ -232,7 +232,7 @@ async fn unlock_password(
         state
             .events
             .record(
-                Event::new("upload_link_password_failed").link(&link.id),
+                Event::new(EventKind::UploadLinkPasswordFailed).link(&link.id),
                 &client,
             )
             .await?;
