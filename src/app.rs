@@ -271,7 +271,7 @@ fn router(state: AppState) -> Router {
         ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
-            crate::web::layout::with_nav,
+            crate::accounts::nav::with_nav,
         ))
         .layer(sessions)
         .layer(headers::no_store());

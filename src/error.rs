@@ -5,7 +5,7 @@ use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 #[derive(Debug, thiserror::Error)]
@@ -100,7 +100,7 @@ impl AppError {
     pub fn public_message(&self) -> String {
         match self {
             AppError::Internal(cause) => {
-                let reference = crate::accounts::tokens::random_hex(6);
+                let reference = crate::token::random_hex(6);
                 tracing::error!(error.reference = %reference, error = ?cause, "internal error");
                 format!("Something went wrong on our side (reference {reference}).")
             }
@@ -108,7 +108,7 @@ impl AppError {
         }
     }
 
-    fn extra_headers(&self, response: &mut Response) {
+    pub(crate) fn extra_headers(&self, response: &mut Response) {
         match self {
             AppError::TooManyRequests { retry_after } => {
                 response
@@ -236,37 +236,7 @@ impl<E: Into<AppError>> From<E> for PageError {
     }
 }
 
-impl IntoResponse for PageError {
-    fn into_response(self) -> Response {
-        let err = self.0;
-        let status = err.status();
-        let heading = match status {
-            StatusCode::NOT_FOUND => "Not found".to_string(),
-            StatusCode::GONE => "No longer available".to_string(),
-            StatusCode::TOO_MANY_REQUESTS => "Slow down".to_string(),
-            s => s.canonical_reason().unwrap_or("Error").to_string(),
-        };
-        let message = match &err {
-            AppError::NotFound => {
-                "There is nothing here, or you do not have access to it.".to_string()
-            }
-            other => other.public_message(),
-        };
-        let page = crate::web::layout::ErrorPage {
-            layout: crate::web::layout::Layout::anonymous(&heading),
-            heading,
-            message,
-            home: status != StatusCode::TOO_MANY_REQUESTS,
-        };
-        let html = askama::Template::render(&page).unwrap_or_else(|_| "Error".into());
-        let mut response = (status, Html(html)).into_response();
-        err.extra_headers(&mut response);
-        // No request is at hand here, so the page comes out anonymous; `web::layout::with_nav`
-        // renders it again with the navigation when a signed-in person asked.
-        response.extensions_mut().insert(page);
-        response
-    }
-}
+// `PageError`'s page is rendered in `web/error_page.rs`: plumbing does not know the layout.
 
 /// Result alias for API handlers.
 pub type ApiResult<T> = Result<T, AppError>;

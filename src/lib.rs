@@ -32,6 +32,7 @@ pub mod sanitize;
 pub mod search;
 pub mod secret;
 pub mod storage;
+pub mod token;
 pub mod upload_cli;
 pub mod uploadlinks;
 pub mod web;

@@ -3,6 +3,7 @@ pub mod actions;
 pub mod api;
 pub mod auth;
 pub mod groups;
+pub mod nav;
 pub mod pages;
 pub mod password;
 pub mod self_pages;

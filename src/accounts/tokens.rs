@@ -1,40 +1,13 @@
-//! Secret tokens: 256 bits from the OS RNG, shown once, stored only as SHA-256 hashes.
-//! A high-entropy token needs no slow hash; looking it up by its hash means the comparison
-//! never touches the secret itself.
-use base64::Engine;
-use sha2::{Digest, Sha256};
+//! API tokens: made by `crate::token` (256 bits from the OS RNG), shown once, stored only as
+//! SHA-256 hashes. A high-entropy token needs no slow hash; looking it up by its hash means
+//! the comparison never touches the secret itself.
 
 use super::users::{self, Account};
 use crate::db::{self, Db, Param};
 
-/// `n` random bytes as hex (secrets, references, multipart boundaries).
-pub fn random_hex(n: usize) -> String {
-    hex::encode(random_bytes(n))
-}
-
-fn random_bytes(n: usize) -> Vec<u8> {
-    let mut buf = vec![0u8; n];
-    // The OS RNG failing is not something a request can recover from.
-    getrandom::fill(&mut buf).expect("OS random number generator unavailable");
-    buf
-}
-
-/// A new URL-safe secret token with a readable prefix (`apt_…`): 32 random bytes.
-pub fn new_token(prefix: &str) -> String {
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes(32));
-    format!("{prefix}_{raw}")
-}
-
-/// How tokens are stored: hex SHA-256.
-pub fn hash_token(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
-
-/// Constant-time equality for secrets compared directly (CSRF tokens).
-pub fn secret_eq(a: &str, b: &str) -> bool {
-    use subtle::ConstantTimeEq;
-    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
-}
+// The plumbing that makes and compares secrets is `crate::token`; re-exported until every
+// caller names it there.
+pub use crate::token::{hash_token, new_token, random_hex, secret_eq};
 
 /// Creates an API token for a user and returns the token (the only time it is visible).
 pub async fn create_api_token(db: &Db, user_id: &str, name: &str) -> Result<String, sqlx::Error> {

@@ -11,7 +11,7 @@ use crate::accounts::{PageAdmin, PageUser};
 use crate::app::AppState;
 use crate::clock;
 use crate::error::{AppError, PageResult};
-use crate::library::pages::AssetCard;
+use crate::library::card::AssetCard;
 use crate::web::layout::{render, Layout};
 
 pub fn routes() -> Router<AppState> {

@@ -178,7 +178,7 @@ pub async fn member_original(
         download: rights.download,
     };
     let what = format!("original v{}", view.version.number);
-    let blob = Some(Blob::of(&view.version));
+    let blob = Some(view.version.blob());
     let party = Party::Member(who);
     one(
         state,
@@ -262,7 +262,7 @@ pub async fn link_file(
         access::link_asset(&state.db, link, asset_id, clock::now_ms()).await?;
     let version = &view.version;
     let blob = match want {
-        Want::Original => Some(Blob::of(version)),
+        Want::Original => Some(version.blob()),
         // Renditions-only links show previews with the admin's watermark, if one is set.
         Want::Preview | Want::RenditionFile if kind == "preview" && !link.allow_original => {
             let text = crate::renditions::watermark::text(&state.db).await?;
@@ -301,7 +301,7 @@ pub async fn reference(
         .find(|v| v.asset.id == asset_id)
         .ok_or(AppError::NotFound)?;
     let what = format!("upload link brief, original v{}", view.version.number);
-    let blob = Some(Blob::of(&view.version));
+    let blob = Some(view.version.blob());
     let party = Party::UploadLink { link, token };
     one(
         state,

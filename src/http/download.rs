@@ -29,18 +29,6 @@ pub struct Blob {
 }
 
 impl Blob {
-    /// What serving one stored version needs.
-    pub fn of(v: &crate::library::assets::Version) -> Blob {
-        Blob {
-            key: v.blob_key.clone(),
-            size: v.size as u64,
-            sha256: v.sha256.clone(),
-            media_type: v.media_type.clone(),
-            filename: v.filename.clone(),
-            inline: false,
-        }
-    }
-
     fn etag(&self) -> String {
         format!("\"{}\"", self.sha256)
     }
@@ -200,7 +188,7 @@ fn hv(s: &str) -> HeaderValue {
 /// Several ranges as one `multipart/byteranges` body; each part is opened only when the
 /// previous one is fully sent.
 fn multipart(storage: &Storage, ranges: Vec<Range<u64>>, blob: &Blob, head: bool) -> Response {
-    let boundary = crate::accounts::tokens::random_hex(12);
+    let boundary = crate::token::random_hex(12);
     let mut length = 0u64;
     let mut parts = Vec::with_capacity(ranges.len());
     for r in &ranges {

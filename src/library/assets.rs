@@ -60,6 +60,20 @@ pub struct Version {
     pub extracted: String,
 }
 
+impl Version {
+    /// What serving this version's bytes needs.
+    pub fn blob(&self) -> crate::http::download::Blob {
+        crate::http::download::Blob {
+            key: self.blob_key.clone(),
+            size: self.size as u64,
+            sha256: self.sha256.clone(),
+            media_type: self.media_type.clone(),
+            filename: self.filename.clone(),
+            inline: false,
+        }
+    }
+}
+
 /// An asset as one caller sees it: with the version that caller is entitled to.
 #[derive(Clone, Debug)]
 pub struct AssetView {

@@ -8,7 +8,7 @@ use axum::{Form, Router};
 use serde_json::{Map, Value};
 
 use super::assets;
-use super::pages::AssetCard;
+use super::card::AssetCard;
 use crate::accounts::PageAdmin;
 use crate::app::AppState;
 use crate::error::{AppError, PageResult};

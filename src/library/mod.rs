@@ -4,6 +4,7 @@ pub mod actions;
 pub mod api;
 pub mod assets;
 pub mod bulk;
+pub mod card;
 pub mod checkout;
 pub mod folders;
 pub mod listing;

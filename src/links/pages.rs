@@ -15,7 +15,7 @@ use crate::app::AppState;
 use crate::clock;
 use crate::error::{AppError, PageResult};
 use crate::events::{Event, EventKind};
-use crate::library::pages::AssetCard;
+use crate::library::card::AssetCard;
 use crate::library::{assets, folders};
 use crate::web::client::ClientInfo;
 use crate::web::layout::{render, Layout};

@@ -23,8 +23,9 @@ use crate::db;
 use crate::delivery;
 use crate::error::{AppError, PageError, PageResult};
 use crate::events::{Event, EventKind};
-use crate::library::pages::{human_size, AssetCard};
+use crate::library::card::AssetCard;
 use crate::web::client::ClientInfo;
+use crate::web::format::human_size;
 use crate::web::layout::{render, Layout};
 
 pub fn routes() -> Router<AppState> {

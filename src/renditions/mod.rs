@@ -315,12 +315,12 @@ pub fn file_name(version: &Version, kind: &str) -> String {
 /// which is escaped). Not cached: the real rendition may exist a moment later.
 pub fn placeholder(version: &Version) -> Response {
     // The label the cards show, kept to letters and digits: it goes into SVG markup.
-    let ext: String = crate::library::pages::extension(&version.filename)
+    let ext: String = crate::library::card::extension(&version.filename)
         .chars()
         .filter(char::is_ascii_alphanumeric)
         .collect();
     let ext = if ext.is_empty() { "FILE".into() } else { ext };
-    let kind = crate::library::pages::kind_of(&version.media_type);
+    let kind = crate::library::card::kind_of(&version.media_type);
     let note = match version.render_state.as_str() {
         "pending" => "preparing preview",
         _ => kind,

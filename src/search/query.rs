@@ -142,7 +142,7 @@ pub struct SearchResults {
     pub facets: Option<Facets>,
 }
 
-/// The coarse type of a version, as SQL (mirrors `library::pages::kind_of`).
+/// The coarse type of a version, as SQL (mirrors `library::card::kind_of`).
 const KIND_SQL: &str = "CASE \
     WHEN v.media_type LIKE 'image/%' THEN 'image' \
     WHEN v.media_type LIKE 'video/%' THEN 'video' \

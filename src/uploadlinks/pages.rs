@@ -13,9 +13,9 @@ use crate::clock;
 use crate::error::{AppError, PageResult};
 use crate::events::{Event, EventKind};
 use crate::library::folders::{self, Folder};
-use crate::library::pages::human_size;
 use crate::links::pages::{all, end_of_day, first};
 use crate::web::client::ClientInfo;
+use crate::web::format::human_size;
 use crate::web::layout::{render, Layout};
 
 pub fn routes() -> axum::Router<AppState> {

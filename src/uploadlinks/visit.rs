@@ -15,10 +15,10 @@ use crate::app::AppState;
 use crate::clock;
 use crate::error::{AppError, PageError, PageResult};
 use crate::events::{Event, EventKind};
-use crate::library::pages::human_size;
 use crate::library::upload;
 use crate::links::unlock::{self, Scope, Unlock};
 use crate::web::client::ClientInfo;
+use crate::web::format::human_size;
 use crate::web::layout::{render, Layout};
 
 const PW_PER_LINK: throttle::Policy = throttle::Policy {

@@ -8,8 +8,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tower_sessions::Session;
 
-use crate::accounts::tokens;
 use crate::error::{AppError, PageError};
+use crate::token;
 
 const KEY: &str = "csrf";
 /// Largest url-encoded form the middleware will buffer to find the token.
@@ -24,7 +24,7 @@ pub async fn token(session: &Session) -> Result<String, AppError> {
     {
         return Ok(t);
     }
-    let t = tokens::random_hex(32);
+    let t = token::random_hex(32);
     session
         .insert(KEY, &t)
         .await
@@ -35,7 +35,7 @@ pub async fn token(session: &Session) -> Result<String, AppError> {
 /// A fresh token (at login, so a token seen before login is worthless after).
 pub async fn rotate(session: &Session) -> Result<(), AppError> {
     session
-        .insert(KEY, tokens::random_hex(32))
+        .insert(KEY, token::random_hex(32))
         .await
         .map_err(|e| AppError::Internal(e.into()))
 }
@@ -143,7 +143,7 @@ pub async fn protect(
         .get("x-csrf-token")
         .and_then(|v| v.to_str().ok())
     {
-        return if tokens::secret_eq(sent, &expected) {
+        return if token::secret_eq(sent, &expected) {
             next.run(req).await
         } else {
             refused()
@@ -161,7 +161,7 @@ pub async fn protect(
             serde_urlencoded::from_str(req.uri().query().unwrap_or("")).unwrap_or_default();
         let ok = fields
             .iter()
-            .any(|(k, v)| k == "csrf_token" && tokens::secret_eq(v, &expected));
+            .any(|(k, v)| k == "csrf_token" && token::secret_eq(v, &expected));
         return if ok { next.run(req).await } else { refused() };
     }
     if !content_type.starts_with("application/x-www-form-urlencoded") {
@@ -174,7 +174,7 @@ pub async fn protect(
     let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
     let ok = fields
         .iter()
-        .any(|(k, v)| k == "csrf_token" && tokens::secret_eq(v, &expected));
+        .any(|(k, v)| k == "csrf_token" && token::secret_eq(v, &expected));
     if !ok {
         return refused();
     }

@@ -1,0 +1,39 @@
+//! The HTML page for a `PageError`: the same status and message as the JSON answer, inside
+//! the portal's layout.
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+
+use crate::error::{AppError, PageError};
+use crate::web::layout::{ErrorPage, Layout};
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let err = self.0;
+        let status = err.status();
+        let heading = match status {
+            StatusCode::NOT_FOUND => "Not found".to_string(),
+            StatusCode::GONE => "No longer available".to_string(),
+            StatusCode::TOO_MANY_REQUESTS => "Slow down".to_string(),
+            s => s.canonical_reason().unwrap_or("Error").to_string(),
+        };
+        let message = match &err {
+            AppError::NotFound => {
+                "There is nothing here, or you do not have access to it.".to_string()
+            }
+            other => other.public_message(),
+        };
+        let page = ErrorPage {
+            layout: Layout::anonymous(&heading),
+            heading,
+            message,
+            home: status != StatusCode::TOO_MANY_REQUESTS,
+        };
+        let html = askama::Template::render(&page).unwrap_or_else(|_| "Error".into());
+        let mut response = (status, Html(html)).into_response();
+        err.extra_headers(&mut response);
+        // No request is at hand here, so the page comes out anonymous; `accounts::nav::with_nav`
+        // renders it again with the navigation when a signed-in person asked.
+        response.extensions_mut().insert(page);
+        response
+    }
+}
