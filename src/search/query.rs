@@ -206,7 +206,8 @@ impl Sql {
     }
 }
 
-/// Runs `s` for `who` at `now`.
+/// Runs `s` for `who` at `now`: who may see what, the words, the filters and the order become
+/// one `FROM … WHERE … ORDER BY`, then a page of it, its total and (if asked) its facets.
 pub async fn run(
     db: &Db,
     who: &Account,
@@ -222,192 +223,35 @@ pub async fn run(
     let licence = licence_sql(&now_p, &soon_p);
     let parsed = parse(&s.q);
 
-    // Which version the caller sees, and which assets.
     let mut filters: Vec<String> = Vec::new();
-    let version = if who.is_admin() {
-        if let Some(st) = &s.status {
-            let p = sql.param(Value::Text(st.clone()));
-            filters.push(format!("a.status = {p}"));
-        }
-        "a.current_version_id".to_string()
-    } else {
-        let paths = access::view_paths(db, who).await?;
-        if paths.is_empty() {
-            return Ok(SearchResults {
-                items: Vec::new(),
-                total: 0,
-                total_capped: false,
-                page: s.page.max(1),
-                has_next: false,
-                facets: s.facets.then(Facets::default),
-            });
-        }
-        let patterns: Vec<String> = paths
-            .iter()
-            .map(|p| sql.param(Value::Text(access::subtree_pattern(p))))
-            .collect();
-        filters.push(format!(
-            "{} AND {}",
-            access::published_clause("a", &now_p),
-            access::subtrees_clause("f", &patterns)
-        ));
-        access::published_version("a")
+    let Some(version) = scope(db, who, s, &mut sql, &now_p, &mut filters).await? else {
+        return Ok(SearchResults {
+            items: Vec::new(),
+            total: 0,
+            total_capped: false,
+            page: s.page.max(1),
+            has_next: false,
+            facets: s.facets.then(Facets::default),
+        });
     };
-
-    // Words.
     let base = format!(
         "FROM assets a JOIN asset_versions v ON v.id = {version} JOIN folders f ON f.id = a.folder_id \
          LEFT JOIN asset_search s ON s.asset_id = a.id"
     );
-    let words = if parsed.include.is_empty() {
-        None
-    } else {
-        Some(match db.dialect {
-            Dialect::Sqlite => Parsed::fts5(&parsed.include, " AND "),
-            Dialect::Postgres => Parsed::tsquery(&parsed.include, " & "),
-        })
-    };
-    let match_p = words.clone().map(|w| sql.param(Value::Text(w)));
-    // The matching assets as a join, with their score (lower is better); `top` keeps only the
-    // best `top` matches, which each engine finds without scoring into a full sort.
-    let hits = |top: Option<i64>| -> String {
-        let Some(p) = &match_p else {
-            return String::new();
-        };
-        match (db.dialect, top) {
-            (Dialect::Sqlite, Some(k)) => format!(
-                " JOIN (SELECT ss.asset_id AS hit_id, t.score FROM (SELECT rowid AS rid, rank AS score \
-                 FROM asset_fts WHERE asset_fts MATCH {p} ORDER BY rank LIMIT {k}) t \
-                 JOIN asset_search ss ON ss.rid = t.rid) m ON m.hit_id = a.id"
-            ),
-            // Unranked (other sorts, counts, facets): no score, so SQLite can flatten the
-            // join and stop early instead of scoring every match first.
-            (Dialect::Sqlite, None) => format!(
-                " JOIN (SELECT ss.asset_id AS hit_id FROM asset_fts \
-                 JOIN asset_search ss ON ss.rid = asset_fts.rowid WHERE asset_fts MATCH {p}) m \
-                 ON m.hit_id = a.id"
-            ),
-            (Dialect::Postgres, Some(k)) => format!(
-                " JOIN (SELECT ss.asset_id AS hit_id, -ts_rank(ss.tsv, tq) AS score \
-                 FROM asset_search ss, to_tsquery('simple', {p}) tq WHERE ss.tsv @@ tq \
-                 ORDER BY ts_rank(ss.tsv, tq) DESC LIMIT {k}) m ON m.hit_id = a.id"
-            ),
-            (Dialect::Postgres, None) => format!(
-                " JOIN (SELECT ss.asset_id AS hit_id FROM asset_search ss \
-                 WHERE ss.tsv @@ to_tsquery('simple', {p})) m ON m.hit_id = a.id"
-            ),
-        }
-    };
-    let score = match_p.as_ref().map(|_| "m.score");
-    if !parsed.exclude.is_empty() {
-        let clause = match db.dialect {
-            Dialect::Sqlite => {
-                let p = sql.param(Value::Text(Parsed::fts5(&parsed.exclude, " OR ")));
-                format!(
-                    "a.id NOT IN (SELECT ss.asset_id FROM asset_fts JOIN asset_search ss \
-                     ON ss.rid = asset_fts.rowid WHERE asset_fts MATCH {p})"
-                )
-            }
-            Dialect::Postgres => {
-                let p = sql.param(Value::Text(Parsed::tsquery(&parsed.exclude, " | ")));
-                format!(
-                    "a.id NOT IN (SELECT ss.asset_id FROM asset_search ss \
-                     WHERE ss.tsv @@ to_tsquery('simple', {p}))"
-                )
-            }
-        };
-        filters.push(clause);
-    }
-
-    // Filters.
-    if let Some(k) = &s.kind {
-        let p = sql.param(Value::Text(k.clone()));
-        filters.push(format!("({KIND_SQL}) = {p}"));
-    }
-    if let Some(o) = &s.orientation {
-        let p = sql.param(Value::Text(o.clone()));
-        filters.push(format!("({ORIENTATION_SQL}) = {p}"));
-    }
-    if let Some(fid) = &s.folder_id {
-        // The folder and everything below it.
-        let p = sql.param(Value::Text(format!("%/{fid}/%")));
-        filters.push(format!("f.id_path LIKE {p}"));
-    }
-    if let Some(k) = &s.keyword {
-        let p = sql.param(Value::Text(super::normalize_keyword(k)));
-        filters.push(format!(
-            "EXISTS (SELECT 1 FROM asset_keywords kw WHERE kw.asset_id = a.id AND kw.keyword = {p})"
-        ));
-    }
-    if let Some(l) = &s.licence {
-        let p = sql.param(Value::Text(l.clone()));
-        filters.push(format!("({licence}) = {p}"));
-    }
-    if let Some(y) = s.year {
-        let p = sql.param(Value::Int(y));
-        filters.push(format!("s.year = {p}"));
-    }
+    let words = Words::new(db.dialect, &parsed, &mut sql, &mut filters);
+    filter_clauses(s, &mut sql, &licence, &mut filters);
     let where_ = if filters.is_empty() {
         String::new()
     } else {
         format!(" WHERE {}", filters.join(" AND "))
     };
-
-    let order = match (s.sort.as_deref(), score) {
-        (Some("newest"), _) | (None, None) | (Some("relevance"), None) => {
-            "a.created_at DESC, a.id DESC"
-        }
-        (Some("oldest"), _) => "a.created_at, a.id",
-        // By what the cards show: the title, or the file name where there is none.
-        (Some("name"), _) => "lower(CASE WHEN a.title = '' THEN a.filename ELSE a.title END), a.id",
-        (Some("size"), _) => "v.size DESC, a.id",
-        (_, Some(_)) => "m.score, a.id",
-        _ => "a.created_at DESC, a.id DESC",
-    };
+    let order = order_by(s.sort.as_deref(), words.ranked());
     let page = s.page.clamp(1, MAX_PAGE);
-    let offset = (page - 1) * PER_PAGE;
-    let list = |from: &str| {
-        format!(
-            "SELECT {COLS} {from}{where_} ORDER BY {order} LIMIT {} OFFSET {offset}",
-            PER_PAGE + 1
-        )
-    };
-    let by_relevance = order.starts_with("m.score");
-    let mut items = if by_relevance {
-        // Best matches first: rank only the top `k` in the engine, filter those by permission
-        // and filters, and widen `k` only when too few of them are visible.
-        let need = offset + PER_PAGE + 1;
-        let mut k = (need * 4).max(256);
-        let mut all_matches: Option<i64> = None;
-        loop {
-            let sql_text = list(&format!("{base}{}", hits(Some(k))));
-            let items = assets::fetch_views(db, sql.query(&sql_text)).await?;
-            if items.len() as i64 > PER_PAGE {
-                break items;
-            }
-            let n = match all_matches {
-                Some(n) => n,
-                None => {
-                    let n = count_matches(db, words.as_deref().unwrap_or("")).await?;
-                    all_matches = Some(n);
-                    n
-                }
-            };
-            if n <= k {
-                break items;
-            }
-            k = (k * 8).min(n);
-        }
-    } else {
-        let sql_text = list(&format!("{base}{}", hits(None)));
-        assets::fetch_views(db, sql.query(&sql_text)).await?
-    };
-    let has_next = items.len() as i64 > PER_PAGE;
-    items.truncate(PER_PAGE as usize);
+    let (items, has_next) = fetch_page(db, &sql, &base, &where_, order, page, &words).await?;
 
     // Exact up to TOTAL_CAP; beyond it the answer says "at least" (counting every visible
     // match of a common word would cost more than the search itself).
-    let from = format!("{base}{}", hits(None));
+    let from = format!("{base}{}", words.hits(None));
     let (total, total_capped) = if page == 1 && !has_next {
         (items.len() as i64, false)
     } else {
@@ -436,6 +280,216 @@ pub async fn run(
         has_next,
         facets,
     })
+}
+
+/// Which version the caller sees, and which assets (as `filters`): admins every asset at its
+/// current version (optionally one status); members the published version of what their
+/// grants cover (`access`). `None` when a member can see nothing at all.
+async fn scope(
+    db: &Db,
+    who: &Account,
+    s: &Search,
+    sql: &mut Sql,
+    now_p: &str,
+    filters: &mut Vec<String>,
+) -> Result<Option<String>, sqlx::Error> {
+    if who.is_admin() {
+        if let Some(st) = &s.status {
+            let p = sql.param(Value::Text(st.clone()));
+            filters.push(format!("a.status = {p}"));
+        }
+        return Ok(Some("a.current_version_id".to_string()));
+    }
+    let paths = access::view_paths(db, who).await?;
+    if paths.is_empty() {
+        return Ok(None);
+    }
+    let patterns: Vec<String> = paths
+        .iter()
+        .map(|p| sql.param(Value::Text(access::subtree_pattern(p))))
+        .collect();
+    filters.push(format!(
+        "{} AND {}",
+        access::published_clause("a", now_p),
+        access::subtrees_clause("f", &patterns)
+    ));
+    Ok(Some(access::published_version("a")))
+}
+
+/// The words of a query as the engine's full-text match (SQLite FTS5 or PostgreSQL tsquery).
+struct Words {
+    dialect: Dialect,
+    /// The match expression, for counting all matches.
+    text: Option<String>,
+    /// Its parameter.
+    param: Option<String>,
+}
+
+impl Words {
+    /// Adds the `-excluded` words to `filters` as a NOT IN.
+    fn new(dialect: Dialect, parsed: &Parsed, sql: &mut Sql, filters: &mut Vec<String>) -> Words {
+        let text = (!parsed.include.is_empty()).then(|| match dialect {
+            Dialect::Sqlite => Parsed::fts5(&parsed.include, " AND "),
+            Dialect::Postgres => Parsed::tsquery(&parsed.include, " & "),
+        });
+        let param = text.clone().map(|w| sql.param(Value::Text(w)));
+        if !parsed.exclude.is_empty() {
+            filters.push(match dialect {
+                Dialect::Sqlite => {
+                    let p = sql.param(Value::Text(Parsed::fts5(&parsed.exclude, " OR ")));
+                    format!(
+                        "a.id NOT IN (SELECT ss.asset_id FROM asset_fts JOIN asset_search ss \
+                         ON ss.rid = asset_fts.rowid WHERE asset_fts MATCH {p})"
+                    )
+                }
+                Dialect::Postgres => {
+                    let p = sql.param(Value::Text(Parsed::tsquery(&parsed.exclude, " | ")));
+                    format!(
+                        "a.id NOT IN (SELECT ss.asset_id FROM asset_search ss \
+                         WHERE ss.tsv @@ to_tsquery('simple', {p}))"
+                    )
+                }
+            });
+        }
+        Words {
+            dialect,
+            text,
+            param,
+        }
+    }
+
+    /// Whether there are words to rank by.
+    fn ranked(&self) -> bool {
+        self.param.is_some()
+    }
+
+    /// The matching assets as a join, with their score (lower is better); `top` keeps only the
+    /// best `top` matches, which each engine finds without scoring into a full sort.
+    fn hits(&self, top: Option<i64>) -> String {
+        let Some(p) = &self.param else {
+            return String::new();
+        };
+        match (self.dialect, top) {
+            (Dialect::Sqlite, Some(k)) => format!(
+                " JOIN (SELECT ss.asset_id AS hit_id, t.score FROM (SELECT rowid AS rid, rank AS score \
+                 FROM asset_fts WHERE asset_fts MATCH {p} ORDER BY rank LIMIT {k}) t \
+                 JOIN asset_search ss ON ss.rid = t.rid) m ON m.hit_id = a.id"
+            ),
+            // Unranked (other sorts, counts, facets): no score, so SQLite can flatten the
+            // join and stop early instead of scoring every match first.
+            (Dialect::Sqlite, None) => format!(
+                " JOIN (SELECT ss.asset_id AS hit_id FROM asset_fts \
+                 JOIN asset_search ss ON ss.rid = asset_fts.rowid WHERE asset_fts MATCH {p}) m \
+                 ON m.hit_id = a.id"
+            ),
+            (Dialect::Postgres, Some(k)) => format!(
+                " JOIN (SELECT ss.asset_id AS hit_id, -ts_rank(ss.tsv, tq) AS score \
+                 FROM asset_search ss, to_tsquery('simple', {p}) tq WHERE ss.tsv @@ tq \
+                 ORDER BY ts_rank(ss.tsv, tq) DESC LIMIT {k}) m ON m.hit_id = a.id"
+            ),
+            (Dialect::Postgres, None) => format!(
+                " JOIN (SELECT ss.asset_id AS hit_id FROM asset_search ss \
+                 WHERE ss.tsv @@ to_tsquery('simple', {p})) m ON m.hit_id = a.id"
+            ),
+        }
+    }
+}
+
+/// The search's filters (kind, orientation, folder, keyword, licence, year) as clauses.
+fn filter_clauses(s: &Search, sql: &mut Sql, licence: &str, filters: &mut Vec<String>) {
+    if let Some(k) = &s.kind {
+        let p = sql.param(Value::Text(k.clone()));
+        filters.push(format!("({KIND_SQL}) = {p}"));
+    }
+    if let Some(o) = &s.orientation {
+        let p = sql.param(Value::Text(o.clone()));
+        filters.push(format!("({ORIENTATION_SQL}) = {p}"));
+    }
+    if let Some(fid) = &s.folder_id {
+        // The folder and everything below it.
+        let p = sql.param(Value::Text(format!("%/{fid}/%")));
+        filters.push(format!("f.id_path LIKE {p}"));
+    }
+    if let Some(k) = &s.keyword {
+        let p = sql.param(Value::Text(super::normalize_keyword(k)));
+        filters.push(format!(
+            "EXISTS (SELECT 1 FROM asset_keywords kw WHERE kw.asset_id = a.id AND kw.keyword = {p})"
+        ));
+    }
+    if let Some(l) = &s.licence {
+        let p = sql.param(Value::Text(l.clone()));
+        filters.push(format!("({licence}) = {p}"));
+    }
+    if let Some(y) = s.year {
+        let p = sql.param(Value::Int(y));
+        filters.push(format!("s.year = {p}"));
+    }
+}
+
+/// The ORDER BY for a sort; relevance (`m.score`) only where there are words to rank by.
+fn order_by(sort: Option<&str>, ranked: bool) -> &'static str {
+    match (sort, ranked) {
+        (Some("newest"), _) | (None, false) | (Some("relevance"), false) => {
+            "a.created_at DESC, a.id DESC"
+        }
+        (Some("oldest"), _) => "a.created_at, a.id",
+        // By what the cards show: the title, or the file name where there is none.
+        (Some("name"), _) => "lower(CASE WHEN a.title = '' THEN a.filename ELSE a.title END), a.id",
+        (Some("size"), _) => "v.size DESC, a.id",
+        (_, true) => "m.score, a.id",
+        _ => "a.created_at DESC, a.id DESC",
+    }
+}
+
+/// One page of results (and whether there is a next one).
+async fn fetch_page(
+    db: &Db,
+    sql: &Sql,
+    base: &str,
+    where_: &str,
+    order: &str,
+    page: i64,
+    words: &Words,
+) -> Result<(Vec<AssetView>, bool), sqlx::Error> {
+    let offset = (page - 1) * PER_PAGE;
+    let list = |from: &str| {
+        format!(
+            "SELECT {COLS} {from}{where_} ORDER BY {order} LIMIT {} OFFSET {offset}",
+            PER_PAGE + 1
+        )
+    };
+    let mut items = if order.starts_with("m.score") {
+        // Best matches first: rank only the top `k` in the engine, filter those by permission
+        // and filters, and widen `k` only when too few of them are visible.
+        let need = offset + PER_PAGE + 1;
+        let mut k = (need * 4).max(256);
+        let mut all_matches: Option<i64> = None;
+        loop {
+            let sql_text = list(&format!("{base}{}", words.hits(Some(k))));
+            let items = assets::fetch_views(db, sql.query(&sql_text)).await?;
+            if items.len() as i64 > PER_PAGE {
+                break items;
+            }
+            let n = match all_matches {
+                Some(n) => n,
+                None => {
+                    let n = count_matches(db, words.text.as_deref().unwrap_or("")).await?;
+                    all_matches = Some(n);
+                    n
+                }
+            };
+            if n <= k {
+                break items;
+            }
+            k = (k * 8).min(n);
+        }
+    } else {
+        let sql_text = list(&format!("{base}{}", words.hits(None)));
+        assets::fetch_views(db, sql.query(&sql_text)).await?
+    };
+    let has_next = items.len() as i64 > PER_PAGE;
+    items.truncate(PER_PAGE as usize);
+    Ok((items, has_next))
 }
 
 /// Facet counts over the first `FACET_SAMPLE` results (`matching` is their FROM…WHERE).
