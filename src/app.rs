@@ -68,6 +68,7 @@ pub struct Shared {
 
 pub struct App {
     listener: TcpListener,
+    addr: SocketAddr,
     router: Router,
     state: AppState,
     /// Set when the portal has no admin yet: the one-time token of `/setup/{token}`.
@@ -109,6 +110,7 @@ impl App {
         }));
         Ok(App {
             router: router(state.clone()),
+            addr: listener.local_addr()?,
             listener,
             state,
             setup_token,
@@ -116,9 +118,7 @@ impl App {
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener
-            .local_addr()
-            .expect("bound listener has an address")
+        self.addr
     }
 
     pub fn state(&self) -> &AppState {
@@ -236,7 +236,7 @@ fn router(state: AppState) -> Router {
     // public URL that does not parse; a hand-made Config's falls back to the bound address.
     let origin = csrf::Origin::parse(&config.public_url)
         .or_else(|| csrf::Origin::parse(&format!("http://{}", config.bind)))
-        .unwrap_or_else(|| csrf::Origin::parse("http://127.0.0.1").expect("a valid origin"));
+        .unwrap_or_else(csrf::Origin::loopback);
 
     let api = Router::new()
         .merge(accounts::api::routes())

@@ -181,6 +181,9 @@ impl Recorder {
                 .map_err(|e| tracing::warn!(error = %e, "event writer: using sqlx"))
                 .ok()
         }) {
+            // At start-up, not on a request: a portal that cannot start its audit writer must
+            // not start at all.
+            #[allow(clippy::expect_used)]
             std::thread::Builder::new()
                 .name("event-writer".into())
                 .spawn(move || write_on_thread(conn, rx))

@@ -4,6 +4,11 @@
 //! single place that decides what a caller may see, `delivery` the one place that decides whether
 //! bytes may leave, whether they count and what is recorded; `storage` and `db` are the plumbing.
 
+// No panics on request paths: a panic there kills a connection and poisons locks. Where one is
+// truly impossible, an `allow` says why on that line. Tests may unwrap.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
 pub mod access;
 pub mod accounts;
 pub mod app;

@@ -9,7 +9,7 @@
 //! same generation and no availability window has opened or closed since. The link row itself
 //! (revoked, expired, downloads) is never cached: it is read on every request before this.
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use crate::access::{self, GalleryItem};
 use crate::db::{Db, Param};
@@ -91,6 +91,18 @@ impl std::fmt::Debug for Cache {
 }
 
 impl Cache {
+    /// The cache, usable even after a panic while it was held: that panic may have left half an
+    /// update, so the cache starts empty again rather than failing every later link page.
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|poisoned| {
+            let mut inner = poisoned.into_inner();
+            inner.entries.clear();
+            inner.items = 0;
+            self.inner.clear_poison();
+            inner
+        })
+    }
+
     /// What `access::link_gallery` returns for `link`, from the cache when it is current.
     pub async fn get(
         &self,
@@ -104,7 +116,7 @@ impl Cache {
         // link): a change committed in between makes the entry look older than it is (filled
         // once more), never newer.
         let key = key(link, limit);
-        if let Some(e) = self.inner.lock().expect("gallery cache").entries.get(&key) {
+        if let Some(e) = self.lock().entries.get(&key) {
             if e.generation == generation && now < e.until {
                 return Ok(e.gallery.clone());
             }
@@ -115,7 +127,7 @@ impl Cache {
             html: Default::default(),
         });
         let n = gallery.items.len();
-        let mut inner = self.inner.lock().expect("gallery cache");
+        let mut inner = self.lock();
         if inner.items + n > MAX_ITEMS {
             inner.entries.clear();
             inner.items = 0;
@@ -160,4 +172,24 @@ async fn next_boundary(db: &Db, now: i64) -> Result<i64, sqlx::Error> {
         .await?;
     let (f, u) = row.unwrap_or((None, None));
     Ok(f.unwrap_or(i64::MAX).min(u.unwrap_or(i64::MAX)))
+}
+
+#[cfg(test)]
+mod poison_tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_while_the_cache_is_held_empties_it_instead_of_breaking_it() {
+        let cache = Arc::new(Cache::default());
+        cache.lock().items = 7;
+        let c = cache.clone();
+        let _ = std::thread::spawn(move || {
+            let _held = c.inner.lock();
+            panic!("a bug while filling the cache");
+        })
+        .join();
+        assert!(cache.inner.is_poisoned());
+        assert_eq!(cache.lock().items, 0);
+        assert!(!cache.inner.is_poisoned());
+    }
 }

@@ -462,7 +462,7 @@ async fn issue_code(
     // Every request counts (a mail may go out), reserved before anything is sent.
     let _sent = throttle::reserve(&state.db, &key, CODES_SENT_PER_LINK, now).await?;
     if v.link.recipients.contains(&email) {
-        let code = format!("{:06}", random_code());
+        let code = crate::token::six_digits();
         sqlx::query(
             "INSERT INTO link_codes (id, link_id, email, code_hash, expires_at) VALUES ($1, $2, $3, $4, $5)",
         )
@@ -487,18 +487,6 @@ async fn issue_code(
     let mut unlock = v.unlock.clone();
     unlock.pending = Some(email);
     set_unlock(state, v, token, &unlock)
-}
-
-/// A uniformly random number below 1,000,000.
-fn random_code() -> u32 {
-    loop {
-        let mut b = [0u8; 4];
-        getrandom::fill(&mut b).expect("OS random number generator unavailable");
-        let n = u32::from_le_bytes(b) & 0x00FF_FFFF; // 0..16,777,216
-        if n < 16_000_000 {
-            return n % 1_000_000;
-        }
-    }
 }
 
 #[derive(Deserialize)]

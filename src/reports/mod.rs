@@ -41,6 +41,9 @@ impl Range {
             .map_err(|_| AppError::BadRequest(format!("{what} must be a date like 2026-03-31")))?;
             Ok(clock::to_ms(date.midnight().assume_utc()))
         };
+        if from.is_none_or(|s| s.trim().is_empty()) && to.is_none_or(|s| s.trim().is_empty()) {
+            return Ok(Range::last_30_days(now_ms));
+        }
         let to = match to.filter(|s| !s.trim().is_empty()) {
             Some(s) => day(s, "to")? + DAY_MS,
             None => today + DAY_MS,
@@ -60,6 +63,15 @@ impl Range {
             )));
         }
         Ok(Range { from, to })
+    }
+
+    /// The default: the 30 days up to and including today.
+    pub fn last_30_days(now_ms: i64) -> Range {
+        let to = now_ms.div_euclid(DAY_MS) * DAY_MS + DAY_MS;
+        Range {
+            from: to - 30 * DAY_MS,
+            to,
+        }
     }
 
     pub fn days(&self) -> i64 {
@@ -312,8 +324,8 @@ pub async fn submissions(db: &Db, r: Range) -> Result<Vec<Submissions>, AppError
                     continue; // admins' own uploads are drafts, not submissions
                 }
                 let user: String = row.try_get("actor_user_id")?;
-                let entry = match out.iter_mut().position(|s| s.id == user) {
-                    Some(i) => &mut out[i],
+                let i = match out.iter().position(|s| s.id == user) {
+                    Some(i) => i,
                     None => {
                         out.push(Submissions {
                             id: user.clone(),
@@ -329,9 +341,10 @@ pub async fn submissions(db: &Db, r: Range) -> Result<Vec<Submissions>, AppError
                             waiting: 0,
                             median_review_hours: None,
                         });
-                        out.last_mut().expect("just pushed")
+                        out.len() - 1
                     }
                 };
+                let entry = &mut out[i];
                 entry.submitted += 1;
                 entry.waiting += 1;
                 open.insert(asset, (user, at));

@@ -78,10 +78,7 @@ async fn reports_page(
     let now = clock::now_ms();
     let (range, error) = match Range::parse(q.from.as_deref(), q.to.as_deref(), now) {
         Ok(r) => (r, None),
-        Err(e) => (
-            Range::parse(None, None, now).expect("the default range is valid"),
-            Some(e.to_string()),
-        ),
+        Err(e) => (Range::last_30_days(now), Some(e.to_string())),
     };
     let db = &state.db;
     let per_day = super::downloads_per_day(db, range).await?;

@@ -484,9 +484,11 @@ fn coalesce<S>(inner: S) -> impl futures_util::Stream<Item = std::io::Result<Byt
 where
     S: futures_util::Stream<Item = std::io::Result<Bytes>> + Send,
 {
-    inner.ready_chunks(64).map(|chunks| {
+    inner.ready_chunks(64).map(|mut chunks| {
         if chunks.len() == 1 {
-            return chunks.into_iter().next().expect("one chunk");
+            if let Some(only) = chunks.pop() {
+                return only;
+            }
         }
         let chunks: Vec<Bytes> = chunks.into_iter().collect::<std::io::Result<_>>()?;
         let mut out = bytes::BytesMut::with_capacity(chunks.iter().map(Bytes::len).sum());

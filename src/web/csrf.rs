@@ -57,6 +57,15 @@ pub struct Origin {
 }
 
 impl Origin {
+    /// `http://127.0.0.1`, the origin of last resort for a hand-made config.
+    pub fn loopback() -> Origin {
+        Origin {
+            scheme: "http".into(),
+            host: "127.0.0.1".into(),
+            port: 80,
+        }
+    }
+
     /// Parses `scheme://host[:port]` (a path after it is ignored, so a public URL will do).
     pub fn parse(s: &str) -> Option<Origin> {
         let uri: axum::http::Uri = s.trim().parse().ok()?;
