@@ -25,6 +25,7 @@ pub mod error;
 pub mod events;
 pub mod fsck;
 pub mod http;
+pub mod ids;
 pub mod jobs;
 pub mod library;
 pub mod links;

@@ -321,7 +321,7 @@ async fn personal_api_tokens_are_made_listed_and_revoked_by_their_owner(app: Tes
         base: app.base.clone(),
         token: token.clone(),
         client: reqwest::Client::new(),
-        user_id: ann.id.clone(),
+        user_id: ann.id.to_string(),
     };
     let me = expect_json(mine.get("/account").await, 200).await;
     assert_eq!(me["email"], "ann@example.com");

@@ -8,6 +8,7 @@ use super::{groups, selfservice, tokens};
 use crate::app::AppState;
 use crate::error::AppError;
 use crate::events::{Event, EventKind};
+use crate::ids::UserId;
 use crate::web::client::ClientInfo;
 
 /// An admin creates an account.
@@ -30,7 +31,7 @@ pub async fn create_user(
 pub async fn update_user(
     state: &AppState,
     by: &Account,
-    id: &str,
+    id: &UserId,
     ch: UserChanges,
     client: &ClientInfo,
 ) -> Result<Account, AppError> {
@@ -67,7 +68,7 @@ pub async fn update_user(
 pub async fn disable_user(
     state: &AppState,
     by: &Account,
-    id: &str,
+    id: &UserId,
     client: &ClientInfo,
 ) -> Result<Account, AppError> {
     let ch = UserChanges {
@@ -147,7 +148,7 @@ pub async fn add_member(
     state: &AppState,
     by: &Account,
     group_id: &str,
-    user_id: &str,
+    user_id: &UserId,
     client: &ClientInfo,
 ) -> Result<(), AppError> {
     groups::add_member(&state.db, group_id, user_id).await?;
@@ -162,7 +163,7 @@ pub async fn remove_member(
     state: &AppState,
     by: &Account,
     group_id: &str,
-    user_id: &str,
+    user_id: &UserId,
     client: &ClientInfo,
 ) -> Result<(), AppError> {
     groups::remove_member(&state.db, group_id, user_id).await?;

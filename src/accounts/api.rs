@@ -14,6 +14,7 @@ use crate::app::AppState;
 use crate::clock;
 use crate::error::{ApiResult, AppError};
 use crate::events;
+use crate::ids::UserId;
 use crate::web::client::ClientInfo;
 
 pub fn routes() -> Router<AppState> {
@@ -168,7 +169,7 @@ async fn update_user(
     State(state): State<AppState>,
     ApiAdmin(admin): ApiAdmin,
     client: ClientInfo,
-    Path(id): Path<String>,
+    Path(id): Path<UserId>,
     Json(ch): Json<UserChanges>,
 ) -> ApiResult<Json<Value>> {
     let user = actions::update_user(&state, &admin, &id, ch, &client).await?;
@@ -194,7 +195,7 @@ async fn disable_user(
     State(state): State<AppState>,
     ApiAdmin(admin): ApiAdmin,
     client: ClientInfo,
-    Path(id): Path<String>,
+    Path(id): Path<UserId>,
 ) -> ApiResult<StatusCode> {
     actions::disable_user(&state, &admin, &id, &client).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -249,7 +250,7 @@ async fn add_member(
     State(state): State<AppState>,
     ApiAdmin(admin): ApiAdmin,
     client: ClientInfo,
-    Path((id, user_id)): Path<(String, String)>,
+    Path((id, user_id)): Path<(String, UserId)>,
 ) -> ApiResult<StatusCode> {
     actions::add_member(&state, &admin, &id, &user_id, &client).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -259,7 +260,7 @@ async fn remove_member(
     State(state): State<AppState>,
     ApiAdmin(admin): ApiAdmin,
     client: ClientInfo,
-    Path((id, user_id)): Path<(String, String)>,
+    Path((id, user_id)): Path<(String, UserId)>,
 ) -> ApiResult<StatusCode> {
     actions::remove_member(&state, &admin, &id, &user_id, &client).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -18,6 +18,7 @@ use crate::clock;
 use crate::db;
 use crate::error::{AppError, PageResult};
 use crate::events::{Event, EventKind};
+use crate::ids::UserId;
 use crate::web::client::ClientInfo;
 use crate::web::csrf;
 use crate::web::layout::{render, Layout};
@@ -324,7 +325,7 @@ async fn users_page(
     let page = UsersPage {
         layout: Layout::for_user("Users", &me, "users"),
         users: rows,
-        me: me.account.id.clone(),
+        me: me.account.id.to_string(),
         new_token,
     };
     Ok(render(&page)?.into_response())
@@ -467,7 +468,7 @@ async fn update_user(
     State(state): State<AppState>,
     PageAdmin(me): PageAdmin,
     client: ClientInfo,
-    Path(id): Path<String>,
+    Path(id): Path<UserId>,
     Form(f): Form<UpdateUserForm>,
 ) -> PageResult<Response> {
     let ch = match f.action.as_str() {
@@ -620,7 +621,7 @@ async fn group_page(
 
 #[derive(Deserialize)]
 struct MemberForm {
-    user_id: String,
+    user_id: UserId,
 }
 
 async fn add_member(
@@ -639,7 +640,7 @@ async fn remove_member(
     State(state): State<AppState>,
     PageAdmin(me): PageAdmin,
     client: ClientInfo,
-    Path((id, user_id)): Path<(String, String)>,
+    Path((id, user_id)): Path<(String, UserId)>,
 ) -> PageResult<Response> {
     actions::remove_member(&state, &me.account, &id, &user_id, &client).await?;
     me.flash("Member removed.").await;

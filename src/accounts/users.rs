@@ -37,7 +37,7 @@ impl Role {
 /// A signed-in caller or a listed user. Never carries the password hash.
 #[derive(Clone, Debug, Serialize)]
 pub struct Account {
-    pub id: String,
+    pub id: crate::ids::UserId,
     pub email: String,
     pub name: String,
     pub role: Role,
@@ -64,7 +64,7 @@ pub const COLUMNS: &str = "u.id, u.email, u.name, u.role, u.disabled, u.created_
 
 pub fn from_row<R: Columns + ?Sized>(row: &R) -> Result<Account, sqlx::Error> {
     Ok(Account {
-        id: row.text("id")?,
+        id: row.text("id")?.into(),
         email: row.text("email")?,
         name: row.text("name")?,
         role: if row.text("role")? == "admin" {
@@ -138,7 +138,7 @@ pub async fn create_user(db: &Db, new: NewUser<'_>) -> Result<Account, AppError>
         )),
         Err(e) => Err(e.into()),
         Ok(_) => Ok(Account {
-            id,
+            id: id.into(),
             email,
             name,
             role: new.role,
@@ -159,7 +159,7 @@ pub async fn names(
             continue;
         }
         if let Some(u) = by_id(db, id).await? {
-            out.insert(u.id, u.name);
+            out.insert(u.id.into(), u.name);
         }
     }
     Ok(out)

@@ -79,7 +79,7 @@ async fn collection_page(
     let who = &user.account;
     let now = clock::now_ms();
     let (c, items) = super::open(&state.db, who, &id, now).await?;
-    let ids: Vec<String> = items.iter().map(|v| v.asset.id.clone()).collect();
+    let ids: Vec<String> = items.iter().map(|v| v.asset.id.to_string()).collect();
     let can_zip = !crate::access::downloadable_many(&state.db, who, &ids, now)
         .await?
         .is_empty();

@@ -107,7 +107,7 @@ impl Party<'_> {
     fn recorder(&self) -> Recorder {
         match self {
             Party::Member(a) => Recorder {
-                user: Some(a.id.clone()),
+                user: Some(a.id.to_string()),
                 link: None,
                 kinds: (EventKind::Download, EventKind::DownloadStarted),
             },
@@ -477,7 +477,7 @@ async fn zip_of(
         return Err(Refusal::Exhausted.error());
     }
     let recorder = party.recorder();
-    let ids: Vec<String> = listed.into_iter().map(|a| a.view.asset.id).collect();
+    let ids: Vec<String> = listed.into_iter().map(|a| a.view.asset.id.into()).collect();
     let (state, client) = (state.clone(), ask.client.clone());
     Ok(completion::on_end(
         response,

@@ -13,13 +13,14 @@ use crate::app::AppState;
 use crate::clock;
 use crate::error::AppError;
 use crate::events::{Event, EventKind};
+use crate::ids::{AssetId, FolderId};
 use crate::web::client::ClientInfo;
 
 /// Creates a folder under `parent_id` (a root without one). An unknown parent is 422.
 pub async fn create_folder(
     state: &AppState,
     by: &Account,
-    parent_id: Option<&str>,
+    parent_id: Option<&FolderId>,
     name: &str,
     client: &ClientInfo,
 ) -> Result<Folder, AppError> {
@@ -53,7 +54,7 @@ pub struct Rights {
 pub async fn grant(
     state: &AppState,
     by: &Account,
-    folder_id: &str,
+    folder_id: &FolderId,
     group_id: &str,
     r: Rights,
     client: &ClientInfo,
@@ -97,7 +98,7 @@ pub async fn grant(
 pub async fn remove_grant(
     state: &AppState,
     by: &Account,
-    folder_id: &str,
+    folder_id: &FolderId,
     group_id: &str,
     client: &ClientInfo,
 ) -> Result<(), AppError> {
@@ -115,7 +116,7 @@ pub async fn remove_grant(
 pub async fn edit_asset(
     state: &AppState,
     by: &Account,
-    id: &str,
+    id: &AssetId,
     changes: Changes,
     client: &ClientInfo,
 ) -> Result<(), AppError> {
@@ -127,7 +128,7 @@ pub async fn edit_asset(
 pub async fn edit_assets(
     state: &AppState,
     by: &Account,
-    ids: &[String],
+    ids: &[AssetId],
     changes: &Map<String, Value>,
     client: &ClientInfo,
 ) -> Result<usize, AppError> {
@@ -141,7 +142,7 @@ pub async fn edit_assets(
 async fn edit(
     state: &AppState,
     by: &Account,
-    id: &str,
+    id: &AssetId,
     changes: Changes,
     detail: &str,
     client: &ClientInfo,
@@ -159,7 +160,7 @@ async fn edit(
 pub async fn check_out(
     state: &AppState,
     who: &Account,
-    id: &str,
+    id: &AssetId,
     client: &ClientInfo,
 ) -> Result<(), AppError> {
     let view = checkout::editable(&state.db, who, id, clock::now_ms()).await?;
@@ -173,7 +174,7 @@ pub async fn check_out(
 pub async fn release(
     state: &AppState,
     who: &Account,
-    id: &str,
+    id: &AssetId,
     client: &ClientInfo,
 ) -> Result<(), AppError> {
     let view = checkout::editable(&state.db, who, id, clock::now_ms()).await?;
@@ -192,7 +193,7 @@ pub async fn release(
 pub async fn make_current(
     state: &AppState,
     by: &Account,
-    id: &str,
+    id: &AssetId,
     version_id: &str,
     client: &ClientInfo,
 ) -> Result<(), AppError> {

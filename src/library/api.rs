@@ -12,6 +12,7 @@ use crate::accounts::{ApiAdmin, ApiUser};
 use crate::app::AppState;
 use crate::clock;
 use crate::error::{ApiResult, AppError};
+use crate::ids::{AssetId, FolderId};
 use crate::library::assets::{self, Changes};
 use crate::library::{actions, checkout, review};
 use crate::library::{folders, listing, upload};
@@ -92,7 +93,7 @@ async fn zip_selection(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct NewFolder {
-    parent_id: Option<String>,
+    parent_id: Option<FolderId>,
     name: String,
 }
 
@@ -102,7 +103,7 @@ async fn create_folder(
     client: ClientInfo,
     Json(body): Json<NewFolder>,
 ) -> ApiResult<Response> {
-    let parent = body.parent_id.as_deref();
+    let parent = body.parent_id.as_ref();
     let folder = actions::create_folder(&state, &admin, parent, &body.name, &client).await?;
     Ok((StatusCode::CREATED, Json(folder.to_json())).into_response())
 }
@@ -169,7 +170,7 @@ async fn set_grant(
     State(state): State<AppState>,
     ApiAdmin(admin): ApiAdmin,
     client: ClientInfo,
-    Path((id, group_id)): Path<(String, String)>,
+    Path((id, group_id)): Path<(FolderId, String)>,
     Json(g): Json<GrantBody>,
 ) -> ApiResult<Json<Value>> {
     let rights = actions::Rights {
@@ -187,7 +188,7 @@ async fn delete_grant(
     State(state): State<AppState>,
     ApiAdmin(admin): ApiAdmin,
     client: ClientInfo,
-    Path((id, group_id)): Path<(String, String)>,
+    Path((id, group_id)): Path<(FolderId, String)>,
 ) -> ApiResult<StatusCode> {
     actions::remove_grant(&state, &admin, &id, &group_id, &client).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -297,7 +298,7 @@ async fn patch_asset(
     State(state): State<AppState>,
     ApiAdmin(admin): ApiAdmin,
     client: ClientInfo,
-    Path(id): Path<String>,
+    Path(id): Path<AssetId>,
     Json(body): Json<Map<String, Value>>,
 ) -> ApiResult<Json<Value>> {
     let changes = parse_changes(body)?;
@@ -434,12 +435,12 @@ async fn bulk_edit(
     client: ClientInfo,
     Json(body): Json<Map<String, Value>>,
 ) -> ApiResult<Json<Value>> {
-    let ids: Vec<String> = match body.get("asset_ids") {
+    let ids: Vec<AssetId> = match body.get("asset_ids") {
         Some(Value::Array(a)) => a
             .iter()
             .map(|v| {
                 v.as_str()
-                    .map(str::to_string)
+                    .map(AssetId::from)
                     .ok_or_else(|| AppError::BadRequest("'asset_ids' must be strings".into()))
             })
             .collect::<Result<_, _>>()?,
@@ -502,7 +503,7 @@ async fn check_out(
     State(state): State<AppState>,
     ApiUser(who): ApiUser,
     client: ClientInfo,
-    Path(id): Path<String>,
+    Path(id): Path<AssetId>,
 ) -> ApiResult<Json<Value>> {
     actions::check_out(&state, &who, &id, &client).await?;
     let (view, rights) = access::asset(&state.db, &who, &id, clock::now_ms()).await?;
@@ -517,7 +518,7 @@ async fn release(
     State(state): State<AppState>,
     ApiUser(who): ApiUser,
     client: ClientInfo,
-    Path(id): Path<String>,
+    Path(id): Path<AssetId>,
 ) -> ApiResult<StatusCode> {
     actions::release(&state, &who, &id, &client).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -551,7 +552,7 @@ async fn make_current(
     State(state): State<AppState>,
     ApiAdmin(admin): ApiAdmin,
     client: ClientInfo,
-    Path((id, version_id)): Path<(String, String)>,
+    Path((id, version_id)): Path<(AssetId, String)>,
 ) -> ApiResult<Json<Value>> {
     actions::make_current(&state, &admin, &id, &version_id, &client).await?;
     let view = assets::get_current(&state.db, &id)

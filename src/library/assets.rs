@@ -11,7 +11,7 @@ use crate::sanitize;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Asset {
-    pub id: String,
+    pub id: crate::ids::AssetId,
     pub folder_id: String,
     pub filename: String,
     pub status: String,
@@ -105,7 +105,7 @@ pub fn split_keywords(s: &str) -> Vec<String> {
 pub fn view_from_row<R: Columns + ?Sized>(r: &R) -> Result<AssetView, sqlx::Error> {
     Ok(AssetView {
         asset: Asset {
-            id: r.text("id")?,
+            id: r.text("id")?.into(),
             folder_id: r.text("folder_id")?,
             filename: r.text("filename")?,
             status: r.text("status")?,

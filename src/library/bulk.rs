@@ -12,6 +12,7 @@ use super::card::AssetCard;
 use crate::accounts::PageAdmin;
 use crate::app::AppState;
 use crate::error::{AppError, PageResult};
+use crate::ids::AssetId;
 use crate::web::client::ClientInfo;
 use crate::web::layout::{render, Layout};
 
@@ -37,11 +38,11 @@ fn field<'a>(form: &'a [(String, String)], key: &str) -> &'a str {
         .unwrap_or("")
 }
 
-fn ids(form: &[(String, String)]) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
+fn ids(form: &[(String, String)]) -> Vec<AssetId> {
+    let mut out: Vec<AssetId> = Vec::new();
     for (k, v) in form {
-        if k == "asset_ids" && !out.contains(v) {
-            out.push(v.clone());
+        if k == "asset_ids" && !out.iter().any(|id| id == v) {
+            out.push(v.as_str().into());
         }
     }
     out

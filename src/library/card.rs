@@ -71,7 +71,7 @@ impl AssetCard {
 
     pub fn from_view(v: &AssetView) -> AssetCard {
         AssetCard {
-            id: v.asset.id.clone(),
+            id: v.asset.id.to_string(),
             label: if v.asset.title.is_empty() {
                 v.version.filename.clone()
             } else {

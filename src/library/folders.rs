@@ -11,7 +11,7 @@ use crate::sanitize;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Folder {
-    pub id: String,
+    pub id: crate::ids::FolderId,
     pub parent_id: Option<String>,
     pub name: String,
     pub path: String,
@@ -28,7 +28,7 @@ impl Folder {
     pub fn ancestor_ids(&self) -> Vec<&str> {
         self.id_path
             .split('/')
-            .filter(|s| !s.is_empty() && *s != self.id)
+            .filter(|s| !s.is_empty() && *s != self.id.as_str())
             .collect()
     }
 
@@ -132,8 +132,8 @@ pub async fn create(db: &Db, parent: Option<&Folder>, name: &str) -> Result<Fold
         )),
         Err(e) => Err(e.into()),
         Ok(_) => Ok(Folder {
-            id,
-            parent_id: parent.map(|p| p.id.clone()),
+            id: id.into(),
+            parent_id: parent.map(|p| p.id.to_string()),
             name,
             path,
             id_path,

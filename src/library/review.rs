@@ -103,7 +103,7 @@ async fn notify(
     let Some(uploader) = view.version.uploaded_by.as_deref() else {
         return Ok(());
     };
-    if uploader == admin.id {
+    if uploader == admin.id.as_str() {
         return Ok(());
     }
     let Some(to) = users::by_id(&state.db, uploader).await? else {

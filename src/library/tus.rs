@@ -489,7 +489,7 @@ async fn finish(
         .execute(&state.db.pool)
         .await?;
     remove_parts(state, &u.id, &keys).await;
-    Ok(view.asset.id)
+    Ok(view.asset.id.into())
 }
 
 /// Removes up to 50 expired, unfinished uploads and their parts.

@@ -28,7 +28,7 @@ pub async fn selection(
             ));
         }
         let (c, views) = crate::collections::open(&state.db, who, &cid, now).await?;
-        let ids: Vec<String> = views.into_iter().map(|v| v.asset.id).collect();
+        let ids: Vec<String> = views.into_iter().map(|v| v.asset.id.into()).collect();
         let listed: Vec<LinkedAsset> = access::downloadable_many(&state.db, who, &ids, now)
             .await?
             .into_iter()

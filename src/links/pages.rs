@@ -143,7 +143,7 @@ async fn list_page(
         state: Filter::parse_state(&st)?,
         target: Some(target.clone())
             .filter(|t| t == "assets" || t == "folder" || t == "collection"),
-        creator: mine.then(|| me.account.id.clone()),
+        creator: mine.then(|| me.account.id.to_string()),
         recipient: Some(recipient.clone()).filter(|r| !r.is_empty()),
     };
     let links = super::list(&state.db, &filter, None, 200, now).await?;

@@ -164,7 +164,7 @@ async fn upload_page(
             .await?
             .into_iter()
             .map(|v| Reference {
-                id: v.asset.id.clone(),
+                id: v.asset.id.to_string(),
                 name: v.version.filename.clone(),
                 size: human_size(v.version.size),
             })

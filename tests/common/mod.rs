@@ -280,7 +280,7 @@ impl TestApp {
             base: self.base.clone(),
             token,
             client: Client::new(),
-            user_id: account.id.clone(),
+            user_id: account.id.to_string(),
         }
     }
 

@@ -11,6 +11,7 @@ use crate::accounts::{PageAdmin, PageUser};
 use crate::app::AppState;
 use crate::clock;
 use crate::error::{AppError, PageError, PageResult};
+use crate::ids::AssetId;
 use crate::library::assets::{self, Changes};
 use crate::library::{actions, checkout, review, upload};
 use crate::web::client::ClientInfo;
@@ -65,7 +66,7 @@ async fn edit_asset(
     State(state): State<AppState>,
     PageAdmin(me): PageAdmin,
     client: ClientInfo,
-    Path(id): Path<String>,
+    Path(id): Path<AssetId>,
     Form(f): Form<EditForm>,
 ) -> PageResult<Response> {
     let changes = Changes {
@@ -142,7 +143,7 @@ async fn checkout_action(
     State(state): State<AppState>,
     user: PageUser,
     client: ClientInfo,
-    Path(id): Path<String>,
+    Path(id): Path<AssetId>,
     Form(f): Form<CheckoutForm>,
 ) -> PageResult<Response> {
     let who = &user.account;
@@ -203,7 +204,7 @@ async fn make_current(
     State(state): State<AppState>,
     PageAdmin(me): PageAdmin,
     client: ClientInfo,
-    Path((id, version_id)): Path<(String, String)>,
+    Path((id, version_id)): Path<(AssetId, String)>,
 ) -> PageResult<Response> {
     match actions::make_current(&state, &me.account, &id, &version_id, &client).await {
         Ok(()) => {

@@ -13,6 +13,7 @@ use crate::accounts::{groups, PageAdmin, PageUser};
 use crate::app::AppState;
 use crate::clock;
 use crate::error::{AppError, PageResult};
+use crate::ids::FolderId;
 use crate::library::assets::{self, AssetView};
 use crate::library::card::AssetCard;
 use crate::library::folders::{self, Folder, Grant};
@@ -165,7 +166,7 @@ async fn folder_page(
 
 #[derive(Deserialize)]
 struct NewFolderForm {
-    parent_id: Option<String>,
+    parent_id: Option<FolderId>,
     name: String,
 }
 
@@ -175,7 +176,7 @@ async fn create_folder(
     client: ClientInfo,
     Form(f): Form<NewFolderForm>,
 ) -> PageResult<Response> {
-    let parent = f.parent_id.as_deref().filter(|p| !p.is_empty());
+    let parent = f.parent_id.as_ref().filter(|p| !p.is_empty());
     let back = parent
         .map(|p| format!("/folders/{p}"))
         .unwrap_or_else(|| "/".into());
@@ -204,7 +205,7 @@ async fn set_grant(
     State(state): State<AppState>,
     PageAdmin(me): PageAdmin,
     client: ClientInfo,
-    Path(id): Path<String>,
+    Path(id): Path<FolderId>,
     Form(f): Form<GrantForm>,
 ) -> PageResult<Response> {
     // On the form, ticking "download" implies "view".
@@ -228,7 +229,7 @@ async fn remove_grant(
     State(state): State<AppState>,
     PageAdmin(me): PageAdmin,
     client: ClientInfo,
-    Path((id, group_id)): Path<(String, String)>,
+    Path((id, group_id)): Path<(FolderId, String)>,
 ) -> PageResult<Response> {
     match actions::remove_grant(&state, &me.account, &id, &group_id, &client).await {
         // A second click (or another admin) was first: the access is gone either way.

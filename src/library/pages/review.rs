@@ -45,7 +45,7 @@ impl ReviewItem {
         let stage = review::stage(&s.view);
         ReviewItem {
             card: AssetCard::from_view(&s.view),
-            id: a.id.clone(),
+            id: a.id.to_string(),
             label: if a.title.is_empty() {
                 a.filename.clone()
             } else {
