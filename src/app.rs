@@ -51,7 +51,7 @@ pub struct Shared {
     pub storage: Storage,
     pub config: Arc<Config>,
     /// Shared by all instances (signing of link cookies and the like).
-    pub secret: Arc<String>,
+    pub secret: crate::secret_string::SecretString,
     /// Writes audit events in batches (see `events::Recorder`).
     pub events: events::Recorder,
     /// Outgoing email: SMTP, or `.eml` files in the data dir's outbox.
@@ -76,7 +76,7 @@ pub struct App {
 
 impl App {
     pub async fn build(config: Config) -> anyhow::Result<App> {
-        let db = Db::connect_pool(&config.database_url, config.db_pool).await?;
+        let db = Db::connect_pool(config.database_url.expose(), config.db_pool).await?;
         db.migrate().await?;
         let storage = Storage::from_url(&config.storage)?;
         let secret = crate::secret::shared(&config, &db).await?;
@@ -89,7 +89,7 @@ impl App {
         let brand: Arc<crate::brand::Cache> = Arc::default();
         brand.set(crate::brand::load(&db).await?);
         let mailer = mail::Mailer::new(
-            config.smtp_url.as_deref(),
+            config.smtp_url.as_ref().map(|u| u.expose()),
             config.data_dir.join("outbox"),
             &config.mail_from,
             brand.clone(),
@@ -101,7 +101,7 @@ impl App {
             db,
             storage,
             config: Arc::new(config),
-            secret: Arc::new(secret),
+            secret,
             galleries: Arc::default(),
             metrics: Arc::default(),
             brand,

@@ -31,6 +31,7 @@ pub mod reports;
 pub mod sanitize;
 pub mod search;
 pub mod secret;
+pub mod secret_string;
 pub mod storage;
 pub mod upload_cli;
 pub mod uploadlinks;

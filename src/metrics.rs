@@ -139,7 +139,7 @@ impl HttpBody for Counted {
 /// `GET /metrics`. With `ASSETPORT_METRICS_TOKEN` set, only `Authorization: Bearer <token>`
 /// may read it (404 otherwise, like any hidden page).
 pub async fn serve(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Some(expected) = state.config.metrics_token.as_deref() {
+    if let Some(expected) = state.config.metrics_token.as_ref().map(|t| t.expose()) {
         let given = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())

@@ -374,7 +374,7 @@ fn links(state: &AppState, who: &Account) -> (String, String) {
         format!("{base}/account#notifications"),
         format!(
             "{base}/unsubscribe/{}",
-            unsubscribe_token(&state.secret, &who.id)
+            unsubscribe_token(state.secret.expose(), &who.id)
         ),
     )
 }
