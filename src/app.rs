@@ -207,16 +207,13 @@ fn start_jobs(state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
         move |job: jobs::Job| {
             let state = for_jobs.clone();
             async move {
-                let kind = job.kind.clone();
-                let outcome = match kind.as_str() {
-                    renditions::JOB => renditions::run(state.clone(), job).await,
-                    crate::digests::JOB => crate::digests::run(state.clone(), job).await,
-                    other => Err(jobs::JobError::Permanent(format!(
-                        "unknown job kind {other}"
-                    ))),
+                let kind = job.kind;
+                let outcome = match kind {
+                    jobs::JobKind::Renditions => renditions::run(state.clone(), job).await,
+                    jobs::JobKind::Digests => crate::digests::run(state.clone(), job).await,
                 };
                 let label = if outcome.is_ok() { "ok" } else { "error" };
-                state.metrics.job_run(&kind, label);
+                state.metrics.job_run(kind.as_str(), label);
                 outcome
             }
         },

@@ -19,9 +19,8 @@ use crate::app::AppState;
 use crate::brand::mail::{ADMIN_DIGEST, NEW_ASSETS_DIGEST};
 use crate::clock;
 use crate::db::Db;
-use crate::jobs::{self, JobError};
+use crate::jobs::{self, JobError, JobKind};
 
-pub const JOB: &str = "digests";
 const DAY_MS: i64 = 24 * 3600 * 1000;
 /// Links and assets are announced this long before they expire.
 pub const EXPIRY_NOTICE_MS: i64 = 7 * DAY_MS;
@@ -154,7 +153,7 @@ pub async fn schedule(state: &AppState, hour: u8, now: i64) -> Result<(), sqlx::
         u8::from(t.month()),
         t.day()
     );
-    if jobs::enqueue_once(&state.db, JOB, &subject).await? {
+    if jobs::enqueue_once(&state.db, JobKind::Digests, &subject).await? {
         state.jobs.wake();
     }
     Ok(())
@@ -162,7 +161,12 @@ pub async fn schedule(state: &AppState, hour: u8, now: i64) -> Result<(), sqlx::
 
 /// Queues a run now for everyone subscribed, whatever the day (the jobs page's button).
 pub async fn run_now(state: &AppState) -> Result<(), sqlx::Error> {
-    jobs::enqueue(&state.db.pool, JOB, &format!("now:{}", crate::db::new_id())).await?;
+    jobs::enqueue(
+        &state.db.pool,
+        JobKind::Digests,
+        &format!("now:{}", crate::db::new_id()),
+    )
+    .await?;
     state.jobs.wake();
     Ok(())
 }
