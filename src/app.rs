@@ -95,6 +95,7 @@ impl App {
             brand.clone(),
             db.clone(),
         )?;
+        let metrics = Arc::new(crate::metrics::Metrics::new(db.local_fallbacks()));
         let state = AppState(Arc::new(Shared {
             mailer,
             events: events::Recorder::start(db.clone()),
@@ -103,7 +104,7 @@ impl App {
             config: Arc::new(config),
             secret,
             galleries: Arc::default(),
-            metrics: Arc::default(),
+            metrics,
             brand,
             jobs: jobs::Waker::default(),
         }));
@@ -302,7 +303,7 @@ fn router(state: AppState) -> Router {
             crate::brand::middleware,
         ))
         .layer(middleware::from_fn_with_state(
-            state.clone(),
+            state.metrics.clone(),
             crate::metrics::track,
         ))
         .layer(axum::Extension(config.trusted_proxies.clone()));
