@@ -1,6 +1,7 @@
 //! `GET /metrics` in Prometheus text format (docs/metrics.md lists every name; tests hold them
-//! stable). Counters are this instance's own, as Prometheus expects of each scraped target;
-//! job queue gauges are read from the database, so every instance reports the same queue.
+//! stable), kept and written by `prometheus-client`. Counters are this instance's own, as
+//! Prometheus expects of each scraped target; job queue gauges are read from the database at
+//! each scrape, so every instance reports the same queue.
 //!
 //! Requests are labelled by route template (`/s/{token}`), never by raw path: paths carry
 //! secret tokens and would also make the label set unbounded.
@@ -107,15 +108,8 @@ impl Metrics {
     /// `local_fallbacks` is the database's count of fast reads answered by sqlx instead
     /// (`Db::local_fallbacks`); plumbing below hands it up rather than this module reaching in.
     pub fn new(local_fallbacks: Counter) -> Metrics {
-        let mut registry = Registry::default();
-        let build_info = Family::<VersionLabels, Gauge>::default();
-        build_info
-            .get_or_create(&VersionLabels {
-                version: env!("CARGO_PKG_VERSION"),
-            })
-            .set(1);
-        registry.register("assetport_build_info", "The running version", build_info);
         let m = Metrics {
+            registry: Registry::default(),
             requests: Family::default(),
             latency: Family::new_with_constructor(latency_histogram as fn() -> Histogram),
             throttled: Family::default(),
@@ -124,57 +118,65 @@ impl Metrics {
             sent: Counter::default(),
             job_runs: Family::default(),
             scrape_errors: Family::default(),
-            registry: Registry::default(),
         };
-        registry.register(
+        let build_info = Family::<VersionLabels, Gauge>::default();
+        build_info
+            .get_or_create(&VersionLabels {
+                version: env!("CARGO_PKG_VERSION"),
+            })
+            .set(1);
+        // Present from the start, so an alert on its increase has a series to look at.
+        m.scrape_errors
+            .get_or_create_owned(&SourceLabels { source: "jobs" });
+
+        let mut r = Registry::default();
+        r.register("assetport_build_info", "The running version", build_info);
+        r.register(
             "assetport_http_requests",
             "HTTP requests answered, by method, route template and status",
             Listed(m.requests.clone()),
         );
-        registry.register(
+        r.register(
             "assetport_throttled",
             "Requests refused with 429 by a login, link or probe throttle",
             Listed(m.throttled.clone()),
         );
-        registry.register(
+        r.register(
             "assetport_http_request_duration_seconds",
             "Time from request to response head, by route template",
             Listed(m.latency.clone()),
         );
-        registry.register(
+        r.register(
             "assetport_http_requests_in_flight",
             "Requests being answered now",
             m.in_flight.clone(),
         );
-        registry.register(
+        r.register(
             "assetport_http_received_bytes",
             "Request body bytes received (uploads)",
             m.received.clone(),
         );
-        registry.register(
+        r.register(
             "assetport_http_sent_bytes",
             "Response body bytes sent (downloads, pages)",
             m.sent.clone(),
         );
-        registry.register(
+        r.register(
             "assetport_job_runs",
             "Job runs finished by this instance, by kind and outcome",
             Listed(m.job_runs.clone()),
         );
-        // Present from the start, so an alert on its increase has a series to look at.
-        m.scrape_errors
-            .get_or_create_owned(&SourceLabels { source: "jobs" });
-        registry.register(
+        r.register(
             "assetport_scrape_errors",
             "Scrapes whose database read failed, by what was read; those samples are missing",
             Listed(m.scrape_errors.clone()),
         );
-        registry.register(
+        r.register(
             "assetport_db_local_read_fallbacks",
             "Fast SQLite reads that failed and were answered through sqlx instead",
             local_fallbacks,
         );
-        Metrics { registry, ..m }
+        Metrics { registry: r, ..m }
     }
 
     /// Counts one finished job run (`outcome`: ok or error).
