@@ -51,7 +51,7 @@ pub struct Shared {
     pub storage: Storage,
     pub config: Arc<Config>,
     /// Shared by all instances (signing of link cookies and the like).
-    pub secret: Arc<String>,
+    pub secret: crate::secret_string::SecretString,
     /// Writes audit events in batches (see `events::Recorder`).
     pub events: events::Recorder,
     /// Outgoing email: SMTP, or `.eml` files in the data dir's outbox.
@@ -77,7 +77,7 @@ pub struct App {
 
 impl App {
     pub async fn build(config: Config) -> anyhow::Result<App> {
-        let db = Db::connect_pool(&config.database_url, config.db_pool).await?;
+        let db = Db::connect_pool(config.database_url.expose(), config.db_pool).await?;
         db.migrate().await?;
         let storage = Storage::from_url(&config.storage)?;
         let secret = crate::secret::shared(&config, &db).await?;
@@ -90,21 +90,22 @@ impl App {
         let brand: Arc<crate::brand::Cache> = Arc::default();
         brand.set(crate::brand::load(&db).await?);
         let mailer = mail::Mailer::new(
-            config.smtp_url.as_deref(),
+            config.smtp_url.as_ref().map(|u| u.expose()),
             config.data_dir.join("outbox"),
             &config.mail_from,
             brand.clone(),
             db.clone(),
         )?;
+        let metrics = Arc::new(crate::metrics::Metrics::new(db.local_fallbacks()));
         let state = AppState(Arc::new(Shared {
             mailer,
             events: events::Recorder::start(db.clone()),
             db,
             storage,
             config: Arc::new(config),
-            secret: Arc::new(secret),
+            secret,
             galleries: Arc::default(),
-            metrics: Arc::default(),
+            metrics,
             brand,
             jobs: jobs::Waker::default(),
         }));
@@ -207,16 +208,13 @@ fn start_jobs(state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
         move |job: jobs::Job| {
             let state = for_jobs.clone();
             async move {
-                let kind = job.kind.clone();
-                let outcome = match kind.as_str() {
-                    renditions::JOB => renditions::run(state.clone(), job).await,
-                    crate::digests::JOB => crate::digests::run(state.clone(), job).await,
-                    other => Err(jobs::JobError::Permanent(format!(
-                        "unknown job kind {other}"
-                    ))),
+                let kind = job.kind;
+                let outcome = match kind {
+                    jobs::JobKind::Renditions => renditions::run(state.clone(), job).await,
+                    jobs::JobKind::Digests => crate::digests::run(state.clone(), job).await,
                 };
                 let label = if outcome.is_ok() { "ok" } else { "error" };
-                state.metrics.job_run(&kind, label);
+                state.metrics.job_run(kind.as_str(), label);
                 outcome
             }
         },
@@ -305,7 +303,7 @@ fn router(state: AppState) -> Router {
             crate::brand::middleware,
         ))
         .layer(middleware::from_fn_with_state(
-            state.clone(),
+            state.metrics.clone(),
             crate::metrics::track,
         ))
         .layer(axum::Extension(config.trusted_proxies.clone()));

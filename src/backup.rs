@@ -43,7 +43,7 @@ struct Object {
 
 /// The live SQLite file behind `config.database_url`, or a clear refusal.
 fn sqlite_file(config: &Config) -> anyhow::Result<PathBuf> {
-    let Some(rest) = config.database_url.strip_prefix("sqlite:") else {
+    let Some(rest) = config.database_url.expose().strip_prefix("sqlite:") else {
         bail!(
             "assetport backup and restore cover the SQLite default; back up PostgreSQL with \
              pg_dump and the bucket with its own versioning (docs/deploy.md)"

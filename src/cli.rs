@@ -211,7 +211,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Upload { .. } | Command::Render { .. } => Ok(()), // handled above
         Command::Serve => serve(config).await,
         Command::Migrate => {
-            Db::connect_pool(&config.database_url, config.db_pool)
+            Db::connect_pool(config.database_url.expose(), config.db_pool)
                 .await?
                 .migrate()
                 .await?;
@@ -252,7 +252,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let mut password = String::new();
             std::io::stdin().lock().read_line(&mut password)?;
             let password = password.trim_end_matches(['\r', '\n']);
-            let db = Db::connect_pool(&config.database_url, config.db_pool).await?;
+            let db = Db::connect_pool(config.database_url.expose(), config.db_pool).await?;
             db.migrate().await?;
             let role = users::Role::parse(&role)?;
             let user = users::create_user(
@@ -277,7 +277,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Token {
             command: TokenCommand::Create { email, name },
         } => {
-            let db = Db::connect_pool(&config.database_url, config.db_pool).await?;
+            let db = Db::connect_pool(config.database_url.expose(), config.db_pool).await?;
             db.migrate().await?;
             let user = users::by_email(&db, &email)
                 .await?
@@ -292,7 +292,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 /// `assetport fsck`: prints what it found; an error when anything referenced is missing or
 /// damaged.
 async fn fsck(config: &Config, repair: bool, grace_secs: u64) -> anyhow::Result<()> {
-    let db = Db::connect_pool(&config.database_url, config.db_pool).await?;
+    let db = Db::connect_pool(config.database_url.expose(), config.db_pool).await?;
     db.migrate().await?;
     let storage = crate::storage::Storage::from_url(&config.storage)?;
     let grace = std::time::Duration::from_secs(grace_secs);
@@ -333,7 +333,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     );
     println!(
         "  database {}   storage {}",
-        redact(&config.database_url),
+        redact(config.database_url.expose()),
         config.storage
     );
     if let Some(token) = &app.setup_token {

@@ -5,12 +5,15 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use serde::Deserialize;
 
+use crate::secret_string::SecretString;
 use crate::web::client::TrustedProxies;
 
+/// `Debug` is safe to log: every secret-bearing field is a [`SecretString`] and prints `***`.
+/// (S3 credentials are not here: object_store reads the standard `AWS_*` variables itself.)
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// `sqlite://…` or `postgres://…`.
-    pub database_url: String,
+    /// `sqlite://…` or `postgres://…` (may carry a password).
+    pub database_url: SecretString,
     /// `file://…` (later `s3://…`).
     pub storage: String,
     pub bind: String,
@@ -19,8 +22,9 @@ pub struct Config {
     /// No public URL was configured: it follows the address actually bound (so port 0 works).
     pub public_url_from_bind: bool,
     /// Shared by all instances; generated once into the data dir when unset.
-    pub secret: Option<String>,
-    pub smtp_url: Option<String>,
+    pub secret: Option<SecretString>,
+    /// May carry the SMTP password (`smtps://user:pass@host`).
+    pub smtp_url: Option<SecretString>,
     /// Where generated state lives (secret, outbox, default database and blobs).
     pub data_dir: PathBuf,
     /// Largest accepted upload body, in bytes.
@@ -39,7 +43,7 @@ pub struct Config {
     /// addresses or CIDR ranges); none by default, so the header is ignored.
     pub trusted_proxies: TrustedProxies,
     /// When set, `GET /metrics` needs `Authorization: Bearer <this>` (`ASSETPORT_METRICS_TOKEN`).
-    pub metrics_token: Option<String>,
+    pub metrics_token: Option<SecretString>,
     /// Database connections this instance may hold (`ASSETPORT_DB_POOL`); unset: 8 for SQLite,
     /// 10 for PostgreSQL. With many instances, their sum must stay under the server's limit.
     pub db_pool: Option<u32>,
@@ -52,12 +56,12 @@ pub struct Config {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileConfig {
-    database_url: Option<String>,
+    database_url: Option<SecretString>,
     storage: Option<String>,
     bind: Option<String>,
     public_url: Option<String>,
-    secret: Option<String>,
-    smtp_url: Option<String>,
+    secret: Option<SecretString>,
+    smtp_url: Option<SecretString>,
     data_dir: Option<PathBuf>,
     max_upload_bytes: Option<u64>,
     max_link_days: Option<i64>,
@@ -65,7 +69,7 @@ struct FileConfig {
     job_workers: Option<usize>,
     renderer: Option<PathBuf>,
     trusted_proxies: Option<String>,
-    metrics_token: Option<String>,
+    metrics_token: Option<SecretString>,
     db_pool: Option<u32>,
     digest_hour: Option<String>,
 }
@@ -75,7 +79,7 @@ impl Config {
     pub fn with_data_dir(data_dir: impl Into<PathBuf>) -> Config {
         let data_dir = data_dir.into();
         Config {
-            database_url: format!("sqlite://{}", data_dir.join("assetport.db").display()),
+            database_url: format!("sqlite://{}", data_dir.join("assetport.db").display()).into(),
             storage: format!("file://{}", data_dir.join("blobs").display()),
             bind: "127.0.0.1:8080".into(),
             public_url: "http://127.0.0.1:8080".into(),
@@ -105,17 +109,16 @@ impl Config {
             FileConfig::default()
         };
         let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let secret_env = |k: &str| env(k).map(SecretString::from);
         let data_dir = env("ASSETPORT_DATA_DIR")
             .map(PathBuf::from)
             .or(file.data_dir)
             .unwrap_or_else(|| PathBuf::from("./data"));
         let mut c = Config::with_data_dir(data_dir);
         let pick = |e: Option<String>, f: Option<String>, d: String| e.or(f).unwrap_or(d);
-        c.database_url = pick(
-            env("ASSETPORT_DATABASE_URL"),
-            file.database_url,
-            c.database_url,
-        );
+        c.database_url = secret_env("ASSETPORT_DATABASE_URL")
+            .or(file.database_url)
+            .unwrap_or(c.database_url);
         c.storage = pick(env("ASSETPORT_STORAGE"), file.storage, c.storage);
         c.bind = pick(env("ASSETPORT_BIND"), file.bind, c.bind);
         // Unset, the public URL follows the bind address, so links printed at start-up work.
@@ -123,8 +126,8 @@ impl Config {
         let configured = env("ASSETPORT_PUBLIC_URL").or(file.public_url);
         c.public_url_from_bind = configured.is_none();
         c.public_url = configured.unwrap_or(bound);
-        c.secret = env("ASSETPORT_SECRET").or(file.secret);
-        c.smtp_url = env("ASSETPORT_SMTP_URL").or(file.smtp_url);
+        c.secret = secret_env("ASSETPORT_SECRET").or(file.secret);
+        c.smtp_url = secret_env("ASSETPORT_SMTP_URL").or(file.smtp_url);
         if let Some(v) = env("ASSETPORT_MAX_UPLOAD_BYTES") {
             c.max_upload_bytes = v.parse().context("ASSETPORT_MAX_UPLOAD_BYTES")?;
         } else if let Some(v) = file.max_upload_bytes {
@@ -153,7 +156,7 @@ impl Config {
         if let Some(v) = env("ASSETPORT_TRUSTED_PROXIES").or(file.trusted_proxies) {
             c.trusted_proxies = TrustedProxies::parse(&v)?;
         }
-        c.metrics_token = env("ASSETPORT_METRICS_TOKEN").or(file.metrics_token);
+        c.metrics_token = secret_env("ASSETPORT_METRICS_TOKEN").or(file.metrics_token);
         if let Some(v) = env("ASSETPORT_DB_POOL") {
             c.db_pool = Some(v.parse().context("ASSETPORT_DB_POOL")?);
         } else {
@@ -184,5 +187,30 @@ impl Config {
     /// Cookies get `Secure` only when the public URL is HTTPS (SPEC §2.6).
     pub fn secure_cookies(&self) -> bool {
         self.public_url.starts_with("https://")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A `{:?}` of the configuration (a startup log line, a panic message) shows no secret.
+    #[test]
+    fn debug_prints_no_secret() {
+        let mut c = Config::with_data_dir("/tmp/d");
+        c.database_url = "postgres://app:db-password-1@db/assetport".into();
+        c.secret = Some("signing-secret-2".into());
+        c.smtp_url = Some("smtps://mailer:smtp-password-3@mail.example.com".into());
+        c.metrics_token = Some("metrics-token-4".into());
+        let printed = format!("{c:?} {c:#?}");
+        for secret in [
+            "db-password-1",
+            "signing-secret-2",
+            "smtp-password-3",
+            "metrics-token-4",
+        ] {
+            assert!(!printed.contains(secret), "{secret} in {printed}");
+        }
+        assert!(printed.contains("database_url: ***"), "{printed}");
     }
 }

@@ -37,6 +37,7 @@ pub mod reports;
 pub mod sanitize;
 pub mod search;
 pub mod secret;
+pub mod secret_string;
 pub mod storage;
 pub mod token;
 pub mod upload_cli;

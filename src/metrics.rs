@@ -1,14 +1,12 @@
 //! `GET /metrics` in Prometheus text format (docs/metrics.md lists every name; tests hold them
-//! stable). Counters are this instance's own, as Prometheus expects of each scraped target;
-//! job queue gauges are read from the database, so every instance reports the same queue.
+//! stable), kept and written by `prometheus-client`. Counters are this instance's own, as
+//! Prometheus expects of each scraped target; job queue gauges are read from the database at
+//! each scrape, so every instance reports the same queue.
 //!
 //! Requests are labelled by route template (`/s/{token}`), never by raw path: paths carry
 //! secret tokens and would also make the label set unbounded.
-use std::collections::HashMap;
-use std::fmt::Write;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -18,6 +16,13 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http_body::{Frame, SizeHint};
+use prometheus_client::encoding::{prometheus_text, EncodeLabelSet, EncodeMetric, MetricEncoder};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::metrics::MetricType;
+use prometheus_client::registry::Registry;
 
 use crate::app::AppState;
 
@@ -26,51 +31,230 @@ const BUCKETS: [f64; 12] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
 ];
 
-#[derive(Default)]
-pub struct Metrics {
-    requests: Mutex<HashMap<(String, String, u16), u64>>,
-    latency: Mutex<HashMap<String, Histogram>>,
-    in_flight: AtomicI64,
-    bytes_received: Arc<AtomicU64>,
-    bytes_sent: Arc<AtomicU64>,
-    job_runs: Mutex<HashMap<(String, &'static str), u64>>,
+/// The job states `assetport_jobs` always reports (0 when none).
+const JOB_STATES: [&str; 4] = ["pending", "running", "failed", "done"];
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    method: String,
+    route: String,
+    status: u16,
 }
 
-#[derive(Default, Clone)]
-struct Histogram {
-    /// Cumulative counts are computed at scrape time; these are per bucket (+Inf last).
-    counts: [u64; BUCKETS.len() + 1],
-    sum: f64,
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    route: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct JobRunLabels {
+    kind: &'static str,
+    outcome: &'static str,
+}
+
+/// Metrics names and labels are fixed here; `prometheus-client` keeps the values (atomics; a
+/// read lock to find a label set, a write lock only the first time one appears) and writes the
+/// text format. Counters are registered without `_total`, which the encoder appends.
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
+    throttled: Family<RouteLabels, Counter>,
+    in_flight: Gauge,
+    received: Counter,
+    sent: Counter,
+    job_runs: Family<JobRunLabels, Counter>,
+    scrape_errors: Family<SourceLabels, Counter>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct VersionLabels {
+    version: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StateLabels {
+    state: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SourceLabels {
+    source: &'static str,
+}
+
+/// A family listed even before its first sample, as the endpoint always did: a dashboard or
+/// alert finds every documented name, and a missing sample means "none yet", not "unknown
+/// metric". (The crate's registry leaves empty families out.)
+#[derive(Clone, Debug)]
+struct Listed<M>(M);
+
+impl<M: EncodeMetric> EncodeMetric for Listed<M> {
+    fn encode(&self, encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
+        self.0.encode(encoder)
+    }
+    fn metric_type(&self) -> MetricType {
+        self.0.metric_type()
+    }
+    fn is_empty(&self) -> bool {
+        false
+    }
+}
+
+fn latency_histogram() -> Histogram {
+    Histogram::new(BUCKETS)
 }
 
 impl Metrics {
-    /// Counts one finished job run (`outcome`: ok or error).
-    pub fn job_run(&self, kind: &str, outcome: &'static str) {
-        let mut runs = self.job_runs.lock().unwrap_or_else(|e| e.into_inner());
-        *runs.entry((kind.to_string(), outcome)).or_default() += 1;
+    /// `local_fallbacks` is the database's count of fast reads answered by sqlx instead
+    /// (`Db::local_fallbacks`); plumbing below hands it up rather than this module reaching in.
+    pub fn new(local_fallbacks: Counter) -> Metrics {
+        let m = Metrics {
+            registry: Registry::default(),
+            requests: Family::default(),
+            latency: Family::new_with_constructor(latency_histogram as fn() -> Histogram),
+            throttled: Family::default(),
+            in_flight: Gauge::default(),
+            received: Counter::default(),
+            sent: Counter::default(),
+            job_runs: Family::default(),
+            scrape_errors: Family::default(),
+        };
+        let build_info = Family::<VersionLabels, Gauge>::default();
+        build_info
+            .get_or_create(&VersionLabels {
+                version: env!("CARGO_PKG_VERSION"),
+            })
+            .set(1);
+        // Present from the start, so an alert on its increase has a series to look at.
+        m.scrape_errors
+            .get_or_create_owned(&SourceLabels { source: "jobs" });
+
+        let mut r = Registry::default();
+        r.register("assetport_build_info", "The running version", build_info);
+        r.register(
+            "assetport_http_requests",
+            "HTTP requests answered, by method, route template and status",
+            Listed(m.requests.clone()),
+        );
+        r.register(
+            "assetport_throttled",
+            "Requests refused with 429 by a login, link or probe throttle",
+            Listed(m.throttled.clone()),
+        );
+        r.register(
+            "assetport_http_request_duration_seconds",
+            "Time from request to response head, by route template",
+            Listed(m.latency.clone()),
+        );
+        r.register(
+            "assetport_http_requests_in_flight",
+            "Requests being answered now",
+            m.in_flight.clone(),
+        );
+        r.register(
+            "assetport_http_received_bytes",
+            "Request body bytes received (uploads)",
+            m.received.clone(),
+        );
+        r.register(
+            "assetport_http_sent_bytes",
+            "Response body bytes sent (downloads, pages)",
+            m.sent.clone(),
+        );
+        r.register(
+            "assetport_job_runs",
+            "Job runs finished by this instance, by kind and outcome",
+            Listed(m.job_runs.clone()),
+        );
+        r.register(
+            "assetport_scrape_errors",
+            "Scrapes whose database read failed, by what was read; those samples are missing",
+            Listed(m.scrape_errors.clone()),
+        );
+        r.register(
+            "assetport_db_local_read_fallbacks",
+            "Fast SQLite reads that failed and were answered through sqlx instead",
+            local_fallbacks,
+        );
+        Metrics { registry: r, ..m }
     }
 
-    fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
-        {
-            let mut requests = self.requests.lock().unwrap_or_else(|e| e.into_inner());
-            *requests
-                .entry((method.to_string(), route.to_string(), status))
-                .or_default() += 1;
+    /// Counts one finished job run (`outcome`: ok or error).
+    pub fn job_run(&self, kind: &'static str, outcome: &'static str) {
+        self.job_runs
+            .get_or_create(&JobRunLabels { kind, outcome })
+            .inc();
+    }
+
+    fn observe(&self, method: String, route: String, status: u16, seconds: f64) {
+        let route = RouteLabels { route };
+        self.latency.get_or_create(&route).observe(seconds);
+        if status == 429 {
+            self.throttled.get_or_create(&route).inc();
         }
-        let mut latency = self.latency.lock().unwrap_or_else(|e| e.into_inner());
-        let h = latency.entry(route.to_string()).or_default();
-        let slot = BUCKETS
-            .iter()
-            .position(|le| seconds <= *le)
-            .unwrap_or(BUCKETS.len());
-        h.counts[slot] += 1;
-        h.sum += seconds;
+        self.requests
+            .get_or_create(&RequestLabels {
+                method,
+                route: route.route,
+                status,
+            })
+            .inc();
+    }
+
+    /// The scrape's text. `jobs` is the shared queue's count per state, read for this scrape;
+    /// when that read failed its samples are left out (an absent series, never a false zero)
+    /// and `assetport_scrape_errors_total{source="jobs"}` counts it.
+    fn scrape(
+        &self,
+        jobs: Result<Vec<(String, i64)>, sqlx::Error>,
+    ) -> Result<String, std::fmt::Error> {
+        let queue = Family::<StateLabels, Gauge>::default();
+        match jobs {
+            Ok(jobs) => {
+                for state in JOB_STATES {
+                    let n = jobs.iter().find(|(s, _)| s == state).map_or(0, |(_, n)| *n);
+                    queue.get_or_create(&StateLabels { state }).set(n);
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "reading job counts for /metrics failed");
+                self.scrape_errors
+                    .get_or_create(&SourceLabels { source: "jobs" })
+                    .inc();
+            }
+        }
+        let mut out = String::new();
+        prometheus_text::encode(&mut out, &self.registry)?;
+        let mut per_scrape = Registry::default();
+        per_scrape.register(
+            "assetport_jobs",
+            "Background jobs in the shared queue, by state",
+            Listed(queue),
+        );
+        prometheus_text::encode(&mut out, &per_scrape)?;
+        Ok(out)
+    }
+}
+
+/// One request being answered: the gauge rises when it is made and falls when it is dropped,
+/// also when the request's future is dropped half-way (client gone, connection closed).
+struct InFlight(Gauge);
+
+impl InFlight {
+    fn start(gauge: &Gauge) -> InFlight {
+        gauge.inc();
+        InFlight(gauge.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.dec();
     }
 }
 
 /// Times and counts every request, and counts body bytes both ways as they stream.
-pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let metrics = state.metrics.clone();
+pub async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next) -> Response {
     let route = req
         .extensions()
         .get::<MatchedPath>()
@@ -79,14 +263,14 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
     let method = req.method().as_str().to_string();
     let client_ip = crate::web::client::ClientInfo::ip_of(&req);
     let started = Instant::now();
-    metrics.in_flight.fetch_add(1, Ordering::Relaxed);
-    let req = req.map(|body| Body::new(Counted::new(body, metrics.bytes_received.clone())));
+    let in_flight = InFlight::start(&metrics.in_flight);
+    let req = req.map(|body| Body::new(Counted::new(body, metrics.received.clone())));
     let response = next.run(req).await;
-    metrics.in_flight.fetch_sub(1, Ordering::Relaxed);
+    drop(in_flight);
     // Time to the response head: a download's streaming is counted in bytes, not seconds.
     let seconds = started.elapsed().as_secs_f64();
     let status = response.status().as_u16();
-    metrics.observe(&method, &route, status, seconds);
+    metrics.observe(method, route, status, seconds);
     // The access log: inside the request's span, so it carries method, route and request id.
     tracing::info!(
         target: "assetport::access",
@@ -95,17 +279,17 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
         ip = %client_ip,
         "answered"
     );
-    response.map(|body| Body::new(Counted::new(body, metrics.bytes_sent.clone())))
+    response.map(|body| Body::new(Counted::new(body, metrics.sent.clone())))
 }
 
 /// A body that adds the length of each data frame to a counter as it passes.
 struct Counted {
     inner: Body,
-    counter: Arc<AtomicU64>,
+    counter: Counter,
 }
 
 impl Counted {
-    fn new(inner: Body, counter: Arc<AtomicU64>) -> Counted {
+    fn new(inner: Body, counter: Counter) -> Counted {
         Counted { inner, counter }
     }
 }
@@ -121,7 +305,7 @@ impl HttpBody for Counted {
         let polled = Pin::new(&mut self.inner).poll_frame(cx);
         if let Poll::Ready(Some(Ok(frame))) = &polled {
             if let Some(data) = frame.data_ref() {
-                self.counter.fetch_add(data.len() as u64, Ordering::Relaxed);
+                self.counter.inc_by(data.len() as u64);
             }
         }
         polled
@@ -139,7 +323,7 @@ impl HttpBody for Counted {
 /// `GET /metrics`. With `ASSETPORT_METRICS_TOKEN` set, only `Authorization: Bearer <token>`
 /// may read it (404 otherwise, like any hidden page).
 pub async fn serve(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Some(expected) = state.config.metrics_token.as_deref() {
+    if let Some(expected) = state.config.metrics_token.as_ref().map(|t| t.expose()) {
         let given = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
@@ -149,167 +333,51 @@ pub async fn serve(State(state): State<AppState>, headers: HeaderMap) -> Respons
             return StatusCode::NOT_FOUND.into_response();
         }
     }
-    let jobs = crate::jobs::counts(&state.db).await.unwrap_or_default();
-    let text = render(&state.metrics, &jobs);
-    (
-        [
-            (
-                header::CONTENT_TYPE,
-                "text/plain; version=0.0.4; charset=utf-8",
-            ),
-            (header::CACHE_CONTROL, "no-store"),
-        ],
-        text,
-    )
-        .into_response()
-}
-
-/// Label values escaped as the exposition format wants.
-fn esc(v: &str) -> String {
-    v.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-}
-
-fn render(m: &Metrics, jobs: &[(String, i64)]) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "# HELP assetport_build_info The running version.\n# TYPE assetport_build_info gauge\n\
-         assetport_build_info{{version=\"{}\"}} 1",
-        env!("CARGO_PKG_VERSION")
-    );
-
-    let mut requests: Vec<_> = m
-        .requests
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .iter()
-        .map(|(k, v)| (k.clone(), *v))
-        .collect();
-    requests.sort();
-    out.push_str(
-        "# HELP assetport_http_requests_total HTTP requests answered, by method, route template and status.\n\
-         # TYPE assetport_http_requests_total counter\n",
-    );
-    for ((method, route, status), n) in &requests {
-        let _ = writeln!(
-            out,
-            "assetport_http_requests_total{{method=\"{}\",route=\"{}\",status=\"{status}\"}} {n}",
-            esc(method),
-            esc(route)
-        );
-    }
-    out.push_str(
-        "# HELP assetport_throttled_total Requests refused with 429 by a login, link or probe throttle.\n\
-         # TYPE assetport_throttled_total counter\n",
-    );
-    let mut throttled: HashMap<&str, u64> = HashMap::new();
-    for ((_, route, status), n) in &requests {
-        if *status == 429 {
-            *throttled.entry(route).or_default() += n;
+    let jobs = crate::jobs::counts(&state.db).await;
+    match state.metrics.scrape(jobs) {
+        Ok(text) => (
+            [
+                (header::CONTENT_TYPE, prometheus_text::CONTENT_TYPE),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            text,
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "encoding /metrics failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
     }
-    let mut throttled: Vec<_> = throttled.into_iter().collect();
-    throttled.sort();
-    for (route, n) in throttled {
-        let _ = writeln!(
-            out,
-            "assetport_throttled_total{{route=\"{}\"}} {n}",
-            esc(route)
-        );
-    }
-
-    let mut latency: Vec<_> = m
-        .latency
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    latency.sort_by(|a, b| a.0.cmp(&b.0));
-    out.push_str(
-        "# HELP assetport_http_request_duration_seconds Time from request to response head, by route template.\n\
-         # TYPE assetport_http_request_duration_seconds histogram\n",
-    );
-    for (route, h) in &latency {
-        let route = esc(route);
-        let mut cumulative = 0;
-        for (i, le) in BUCKETS.iter().enumerate() {
-            cumulative += h.counts[i];
-            let _ = writeln!(
-                out,
-                "assetport_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{le}\"}} {cumulative}"
-            );
-        }
-        cumulative += h.counts[BUCKETS.len()];
-        let _ = writeln!(
-            out,
-            "assetport_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {cumulative}\n\
-             assetport_http_request_duration_seconds_sum{{route=\"{route}\"}} {}\n\
-             assetport_http_request_duration_seconds_count{{route=\"{route}\"}} {cumulative}",
-            h.sum
-        );
-    }
-
-    let _ = writeln!(
-        out,
-        "# HELP assetport_http_requests_in_flight Requests being answered now.\n\
-         # TYPE assetport_http_requests_in_flight gauge\n\
-         assetport_http_requests_in_flight {}\n\
-         # HELP assetport_http_received_bytes_total Request body bytes received (uploads).\n\
-         # TYPE assetport_http_received_bytes_total counter\n\
-         assetport_http_received_bytes_total {}\n\
-         # HELP assetport_http_sent_bytes_total Response body bytes sent (downloads, pages).\n\
-         # TYPE assetport_http_sent_bytes_total counter\n\
-         assetport_http_sent_bytes_total {}",
-        m.in_flight.load(Ordering::Relaxed),
-        m.bytes_received.load(Ordering::Relaxed),
-        m.bytes_sent.load(Ordering::Relaxed)
-    );
-
-    out.push_str(
-        "# HELP assetport_jobs Background jobs in the shared queue, by state.\n\
-         # TYPE assetport_jobs gauge\n",
-    );
-    for state in ["pending", "running", "failed", "done"] {
-        let n = jobs.iter().find(|(s, _)| s == state).map_or(0, |(_, n)| *n);
-        let _ = writeln!(out, "assetport_jobs{{state=\"{state}\"}} {n}");
-    }
-    let mut runs: Vec<_> = m
-        .job_runs
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .iter()
-        .map(|(k, v)| (k.clone(), *v))
-        .collect();
-    runs.sort();
-    out.push_str(
-        "# HELP assetport_job_runs_total Job runs finished by this instance, by kind and outcome.\n\
-         # TYPE assetport_job_runs_total counter\n",
-    );
-    for ((kind, outcome), n) in runs {
-        let _ = writeln!(
-            out,
-            "assetport_job_runs_total{{kind=\"{}\",outcome=\"{outcome}\"}} {n}",
-            esc(&kind)
-        );
-    }
-    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::routing::post;
+    use axum::Router;
+    use futures_util::StreamExt;
+    use tower::ServiceExt;
+
+    fn metrics() -> Arc<Metrics> {
+        Arc::new(Metrics::new(Counter::default()))
+    }
+
+    fn sample(text: &str, series: &str) -> Option<f64> {
+        text.lines()
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+    }
 
     #[test]
     fn histogram_buckets_are_cumulative_and_labels_escaped() {
-        let m = Metrics::default();
-        m.observe("GET", "/a", 200, 0.001);
-        m.observe("GET", "/a", 200, 0.2);
-        m.observe("GET", "/a", 500, 99.0);
-        m.observe("POST", "/x\"y", 429, 0.01);
-        let text = render(&m, &[("pending".into(), 3)]);
+        let m = metrics();
+        let observe = |method: &str, route: &str, status, seconds| {
+            m.observe(method.into(), route.into(), status, seconds)
+        };
+        observe("GET", "/a", 200, 0.001);
+        observe("GET", "/a", 200, 0.2);
+        observe("GET", "/a", 500, 99.0);
+        observe("POST", "/x\"y", 429, 0.01);
+        let text = m.scrape(Ok(vec![("pending".into(), 3)])).unwrap();
         assert!(text.contains(
             "assetport_http_requests_total{method=\"GET\",route=\"/a\",status=\"200\"} 2"
         ));
@@ -327,5 +395,68 @@ mod tests {
         assert!(text.contains("assetport_throttled_total{route=\"/x\\\"y\"} 1"));
         assert!(text.contains("assetport_jobs{state=\"pending\"} 3"));
         assert!(text.contains("assetport_jobs{state=\"failed\"} 0"));
+        assert_eq!(
+            sample(&text, "assetport_scrape_errors_total{source=\"jobs\"}"),
+            Some(0.0)
+        );
+    }
+
+    /// A failed read of the queue is an error in the scrape, not an empty queue.
+    #[test]
+    fn unreadable_job_counts_are_missing_and_counted_not_zero() {
+        let m = metrics();
+        let text = m.scrape(Err(sqlx::Error::PoolTimedOut)).unwrap();
+        assert!(!text.contains("assetport_jobs{"), "{text}");
+        assert!(text.contains("# TYPE assetport_jobs gauge"), "{text}");
+        assert_eq!(
+            sample(&text, "assetport_scrape_errors_total{source=\"jobs\"}"),
+            Some(1.0)
+        );
+        let text = m.scrape(Ok(vec![])).unwrap();
+        assert!(text.contains("assetport_jobs{state=\"done\"} 0"), "{text}");
+    }
+
+    /// A request dropped while its body is half read (the client went away) no longer counts
+    /// as in flight.
+    #[tokio::test]
+    async fn a_request_cancelled_mid_body_leaves_the_in_flight_gauge() {
+        let m = metrics();
+        let (got_tx, mut got) = tokio::sync::mpsc::channel::<usize>(4);
+        let app = Router::new()
+            .route(
+                "/upload",
+                post(move |body: Body| async move {
+                    let mut chunks = body.into_data_stream();
+                    while let Some(Ok(chunk)) = chunks.next().await {
+                        let _ = got_tx.send(chunk.len()).await;
+                    }
+                }),
+            )
+            .layer(axum::middleware::from_fn_with_state(m.clone(), track));
+        let (send, chunks) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(1);
+        let body = Body::from_stream(futures_util::stream::unfold(chunks, |mut rx| async {
+            rx.recv().await.map(|chunk| (chunk, rx))
+        }));
+        let request = Request::post("/upload").body(body).unwrap();
+        let call = tokio::spawn(app.oneshot(request));
+        send.send(Ok(Bytes::from_static(b"first part")))
+            .await
+            .unwrap();
+        assert_eq!(
+            got.recv().await,
+            Some(10),
+            "the handler is reading the body"
+        );
+        assert_eq!(m.in_flight.get(), 1);
+
+        call.abort();
+        assert!(call.await.unwrap_err().is_cancelled());
+        assert_eq!(m.in_flight.get(), 0);
+        let text = m.scrape(Ok(vec![])).unwrap();
+        assert_eq!(
+            sample(&text, "assetport_http_requests_in_flight"),
+            Some(0.0)
+        );
+        assert!(sample(&text, "assetport_http_received_bytes_total").unwrap() >= 10.0);
     }
 }

@@ -4,15 +4,16 @@
 //! data dir is adopted, so cookies it signed stay valid.
 use crate::config::Config;
 use crate::db::{self, Db};
+use crate::secret_string::SecretString;
 
 const SETTING: &str = "secret";
 
-pub async fn shared(config: &Config, db: &Db) -> anyhow::Result<String> {
+pub async fn shared(config: &Config, db: &Db) -> anyhow::Result<SecretString> {
     if let Some(s) = &config.secret {
         return Ok(s.clone());
     }
     if let Some(s) = db::get_setting(db, SETTING).await? {
-        return Ok(s);
+        return Ok(s.into());
     }
     let candidate = match std::fs::read_to_string(config.data_dir.join("secret")) {
         Ok(s) if !s.trim().is_empty() => s.trim().to_string(),
@@ -26,5 +27,6 @@ pub async fn shared(config: &Config, db: &Db) -> anyhow::Result<String> {
         .await?;
     db::get_setting(db, SETTING)
         .await?
+        .map(SecretString::from)
         .ok_or_else(|| anyhow::anyhow!("the shared secret could not be stored"))
 }

@@ -954,7 +954,7 @@ async fn email_goes_through_a_real_smtp_server(app: TestApp) {
     let Some(smtp) = SmtpServer::start() else {
         return;
     };
-    let app = spawn_with(app.backend, |c| c.smtp_url = Some(smtp.url()))
+    let app = spawn_with(app.backend, |c| c.smtp_url = Some(smtp.url().into()))
         .await
         .unwrap();
     let f = fixture(&app).await;

@@ -423,3 +423,52 @@ async fn a_metrics_token_hides_the_endpoint() {
         .starts_with("text/plain; version=0.0.4"));
     assert!(r.text().await.unwrap().contains("assetport_build_info"));
 }
+
+/// A database error while reading the queue shows in the scrape as an error (the job gauges
+/// missing, `assetport_scrape_errors_total` up), never as an empty queue; the counters are
+/// still served.
+async fn unreadable_job_counts_are_an_error_not_zero(backend: Backend) {
+    let Some(app) = common::spawn_with(backend, |c| c.job_workers = 0).await else {
+        return;
+    };
+    let scrape = || async {
+        let r = reqwest::get(app.url("/metrics")).await.unwrap();
+        assert_eq!(r.status(), 200);
+        r.text().await.unwrap()
+    };
+    let errors = "assetport_scrape_errors_total{source=\"jobs\"}";
+    let text = scrape().await;
+    assert_eq!(sample(&text, errors), Some(0.0), "{text}");
+    assert!(sample(&text, "assetport_jobs{state=\"pending\"}").is_some());
+
+    let rename = |from: &str, to: &str| format!("ALTER TABLE {from} RENAME TO {to}");
+    sqlx::query(&rename("jobs", "jobs_away"))
+        .execute(&app.state.db.pool)
+        .await
+        .unwrap();
+    let text = scrape().await;
+    sqlx::query(&rename("jobs_away", "jobs"))
+        .execute(&app.state.db.pool)
+        .await
+        .unwrap();
+    assert!(
+        !text.contains("assetport_jobs{"),
+        "no made-up zeros:\n{text}"
+    );
+    assert_eq!(sample(&text, errors), Some(1.0), "{text}");
+    assert!(sample(&text, "assetport_http_requests_in_flight").is_some());
+
+    let text = scrape().await;
+    assert!(sample(&text, "assetport_jobs{state=\"pending\"}").is_some());
+    assert_eq!(sample(&text, errors), Some(1.0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreadable_job_counts_are_an_error_not_zero_sqlite() {
+    unreadable_job_counts_are_an_error_not_zero(Backend::Sqlite).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreadable_job_counts_are_an_error_not_zero_postgres() {
+    unreadable_job_counts_are_an_error_not_zero(Backend::Postgres).await
+}

@@ -10,18 +10,26 @@
 //! Freshness is unchanged: each statement is its own read transaction in WAL mode and sees every
 //! commit made before it started, by any process. Writes never come here. On PostgreSQL, for an
 //! in-memory database, or if this connection fails for any reason, callers use sqlx instead.
+//!
+//! The fence: a fallback from here to sqlx is never silent. It is logged as a warning and
+//! counted (`assetport_db_local_read_fallbacks_total` in /metrics), and
+//! `tests/local_reads.rs` runs every query that comes here through both paths and compares the
+//! answers (and fails when a new caller of `read_optional` is not in its list).
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use prometheus_client::metrics::counter::Counter;
 use rusqlite::{Connection, OpenFlags};
 
 /// The SQLite file that local reads open, if the database is a SQLite file.
 #[derive(Clone, Debug)]
 pub struct LocalReads {
     path: Arc<PathBuf>,
+    /// Reads that fell back to sqlx (shared by every clone).
+    fallbacks: Counter,
 }
 
 thread_local! {
@@ -34,31 +42,43 @@ impl LocalReads {
     pub fn new(path: &Path) -> LocalReads {
         LocalReads {
             path: Arc::new(path.to_path_buf()),
+            fallbacks: Counter::default(),
         }
     }
 
     /// Runs `f` on this thread's connection; `None` if the connection cannot be opened or `f`
-    /// fails, so that the caller falls back to sqlx (which reports errors properly).
+    /// fails, so that the caller falls back to sqlx (which reports errors properly). Every
+    /// `None` is a fallback: logged as a warning and counted.
     pub fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Option<T> {
-        CONNECTIONS.with(|cell| {
+        let outcome = CONNECTIONS.with(|cell| {
             let mut conns = cell.borrow_mut();
             if !conns.contains_key(self.path.as_path()) {
-                let conn = open(&self.path)
-                    .map_err(|e| tracing::debug!(error = %e, "local SQLite reads unavailable"))
-                    .ok()?;
+                let conn = open(&self.path)?;
                 conns.insert(self.path.as_path().to_path_buf(), conn);
             }
-            let conn = conns.get(self.path.as_path())?;
-            match f(conn) {
-                Ok(v) => Some(v),
-                Err(e) => {
-                    tracing::debug!(error = %e, "local SQLite read failed; using sqlx");
-                    // A connection in an odd state is not kept.
-                    conns.remove(self.path.as_path());
-                    None
-                }
+            let Some(conn) = conns.get(self.path.as_path()) else {
+                return Err(rusqlite::Error::InvalidPath(
+                    self.path.as_path().to_path_buf(),
+                ));
+            };
+            f(conn).inspect_err(|_| {
+                // A connection in an odd state is not kept.
+                conns.remove(self.path.as_path());
+            })
+        });
+        match outcome {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.fallbacks.inc();
+                tracing::warn!(error = %e, "local SQLite read failed; answered through sqlx");
+                None
             }
-        })
+        }
+    }
+
+    /// How many reads fell back to sqlx.
+    pub fn fallbacks(&self) -> Counter {
+        self.fallbacks.clone()
     }
 }
 
@@ -278,10 +298,32 @@ mod tests {
             .unwrap();
         assert_eq!(read(db.clone(), "x").await, Some((7, "x".into(), Some(2))));
         // The sqlx path answers the same.
-        let no_local = Db {
-            local: None,
-            ..db.clone()
-        };
-        assert_eq!(read(no_local, "x").await, Some((7, "x".into(), Some(2))));
+        assert_eq!(
+            read(db.without_local_reads(), "x").await,
+            Some((7, "x".into(), Some(2)))
+        );
+        assert_eq!(db.local_fallbacks().get(), 0, "no read fell back");
+    }
+
+    /// A local read that fails is answered by sqlx (here with the same error), and counted.
+    #[tokio::test]
+    async fn a_fallback_is_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let db = Db::connect(&url).await.unwrap();
+        let read = db
+            .read_optional("SELECT a FROM no_such_table", &[], |r| r.text("a"))
+            .await;
+        assert!(read.is_err(), "sqlx reports the error");
+        assert_eq!(
+            db.local_fallbacks().get(),
+            1,
+            "the failed local read is counted"
+        );
+        assert_eq!(
+            db.clone().local_fallbacks().get(),
+            1,
+            "clones share the count"
+        );
     }
 }

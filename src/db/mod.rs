@@ -107,6 +107,23 @@ pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
 ];
 
 impl Db {
+    /// Reads that fell back from the local SQLite path to sqlx (always 0 without one); shared
+    /// with /metrics as `assetport_db_local_read_fallbacks_total`.
+    pub fn local_fallbacks(&self) -> prometheus_client::metrics::counter::Counter {
+        self.local
+            .as_ref()
+            .map(local::LocalReads::fallbacks)
+            .unwrap_or_default()
+    }
+
+    /// The same database with every read through sqlx: for tests that compare the two paths.
+    pub fn without_local_reads(&self) -> Db {
+        Db {
+            local: None,
+            ..self.clone()
+        }
+    }
+
     pub async fn connect(url: &str) -> anyhow::Result<Db> {
         Db::connect_pool(url, None).await
     }

@@ -345,7 +345,7 @@ async fn one(
     let holder = party.holder();
     let resumes = match plan.first_byte() {
         Some(first) if first > 0 => {
-            resume::read(ask.headers, &holder, &blob.key, &state.secret).is_some()
+            resume::read(ask.headers, &holder, &blob.key, state.secret.expose()).is_some()
         }
         _ => false,
     };
@@ -378,7 +378,7 @@ async fn one(
     let now = clock::now_ms();
     let dl = db::new_id();
     let secure = state.config.secure_cookies();
-    match resume::cookie(&holder, &blob.key, &dl, &state.secret, secure, now) {
+    match resume::cookie(&holder, &blob.key, &dl, state.secret.expose(), secure, now) {
         Ok(c) => {
             response.headers_mut().append(header::SET_COOKIE, c);
         }

@@ -23,9 +23,8 @@ use crate::accounts::{Account, Role};
 use crate::app::AppState;
 use crate::clock;
 use crate::db::Db;
-use crate::jobs::{self, JobError};
+use crate::jobs::{self, JobError, JobKind};
 
-pub const JOB: &str = "digests";
 const DAY_MS: i64 = 24 * 3600 * 1000;
 /// Links and assets are announced this long before they expire.
 pub const EXPIRY_NOTICE_MS: i64 = 7 * DAY_MS;
@@ -117,7 +116,7 @@ pub async fn schedule(state: &AppState, hour: u8, now: i64) -> Result<(), sqlx::
         u8::from(t.month()),
         t.day()
     );
-    if jobs::enqueue_once(&state.db, JOB, &subject).await? {
+    if jobs::enqueue_once(&state.db, JobKind::Digests, &subject).await? {
         state.jobs.wake();
     }
     Ok(())
@@ -125,7 +124,12 @@ pub async fn schedule(state: &AppState, hour: u8, now: i64) -> Result<(), sqlx::
 
 /// Queues a run now for everyone subscribed, whatever the day (the jobs page's button).
 pub async fn run_now(state: &AppState) -> Result<(), sqlx::Error> {
-    jobs::enqueue(&state.db.pool, JOB, &format!("now:{}", crate::db::new_id())).await?;
+    jobs::enqueue(
+        &state.db.pool,
+        JobKind::Digests,
+        &format!("now:{}", crate::db::new_id()),
+    )
+    .await?;
     state.jobs.wake();
     Ok(())
 }
@@ -264,7 +268,7 @@ pub(super) fn links(state: &AppState, who: &Account) -> (String, String) {
         format!("{base}/account#notifications"),
         format!(
             "{base}/unsubscribe/{}",
-            unsubscribe_token(&state.secret, &who.id)
+            unsubscribe_token(state.secret.expose(), &who.id)
         ),
     )
 }

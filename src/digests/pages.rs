@@ -70,7 +70,7 @@ struct UnsubscribePage {
 }
 
 async fn account_of(state: &AppState, token: &str) -> Result<crate::accounts::Account, AppError> {
-    let id = super::unsubscribe_user(&state.secret, token).ok_or(AppError::NotFound)?;
+    let id = super::unsubscribe_user(state.secret.expose(), token).ok_or(AppError::NotFound)?;
     crate::accounts::users::by_id(&state.db, &id)
         .await?
         .ok_or(AppError::NotFound)

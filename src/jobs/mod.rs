@@ -6,7 +6,9 @@
 //! failures that cannot improve on a retry (a decompression bomb, a damaged file) fail at once.
 pub mod pages;
 
+use std::fmt;
 use std::future::Future;
+use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,10 +23,55 @@ pub const LEASE: Duration = Duration::from_secs(300);
 /// How often an idle worker looks for work that other instances queued.
 const IDLE_POLL: Duration = Duration::from_secs(1);
 
+/// What a job does, stored in `jobs.kind` under its name (`as_str`). Adding a kind: a variant
+/// here, its name in `as_str` and `from_str`, its runner in `app::start_jobs`, whose match is
+/// exhaustive so the compiler asks for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum JobKind {
+    /// Thumbnails, previews and metadata of one version (`renditions::run`); subject: the
+    /// version id. Also queued by a trigger on `asset_versions` (migration 0008).
+    Renditions,
+    /// The digest mails (`digests::run`); subject: `daily:<date>` or `now:<id>`.
+    Digests,
+}
+
+impl JobKind {
+    pub const ALL: [JobKind; 2] = [JobKind::Renditions, JobKind::Digests];
+
+    /// The name stored in the database and used as the metrics label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::Renditions => "renditions",
+            JobKind::Digests => "digests",
+        }
+    }
+}
+
+impl fmt::Display for JobKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A stored kind this build does not know (a newer instance's job, or a hand-made row).
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown job kind {0}")]
+pub struct UnknownJobKind(pub String);
+
+impl FromStr for JobKind {
+    type Err = UnknownJobKind;
+    fn from_str(s: &str) -> Result<JobKind, UnknownJobKind> {
+        JobKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| UnknownJobKind(s.to_string()))
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Job {
     pub id: String,
-    pub kind: String,
+    pub kind: JobKind,
     pub subject: String,
     pub attempts: i64,
     pub max_attempts: i64,
@@ -72,7 +119,7 @@ impl Waker {
 
 /// Queues `kind` for `subject` to run now. Asking again for a job that is pending, running or
 /// done starts it afresh (e.g. "render again"); the unique (kind, subject) keeps it one job.
-pub async fn enqueue<'e, E>(exec: E, kind: &str, subject: &str) -> Result<(), sqlx::Error>
+pub async fn enqueue<'e, E>(exec: E, kind: JobKind, subject: &str) -> Result<(), sqlx::Error>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
@@ -85,7 +132,7 @@ where
          updated_at = excluded.updated_at",
     )
     .bind(db::new_id())
-    .bind(kind)
+    .bind(kind.as_str())
     .bind(subject)
     .bind(now)
     .execute(exec)
@@ -96,14 +143,14 @@ where
 /// Queues `kind` for `subject` unless that job exists already, in whatever state: for
 /// once-only work such as a day's digests, which every instance asks for. Returns whether it
 /// was queued now.
-pub async fn enqueue_once(db: &Db, kind: &str, subject: &str) -> Result<bool, sqlx::Error> {
+pub async fn enqueue_once(db: &Db, kind: JobKind, subject: &str) -> Result<bool, sqlx::Error> {
     let now = clock::now_ms();
     let r = sqlx::query(
         "INSERT INTO jobs (id, kind, subject, state, run_at, created_at, updated_at) \
          VALUES ($1, $2, $3, 'pending', $4, $4, $4) ON CONFLICT (kind, subject) DO NOTHING",
     )
     .bind(db::new_id())
-    .bind(kind)
+    .bind(kind.as_str())
     .bind(subject)
     .bind(now)
     .execute(&db.pool)
@@ -111,8 +158,47 @@ pub async fn enqueue_once(db: &Db, kind: &str, subject: &str) -> Result<bool, sq
     Ok(r.rows_affected() == 1)
 }
 
-/// Claims the next due job (or one whose lease ran out), or `None`.
+/// Claims the next due job (or one whose lease ran out), or `None`. A job of a kind this build
+/// does not know is failed for good here (`unknown job kind …`, shown on the jobs page) and
+/// the next one is claimed; it never reaches a runner.
 pub async fn claim(db: &Db, now: i64) -> Result<Option<Job>, sqlx::Error> {
+    // Bounded, so a flood of unknown rows cannot hold a worker; the rest wait for its next turn.
+    for _ in 0..16 {
+        let Some(row) = claim_row(db, now).await? else {
+            return Ok(None);
+        };
+        match row.kind.parse::<JobKind>() {
+            Ok(kind) => {
+                return Ok(Some(Job {
+                    id: row.id,
+                    kind,
+                    subject: row.subject,
+                    attempts: row.attempts,
+                    max_attempts: row.max_attempts,
+                    claim: row.claim,
+                }))
+            }
+            Err(unknown) => {
+                tracing::warn!(job = %row.id, kind = %unknown.0, "unknown job kind: failed");
+                let error = JobError::Permanent(unknown.to_string());
+                record_failure(db, &row.id, &row.claim, row.attempts, &error, true).await?;
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// A claimed row, its kind as stored.
+struct ClaimedRow {
+    id: String,
+    kind: String,
+    subject: String,
+    attempts: i64,
+    max_attempts: i64,
+    claim: String,
+}
+
+async fn claim_row(db: &Db, now: i64) -> Result<Option<ClaimedRow>, sqlx::Error> {
     let token = db::new_id();
     // The outer WHERE repeats the condition: under PostgreSQL's READ COMMITTED, a second
     // instance racing for the same row re-checks it after the first commits and updates nothing.
@@ -129,7 +215,7 @@ pub async fn claim(db: &Db, now: i64) -> Result<Option<Job>, sqlx::Error> {
     .fetch_optional(&db.pool)
     .await?;
     row.map(|r| {
-        Ok(Job {
+        Ok(ClaimedRow {
             id: r.try_get("id")?,
             kind: r.try_get("kind")?,
             subject: r.try_get("subject")?,
@@ -159,23 +245,36 @@ pub async fn complete(db: &Db, job: &Job) -> Result<bool, sqlx::Error> {
 /// Records a failed attempt: back to `pending` after a backoff, or `failed` for good.
 /// Returns whether the job is now failed for good.
 pub async fn fail(db: &Db, job: &Job, error: &JobError) -> Result<bool, sqlx::Error> {
-    let now = clock::now_ms();
     let permanent =
         matches!(error, JobError::Permanent(_)) || job.attempts >= job.max_attempts.max(1);
+    record_failure(db, &job.id, &job.claim, job.attempts, error, permanent).await?;
+    Ok(permanent)
+}
+
+/// Back to `pending` after the backoff, or `failed` for good; only under the named claim.
+async fn record_failure(
+    db: &Db,
+    id: &str,
+    claim: &str,
+    attempts: i64,
+    error: &JobError,
+    permanent: bool,
+) -> Result<(), sqlx::Error> {
+    let now = clock::now_ms();
     let message: String = error.to_string().chars().take(2000).collect();
     sqlx::query(
         "UPDATE jobs SET state = $3, run_at = $4, last_error = $5, claim = NULL, \
          lease_until = NULL, updated_at = $6 WHERE id = $1 AND claim = $2",
     )
-    .bind(&job.id)
-    .bind(&job.claim)
+    .bind(id)
+    .bind(claim)
     .bind(if permanent { "failed" } else { "pending" })
-    .bind(now + backoff(job.attempts).as_millis() as i64)
+    .bind(now + backoff(attempts).as_millis() as i64)
     .bind(message)
     .bind(now)
     .execute(&db.pool)
     .await?;
-    Ok(permanent)
+    Ok(())
 }
 
 /// 30 s after the first failure, then ×4 each time, at most an hour.
@@ -318,8 +417,22 @@ where
 
 #[cfg(test)]
 mod tests {
-    use super::backoff;
+    use super::{backoff, JobKind, UnknownJobKind};
     use std::time::Duration;
+
+    #[test]
+    fn kinds_keep_their_stored_names_and_unknown_ones_are_errors() {
+        assert_eq!(JobKind::Renditions.as_str(), "renditions");
+        assert_eq!(JobKind::Digests.as_str(), "digests");
+        for kind in JobKind::ALL {
+            assert_eq!(kind.as_str().parse(), Ok(kind));
+        }
+        assert_eq!(
+            "no-such-kind".parse::<JobKind>(),
+            Err(UnknownJobKind("no-such-kind".into()))
+        );
+        assert_eq!(UnknownJobKind("x".into()).to_string(), "unknown job kind x");
+    }
 
     #[test]
     fn backoff_grows_and_is_capped() {

@@ -46,11 +46,12 @@ async fn items(state: &AppState, job_state: &str) -> Result<Vec<JobItem>, sqlx::
     let rows = sqlx::query(
         "SELECT j.id, j.kind, j.subject, j.attempts, j.max_attempts, j.run_at, j.updated_at, \
          j.last_error, v.filename, v.asset_id, v.number FROM jobs j \
-         LEFT JOIN asset_versions v ON j.kind = 'renditions' AND v.id = j.subject \
+         LEFT JOIN asset_versions v ON j.kind = $3 AND v.id = j.subject \
          WHERE j.state = $1 ORDER BY j.run_at, j.id LIMIT $2",
     )
     .bind(job_state)
     .bind(SHOWN)
+    .bind(crate::jobs::JobKind::Renditions.as_str())
     .fetch_all(&state.db.pool)
     .await?;
     let now = clock::now_ms();

@@ -159,7 +159,7 @@ fn key(link: &Link, limit: i64) -> String {
 
 /// The first moment after `now` at which some asset's availability window opens or closes
 /// (`i64::MAX` if none): what a link shows can change then without anything being written.
-async fn next_boundary(db: &Db, now: i64) -> Result<i64, sqlx::Error> {
+pub async fn next_boundary(db: &Db, now: i64) -> Result<i64, sqlx::Error> {
     let row = db
         .read_optional(
             // Every window's ends, visible or not: this is a cache boundary, not the rule

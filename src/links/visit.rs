@@ -132,7 +132,7 @@ async fn visit(
     if link.state(now) != LinkState::Active {
         return Err(gone_page(&link, now));
     }
-    let unlock = unlock::read(headers, &link, &state.secret);
+    let unlock = unlock::read(headers, &link, state.secret.expose());
     Ok(Visit {
         link,
         unlock,
@@ -335,7 +335,7 @@ fn set_unlock(
         &v.link,
         token,
         unlock,
-        &state.secret,
+        state.secret.expose(),
         state.config.secure_cookies(),
         clock::now_ms(),
     )

@@ -5,34 +5,20 @@
 //! processes are out of reach, even for a renderer taken over by a hostile file (SPEC §6).
 //! Kernels without Landlock leave the process as it was; the other limits still apply.
 //!
-//! The kernel interface is three system calls with two small structs, written out here
-//! (the `libc` crate has the call numbers but not the structs).
-use std::ffi::CString;
-use std::os::unix::ffi::OsStrExt;
+//! Through the `landlock` crate (the Landlock maintainers' own), in its default best-effort
+//! mode: it asks the kernel which ABI it has and handles what both know, adjusts a file's
+//! rights to those a file can have, and skips paths that cannot be opened. We ask for ABI 3
+//! (every filesystem right up to `TRUNCATE`), the set this module handled when it made the
+//! system calls itself.
 use std::path::{Path, PathBuf};
 
-const CREATE_RULESET_VERSION: libc::c_uint = 1;
-const RULE_PATH_BENEATH: libc::c_int = 1;
+use landlock::{
+    path_beneath_rules, Access, AccessFs, Ruleset, RulesetAttr, RulesetCreatedAttr, RulesetError,
+    RulesetStatus, ABI,
+};
 
-const EXECUTE: u64 = 1 << 0;
-const WRITE_FILE: u64 = 1 << 1;
-const READ_FILE: u64 = 1 << 2;
-const READ_DIR: u64 = 1 << 3;
-/// Every filesystem right of ABI 1 (remove, make dir/file/socket/fifo/device/symlink...).
-const ABI1_ALL: u64 = (1 << 13) - 1;
-const REFER: u64 = 1 << 13;
-const TRUNCATE: u64 = 1 << 14;
-
-#[repr(C)]
-struct RulesetAttr {
-    handled_access_fs: u64,
-}
-
-#[repr(C, packed)]
-struct PathBeneathAttr {
-    allowed_access: u64,
-    parent_fd: i32,
-}
+/// The newest ABI whose filesystem rights we handle (see the module's comment).
+const ABI_WANTED: ABI = ABI::V3;
 
 /// Directories whose files may be read and executed: programs, libraries, their
 /// configuration and fonts.
@@ -51,112 +37,41 @@ const SYSTEM_DIRS: [&str; 9] = [
 /// Confines the current process (call it before starting threads). Best effort: returns
 /// whether the kernel enforces it.
 pub(crate) fn restrict(input: &Path, out_dir: &Path) -> bool {
-    // SAFETY: with a null attribute and the VERSION flag the call only returns the ABI number.
-    let abi = unsafe {
-        libc::syscall(
-            libc::SYS_landlock_create_ruleset,
-            std::ptr::null::<RulesetAttr>(),
-            0usize,
-            CREATE_RULESET_VERSION,
-        )
-    };
-    if abi < 1 {
-        return false;
+    match confine(input, out_dir) {
+        Ok(status) => status != RulesetStatus::NotEnforced,
+        Err(_) => false,
     }
-    let mut handled = ABI1_ALL;
-    if abi >= 2 {
-        handled |= REFER;
-    }
-    if abi >= 3 {
-        handled |= TRUNCATE;
-    }
-    let file_rights = WRITE_FILE | READ_FILE | EXECUTE | (handled & TRUNCATE);
-    let attr = RulesetAttr {
-        handled_access_fs: handled,
-    };
-    // SAFETY: `attr` is a valid ruleset attribute of the size passed, alive for the call.
-    let ruleset = unsafe {
-        libc::syscall(
-            libc::SYS_landlock_create_ruleset,
-            &attr as *const RulesetAttr,
-            std::mem::size_of::<RulesetAttr>(),
-            0u32,
-        )
-    };
-    let Ok(ruleset) = i32::try_from(ruleset) else {
-        return false;
-    };
-    if ruleset < 0 {
-        return false;
-    }
-    let mut rules: Vec<(PathBuf, u64)> = SYSTEM_DIRS
-        .iter()
-        .map(|d| (PathBuf::from(d), EXECUTE | READ_FILE | READ_DIR))
-        .collect();
-    // Programs on PATH outside the usual directories.
-    if let Some(path) = std::env::var_os("PATH") {
-        rules.extend(std::env::split_paths(&path).map(|d| (d, EXECUTE | READ_FILE | READ_DIR)));
-    }
-    rules.extend([
-        (input.to_path_buf(), READ_FILE),
-        (out_dir.to_path_buf(), handled),
-        // Stdio::null() for external renderers.
-        (PathBuf::from("/dev/null"), READ_FILE | WRITE_FILE),
-        // CPU and memory facts that runtimes and ffmpeg read about themselves.
-        (PathBuf::from("/proc/self"), READ_FILE | READ_DIR),
-        (
-            PathBuf::from("/sys/devices/system/cpu"),
-            READ_FILE | READ_DIR,
-        ),
-        (PathBuf::from("/sys/fs/cgroup"), READ_FILE | READ_DIR),
-    ]);
-    for (path, access) in rules {
-        add_rule(ruleset, &path, access, file_rights);
-    }
-    // SAFETY: plain system calls on this process; `ruleset` is the descriptor created above.
-    let enforced = unsafe {
-        libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0
-            && libc::syscall(libc::SYS_landlock_restrict_self, ruleset, 0u32) == 0
-    };
-    // SAFETY: closes the descriptor created above, once.
-    unsafe {
-        libc::close(ruleset);
-    }
-    enforced
 }
 
-/// Allows `access` beneath `path` (only the file rights when it is a file); missing paths
-/// are skipped.
-fn add_rule(ruleset: i32, path: &Path, access: u64, file_rights: u64) {
-    let Ok(c_path) = CString::new(path.as_os_str().as_bytes()) else {
-        return;
-    };
-    let access = if path.is_dir() {
-        access
-    } else {
-        access & file_rights
-    };
-    // SAFETY: `c_path` is a valid NUL-terminated string for the duration of the call.
-    let fd = unsafe { libc::open(c_path.as_ptr(), libc::O_PATH | libc::O_CLOEXEC) };
-    if fd < 0 {
-        return;
+fn confine(input: &Path, out_dir: &Path) -> Result<RulesetStatus, RulesetError> {
+    let read_exec = AccessFs::Execute | AccessFs::ReadFile | AccessFs::ReadDir;
+    let read = AccessFs::ReadFile | AccessFs::ReadDir;
+    let mut programs: Vec<PathBuf> = SYSTEM_DIRS.iter().map(PathBuf::from).collect();
+    // Programs on PATH outside the usual directories.
+    if let Some(path) = std::env::var_os("PATH") {
+        programs.extend(std::env::split_paths(&path));
     }
-    let beneath = PathBeneathAttr {
-        allowed_access: access,
-        parent_fd: fd,
-    };
-    // SAFETY: `beneath` is a valid, live path-beneath attribute; `fd` is open; both calls
-    // only read their arguments, and `fd` is closed once.
-    unsafe {
-        libc::syscall(
-            libc::SYS_landlock_add_rule,
-            ruleset,
-            RULE_PATH_BENEATH,
-            &beneath as *const PathBeneathAttr,
-            0u32,
-        );
-        libc::close(fd);
-    }
+    let status = Ruleset::default()
+        .handle_access(AccessFs::from_all(ABI_WANTED))?
+        .create()?
+        .add_rules(path_beneath_rules(programs, read_exec))?
+        .add_rules(path_beneath_rules([input], AccessFs::ReadFile))?
+        .add_rules(path_beneath_rules(
+            [out_dir],
+            AccessFs::from_all(ABI_WANTED),
+        ))?
+        // Stdio::null() for external renderers.
+        .add_rules(path_beneath_rules(
+            ["/dev/null"],
+            AccessFs::ReadFile | AccessFs::WriteFile,
+        ))?
+        // CPU and memory facts that runtimes and ffmpeg read about themselves.
+        .add_rules(path_beneath_rules(
+            ["/proc/self", "/sys/devices/system/cpu", "/sys/fs/cgroup"],
+            read,
+        ))?
+        .restrict_self()?;
+    Ok(status.ruleset)
 }
 
 #[cfg(test)]

@@ -19,8 +19,6 @@ use crate::library::assets::Version;
 use crate::media::{self, MediaError, Report};
 use crate::storage;
 
-pub const JOB: &str = "renditions";
-
 /// Rendition kinds, as they appear in URLs.
 pub const KINDS: [&str; 2] = ["thumb", "preview"];
 
@@ -271,7 +269,7 @@ pub async fn rerender(state: &AppState, version_id: &str) -> Result<(), sqlx::Er
         .bind(version_id)
         .execute(&mut *tx)
         .await?;
-    crate::jobs::enqueue(&mut *tx, JOB, version_id).await?;
+    crate::jobs::enqueue(&mut *tx, crate::jobs::JobKind::Renditions, version_id).await?;
     tx.commit().await?;
     state.jobs.wake();
     Ok(())

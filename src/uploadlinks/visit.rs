@@ -99,7 +99,7 @@ async fn visit(
         ));
     }
     let unlocked = link.password_hash.is_none()
-        || unlock::read_scoped(headers, &scope(&link, token), &state.secret).pw;
+        || unlock::read_scoped(headers, &scope(&link, token), state.secret.expose()).pw;
     Ok((link, unlocked))
 }
 
@@ -255,7 +255,7 @@ async fn unlock_password(
     let cookie = unlock::cookie_scoped(
         &scope(&link, &token),
         &unlock,
-        &state.secret,
+        state.secret.expose(),
         state.config.secure_cookies(),
         now,
     )

@@ -94,7 +94,7 @@ pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Op
             }
             Err(e) => panic!("PostgreSQL is required in CI: {e}"),
         }
-        config.database_url = format!("{}?options=-c%20search_path%3D{name}", pg_base_url());
+        config.database_url = format!("{}?options=-c%20search_path%3D{name}", pg_base_url()).into();
         schema = Some(name);
         // The scale-out pairing (SPEC §5): PostgreSQL tests keep their binaries in S3 (moto).
         if let Some(storage) = s3::fresh_storage().await {
@@ -102,7 +102,7 @@ pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Op
         }
     }
     tweak(&mut config);
-    let database_url = config.database_url.clone();
+    let database_url = config.database_url.expose().to_string();
     let app = App::build(config).await.expect("app builds");
     let addr = app.local_addr();
     let state = app.state().clone();
@@ -171,7 +171,7 @@ impl TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut config = Config::with_data_dir(dir.path());
         config.bind = "127.0.0.1:0".into();
-        config.database_url = self.database_url.clone();
+        config.database_url = self.database_url.clone().into();
         config.storage = self.state.config.storage.clone();
         config.renderer = PathBuf::from(env!("CARGO_BIN_EXE_assetport"));
         config.digest_hour = None;
