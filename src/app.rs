@@ -47,6 +47,8 @@ impl std::ops::Deref for AppState {
 }
 
 pub struct Shared {
+    /// Where "now" is read; the same clock as `db.clock` (see `clock`).
+    pub clock: crate::clock::Clock,
     pub db: Db,
     pub storage: Storage,
     pub config: Arc<Config>,
@@ -98,6 +100,7 @@ impl App {
         )?;
         let metrics = Arc::new(crate::metrics::Metrics::new(db.local_fallbacks()));
         let state = AppState(Arc::new(Shared {
+            clock: db.clock.clone(),
             mailer,
             events: events::Recorder::start(db.clone()),
             db,
@@ -143,7 +146,7 @@ impl App {
                 if let Err(e) = session_store::purge_expired(&db).await {
                     tracing::warn!(error = %e, "purging expired sessions failed");
                 }
-                if let Err(e) = jobs::purge_done(&db, crate::clock::now_ms()).await {
+                if let Err(e) = jobs::purge_done(&db, db.clock.now_ms()).await {
                     tracing::warn!(error = %e, "purging finished jobs failed");
                 }
             }
@@ -168,7 +171,7 @@ impl App {
                 let mut tick = tokio::time::interval(Duration::from_secs(60));
                 loop {
                     tick.tick().await;
-                    let now = crate::clock::now_ms();
+                    let now = state.clock.now_ms();
                     if let Err(e) = crate::digests::schedule(&state, hour, now).await {
                         tracing::warn!(error = %e, "scheduling digests failed");
                     }

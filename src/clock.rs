@@ -1,9 +1,48 @@
-//! Time in one place: every timestamp is UTC and stored as Unix milliseconds.
+//! Time in one place: every timestamp is UTC and stored as Unix milliseconds, and "now" is read
+//! from a `Clock` held in the app state (`state.clock`, the same as `db.clock`), never from the
+//! system directly, so a test moves it instead of sleeping: expiry, availability windows,
+//! throttle windows, sessions, signed cookies and digests all read this one clock.
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
 use time::OffsetDateTime;
 
-/// Current time in Unix milliseconds (the storage format of every timestamp column).
-pub fn now_ms() -> i64 {
-    to_ms(OffsetDateTime::now_utc())
+/// The portal's clock: the system's UTC time plus an offset that stays 0 in production and that
+/// tests move forward (`advance`). Clones share the offset, so every part of one app (and the
+/// database handle it was built with) reads the same time.
+#[derive(Clone, Debug, Default)]
+pub struct Clock {
+    offset_ms: Arc<AtomicI64>,
+}
+
+impl Clock {
+    /// The system's time.
+    pub fn system() -> Clock {
+        Clock::default()
+    }
+
+    /// Now, in Unix milliseconds (the storage format of every timestamp column).
+    pub fn now_ms(&self) -> i64 {
+        to_ms(OffsetDateTime::now_utc()) + self.offset_ms.load(Ordering::Relaxed)
+    }
+
+    /// Now, in seconds (JWT `exp`).
+    pub fn now_secs(&self) -> i64 {
+        self.now_ms().div_euclid(1000)
+    }
+
+    /// How far this clock is ahead of the system's (0 in production).
+    pub fn offset_ms(&self) -> i64 {
+        self.offset_ms.load(Ordering::Relaxed)
+    }
+
+    /// Moves this clock (and every clone of it) forward by `by`: for tests, which move time
+    /// rather than wait for it.
+    pub fn advance(&self, by: Duration) {
+        let ms = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
+        self.offset_ms.fetch_add(ms, Ordering::Relaxed);
+    }
 }
 
 pub fn to_ms(t: OffsetDateTime) -> i64 {

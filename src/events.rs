@@ -166,6 +166,8 @@ type Ack = Option<oneshot::Sender<Result<(), String>>>;
 #[derive(Clone, Debug)]
 pub struct Recorder {
     tx: mpsc::Sender<(Option<Pending>, Ack)>,
+    /// When an event happened is read here, when it is handed over.
+    clock: crate::clock::Clock,
 }
 
 /// Most events committed in one transaction.
@@ -175,6 +177,7 @@ impl Recorder {
     /// Starts the writer: on a thread of its own with its own connection for a SQLite file,
     /// else as a task on the current runtime.
     pub fn start(db: Db) -> Recorder {
+        let clock = db.clock.clone();
         let (tx, mut rx) = mpsc::channel::<(Option<Pending>, Ack)>(4 * BATCH);
         if let Some(conn) = db.local.as_ref().and_then(|l| {
             l.open_writer()
@@ -188,7 +191,7 @@ impl Recorder {
                 .name("event-writer".into())
                 .spawn(move || write_on_thread(conn, rx))
                 .expect("spawning the event writer");
-            return Recorder { tx };
+            return Recorder { tx, clock };
         }
         tokio::spawn(async move {
             let mut batch = Vec::with_capacity(BATCH);
@@ -202,12 +205,12 @@ impl Recorder {
                 answer(&mut batch, result);
             }
         });
-        Recorder { tx }
+        Recorder { tx, clock }
     }
 
     /// Records `e` and returns once it is committed.
     pub async fn record(&self, e: Event<'_>, client: &ClientInfo) -> Result<(), AppError> {
-        let pending = pending(e, client);
+        let pending = pending(e, client, self.clock.now_ms());
         let (ack, done) = oneshot::channel();
         let gone = || AppError::Internal(anyhow::anyhow!("the event writer has stopped"));
         self.tx
@@ -234,7 +237,10 @@ impl Recorder {
     /// response body sent to its end) and for page views, where a visitor should not wait on the
     /// audit log. The writer logs a failed batch.
     pub fn record_detached(&self, e: Event<'_>, client: &ClientInfo) {
-        match self.tx.try_send((Some(pending(e, client)), None)) {
+        match self
+            .tx
+            .try_send((Some(pending(e, client, self.clock.now_ms())), None))
+        {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(item)) => {
                 // The writer is behind: queue behind it rather than drop the event.
@@ -342,7 +348,7 @@ fn insert_sqlite(
     tx.commit()
 }
 
-fn pending(e: Event<'_>, client: &ClientInfo) -> Pending {
+fn pending(e: Event<'_>, client: &ClientInfo, now: i64) -> Pending {
     Pending {
         id: db::new_id(),
         kind: e.kind,
@@ -353,7 +359,7 @@ fn pending(e: Event<'_>, client: &ClientInfo) -> Pending {
         detail: e.detail.to_string(),
         ip: client.ip.clone(),
         user_agent: client.user_agent.clone(),
-        created_at: clock::now_ms(),
+        created_at: now,
     }
 }
 

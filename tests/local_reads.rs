@@ -6,7 +6,7 @@ mod common;
 
 use assetport::accounts::{groups, tokens, users};
 use assetport::db::Db;
-use assetport::{access, clock, library, links, uploadlinks};
+use assetport::{access, library, links, uploadlinks};
 use common::{Backend, TestApp};
 use serde_json::json;
 
@@ -73,7 +73,7 @@ async fn local_and_sqlx_reads_answer_the_same() {
     let db = app.state.db.clone();
     assert!(db.local.is_some(), "a SQLite file has the local path");
     let f = seed(&app).await;
-    let now = clock::now_ms();
+    let now = db.clock.now_ms();
 
     // accounts::tokens::authenticate: the bearer token check.
     let who = same!(db, |d| tokens::authenticate(d, &f.member_token));
@@ -149,7 +149,7 @@ async fn seed(app: &TestApp) -> Seeded {
         .published(&folder, "kit.bin", b"press kit".to_vec())
         .await;
     sqlx::query("UPDATE assets SET available_until = $1 WHERE id = $2")
-        .bind(clock::now_ms() + 86_400_000)
+        .bind(app.state.clock.now_ms() + 86_400_000)
         .bind(&asset)
         .execute(&app.state.db.pool)
         .await

@@ -34,8 +34,12 @@ fn user_of(record: &Record) -> Option<String> {
         .map(str::to_string)
 }
 
-fn expires_ms(record: &Record) -> i64 {
-    crate::clock::to_ms(record.expiry_date)
+impl DbSessionStore {
+    /// When the record expires on our clock: tower-sessions sets `expiry_date` from the
+    /// system's time, so it is shifted by how far our clock is ahead (0 in production).
+    fn expires_ms(&self, record: &Record) -> i64 {
+        crate::clock::to_ms(record.expiry_date) + self.db.clock.offset_ms()
+    }
 }
 
 #[async_trait]
@@ -52,7 +56,7 @@ impl SessionStore for DbSessionStore {
             .bind(record.id.to_string())
             .bind(user_of(record))
             .bind(&data)
-            .bind(expires_ms(record))
+            .bind(self.expires_ms(record))
             .execute(&self.db.pool)
             .await
             .map_err(backend)?;
@@ -74,7 +78,7 @@ impl SessionStore for DbSessionStore {
         .bind(record.id.to_string())
         .bind(user_of(record))
         .bind(&data)
-        .bind(expires_ms(record))
+        .bind(self.expires_ms(record))
         .execute(&self.db.pool)
         .await
         .map_err(backend)?;
@@ -85,7 +89,7 @@ impl SessionStore for DbSessionStore {
         let row =
             sqlx::query("SELECT data, expires_at FROM sessions WHERE id = $1 AND expires_at > $2")
                 .bind(id.to_string())
-                .bind(crate::clock::now_ms())
+                .bind(self.db.clock.now_ms())
                 .fetch_optional(&self.db.pool)
                 .await
                 .map_err(backend)?;
@@ -96,7 +100,7 @@ impl SessionStore for DbSessionStore {
             id: *id,
             data: serde_json::from_str(&data)
                 .map_err(|e| session_store::Error::Decode(e.to_string()))?,
-            expiry_date: crate::clock::from_ms(expires),
+            expiry_date: crate::clock::from_ms(expires - self.db.clock.offset_ms()),
         }))
     }
 
@@ -122,7 +126,7 @@ pub async fn end_all_for_user(db: &Db, user_id: &str) -> Result<(), sqlx::Error>
 /// Removes expired sessions; run periodically by every instance (idempotent).
 pub async fn purge_expired(db: &Db) -> Result<u64, sqlx::Error> {
     Ok(sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
-        .bind(crate::clock::now_ms())
+        .bind(db.clock.now_ms())
         .execute(&db.pool)
         .await?
         .rows_affected())

@@ -26,6 +26,8 @@ pub struct Db {
     pub dialect: Dialect,
     /// Hot reads on the calling thread (SQLite files only); see `local`.
     pub local: Option<local::LocalReads>,
+    /// The app's clock (`AppState::clock` is the same one), for queries that ask "now".
+    pub clock: crate::clock::Clock,
 }
 
 /// Migrations, one entry per version: (version, description, SQLite SQL, PostgreSQL SQL).
@@ -184,6 +186,7 @@ impl Db {
             pool,
             dialect,
             local,
+            clock: crate::clock::Clock::system(),
         })
     }
 

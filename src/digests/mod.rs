@@ -88,7 +88,7 @@ pub async fn frequency(db: &Db, who: &Account) -> Result<Frequency, sqlx::Error>
 
 /// Changes someone's digest setting. A new subscription starts now: nothing older is sent.
 pub async fn set_frequency(db: &Db, user_id: &str, f: Frequency) -> Result<(), sqlx::Error> {
-    let now = clock::now_ms();
+    let now = db.clock.now_ms();
     sqlx::query(
         "INSERT INTO digests (user_id, frequency, covered_until, updated_at) \
          VALUES ($1, $2, $3, $3) ON CONFLICT (user_id) DO UPDATE SET \
@@ -128,6 +128,7 @@ pub async fn run_now(state: &AppState) -> Result<(), sqlx::Error> {
         &state.db.pool,
         JobKind::Digests,
         &format!("now:{}", crate::db::new_id()),
+        state.clock.now_ms(),
     )
     .await?;
     state.jobs.wake();
@@ -137,7 +138,7 @@ pub async fn run_now(state: &AppState) -> Result<(), sqlx::Error> {
 /// One digest job: `daily:…` sends the daily digests, and on Mondays the weekly ones too;
 /// `now:…` sends every subscribed person's digest.
 pub async fn run(state: AppState, job: jobs::Job) -> Result<(), JobError> {
-    let now = clock::now_ms();
+    let now = state.clock.now_ms();
     let everyone = job.subject.starts_with("now:");
     let monday = clock::from_ms(now).weekday() == time::Weekday::Monday;
     let rows = sqlx::query(

@@ -15,7 +15,6 @@ use std::time::Duration;
 use sqlx::Row;
 use tokio::sync::Notify;
 
-use crate::clock;
 use crate::db::{self, Db};
 
 /// How long a claim holds. Every job kind must finish (or give up) well within it.
@@ -119,11 +118,15 @@ impl Waker {
 
 /// Queues `kind` for `subject` to run now. Asking again for a job that is pending, running or
 /// done starts it afresh (e.g. "render again"); the unique (kind, subject) keeps it one job.
-pub async fn enqueue<'e, E>(exec: E, kind: JobKind, subject: &str) -> Result<(), sqlx::Error>
+pub async fn enqueue<'e, E>(
+    exec: E,
+    kind: JobKind,
+    subject: &str,
+    now: i64,
+) -> Result<(), sqlx::Error>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
-    let now = clock::now_ms();
     sqlx::query(
         "INSERT INTO jobs (id, kind, subject, state, run_at, created_at, updated_at) \
          VALUES ($1, $2, $3, 'pending', $4, $4, $4) \
@@ -144,7 +147,7 @@ where
 /// once-only work such as a day's digests, which every instance asks for. Returns whether it
 /// was queued now.
 pub async fn enqueue_once(db: &Db, kind: JobKind, subject: &str) -> Result<bool, sqlx::Error> {
-    let now = clock::now_ms();
+    let now = db.clock.now_ms();
     let r = sqlx::query(
         "INSERT INTO jobs (id, kind, subject, state, run_at, created_at, updated_at) \
          VALUES ($1, $2, $3, 'pending', $4, $4, $4) ON CONFLICT (kind, subject) DO NOTHING",
@@ -236,7 +239,7 @@ pub async fn complete(db: &Db, job: &Job) -> Result<bool, sqlx::Error> {
     )
     .bind(&job.id)
     .bind(&job.claim)
-    .bind(clock::now_ms())
+    .bind(db.clock.now_ms())
     .execute(&db.pool)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -260,7 +263,7 @@ async fn record_failure(
     error: &JobError,
     permanent: bool,
 ) -> Result<(), sqlx::Error> {
-    let now = clock::now_ms();
+    let now = db.clock.now_ms();
     let message: String = error.to_string().chars().take(2000).collect();
     sqlx::query(
         "UPDATE jobs SET state = $3, run_at = $4, last_error = $5, claim = NULL, \
@@ -290,7 +293,7 @@ pub async fn retry(db: &Db, id: &str) -> Result<bool, sqlx::Error> {
          updated_at = $2 WHERE id = $1 AND state = 'failed'",
     )
     .bind(id)
-    .bind(clock::now_ms())
+    .bind(db.clock.now_ms())
     .execute(&db.pool)
     .await?;
     Ok(r.rows_affected() == 1)
@@ -386,7 +389,7 @@ where
         let notified = waker.0.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
-        let job = match claim(&db, clock::now_ms()).await {
+        let job = match claim(&db, db.clock.now_ms()).await {
             Ok(job) => job,
             Err(e) => {
                 tracing::warn!(error = %e, "claiming a job failed");

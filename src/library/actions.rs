@@ -10,7 +10,6 @@ use super::checkout;
 use super::folders::{self, Folder};
 use crate::accounts::{groups, Account};
 use crate::app::AppState;
-use crate::clock;
 use crate::error::AppError;
 use crate::events::{Event, EventKind};
 use crate::ids::{AssetId, FolderId};
@@ -163,7 +162,7 @@ pub async fn check_out(
     id: &AssetId,
     client: &ClientInfo,
 ) -> Result<(), AppError> {
-    let view = checkout::editable(&state.db, who, id, clock::now_ms()).await?;
+    let view = checkout::editable(&state.db, who, id, state.clock.now_ms()).await?;
     checkout::check_out(&state.db, who, &view).await?;
     let e = Event::new(EventKind::CheckOut).by(&who.id).asset(id);
     state.events.record(e, client).await
@@ -177,7 +176,7 @@ pub async fn release(
     id: &AssetId,
     client: &ClientInfo,
 ) -> Result<(), AppError> {
-    let view = checkout::editable(&state.db, who, id, clock::now_ms()).await?;
+    let view = checkout::editable(&state.db, who, id, state.clock.now_ms()).await?;
     let holder = view.asset.checked_out_by.clone().unwrap_or_default();
     checkout::release(&state.db, who, &view).await?;
     let kind = if holder == who.id {

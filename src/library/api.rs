@@ -211,7 +211,7 @@ async fn read_asset(
     ApiUser(who): ApiUser,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let (view, rights) = access::asset(&state.db, &who, &id, clock::now_ms()).await?;
+    let (view, rights) = access::asset(&state.db, &who, &id, state.clock.now_ms()).await?;
     Ok(Json(if who.is_admin() {
         view.to_admin_json()
     } else {
@@ -224,7 +224,7 @@ async fn list_versions(
     ApiUser(who): ApiUser,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let (_, rights) = access::asset(&state.db, &who, &id, clock::now_ms()).await?;
+    let (_, rights) = access::asset(&state.db, &who, &id, state.clock.now_ms()).await?;
     if !rights.see_review {
         return Err(AppError::NotFound);
     }
@@ -506,7 +506,7 @@ async fn check_out(
     Path(id): Path<AssetId>,
 ) -> ApiResult<Json<Value>> {
     actions::check_out(&state, &who, &id, &client).await?;
-    let (view, rights) = access::asset(&state.db, &who, &id, clock::now_ms()).await?;
+    let (view, rights) = access::asset(&state.db, &who, &id, state.clock.now_ms()).await?;
     Ok(Json(if who.is_admin() {
         view.to_admin_json()
     } else {

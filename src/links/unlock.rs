@@ -78,12 +78,12 @@ impl Scope {
 
 /// What the request's cookie proves for `link`; nothing if absent, forged, expired, for another
 /// link, or from before a rotation.
-pub fn read(headers: &HeaderMap, link: &Link, secret: &str) -> Unlock {
-    read_scoped(headers, &Scope::share(link, ""), secret)
+pub fn read(headers: &HeaderMap, link: &Link, secret: &str, now: i64) -> Unlock {
+    read_scoped(headers, &Scope::share(link, ""), secret, now)
 }
 
-pub fn read_scoped(headers: &HeaderMap, scope: &Scope, secret: &str) -> Unlock {
-    match signed_cookie::read::<Claims>(headers, COOKIE, &scope.aud, secret) {
+pub fn read_scoped(headers: &HeaderMap, scope: &Scope, secret: &str, now: i64) -> Unlock {
+    match signed_cookie::read::<Claims>(headers, COOKIE, &scope.aud, secret, now) {
         Some(claims) if claims.epoch == scope.epoch => claims.unlock,
         _ => Unlock::default(),
     }

@@ -122,7 +122,7 @@ async fn asset_page(
 ) -> PageResult<Response> {
     let db = &state.db;
     let who = &user.account;
-    let (view, rights) = access::asset(db, who, &id, clock::now_ms()).await?;
+    let (view, rights) = access::asset(db, who, &id, state.clock.now_ms()).await?;
     let folder = folders::get(db, &view.asset.folder_id)
         .await?
         .ok_or(AppError::NotFound)?;

@@ -67,7 +67,7 @@ async fn home(State(state): State<AppState>, user: PageUser) -> PageResult<Respo
         submissions: cards(access::own_submissions(db, who, 24).await?),
         selectable: false,
         expiring: if who.is_admin() {
-            assets::expiring(db, clock::now_ms(), 30, 50)
+            assets::expiring(db, state.clock.now_ms(), 30, 50)
                 .await?
                 .iter()
                 .map(|v| {
