@@ -9,7 +9,6 @@ use crate::accounts::Account;
 use crate::app::AppState;
 use crate::clock;
 use crate::error::AppError;
-use crate::events::Event;
 use crate::uploadlinks::{self, UploadLink};
 use crate::web::client::ClientInfo;
 
@@ -51,36 +50,24 @@ impl Revoked {
     }
 }
 
-/// Revokes every live share and upload link `user_id` made, each with the event its own revoke
-/// records (`link_revoked`, `upload_link_revoked`, by `actor`). They stop working at once.
+/// Revokes every live share and upload link `user_id` made, each through its own revoke
+/// action (`revoke_link`, `revoke_upload_link`, by `actor`). They stop working at once.
 pub async fn revoke_all_of(
     state: &AppState,
     actor: &Account,
     user_id: &str,
     client: &ClientInfo,
 ) -> Result<Revoked, AppError> {
-    let now = clock::now_ms();
-    let live = live_of(state, user_id, now).await?;
+    let live = live_of(state, user_id, clock::now_ms()).await?;
     let mut done = Revoked::default();
     for l in &live.links {
-        if super::revoke(&state.db, &l.id, now).await? {
+        if super::actions::revoke_link(state, actor, &l.id, client).await? {
             done.links += 1;
-            state
-                .events
-                .record(Event::new("link_revoked").by(&actor.id).link(&l.id), client)
-                .await?;
         }
     }
     for u in &live.upload_links {
-        if uploadlinks::revoke(&state.db, &u.id, now).await? {
+        if uploadlinks::actions::revoke_upload_link(state, actor, &u.id, client).await? {
             done.upload_links += 1;
-            state
-                .events
-                .record(
-                    Event::new("upload_link_revoked").by(&actor.id).link(&u.id),
-                    client,
-                )
-                .await?;
         }
     }
     Ok(done)
