@@ -13,6 +13,7 @@ use serde::{Deserialize, Deserializer};
 use crate::accounts::{password, users};
 use crate::clock;
 use crate::error::AppError;
+use crate::web::client::ClientInfo;
 
 /// Default lifetime when none is given (SPEC: 7 days).
 pub const DEFAULT_DAYS: i64 = 7;
@@ -128,6 +129,19 @@ impl IpAllow {
             }
             Err(_) => false,
         }
+    }
+
+    /// The one place `ip_allow` is enforced: both link kinds' visit extractors call it after
+    /// the link is known to be live, so every page and file of the link answers 403 outside.
+    pub fn check(&self, client: &ClientInfo) -> Result<(), AppError> {
+        if self.permits(&client.ip) {
+            return Ok(());
+        }
+        Err(AppError::Forbidden(
+            "This link cannot be opened from your network. If you should have access, ask the \
+             person who shared it."
+                .into(),
+        ))
     }
 
     /// The entries of an admin form's text box: one per line, or separated by commas or
@@ -366,14 +380,8 @@ impl LinkOptions {
     pub fn into_changes(self, now: i64, max_days: i64) -> Result<Changes, AppError> {
         let expires_at = match self.expires_at {
             None => None,
-            Some(None) => {
-                return Err(AppError::BadRequest("expires_at must be a string".into()))
-            }
-            Some(Some(s)) => Some(check_expiry(
-                parse_time("expires_at", &s)?,
-                now,
-                max_days,
-            )?),
+            Some(None) => return Err(AppError::BadRequest("expires_at must be a string".into())),
+            Some(Some(s)) => Some(check_expiry(parse_time("expires_at", &s)?, now, max_days)?),
         };
         let allow_original = match self.allow_original {
             None => None,

@@ -238,8 +238,7 @@ async fn show_new_form(
         )
         .into());
     }
-    let default_expiry =
-        clock::from_ms(clock::now_ms() + DEFAULT_DAYS * 24 * 3600 * 1000).date();
+    let default_expiry = clock::from_ms(clock::now_ms() + DEFAULT_DAYS * 24 * 3600 * 1000).date();
     let page = NewPage {
         layout: Layout::for_user("New share link", me, "links"),
         folder,

@@ -108,11 +108,9 @@ async fn new_form(
     let page = NewPage {
         layout: Layout::for_user("Request files", &me, "links"),
         folder,
-        default_expiry: clock::from_ms(
-            clock::now_ms() + DEFAULT_DAYS * 24 * 3600 * 1000,
-        )
-        .date()
-        .to_string(),
+        default_expiry: clock::from_ms(clock::now_ms() + DEFAULT_DAYS * 24 * 3600 * 1000)
+            .date()
+            .to_string(),
         max_days: state.config.max_link_days,
         error: None,
     };
