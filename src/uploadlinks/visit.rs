@@ -19,23 +19,11 @@ use crate::events::Event;
 use crate::library::pages::human_size;
 use crate::library::upload;
 use crate::links::unlock::{self, Scope, Unlock};
-use crate::links::visit::{token_of, wants_json, Refused};
+use crate::links::visit::{wants_json, Knock, Refused, PW_PER_IP, PW_PER_LINK};
 use crate::web::client::ClientInfo;
 use crate::web::headers::private_headers;
 use crate::web::layout::{render, Layout};
 
-const PW_PER_LINK: throttle::Policy = throttle::Policy {
-    limit: 10,
-    window_ms: 15 * 60 * 1000,
-};
-const PW_PER_IP: throttle::Policy = throttle::Policy {
-    limit: 30,
-    window_ms: 15 * 60 * 1000,
-};
-const PROBES_PER_IP: throttle::Policy = throttle::Policy {
-    limit: 30,
-    window_ms: 15 * 60 * 1000,
-};
 /// The owner hears about arrivals at most this often per link.
 const NOTIFY_EVERY_MS: i64 = 10 * 60 * 1000;
 
@@ -76,38 +64,31 @@ impl FromRequestParts<AppState> for UploadLinkVisit {
     type Rejection = Refused;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Refused> {
-        let json = wants_json(&parts.headers);
-        let refuse = |e: AppError| Refused::new(e, json);
-        let Ok(client) = ClientInfo::from_request_parts(parts, state).await;
-        let token = token_of(parts)
+        let knock = Knock::read(parts, state).await?;
+        let found = super::by_token(&state.db, &knock.token)
             .await
-            .ok_or_else(|| refuse(AppError::NotFound))?;
-        let now = clock::now_ms();
-        let Some(link) = super::by_token(&state.db, &token)
-            .await
-            .map_err(|e| refuse(e.into()))?
-        else {
-            let key = format!("uploadprobe:{}", client.ip);
-            let _miss = throttle::reserve(&state.db, &key, PROBES_PER_IP, now)
-                .await
-                .map_err(refuse)?;
-            return Err(refuse(AppError::NotFound));
+            .map_err(|e| knock.refuse(e))?;
+        let Some(link) = found else {
+            return Err(knock.miss(state, "uploadprobe").await);
         };
+        let now = clock::now_ms();
         if matches!(link.state(now), "expired" | "revoked") {
-            return Err(refuse(AppError::GoneWith(
+            return Err(knock.refuse(AppError::GoneWith(
                 "This upload link has expired or was withdrawn. Ask the person who sent it for a \
                  new one."
                     .into(),
             )));
         }
-        link.ip_allow.check(&client).map_err(refuse)?;
+        link.ip_allow
+            .check(&knock.client)
+            .map_err(|e| knock.refuse(e))?;
         let unlocked = link.password_hash.is_none()
-            || unlock::read_scoped(&parts.headers, &scope(&link, &token), &state.secret).pw;
+            || unlock::read_scoped(&parts.headers, &scope(&link, &knock.token), &state.secret).pw;
         Ok(UploadLinkVisit {
             link,
             unlocked,
-            token,
-            client,
+            token: knock.token,
+            client: knock.client,
         })
     }
 }

@@ -19,11 +19,7 @@ pub(super) async fn original(
     method: Method,
     headers: HeaderMap,
 ) -> PageResult<Response> {
-    let ask = delivery::Ask {
-        method: &method,
-        headers: &headers,
-        client: &v.client,
-    };
+    let ask = v.ask(&method, &headers);
     Ok(delivery::link_file(
         &state, &v.link, &v.unlock, &v.token, &asset_id, "original", false, &ask,
     )
@@ -43,11 +39,7 @@ pub(super) async fn rendition(
     if kind == "original" {
         return Err(AppError::NotFound.into());
     }
-    let ask = delivery::Ask {
-        method: &method,
-        headers: &headers,
-        client: &v.client,
-    };
+    let ask = v.ask(&method, &headers);
     Ok(delivery::link_file(
         &state,
         &v.link,
@@ -67,10 +59,6 @@ pub(super) async fn zip_all(
     method: Method,
     headers: HeaderMap,
 ) -> PageResult<Response> {
-    let ask = delivery::Ask {
-        method: &method,
-        headers: &headers,
-        client: &v.client,
-    };
+    let ask = v.ask(&method, &headers);
     Ok(delivery::link_zip(&state, &v.link, &v.unlock, &v.token, &ask, ZIP_LIMIT).await?)
 }

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use sqlx::Row;
 
 use super::landing::gate_page;
-use super::LinkVisit;
+use super::{LinkVisit, PW_PER_IP, PW_PER_LINK};
 use crate::accounts::{password, throttle, tokens};
 use crate::app::AppState;
 use crate::clock;
@@ -18,14 +18,6 @@ use crate::events::Event;
 use crate::links::unlock::{self, Unlock};
 use crate::web::layout::render;
 
-const PW_PER_LINK: throttle::Policy = throttle::Policy {
-    limit: 10,
-    window_ms: 15 * 60 * 1000,
-};
-const PW_PER_IP: throttle::Policy = throttle::Policy {
-    limit: 30,
-    window_ms: 15 * 60 * 1000,
-};
 const CODES_SENT_PER_LINK: throttle::Policy = throttle::Policy {
     limit: 5,
     window_ms: 15 * 60 * 1000,

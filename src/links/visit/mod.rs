@@ -17,7 +17,7 @@ mod landing;
 use askama::Template;
 use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -27,6 +27,7 @@ use super::{by_token, Link, State as LinkState};
 use crate::accounts::throttle;
 use crate::app::AppState;
 use crate::clock;
+use crate::delivery;
 use crate::error::{AppError, PageError};
 use crate::web::client::ClientInfo;
 use crate::web::headers::private_headers;
@@ -60,8 +61,17 @@ pub fn routes() -> Router<AppState> {
         .layer(axum::middleware::from_fn(private_headers))
 }
 
-/// Unknown tokens from one address: someone guessing links.
+/// Unknown tokens from one address: someone guessing links (share and upload links).
 const PROBES_PER_IP: throttle::Policy = throttle::Policy {
+    limit: 30,
+    window_ms: 15 * 60 * 1000,
+};
+/// Wrong link passwords per link and per address (share and upload links).
+pub(crate) const PW_PER_LINK: throttle::Policy = throttle::Policy {
+    limit: 10,
+    window_ms: 15 * 60 * 1000,
+};
+pub(crate) const PW_PER_IP: throttle::Policy = throttle::Policy {
     limit: 30,
     window_ms: 15 * 60 * 1000,
 };
@@ -95,6 +105,14 @@ impl LinkVisit {
     fn home(&self) -> String {
         format!("/s/{}", self.token)
     }
+    /// The request as the download decision reads it.
+    fn ask<'a>(&'a self, method: &'a Method, headers: &'a HeaderMap) -> delivery::Ask<'a> {
+        delivery::Ask {
+            method,
+            headers,
+            client: &self.client,
+        }
+    }
 }
 
 /// Why a visit is refused, answered as a page or, to a client asking for JSON, as SPEC §3's
@@ -107,7 +125,7 @@ pub struct Refused {
 }
 
 impl Refused {
-    pub(crate) fn new(error: AppError, json: bool) -> Refused {
+    fn new(error: AppError, json: bool) -> Refused {
         Refused {
             error,
             json,
@@ -134,13 +152,49 @@ pub(crate) fn wants_json(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.contains("application/json"))
 }
 
-/// The `{token}` of a link's route.
-pub(crate) async fn token_of(parts: &mut Parts) -> Option<String> {
-    let params = RawPathParams::from_request_parts(parts, &()).await.ok()?;
-    params
-        .iter()
-        .find(|(k, _)| *k == "token")
-        .map(|(_, v)| v.to_string())
+/// The first steps of every link visit, whatever the kind of link: who knocks (address,
+/// whether JSON is wanted) and with which token.
+pub(crate) struct Knock {
+    pub token: String,
+    pub client: ClientInfo,
+    json: bool,
+}
+
+impl Knock {
+    pub async fn read(parts: &mut Parts, state: &AppState) -> Result<Knock, Refused> {
+        let json = wants_json(&parts.headers);
+        let Ok(client) = ClientInfo::from_request_parts(parts, state).await;
+        let token = RawPathParams::from_request_parts(parts, state)
+            .await
+            .ok()
+            .and_then(|params| {
+                params
+                    .iter()
+                    .find(|(k, _)| *k == "token")
+                    .map(|(_, v)| v.to_string())
+            })
+            .ok_or(Refused::new(AppError::NotFound, json))?;
+        Ok(Knock {
+            token,
+            client,
+            json,
+        })
+    }
+
+    pub fn refuse(&self, error: impl Into<AppError>) -> Refused {
+        Refused::new(error.into(), self.json)
+    }
+
+    /// An unknown token: 404, counted against the caller's address under `kind` (only misses
+    /// are counted, so a live link costs no throttle query; with 256-bit tokens the limit is
+    /// about noise and load, not about guessing succeeding).
+    pub async fn miss(&self, state: &AppState, kind: &str) -> Refused {
+        let key = format!("{kind}:{}", self.client.ip);
+        match throttle::reserve(&state.db, &key, PROBES_PER_IP, clock::now_ms()).await {
+            Ok(_miss) => self.refuse(AppError::NotFound),
+            Err(e) => self.refuse(e),
+        }
+    }
 }
 
 impl FromRequestParts<AppState> for LinkVisit {
@@ -149,41 +203,31 @@ impl FromRequestParts<AppState> for LinkVisit {
     /// Resolves the token: unknown → 404 (counted against the caller's address), expired or
     /// revoked → the friendly 410 page, outside `ip_allow` → 403.
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Refused> {
-        let json = wants_json(&parts.headers);
-        let refuse = |e: AppError| Refused::new(e, json);
-        let Ok(client) = ClientInfo::from_request_parts(parts, state).await;
-        let token = token_of(parts)
+        let knock = Knock::read(parts, state).await?;
+        let found = by_token(&state.db, &knock.token)
             .await
-            .ok_or_else(|| refuse(AppError::NotFound))?;
-        let now = clock::now_ms();
-        let found = by_token(&state.db, &token)
-            .await
-            .map_err(|e| refuse(e.into()))?;
+            .map_err(|e| knock.refuse(e))?;
         let Some((link, generation)) = found else {
-            // Only misses are counted, so a live link costs no throttle query. With 256-bit
-            // tokens the limit is about noise and load, not about guessing succeeding.
-            let probe_key = format!("linkprobe:{}", client.ip);
-            let _miss = throttle::reserve(&state.db, &probe_key, PROBES_PER_IP, now)
-                .await
-                .map_err(refuse)?;
-            return Err(refuse(AppError::NotFound));
+            return Err(knock.miss(state, "linkprobe").await);
         };
-        match link.state(now) {
+        match link.state(clock::now_ms()) {
             LinkState::Active => {}
             ended => {
-                let mut refused = refuse(AppError::Gone);
+                let mut refused = knock.refuse(AppError::Gone);
                 refused.gone_revoked = Some(ended == LinkState::Revoked);
                 return Err(refused);
             }
         }
-        link.ip_allow.check(&client).map_err(refuse)?;
+        link.ip_allow
+            .check(&knock.client)
+            .map_err(|e| knock.refuse(e))?;
         let unlock = unlock::read(&parts.headers, &link, &state.secret);
         Ok(LinkVisit {
             link,
             unlock,
             generation,
-            token,
-            client,
+            token: knock.token,
+            client: knock.client,
         })
     }
 }
