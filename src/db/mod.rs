@@ -106,6 +106,12 @@ pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0012_digests.sql"),
         include_str!("../../migrations/postgres/0012_digests.sql"),
     ),
+    (
+        13,
+        "link ip_allow",
+        include_str!("../../migrations/sqlite/0013_link_ip_allow.sql"),
+        include_str!("../../migrations/postgres/0013_link_ip_allow.sql"),
+    ),
 ];
 
 impl Db {

@@ -8,13 +8,11 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::create::{self, NewShare};
-use super::{Changes, Filter};
-use crate::accounts::{password, ApiAdmin};
+use super::{actions, Filter, LinkOptions};
+use crate::accounts::ApiAdmin;
 use crate::app::AppState;
 use crate::clock;
 use crate::error::{ApiResult, AppError};
-use crate::events::{Event, EventKind};
 use crate::web::client::ClientInfo;
 
 pub fn routes() -> Router<AppState> {
@@ -30,77 +28,16 @@ pub fn routes() -> Router<AppState> {
         .route("/links/{id}/events", get(link_events))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CreateBody {
-    #[serde(default)]
-    asset_ids: Vec<String>,
-    folder_id: Option<String>,
-    collection_id: Option<String>,
-    expires_at: Option<String>,
-    password: Option<String>,
-    allow_original: Option<bool>,
-    max_downloads: Option<i64>,
-    #[serde(default)]
-    recipients: Vec<String>,
-    #[serde(default)]
-    message: String,
-    #[serde(default)]
-    title: String,
-    #[serde(default)]
-    terms: String,
-    #[serde(default)]
-    per_recipient: bool,
-    #[serde(default)]
-    require_code: bool,
-}
-
-fn parse_time(field: &str, s: &str) -> Result<i64, AppError> {
-    clock::parse_rfc3339(s)
-        .ok_or_else(|| AppError::BadRequest(format!("{field} must be an RFC 3339 timestamp")))
-}
-
 async fn create_link(
     State(state): State<AppState>,
     ApiAdmin(admin): ApiAdmin,
     client: ClientInfo,
-    Json(b): Json<CreateBody>,
+    Json(options): Json<LinkOptions>,
 ) -> ApiResult<Response> {
-    let expires_at = b
-        .expires_at
-        .as_deref()
-        .map(|s| parse_time("expires_at", s))
-        .transpose()?;
-    let created = create::create(
-        &state,
-        &admin,
-        NewShare {
-            asset_ids: b.asset_ids,
-            folder_id: b.folder_id,
-            collection_id: b.collection_id,
-            expires_at,
-            password: b.password,
-            allow_original: b.allow_original.unwrap_or(true),
-            max_downloads: b.max_downloads,
-            recipients: b.recipients,
-            message: b.message,
-            title: b.title,
-            terms: b.terms,
-            per_recipient: b.per_recipient,
-            require_code: b.require_code,
-        },
-    )
-    .await?;
-    for l in &created.links {
-        state
-            .events
-            .record(
-                Event::new(EventKind::LinkCreated).by(&admin.id).link(&l.id),
-                &client,
-            )
-            .await?;
-    }
-    let first = &created.links[0];
+    let created = actions::create_link(&state, &admin, options, &client).await?;
+    let Some(first) = created.links.first() else {
+        return Err(AppError::Internal(anyhow::anyhow!("a share without links")));
+    };
     let links: Vec<Value> = created
         .links
         .iter()
@@ -177,7 +114,8 @@ async fn read_link(
 }
 
 /// Extends, shortens or edits a link. `password: null` or `""` removes the password;
-/// `max_downloads: null` removes the limit. A revoked link stays revoked.
+/// `max_downloads: null` removes the limit; `ip_allow: []` lifts the network restriction.
+/// A revoked link stays revoked.
 async fn patch_link(
     State(state): State<AppState>,
     ApiAdmin(admin): ApiAdmin,
@@ -185,74 +123,10 @@ async fn patch_link(
     Path(id): Path<String>,
     Json(body): Json<Map<String, Value>>,
 ) -> ApiResult<Json<Value>> {
-    let link = super::get(&state.db, &id).await?;
-    let now = state.clock.now_ms();
-    if link.revoked_at.is_some() {
-        return Err(AppError::Conflict(
-            "this link is revoked; create a new one".into(),
-        ));
-    }
-    let mut ch = Changes::default();
-    let text = |v: &Value, field: &str| -> Result<String, AppError> {
-        v.as_str()
-            .map(str::to_string)
-            .ok_or_else(|| AppError::BadRequest(format!("{field} must be a string")))
-    };
-    for (k, v) in &body {
-        match k.as_str() {
-            "expires_at" => {
-                let t = parse_time("expires_at", &text(v, k)?)?;
-                ch.expires_at = Some(create::check_expiry(t, now, state.config.max_link_days)?);
-            }
-            "password" => {
-                let p = if v.is_null() {
-                    String::new()
-                } else {
-                    text(v, k)?.trim().to_string()
-                };
-                ch.password_hash = Some(if p.is_empty() {
-                    None
-                } else if p.chars().count() < 6 || p.len() > 200 {
-                    return Err(AppError::Unprocessable(
-                        "link passwords need 6 to 200 characters".into(),
-                    ));
-                } else {
-                    Some(password::hash(p).await?)
-                });
-            }
-            "max_downloads" => {
-                ch.max_downloads = Some(if v.is_null() {
-                    None
-                } else {
-                    create::check_max_downloads(Some(v.as_i64().ok_or_else(|| {
-                        AppError::BadRequest("max_downloads must be a number or null".into())
-                    })?))?
-                });
-            }
-            "allow_original" => {
-                ch.allow_original = Some(v.as_bool().ok_or_else(|| {
-                    AppError::BadRequest("allow_original must be true or false".into())
-                })?);
-            }
-            "title" => ch.title = Some(create::check_text(k, &text(v, k)?, 200)?),
-            "message" => ch.message = Some(create::check_text(k, &text(v, k)?, 5000)?),
-            "terms" => ch.terms = Some(create::check_text(k, &text(v, k)?, 20_000)?),
-            other => return Err(AppError::BadRequest(format!("unknown field {other}"))),
-        }
-    }
-    super::update(&state.db, &link, ch).await?;
-    state
-        .events
-        .record(
-            Event::new(EventKind::LinkChanged)
-                .by(&admin.id)
-                .link(&link.id),
-            &client,
-        )
-        .await?;
-    let link = super::get(&state.db, &id).await?;
+    let options = LinkOptions::from_patch(body)?;
+    let link = actions::change_link(&state, &admin, &id, options, &client).await?;
     let count = super::asset_count(&state.db, &link).await?;
-    Ok(Json(link.to_json(now, count)))
+    Ok(Json(link.to_json(state.clock.now_ms(), count)))
 }
 
 async fn revoke_link(
@@ -261,16 +135,9 @@ async fn revoke_link(
     client: ClientInfo,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    if !super::revoke(&state.db, &id, state.clock.now_ms()).await? {
+    if !actions::revoke_link(&state, &admin, &id, &client).await? {
         return Err(AppError::NotFound);
     }
-    state
-        .events
-        .record(
-            Event::new(EventKind::LinkRevoked).by(&admin.id).link(&id),
-            &client,
-        )
-        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -289,18 +156,10 @@ async fn bulk_revoke(
     if body.ids.len() > 1000 {
         return Err(AppError::BadRequest("at most 1000 ids at once".into()));
     }
-    let now = state.clock.now_ms();
     let mut revoked = 0;
     for id in &body.ids {
-        if super::revoke(&state.db, id, now).await? {
+        if actions::revoke_link(&state, &admin, id, &client).await? {
             revoked += 1;
-            state
-                .events
-                .record(
-                    Event::new(EventKind::LinkRevoked).by(&admin.id).link(id),
-                    &client,
-                )
-                .await?;
         }
     }
     Ok(Json(json!({ "revoked": revoked })))
@@ -311,17 +170,7 @@ async fn purge(
     ApiAdmin(admin): ApiAdmin,
     client: ClientInfo,
 ) -> ApiResult<Json<Value>> {
-    let n = super::purge_expired(&state.db, state.clock.now_ms()).await?;
-    let detail = format!("{n} links");
-    state
-        .events
-        .record(
-            Event::new(EventKind::LinksPurged)
-                .by(&admin.id)
-                .detail(&detail),
-            &client,
-        )
-        .await?;
+    let n = actions::purge_links(&state, &admin, &client).await?;
     Ok(Json(json!({ "purged": n })))
 }
 
@@ -331,17 +180,8 @@ async fn rotate_link(
     client: ClientInfo,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let token = super::rotate(&state.db, &id).await?;
-    state
-        .events
-        .record(
-            Event::new(EventKind::LinkRotated).by(&admin.id).link(&id),
-            &client,
-        )
-        .await?;
-    Ok(Json(
-        json!({ "id": id, "url": super::url(&state.config.public_url, &token) }),
-    ))
+    let url = actions::rotate_link(&state, &admin, &id, &client).await?;
+    Ok(Json(json!({ "id": id, "url": url })))
 }
 
 async fn link_events(

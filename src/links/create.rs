@@ -1,5 +1,6 @@
 //! Creating a share (one link, or one per recipient) and telling the recipients.
-use crate::accounts::{password, users, Account};
+use super::options::NewShare;
+use crate::accounts::Account;
 use crate::app::AppState;
 use crate::clock;
 use crate::db;
@@ -8,30 +9,8 @@ use crate::library::{assets, folders};
 
 use super::{new_token, url};
 
-/// Default lifetime when none is given (SPEC: 7 days).
-pub const DEFAULT_DAYS: i64 = 7;
-const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 /// Most assets one share may list explicitly (a folder link has no limit).
 const MAX_ASSETS: usize = 10_000;
-const MAX_RECIPIENTS: usize = 100;
-
-/// A new share as the API and the form describe it.
-#[derive(Debug, Default)]
-pub struct NewShare {
-    pub asset_ids: Vec<String>,
-    pub folder_id: Option<String>,
-    pub collection_id: Option<String>,
-    pub expires_at: Option<i64>,
-    pub password: Option<String>,
-    pub allow_original: bool,
-    pub max_downloads: Option<i64>,
-    pub recipients: Vec<String>,
-    pub message: String,
-    pub title: String,
-    pub terms: String,
-    pub per_recipient: bool,
-    pub require_code: bool,
-}
 
 /// One issued link: the token is in the URL and shown only now.
 pub struct Issued {
@@ -47,47 +26,8 @@ pub struct Created {
     pub mail_failures: Vec<String>,
 }
 
-/// Checks an expiry against now and the configured maximum.
-pub fn check_expiry(expires_at: i64, now: i64, max_days: i64) -> Result<i64, AppError> {
-    if expires_at <= now {
-        return Err(AppError::Unprocessable(
-            "expires_at must be in the future".into(),
-        ));
-    }
-    if expires_at > now + max_days * DAY_MS {
-        return Err(AppError::Unprocessable(format!(
-            "links may last at most {max_days} days"
-        )));
-    }
-    Ok(expires_at)
-}
-
-pub fn check_text(what: &str, s: &str, max: usize) -> Result<String, AppError> {
-    let s = s.trim();
-    if s.chars().count() > max {
-        return Err(AppError::BadRequest(format!(
-            "{what} is limited to {max} characters"
-        )));
-    }
-    if s.chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
-    {
-        return Err(AppError::BadRequest(format!(
-            "{what} contains control characters"
-        )));
-    }
-    Ok(s.to_string())
-}
-
-pub fn check_max_downloads(n: Option<i64>) -> Result<Option<i64>, AppError> {
-    match n {
-        Some(n) if !(1..=1_000_000).contains(&n) => Err(AppError::Unprocessable(
-            "max_downloads must be between 1 and 1000000".into(),
-        )),
-        other => Ok(other),
-    }
-}
-
+/// Stores a checked share (one link, or one per recipient) and mails the recipients. Called by
+/// `actions::create_link`, which records the events.
 pub async fn create(
     state: &AppState,
     creator: &Account,
@@ -95,50 +35,16 @@ pub async fn create(
 ) -> Result<Created, AppError> {
     let db = &state.db;
     let now = state.clock.now_ms();
-    let max_days = state.config.max_link_days;
-    let expires_at = check_expiry(
-        new.expires_at.unwrap_or(now + DEFAULT_DAYS * DAY_MS),
-        now,
-        max_days,
-    )?;
-    let title = check_text("title", &new.title, 200)?;
-    let message = check_text("message", &new.message, 5000)?;
-    let terms = check_text("terms", &new.terms, 20_000)?;
-    let max_downloads = check_max_downloads(new.max_downloads)?;
-    let mut recipients = Vec::new();
-    for r in &new.recipients {
-        if r.trim().is_empty() {
-            continue;
-        }
-        let email = users::normalize_email(r)?;
-        if !recipients.contains(&email) {
-            recipients.push(email);
-        }
-    }
-    if recipients.len() > MAX_RECIPIENTS {
-        return Err(AppError::Unprocessable(format!(
-            "at most {MAX_RECIPIENTS} recipients"
-        )));
-    }
-    if new.per_recipient && recipients.is_empty() {
-        return Err(AppError::Unprocessable(
-            "one link per recipient needs recipients".into(),
-        ));
-    }
-    if new.require_code && recipients.is_empty() {
-        return Err(AppError::Unprocessable(
-            "a one-time code is sent to recipients, so add at least one".into(),
-        ));
-    }
-    // Exactly one target.
-    let targets = usize::from(!new.asset_ids.is_empty())
-        + usize::from(new.folder_id.is_some())
-        + usize::from(new.collection_id.is_some());
-    if targets != 1 {
-        return Err(AppError::BadRequest(
-            "give exactly one of asset_ids, folder_id or collection_id".into(),
-        ));
-    }
+    let NewShare {
+        asset_ids,
+        expires_at,
+        title,
+        message,
+        terms,
+        max_downloads,
+        recipients,
+        ..
+    } = &new;
     let (kind, folder_id) = match &new.folder_id {
         Some(id) => {
             folders::get(db, id)
@@ -154,32 +60,19 @@ pub async fn create(
             .await?
             .ok_or_else(|| AppError::Unprocessable("no such collection".into()))?;
     }
-    let mut asset_ids: Vec<String> = Vec::new();
-    for id in &new.asset_ids {
-        if !asset_ids.contains(id) {
-            asset_ids.push(id.clone());
-        }
-    }
     if asset_ids.len() > MAX_ASSETS {
         return Err(AppError::Unprocessable(format!(
             "at most {MAX_ASSETS} assets per link; share their folder instead"
         )));
     }
-    for id in &asset_ids {
+    for id in asset_ids {
         if assets::get_current(db, id).await?.is_none() {
             return Err(AppError::Unprocessable(format!("no such asset: {id}")));
         }
     }
-    let password_hash = match new.password.as_deref().map(str::trim) {
-        Some(p) if !p.is_empty() => {
-            if p.chars().count() < 6 || p.len() > 200 {
-                return Err(AppError::Unprocessable(
-                    "link passwords need 6 to 200 characters".into(),
-                ));
-            }
-            Some(password::hash(p.to_string()).await?)
-        }
-        _ => None,
+    let password_hash = match new.password.clone() {
+        Some(p) => Some(p.hash().await?),
+        None => None,
     };
 
     let share_id = db::new_id();
@@ -197,18 +90,18 @@ pub async fn create(
         sqlx::query(
             "INSERT INTO links (id, share_id, token_hash, target_kind, folder_id, title, message, \
              terms, password_hash, allow_original, max_downloads, require_code, recipient, \
-             recipients, created_by, created_at, expires_at, collection_id) \
+             recipients, created_by, created_at, expires_at, collection_id, ip_allow) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-             $18)",
+             $18, $19)",
         )
         .bind(&id)
         .bind(&share_id)
         .bind(crate::accounts::tokens::hash_token(&token))
         .bind(kind)
         .bind(&folder_id)
-        .bind(&title)
-        .bind(&message)
-        .bind(&terms)
+        .bind(title)
+        .bind(message)
+        .bind(terms)
         .bind(&password_hash)
         .bind(i64::from(new.allow_original))
         .bind(max_downloads)
@@ -222,6 +115,7 @@ pub async fn create(
         .bind(now)
         .bind(expires_at)
         .bind(&new.collection_id)
+        .bind(new.ip_allow.to_column())
         .execute(&mut *tx)
         .await?;
         issued.push(Issued {
@@ -242,7 +136,7 @@ pub async fn create(
 
     // Invitations go out after the commit: a mail failure never undoes a link.
     let mut mail_failures = Vec::new();
-    for r in &recipients {
+    for r in recipients {
         let link_url = issued
             .iter()
             .find(|i| i.recipient.as_deref() == Some(r.as_str()))
@@ -264,7 +158,7 @@ pub async fn create(
         } else {
             ""
         };
-        let expires = clock::human(expires_at);
+        let expires = clock::human(*expires_at);
         let vars = [
             ("sender", creator.name.as_str()),
             ("title", title_part.as_str()),

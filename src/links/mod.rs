@@ -2,9 +2,11 @@
 //! a live folder, with expiry, optional password, one-time code, licence terms and a download
 //! limit. The token is shown once; only its hash is stored. What a link may show is decided in
 //! `access`, at request time, like everything else.
+pub mod actions;
 pub mod api;
 pub mod create;
 pub mod gallery;
+pub mod options;
 pub mod ownership;
 pub mod pages;
 pub mod unlock;
@@ -17,6 +19,7 @@ use crate::accounts::tokens;
 use crate::clock;
 use crate::db::{Columns, Db, Param};
 use crate::error::AppError;
+pub use options::{Changes, IpAllow, LinkOptions, LinkPassword};
 
 /// What a link points at.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,6 +50,8 @@ pub struct Link {
     pub created_at: i64,
     pub expires_at: i64,
     pub revoked_at: Option<i64>,
+    /// Networks the link may be opened from (empty: anywhere).
+    pub ip_allow: IpAllow,
 }
 
 /// A link's state at a moment.
@@ -70,7 +75,7 @@ impl State {
 const COLS: &str =
     "id, share_id, target_kind, folder_id, collection_id, title, message, terms, password_hash, \
     allow_original, max_downloads, downloads, require_code, recipient, recipients, unlock_epoch, \
-    created_by, created_at, expires_at, revoked_at";
+    created_by, created_at, expires_at, revoked_at, ip_allow";
 
 fn from_row<R: Columns + ?Sized>(r: &R) -> Result<Link, sqlx::Error> {
     let target = match r.text("target_kind")?.as_str() {
@@ -103,6 +108,7 @@ fn from_row<R: Columns + ?Sized>(r: &R) -> Result<Link, sqlx::Error> {
         created_at: r.int("created_at")?,
         expires_at: r.int("expires_at")?,
         revoked_at: r.opt_int("revoked_at")?,
+        ip_allow: IpAllow::from_column(&r.text("ip_allow")?)?,
     })
 }
 
@@ -138,6 +144,7 @@ impl Link {
             "created_by": self.created_by, "created_at": clock::rfc3339(self.created_at),
             "expires_at": clock::rfc3339(self.expires_at),
             "revoked_at": self.revoked_at.map(clock::rfc3339),
+            "ip_allow": self.ip_allow.strings(),
         })
     }
 }
@@ -342,29 +349,20 @@ pub async fn give_back_download(db: &Db, link: &Link) -> Result<(), sqlx::Error>
     Ok(())
 }
 
-/// Changes an admin may make after creation.
-#[derive(Debug, Default)]
-pub struct Changes {
-    pub expires_at: Option<i64>,
-    /// Some(None) removes the password.
-    pub password_hash: Option<Option<String>>,
-    pub max_downloads: Option<Option<i64>>,
-    pub allow_original: Option<bool>,
-    pub title: Option<String>,
-    pub message: Option<String>,
-    pub terms: Option<String>,
-}
-
-pub async fn update(db: &Db, link: &Link, ch: Changes) -> Result<(), sqlx::Error> {
-    let password_changed = ch.password_hash.is_some();
-    let password_hash = match ch.password_hash {
-        Some(p) => p,
+/// Applies checked changes; a new or removed password bumps the unlock epoch, which ends
+/// every unlock cookie issued before.
+pub async fn update(db: &Db, link: &Link, ch: Changes) -> Result<(), AppError> {
+    let password_changed = ch.password.is_some();
+    let password_hash = match ch.password {
+        Some(Some(p)) => Some(p.hash().await?),
+        Some(None) => None,
         None => link.password_hash.clone(),
     };
+    let ip_allow = ch.ip_allow.as_ref().unwrap_or(&link.ip_allow).to_column();
     sqlx::query(
         "UPDATE links SET expires_at = $1, password_hash = $2, max_downloads = $3, \
          allow_original = $4, title = $5, message = $6, terms = $7, \
-         unlock_epoch = unlock_epoch + $8 WHERE id = $9",
+         unlock_epoch = unlock_epoch + $8, ip_allow = $10 WHERE id = $9",
     )
     .bind(ch.expires_at.unwrap_or(link.expires_at))
     .bind(password_hash)
@@ -375,6 +373,7 @@ pub async fn update(db: &Db, link: &Link, ch: Changes) -> Result<(), sqlx::Error
     .bind(ch.terms.unwrap_or_else(|| link.terms.clone()))
     .bind(i64::from(password_changed))
     .bind(&link.id)
+    .bind(ip_allow)
     .execute(&db.pool)
     .await?;
     Ok(())

@@ -8,7 +8,6 @@ use serde_json::json;
 use crate::accounts::Account;
 use crate::app::AppState;
 use crate::error::AppError;
-use crate::events::{Event, EventKind};
 use crate::uploadlinks::{self, UploadLink};
 use crate::web::client::ClientInfo;
 
@@ -50,41 +49,24 @@ impl Revoked {
     }
 }
 
-/// Revokes every live share and upload link `user_id` made, each with the event its own revoke
-/// records (`link_revoked`, `upload_link_revoked`, by `actor`). They stop working at once.
+/// Revokes every live share and upload link `user_id` made, each through its own revoke
+/// action (`revoke_link`, `revoke_upload_link`, by `actor`). They stop working at once.
 pub async fn revoke_all_of(
     state: &AppState,
     actor: &Account,
     user_id: &str,
     client: &ClientInfo,
 ) -> Result<Revoked, AppError> {
-    let now = state.clock.now_ms();
-    let live = live_of(state, user_id, now).await?;
+    let live = live_of(state, user_id, state.clock.now_ms()).await?;
     let mut done = Revoked::default();
     for l in &live.links {
-        if super::revoke(&state.db, &l.id, now).await? {
+        if super::actions::revoke_link(state, actor, &l.id, client).await? {
             done.links += 1;
-            state
-                .events
-                .record(
-                    Event::new(EventKind::LinkRevoked).by(&actor.id).link(&l.id),
-                    client,
-                )
-                .await?;
         }
     }
     for u in &live.upload_links {
-        if uploadlinks::revoke(&state.db, &u.id, now).await? {
+        if uploadlinks::actions::revoke_upload_link(state, actor, &u.id, client).await? {
             done.upload_links += 1;
-            state
-                .events
-                .record(
-                    Event::new(EventKind::UploadLinkRevoked)
-                        .by(&actor.id)
-                        .link(&u.id),
-                    client,
-                )
-                .await?;
         }
     }
     Ok(done)

@@ -8,13 +8,12 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
 
-use super::create::{self, NewShare};
-use super::{Filter, Link, State as LinkState, Target};
+use super::options::DEFAULT_DAYS;
+use super::{actions, create, Filter, IpAllow, Link, LinkOptions, State as LinkState, Target};
 use crate::accounts::{users, PageAdmin};
 use crate::app::AppState;
 use crate::clock;
 use crate::error::{AppError, PageResult};
-use crate::events::{Event, EventKind};
 use crate::library::card::AssetCard;
 use crate::library::{assets, folders};
 use crate::web::client::ClientInfo;
@@ -29,6 +28,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/links/watermark", post(set_watermark))
         .route("/admin/links/{id}", get(detail_page))
         .route("/admin/links/{id}/extend", post(extend))
+        .route("/admin/links/{id}/change", post(change))
         .route("/admin/links/{id}/revoke", post(revoke))
         .route("/admin/links/{id}/rotate", post(rotate))
 }
@@ -239,7 +239,7 @@ async fn show_new_form(
         .into());
     }
     let default_expiry =
-        clock::from_ms(state.clock.now_ms() + create::DEFAULT_DAYS * 24 * 3600 * 1000).date();
+        clock::from_ms(state.clock.now_ms() + DEFAULT_DAYS * 24 * 3600 * 1000).date();
     let page = NewPage {
         layout: Layout::for_user("New share link", me, "links"),
         folder,
@@ -276,20 +276,15 @@ pub(crate) fn end_of_day(date: &str) -> Option<i64> {
     Some(clock::to_ms(d.with_hms(23, 59, 59).ok()?.assume_utc()))
 }
 
-async fn create_share(
-    State(state): State<AppState>,
-    PageAdmin(me): PageAdmin,
-    client: ClientInfo,
-    Form(form): Form<Vec<(String, String)>>,
-) -> PageResult<Response> {
-    let f = |k: &str| first(&form, k);
-    let expires_at =
-        match f("expires").as_str() {
-            "" => None,
-            d => Some(end_of_day(d).ok_or_else(|| {
-                AppError::BadRequest("The expiry date is not a valid date.".into())
-            })?),
-        };
+/// The admin form's fields as the one `LinkOptions` (the API reads the same type).
+fn form_options(form: &[(String, String)]) -> Result<LinkOptions, AppError> {
+    let f = |k: &str| first(form, k);
+    let expires_at = match f("expires").as_str() {
+        "" => None,
+        d => Some(clock::rfc3339(end_of_day(d).ok_or_else(|| {
+            AppError::BadRequest("The expiry date is not a valid date.".into())
+        })?)),
+    };
     let max_downloads = match f("max_downloads").as_str() {
         "" => None,
         n => Some(n.parse::<i64>().map_err(|_| {
@@ -298,49 +293,53 @@ async fn create_share(
     };
     let folder_id = Some(f("folder_id")).filter(|s| !s.is_empty());
     let collection_id = Some(f("collection_id")).filter(|s| !s.is_empty());
-    let new = NewShare {
+    Ok(LinkOptions {
         asset_ids: if folder_id.is_some() || collection_id.is_some() {
             Vec::new()
         } else {
-            all(&form, "asset_ids")
+            all(form, "asset_ids")
         },
         folder_id,
         collection_id,
-        expires_at,
-        password: Some(f("password")).filter(|p| !p.is_empty()),
-        allow_original: f("allow_original") == "on",
-        max_downloads,
+        expires_at: Some(expires_at),
+        password: Some(Some(f("password"))),
+        allow_original: Some(Some(f("allow_original") == "on")),
+        max_downloads: Some(max_downloads),
         recipients: f("recipients")
             .split([',', '\n', ';', ' '])
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .map(str::to_string)
             .collect(),
-        message: f("message"),
-        title: f("title"),
-        terms: f("terms"),
+        message: Some(f("message")),
+        title: Some(f("title")),
+        terms: Some(f("terms")),
         per_recipient: f("per_recipient") == "on",
         require_code: f("require_code") == "on",
-    };
-    let emailed = new.recipients.len();
-    let created = match create::create(&state, &me.account, new).await {
+        ip_allow: Some(ip_allow_field(form)),
+    })
+}
+
+/// The form's "Allowed networks" box.
+pub(crate) fn ip_allow_field(form: &[(String, String)]) -> Vec<String> {
+    IpAllow::form_entries(&first(form, "ip_allow"))
+}
+
+async fn create_share(
+    State(state): State<AppState>,
+    PageAdmin(me): PageAdmin,
+    client: ClientInfo,
+    Form(form): Form<Vec<(String, String)>>,
+) -> PageResult<Response> {
+    let options = form_options(&form)?;
+    let emailed = options.recipients.len();
+    let created = match actions::create_link(&state, &me.account, options, &client).await {
         Ok(c) => c,
         Err(e @ (AppError::BadRequest(_) | AppError::Unprocessable(_) | AppError::NotFound)) => {
             return show_new_form(&state, &me, &form, Some(e.to_string())).await;
         }
         Err(e) => return Err(e.into()),
     };
-    for l in &created.links {
-        state
-            .events
-            .record(
-                Event::new(EventKind::LinkCreated)
-                    .by(&me.account.id)
-                    .link(&l.id),
-                &client,
-            )
-            .await?;
-    }
     let page = CreatedPage {
         layout: Layout::for_user("Share link created", &me, "links"),
         emailed: emailed - created.mail_failures.len(),
@@ -444,33 +443,34 @@ async fn extend(
     Path(id): Path<String>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> PageResult<Response> {
-    let link = super::get(&state.db, &id).await?;
-    if link.revoked_at.is_some() {
-        return Err(AppError::Conflict("This link is revoked; create a new one.".into()).into());
-    }
     let t = end_of_day(&first(&form, "expires"))
         .ok_or_else(|| AppError::BadRequest("The expiry date is not a valid date.".into()))?;
-    let t = create::check_expiry(t, state.clock.now_ms(), state.config.max_link_days)?;
-    super::update(
-        &state.db,
-        &link,
-        super::Changes {
-            expires_at: Some(t),
-            ..Default::default()
-        },
-    )
-    .await?;
-    state
-        .events
-        .record(
-            Event::new(EventKind::LinkChanged)
-                .by(&me.account.id)
-                .link(&id),
-            &client,
-        )
-        .await?;
-    me.flash(format!("The link now works until {}.", clock::human(t)))
-        .await;
+    let link = actions::extend_link(&state, &me.account, &id, t, &client).await?;
+    me.flash(format!(
+        "The link now works until {}.",
+        clock::human(link.expires_at)
+    ))
+    .await;
+    Ok(Redirect::to(&format!("/admin/links/{id}")).into_response())
+}
+
+/// The link page's options form (today: the allowed networks).
+async fn change(
+    State(state): State<AppState>,
+    PageAdmin(me): PageAdmin,
+    client: ClientInfo,
+    Path(id): Path<String>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> PageResult<Response> {
+    let options = LinkOptions {
+        ip_allow: Some(ip_allow_field(&form)),
+        ..LinkOptions::default()
+    };
+    match actions::change_link(&state, &me.account, &id, options, &client).await {
+        Ok(_) => me.flash("Link changed.").await,
+        Err(e) if e.is_correctable() => me.flash(format!("Not changed: {e}.")).await,
+        Err(e) => return Err(e.into()),
+    }
     Ok(Redirect::to(&format!("/admin/links/{id}")).into_response())
 }
 
@@ -480,18 +480,9 @@ async fn revoke(
     client: ClientInfo,
     Path(id): Path<String>,
 ) -> PageResult<Response> {
-    if !super::revoke(&state.db, &id, state.clock.now_ms()).await? {
+    if !actions::revoke_link(&state, &me.account, &id, &client).await? {
         return Err(AppError::NotFound.into());
     }
-    state
-        .events
-        .record(
-            Event::new(EventKind::LinkRevoked)
-                .by(&me.account.id)
-                .link(&id),
-            &client,
-        )
-        .await?;
     me.flash("Link revoked. It stops working at once.").await;
     Ok(Redirect::to(&format!("/admin/links/{id}")).into_response())
 }
@@ -502,21 +493,12 @@ async fn rotate(
     client: ClientInfo,
     Path(id): Path<String>,
 ) -> PageResult<Response> {
-    let token = super::rotate(&state.db, &id).await?;
-    state
-        .events
-        .record(
-            Event::new(EventKind::LinkRotated)
-                .by(&me.account.id)
-                .link(&id),
-            &client,
-        )
-        .await?;
+    let url = actions::rotate_link(&state, &me.account, &id, &client).await?;
     let page = CreatedPage {
         layout: Layout::for_user("New link address", &me, "links"),
         links: vec![create::Issued {
             id: id.clone(),
-            url: super::url(&state.config.public_url, &token),
+            url,
             recipient: None,
         }],
         mail_failures: Vec::new(),
@@ -531,20 +513,10 @@ async fn bulk_revoke(
     client: ClientInfo,
     Form(form): Form<Vec<(String, String)>>,
 ) -> PageResult<Response> {
-    let now = state.clock.now_ms();
     let mut n = 0;
     for id in all(&form, "ids").iter().take(1000) {
-        if super::revoke(&state.db, id, now).await? {
+        if actions::revoke_link(&state, &me.account, id, &client).await? {
             n += 1;
-            state
-                .events
-                .record(
-                    Event::new(EventKind::LinkRevoked)
-                        .by(&me.account.id)
-                        .link(id),
-                    &client,
-                )
-                .await?;
         }
     }
     me.flash(format!(
@@ -560,17 +532,7 @@ async fn purge(
     PageAdmin(me): PageAdmin,
     client: ClientInfo,
 ) -> PageResult<Response> {
-    let n = super::purge_expired(&state.db, state.clock.now_ms()).await?;
-    let detail = format!("{n} links");
-    state
-        .events
-        .record(
-            Event::new(EventKind::LinksPurged)
-                .by(&me.account.id)
-                .detail(&detail),
-            &client,
-        )
-        .await?;
+    let n = actions::purge_links(&state, &me.account, &client).await?;
     me.flash(format!(
         "{n} expired or revoked link{} removed; their history stays in the audit log.",
         if n == 1 { "" } else { "s" }

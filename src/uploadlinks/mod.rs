@@ -3,7 +3,9 @@
 //! quotas, behind an optional password. Everything arrives `in_review`; senders never see each
 //! other's files (the page lists nothing that was sent). The link can carry a brief with
 //! reference files and required metadata fields; its owner is told when files arrive.
+pub mod actions;
 pub mod api;
+pub mod options;
 pub mod pages;
 pub mod quota;
 pub mod visit;
@@ -12,6 +14,8 @@ use crate::accounts::tokens;
 use crate::clock;
 use crate::db::{Columns, Db, Param};
 use crate::error::AppError;
+use crate::links::IpAllow;
+pub use options::{NewUploadLink, UploadLinkOptions};
 
 /// The metadata fields a link may require of senders.
 pub const FIELDS: [&str; 3] = ["title", "description", "keywords"];
@@ -34,11 +38,13 @@ pub struct UploadLink {
     pub created_at: i64,
     pub expires_at: i64,
     pub revoked_at: Option<i64>,
+    /// Networks senders may use the link from (empty: anywhere).
+    pub ip_allow: IpAllow,
 }
 
 const COLS: &str = "id, folder_id, title, brief, password_hash, max_files, max_bytes, files, \
     bytes, required_fields, unlock_epoch, notified_at, created_by, created_at, expires_at, \
-    revoked_at";
+    revoked_at, ip_allow";
 
 fn from_row<R: Columns + ?Sized>(r: &R) -> Result<UploadLink, sqlx::Error> {
     Ok(UploadLink {
@@ -58,6 +64,7 @@ fn from_row<R: Columns + ?Sized>(r: &R) -> Result<UploadLink, sqlx::Error> {
         created_at: r.int("created_at")?,
         expires_at: r.int("expires_at")?,
         revoked_at: r.opt_int("revoked_at")?,
+        ip_allow: IpAllow::from_column(&r.text("ip_allow")?)?,
     })
 }
 
@@ -101,6 +108,7 @@ impl UploadLink {
             "created_by": self.created_by, "created_at": clock::rfc3339(self.created_at),
             "expires_at": clock::rfc3339(self.expires_at),
             "revoked_at": self.revoked_at.map(clock::rfc3339),
+            "ip_allow": self.ip_allow.strings(),
         })
     }
 }
@@ -170,64 +178,39 @@ pub async fn live_of(
     .collect()
 }
 
-pub struct NewUploadLink {
-    pub folder_id: String,
-    pub title: String,
-    pub brief: String,
-    pub password_hash: Option<String>,
-    pub max_files: Option<i64>,
-    pub max_bytes: Option<i64>,
-    pub required: Vec<String>,
-    pub reference_ids: Vec<String>,
-    pub expires_at: i64,
-}
-
-/// Checks the quotas and required fields of a new link.
-pub fn check(new: &NewUploadLink) -> Result<(), AppError> {
-    if new.max_files.is_some_and(|n| !(1..=100_000).contains(&n)) {
-        return Err(AppError::Unprocessable(
-            "max_files must be between 1 and 100000".into(),
-        ));
-    }
-    if new.max_bytes.is_some_and(|n| n < 1) {
-        return Err(AppError::Unprocessable("max_bytes must be positive".into()));
-    }
-    if let Some(f) = new.required.iter().find(|f| !FIELDS.contains(&f.as_str())) {
-        return Err(AppError::Unprocessable(format!(
-            "'{f}' cannot be required; choose from title, description, keywords"
-        )));
-    }
-    Ok(())
-}
-
-/// Creates the link; returns it and its token (shown once).
+/// Stores a checked link; returns it and its token (shown once). Called by
+/// `actions::create_upload_link`, which records the event.
 pub async fn create(
     db: &Db,
     creator: &str,
     new: NewUploadLink,
 ) -> Result<(UploadLink, String), AppError> {
-    check(&new)?;
+    let password_hash = match new.password {
+        Some(p) => Some(p.hash().await?),
+        None => None,
+    };
     let id = crate::db::new_id();
     let token = new_token();
     let now = db.clock.now_ms();
     let mut tx = db.pool.begin().await?;
     sqlx::query(
         "INSERT INTO upload_links (id, token_hash, folder_id, title, brief, password_hash, \
-         max_files, max_bytes, required_fields, created_by, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+         max_files, max_bytes, required_fields, created_by, created_at, expires_at, ip_allow) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     )
     .bind(&id)
     .bind(tokens::hash_token(&token))
     .bind(&new.folder_id)
     .bind(&new.title)
     .bind(&new.brief)
-    .bind(&new.password_hash)
+    .bind(&password_hash)
     .bind(new.max_files)
     .bind(new.max_bytes)
     .bind(new.required.join(","))
     .bind(creator)
     .bind(now)
     .bind(new.expires_at)
+    .bind(new.ip_allow.to_column())
     .execute(&mut *tx)
     .await?;
     for (i, asset_id) in new.reference_ids.iter().enumerate() {

@@ -6,14 +6,14 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 
-use super::api::{create_link, CreateBody};
+use super::{actions, UploadLinkOptions};
 use crate::accounts::PageAdmin;
 use crate::app::AppState;
 use crate::clock;
 use crate::error::{AppError, PageResult};
-use crate::events::{Event, EventKind};
 use crate::library::folders::{self, Folder};
-use crate::links::pages::{all, end_of_day, first};
+use crate::links::options::DEFAULT_DAYS;
+use crate::links::pages::{all, end_of_day, first, ip_allow_field};
 use crate::web::client::ClientInfo;
 use crate::web::format::human_size;
 use crate::web::layout::{render, Layout};
@@ -108,11 +108,9 @@ async fn new_form(
     let page = NewPage {
         layout: Layout::for_user("Request files", &me, "links"),
         folder,
-        default_expiry: clock::from_ms(
-            state.clock.now_ms() + crate::links::create::DEFAULT_DAYS * 24 * 3600 * 1000,
-        )
-        .date()
-        .to_string(),
+        default_expiry: clock::from_ms(state.clock.now_ms() + DEFAULT_DAYS * 24 * 3600 * 1000)
+            .date()
+            .to_string(),
         max_days: state.config.max_link_days,
         error: None,
     };
@@ -151,7 +149,7 @@ async fn create(
         })?)),
     };
     let max_mb = number(&form, "max_mb")?;
-    let body = CreateBody {
+    let options = UploadLinkOptions {
         folder_id: folder_id.clone(),
         expires_at,
         password: Some(first(&form, "password")),
@@ -161,8 +159,9 @@ async fn create(
         brief: first(&form, "brief"),
         required_fields: all(&form, "required"),
         reference_asset_ids: Vec::new(),
+        ip_allow: ip_allow_field(&form),
     };
-    match create_link(&state, &me.account, body, &client).await {
+    match actions::create_upload_link(&state, &me.account, options, &client).await {
         Ok((_, url)) => {
             let page = CreatedPage {
                 layout: Layout::for_user("Upload link created", &me, "links"),
@@ -193,17 +192,7 @@ async fn revoke(
     client: ClientInfo,
     Path(id): Path<String>,
 ) -> PageResult<Response> {
-    super::get(&state.db, &id).await?;
-    if super::revoke(&state.db, &id, state.clock.now_ms()).await? {
-        state
-            .events
-            .record(
-                Event::new(EventKind::UploadLinkRevoked)
-                    .by(&me.account.id)
-                    .link(&id),
-                &client,
-            )
-            .await?;
+    if actions::revoke_upload_link(&state, &me.account, &id, &client).await? {
         me.flash("Upload link revoked: it stops working at once.")
             .await;
     }

@@ -2,8 +2,9 @@
 //! form), its password gate, the upload endpoint, and the brief's reference files. No session:
 //! what a sender has proven lives in a cookie scoped to the link's path (`links::unlock`).
 use askama::Template;
-use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Multipart, Path, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
@@ -17,22 +18,12 @@ use crate::error::{AppError, PageError, PageResult};
 use crate::events::{Event, EventKind};
 use crate::library::upload;
 use crate::links::unlock::{self, Scope, Unlock};
+use crate::links::visit::{wants_json, Knock, Refused, PW_PER_IP, PW_PER_LINK};
 use crate::web::client::ClientInfo;
 use crate::web::format::human_size;
+use crate::web::headers::private_headers;
 use crate::web::layout::{render, Layout};
 
-const PW_PER_LINK: throttle::Policy = throttle::Policy {
-    limit: 10,
-    window_ms: 15 * 60 * 1000,
-};
-const PW_PER_IP: throttle::Policy = throttle::Policy {
-    limit: 30,
-    window_ms: 15 * 60 * 1000,
-};
-const PROBES_PER_IP: throttle::Policy = throttle::Policy {
-    limit: 30,
-    window_ms: 15 * 60 * 1000,
-};
 /// The owner hears about arrivals at most this often per link.
 const NOTIFY_EVERY_MS: i64 = 10 * 60 * 1000;
 
@@ -50,25 +41,6 @@ pub fn routes(max_upload: u64) -> Router<AppState> {
         .layer(axum::middleware::from_fn(private_headers))
 }
 
-/// Upload pages are private to whoever holds the link: never cached, never referred.
-async fn private_headers(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    let mut r = next.run(req).await;
-    let h = r.headers_mut();
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, no-store"),
-    );
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    h.insert(
-        "x-robots-tag",
-        HeaderValue::from_static("noindex, nofollow"),
-    );
-    r
-}
-
 fn scope(link: &UploadLink, token: &str) -> Scope {
     Scope {
         aud: format!("assetport-upload:{}", link.id),
@@ -78,35 +50,53 @@ fn scope(link: &UploadLink, token: &str) -> Scope {
     }
 }
 
-/// A live link and whether its password gate is passed. Unknown → 404 (counted per address);
-/// expired or revoked → 410.
-async fn visit(
-    state: &AppState,
-    token: &str,
-    headers: &HeaderMap,
-    client: &ClientInfo,
-) -> Result<(UploadLink, bool), AppError> {
-    let now = state.clock.now_ms();
-    let Some(link) = super::by_token(&state.db, token).await? else {
-        let key = format!("uploadprobe:{}", client.ip);
-        let _miss = throttle::reserve(&state.db, &key, PROBES_PER_IP, now).await?;
-        return Err(AppError::NotFound);
-    };
-    if matches!(link.state(now), "expired" | "revoked") {
-        return Err(AppError::GoneWith(
-            "This upload link has expired or was withdrawn. Ask the person who sent it for a new one."
-                .into(),
-        ));
+/// A live upload link, reached from an allowed network, and whether its password gate is
+/// passed. As an extractor it refuses unknown tokens (404, counted per address), expired or
+/// revoked links (410) and senders outside the link's networks (403), as a page or as JSON.
+pub struct UploadLinkVisit {
+    pub link: UploadLink,
+    pub unlocked: bool,
+    pub token: String,
+    pub client: ClientInfo,
+}
+
+impl FromRequestParts<AppState> for UploadLinkVisit {
+    type Rejection = Refused;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Refused> {
+        let knock = Knock::read(parts, state).await?;
+        let found = super::by_token(&state.db, &knock.token)
+            .await
+            .map_err(|e| knock.refuse(e))?;
+        let Some(link) = found else {
+            return Err(knock.miss(state, "uploadprobe").await);
+        };
+        let now = state.clock.now_ms();
+        if matches!(link.state(now), "expired" | "revoked") {
+            return Err(knock.refuse(AppError::GoneWith(
+                "This upload link has expired or was withdrawn. Ask the person who sent it for a \
+                 new one."
+                    .into(),
+            )));
+        }
+        link.ip_allow
+            .check(&knock.client)
+            .map_err(|e| knock.refuse(e))?;
+        let unlocked = link.password_hash.is_none()
+            || unlock::read_scoped(
+                &parts.headers,
+                &scope(&link, &knock.token),
+                state.secret.expose(),
+                state.clock.now_ms(),
+            )
+            .pw;
+        Ok(UploadLinkVisit {
+            link,
+            unlocked,
+            token: knock.token,
+            client: knock.client,
+        })
     }
-    let unlocked = link.password_hash.is_none()
-        || unlock::read_scoped(
-            headers,
-            &scope(&link, token),
-            state.secret.expose(),
-            state.clock.now_ms(),
-        )
-        .pw;
-    Ok((link, unlocked))
 }
 
 struct Reference {
@@ -138,15 +128,12 @@ struct UploadPage {
 
 async fn page(
     State(state): State<AppState>,
-    Path(token): Path<String>,
-    headers: HeaderMap,
-    client: ClientInfo,
+    v: UploadLinkVisit,
     axum::extract::Query(q): axum::extract::Query<Vec<(String, String)>>,
 ) -> PageResult<Response> {
-    let (link, unlocked) = visit(&state, &token, &headers, &client).await?;
     let received = q.iter().any(|(k, _)| k == "received");
     Ok(
-        render(&upload_page(&state, &link, &token, unlocked, None, received).await?)?
+        render(&upload_page(&state, &v.link, &v.token, v.unlocked, None, received).await?)?
             .into_response(),
     )
 }
@@ -215,12 +202,15 @@ struct PasswordForm {
 
 async fn unlock_password(
     State(state): State<AppState>,
-    Path(token): Path<String>,
-    headers: HeaderMap,
-    client: ClientInfo,
+    v: UploadLinkVisit,
     Form(form): Form<PasswordForm>,
 ) -> PageResult<Response> {
-    let (link, unlocked) = visit(&state, &token, &headers, &client).await?;
+    let UploadLinkVisit {
+        link,
+        unlocked,
+        token,
+        client,
+    } = v;
     if unlocked {
         return Ok(Redirect::to(&format!("/u/{token}")).into_response());
     }
@@ -276,16 +266,12 @@ async fn unlock_password(
 /// script, and a redirect back to the page to a plain form.
 async fn files(
     State(state): State<AppState>,
-    Path(token): Path<String>,
+    v: UploadLinkVisit,
     headers: HeaderMap,
-    client: ClientInfo,
     multipart: Multipart,
 ) -> Response {
-    let wants_json = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("application/json"));
-    let result = receive(&state, &token, &headers, multipart, &client).await;
+    let wants_json = wants_json(&headers);
+    let result = receive(&state, &v, &headers, multipart).await;
     match (result, wants_json) {
         (Ok(view), true) => (
             StatusCode::CREATED,
@@ -296,7 +282,7 @@ async fn files(
             })),
         )
             .into_response(),
-        (Ok(_), false) => Redirect::to(&format!("/u/{token}?received=1")).into_response(),
+        (Ok(_), false) => Redirect::to(&format!("/u/{}?received=1", v.token)).into_response(),
         (Err(e), true) => e.into_response(),
         (Err(e), false) => PageError(e).into_response(),
     }
@@ -304,19 +290,17 @@ async fn files(
 
 async fn receive(
     state: &AppState,
-    token: &str,
+    v: &UploadLinkVisit,
     headers: &HeaderMap,
     multipart: Multipart,
-    client: &ClientInfo,
 ) -> Result<crate::library::assets::AssetView, AppError> {
-    let (link, unlocked) = visit(state, token, headers, client).await?;
-    if !unlocked {
+    if !v.unlocked {
         return Err(AppError::Forbidden(
             "enter the link's password first".into(),
         ));
     }
-    let view = upload::receive_via_link(state, &link, headers, multipart, client).await?;
-    notify_owner(state, &link, &view).await;
+    let view = upload::receive_via_link(state, &v.link, headers, multipart, &v.client).await?;
+    notify_owner(state, &v.link, &view).await;
     Ok(view)
 }
 
@@ -372,16 +356,15 @@ async fn notify_owner(
 /// A reference file of the brief, once past the password gate.
 async fn reference(
     State(state): State<AppState>,
-    Path((token, asset_id)): Path<(String, String)>,
+    v: UploadLinkVisit,
+    Path((_, asset_id)): Path<(String, String)>,
     method: Method,
     headers: HeaderMap,
-    client: ClientInfo,
 ) -> PageResult<Response> {
-    let (link, unlocked) = visit(&state, &token, &headers, &client).await?;
     let ask = crate::delivery::Ask {
         method: &method,
         headers: &headers,
-        client: &client,
+        client: &v.client,
     };
-    Ok(crate::delivery::reference(&state, &link, unlocked, &token, &asset_id, &ask).await?)
+    Ok(crate::delivery::reference(&state, &v.link, v.unlocked, &v.token, &asset_id, &ask).await?)
 }

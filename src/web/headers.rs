@@ -1,8 +1,11 @@
 //! Security headers on every response (SPEC §2, issue 2): a strict CSP with no inline script,
 //! nosniff, a conservative referrer policy and no framing; HSTS when the public URL is https;
 //! and `Cache-Control: private, no-store` on the routers whose answers belong to one person
-//! (signed-in pages and the JSON API).
+//! (signed-in pages and the JSON API); `private_headers` on the routers of link visitors.
+use axum::extract::Request;
 use axum::http::{header, HeaderName, HeaderValue};
+use axum::middleware::Next;
+use axum::response::Response;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 pub const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; \
@@ -49,4 +52,25 @@ pub fn hsts() -> SetResponseHeaderLayer<HeaderValue> {
         header::STRICT_TRANSPORT_SECURITY,
         HeaderValue::from_static("max-age=31536000"),
     )
+}
+
+/// The one layer for answers private to whoever holds a secret URL (share- and upload-link
+/// visitors, SPEC §6): never cached, never referred, never indexed. It overrides what a handler
+/// set, so no page, file, error or redirect of such a router can forget it.
+pub async fn private_headers(req: Request, next: Next) -> Response {
+    let mut r = next.run(req).await;
+    let h = r.headers_mut();
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(
+        HeaderName::from_static("x-robots-tag"),
+        HeaderValue::from_static("noindex, nofollow"),
+    );
+    r
 }

@@ -1,0 +1,135 @@
+//! What an admin does to share links, one function per action. Each validates, changes state
+//! and records its audit event; the JSON handlers (`api`), the pages (`pages`) and the users
+//! page's "Revoke all" (`ownership`) only parse, call and render. So each link event kind has
+//! exactly one recorder, here.
+use super::create::{self, Created};
+use super::{Link, LinkOptions};
+use crate::accounts::Account;
+use crate::app::AppState;
+use crate::clock;
+use crate::error::AppError;
+use crate::events::{Event, EventKind};
+use crate::web::client::ClientInfo;
+
+/// Creates a share (one link, or one per recipient); records `link_created` for each link.
+pub async fn create_link(
+    state: &AppState,
+    actor: &Account,
+    options: LinkOptions,
+    client: &ClientInfo,
+) -> Result<Created, AppError> {
+    let new = options.into_new(state.clock.now_ms(), state.config.max_link_days)?;
+    let created = create::create(state, actor, new).await?;
+    for l in &created.links {
+        state
+            .events
+            .record(
+                Event::new(EventKind::LinkCreated).by(&actor.id).link(&l.id),
+                client,
+            )
+            .await?;
+    }
+    Ok(created)
+}
+
+/// Revokes a link; revoking twice is harmless. Records `link_revoked`; `false` if no such link.
+pub async fn revoke_link(
+    state: &AppState,
+    actor: &Account,
+    id: &str,
+    client: &ClientInfo,
+) -> Result<bool, AppError> {
+    if !super::revoke(&state.db, id, state.clock.now_ms()).await? {
+        return Ok(false);
+    }
+    state
+        .events
+        .record(
+            Event::new(EventKind::LinkRevoked).by(&actor.id).link(id),
+            client,
+        )
+        .await?;
+    Ok(true)
+}
+
+/// Gives a link a new token (the old URL stops working at once); records `link_rotated` and
+/// returns the new URL.
+pub async fn rotate_link(
+    state: &AppState,
+    actor: &Account,
+    id: &str,
+    client: &ClientInfo,
+) -> Result<String, AppError> {
+    let token = super::rotate(&state.db, id).await?;
+    state
+        .events
+        .record(
+            Event::new(EventKind::LinkRotated).by(&actor.id).link(id),
+            client,
+        )
+        .await?;
+    Ok(super::url(&state.config.public_url, &token))
+}
+
+/// Changes a link's options (a patch); a revoked link stays revoked (409). Records
+/// `link_changed` and returns the link as it is now.
+pub async fn change_link(
+    state: &AppState,
+    actor: &Account,
+    id: &str,
+    options: LinkOptions,
+    client: &ClientInfo,
+) -> Result<Link, AppError> {
+    let link = super::get(&state.db, id).await?;
+    if link.revoked_at.is_some() {
+        return Err(AppError::Conflict(
+            "this link is revoked; create a new one".into(),
+        ));
+    }
+    let changes = options.into_changes(state.clock.now_ms(), state.config.max_link_days)?;
+    super::update(&state.db, &link, changes).await?;
+    state
+        .events
+        .record(
+            Event::new(EventKind::LinkChanged).by(&actor.id).link(id),
+            client,
+        )
+        .await?;
+    super::get(&state.db, id).await
+}
+
+/// Moves a link's expiry (the admin page's "Change expiry" / "Extend"): a change like any
+/// other, given as a time.
+pub async fn extend_link(
+    state: &AppState,
+    actor: &Account,
+    id: &str,
+    expires_at: i64,
+    client: &ClientInfo,
+) -> Result<Link, AppError> {
+    let options = LinkOptions {
+        expires_at: Some(Some(clock::rfc3339(expires_at))),
+        ..LinkOptions::default()
+    };
+    change_link(state, actor, id, options, client).await
+}
+
+/// Deletes expired and revoked links (their events stay); records `links_purged`.
+pub async fn purge_links(
+    state: &AppState,
+    actor: &Account,
+    client: &ClientInfo,
+) -> Result<u64, AppError> {
+    let n = super::purge_expired(&state.db, state.clock.now_ms()).await?;
+    let detail = format!("{n} links");
+    state
+        .events
+        .record(
+            Event::new(EventKind::LinksPurged)
+                .by(&actor.id)
+                .detail(&detail),
+            client,
+        )
+        .await?;
+    Ok(n)
+}

@@ -1,0 +1,164 @@
+//! The link's page: the gate a visitor must pass next, or the gallery once the gates are passed.
+use askama::Template;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+
+use super::LinkVisit;
+use crate::app::AppState;
+use crate::clock;
+use crate::error::PageResult;
+use crate::events::{Event, EventKind};
+use crate::library::card::AssetCard;
+use crate::links::gallery::Buttons;
+use crate::web::format::human_size;
+use crate::web::layout::{render, Layout};
+
+/// Most assets shown on a landing page (the ZIP holds all of them).
+const GALLERY_LIMIT: i64 = 500;
+
+pub struct VisitCard {
+    pub card: AssetCard,
+    pub folder: String,
+}
+
+/// The cards of a landing page, rendered once per cached gallery with `TOKEN_MARKER` where the
+/// visitor's token goes. The marker holds `<`, which askama escapes in everything else, so it
+/// can only appear where the template puts it.
+#[derive(Template)]
+#[template(path = "links/gallery.html")]
+struct GalleryCards {
+    cards: Vec<VisitCard>,
+    buttons: bool,
+    previews: bool,
+    /// Thumbnails open the preview: once the terms are accepted (a preview is a deliverable).
+    zoom: bool,
+    token: &'static str,
+}
+
+const TOKEN_MARKER: &str = "<t>";
+
+#[derive(Template)]
+#[template(path = "links/visit.html")]
+pub(super) struct VisitPage {
+    layout: Layout,
+    token: String,
+    /// "password", "code" or "content".
+    stage: &'static str,
+    pub(super) error: Option<String>,
+    /// A code was requested: show the field to enter it.
+    pub(super) code_sent: bool,
+    /// The visitor must say which address the code goes to (shared, not per-recipient).
+    ask_email: bool,
+    pub(super) email: String,
+    heading: String,
+    message: String,
+    terms: String,
+    terms_ok: bool,
+    allow_original: bool,
+    /// No asset is visible.
+    empty: bool,
+    /// The cards (see `GalleryCards`).
+    gallery: String,
+    more: bool,
+    total_size: String,
+    expires: String,
+    downloads_left: Option<i64>,
+}
+
+/// A gate's page ("password" or "code").
+pub(super) fn gate_page(v: &LinkVisit, stage: &'static str) -> VisitPage {
+    VisitPage {
+        // Before the gates, nothing about the content: not even its title.
+        layout: Layout::anonymous("Shared files"),
+        token: v.token.clone(),
+        stage,
+        error: None,
+        code_sent: false,
+        ask_email: v.link.recipient.is_none(),
+        email: String::new(),
+        heading: "Shared files".into(),
+        message: String::new(),
+        terms: String::new(),
+        terms_ok: false,
+        allow_original: false,
+        empty: true,
+        gallery: String::new(),
+        more: false,
+        total_size: String::new(),
+        expires: String::new(),
+        downloads_left: None,
+    }
+}
+
+pub(super) async fn landing(State(state): State<AppState>, v: LinkVisit) -> PageResult<Response> {
+    if !v.password_ok() {
+        return Ok(render(&gate_page(&v, "password"))?.into_response());
+    }
+    if !v.code_ok() {
+        let mut page = gate_page(&v, "code");
+        page.code_sent = v.unlock.pending.is_some();
+        if v.link.recipient.is_none() {
+            page.email = v.unlock.pending.clone().unwrap_or_default();
+        }
+        return Ok(render(&page)?.into_response());
+    }
+    let now = state.clock.now_ms();
+    let gallery = state
+        .galleries
+        .get(&state.db, &v.link, v.generation, GALLERY_LIMIT + 1, now)
+        .await?;
+    let listed = &gallery.items;
+    let more = listed.len() as i64 > GALLERY_LIMIT;
+    let total: i64 = listed.iter().map(|a| a.size).sum();
+    let buttons = match (v.terms_ok(), v.link.allow_original) {
+        (false, _) => Buttons::None,
+        (true, true) => Buttons::Original,
+        (true, false) => Buttons::Preview,
+    };
+    let cards = gallery.html(buttons, TOKEN_MARKER, &v.token, |items| {
+        render(&GalleryCards {
+            cards: items
+                .iter()
+                .take(GALLERY_LIMIT as usize)
+                .map(|a| VisitCard {
+                    card: AssetCard::new(a),
+                    folder: a.subpath.join(" / "),
+                })
+                .collect(),
+            buttons: buttons == Buttons::Original,
+            previews: buttons == Buttons::Preview,
+            zoom: buttons != Buttons::None,
+            token: TOKEN_MARKER,
+        })
+        .map(|html| html.0)
+    })?;
+    state
+        .events
+        .record_detached(Event::new(EventKind::LinkView).link(&v.link.id), &v.client);
+    let heading = if v.link.title.is_empty() {
+        "Shared files".to_string()
+    } else {
+        v.link.title.clone()
+    };
+    let page = VisitPage {
+        layout: Layout::anonymous(&heading),
+        token: v.token.clone(),
+        stage: "content",
+        error: None,
+        code_sent: false,
+        ask_email: false,
+        email: String::new(),
+        heading,
+        message: v.link.message.clone(),
+        terms: v.link.terms.clone(),
+        terms_ok: v.terms_ok(),
+        allow_original: v.link.allow_original,
+        empty: listed.is_empty(),
+        gallery: cards,
+        more,
+        total_size: human_size(total),
+        expires: clock::human(v.link.expires_at),
+        downloads_left: v.link.downloads_left(),
+    };
+    Ok(render(&page)?.into_response())
+}
