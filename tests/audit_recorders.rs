@@ -33,7 +33,10 @@ fn count_names(text: &str, needle: &str) -> usize {
 #[test]
 fn every_event_kind_has_exactly_one_recorder() {
     let mut files = Vec::new();
-    rust_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut files);
+    rust_files(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut files,
+    );
     // Where each kind is named in code that records it: `Event::new(EventKind::X)` directly,
     // or handed to a recorder that calls `Event::new` with a variable (the two ways a download
     // ends, a review decision, who released a lock).
@@ -58,7 +61,10 @@ fn every_event_kind_has_exactly_one_recorder() {
             }
             if n == 0 && count_names(&text, &any) > 0 {
                 // Named, not recorded here directly: counts once per file.
-                named.entry(kind.as_str()).or_default().push(format!("{rel} (via a recorder)"));
+                named
+                    .entry(kind.as_str())
+                    .or_default()
+                    .push(format!("{rel} (via a recorder)"));
             }
         }
     }
@@ -66,9 +72,11 @@ fn every_event_kind_has_exactly_one_recorder() {
     for kind in EventKind::ALL {
         match named.get(kind.as_str()) {
             None => problems.push(format!("{}: never recorded", kind.as_str())),
-            Some(places) if places.len() > 1 => {
-                problems.push(format!("{}: recorded in {}", kind.as_str(), places.join(", ")))
-            }
+            Some(places) if places.len() > 1 => problems.push(format!(
+                "{}: recorded in {}",
+                kind.as_str(),
+                places.join(", ")
+            )),
             Some(_) => {}
         }
     }

@@ -112,12 +112,12 @@ impl Party<'_> {
             },
             Party::Link { link, .. } => Recorder {
                 user: None,
-                link: Some(link.id.clone()),
+                link: Some(link.id.to_string()),
                 kinds: (EventKind::LinkDownload, EventKind::LinkDownloadStarted),
             },
             Party::UploadLink { link, .. } => Recorder {
                 user: None,
-                link: Some(link.id.clone()),
+                link: Some(link.id.to_string()),
                 kinds: (EventKind::Download, EventKind::DownloadStarted),
             },
         }

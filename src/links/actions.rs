@@ -9,6 +9,7 @@ use crate::app::AppState;
 use crate::clock;
 use crate::error::AppError;
 use crate::events::{Event, EventKind};
+use crate::ids::LinkId;
 use crate::web::client::ClientInfo;
 
 /// Creates a share (one link, or one per recipient); records `link_created` for each link.
@@ -36,7 +37,7 @@ pub async fn create_link(
 pub async fn revoke_link(
     state: &AppState,
     actor: &Account,
-    id: &str,
+    id: &LinkId,
     client: &ClientInfo,
 ) -> Result<bool, AppError> {
     if !super::revoke(&state.db, id, state.clock.now_ms()).await? {
@@ -57,7 +58,7 @@ pub async fn revoke_link(
 pub async fn rotate_link(
     state: &AppState,
     actor: &Account,
-    id: &str,
+    id: &LinkId,
     client: &ClientInfo,
 ) -> Result<String, AppError> {
     let token = super::rotate(&state.db, id).await?;
@@ -76,7 +77,7 @@ pub async fn rotate_link(
 pub async fn change_link(
     state: &AppState,
     actor: &Account,
-    id: &str,
+    id: &LinkId,
     options: LinkOptions,
     client: &ClientInfo,
 ) -> Result<Link, AppError> {
@@ -103,7 +104,7 @@ pub async fn change_link(
 pub async fn extend_link(
     state: &AppState,
     actor: &Account,
-    id: &str,
+    id: &LinkId,
     expires_at: i64,
     client: &ClientInfo,
 ) -> Result<Link, AppError> {

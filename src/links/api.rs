@@ -13,6 +13,7 @@ use crate::accounts::ApiAdmin;
 use crate::app::AppState;
 use crate::clock;
 use crate::error::{ApiResult, AppError};
+use crate::ids::LinkId;
 use crate::web::client::ClientInfo;
 
 pub fn routes() -> Router<AppState> {
@@ -120,7 +121,7 @@ async fn patch_link(
     State(state): State<AppState>,
     ApiAdmin(admin): ApiAdmin,
     client: ClientInfo,
-    Path(id): Path<String>,
+    Path(id): Path<LinkId>,
     Json(body): Json<Map<String, Value>>,
 ) -> ApiResult<Json<Value>> {
     let options = LinkOptions::from_patch(body)?;
@@ -133,7 +134,7 @@ async fn revoke_link(
     State(state): State<AppState>,
     ApiAdmin(admin): ApiAdmin,
     client: ClientInfo,
-    Path(id): Path<String>,
+    Path(id): Path<LinkId>,
 ) -> ApiResult<StatusCode> {
     if !actions::revoke_link(&state, &admin, &id, &client).await? {
         return Err(AppError::NotFound);
@@ -144,7 +145,7 @@ async fn revoke_link(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Ids {
-    ids: Vec<String>,
+    ids: Vec<LinkId>,
 }
 
 async fn bulk_revoke(
@@ -178,7 +179,7 @@ async fn rotate_link(
     State(state): State<AppState>,
     ApiAdmin(admin): ApiAdmin,
     client: ClientInfo,
-    Path(id): Path<String>,
+    Path(id): Path<LinkId>,
 ) -> ApiResult<Json<Value>> {
     let url = actions::rotate_link(&state, &admin, &id, &client).await?;
     Ok(Json(json!({ "id": id, "url": url })))

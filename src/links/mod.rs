@@ -32,7 +32,7 @@ pub enum Target {
 
 #[derive(Clone, Debug)]
 pub struct Link {
-    pub id: String,
+    pub id: crate::ids::LinkId,
     pub share_id: String,
     pub target: Target,
     pub title: String,
@@ -85,7 +85,7 @@ fn from_row<R: Columns + ?Sized>(r: &R) -> Result<Link, sqlx::Error> {
         _ => Target::Assets,
     };
     Ok(Link {
-        id: r.text("id")?,
+        id: r.text("id")?.into(),
         share_id: r.text("share_id")?,
         target,
         title: r.text("title")?,

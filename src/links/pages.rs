@@ -14,6 +14,7 @@ use crate::accounts::{users, PageAdmin};
 use crate::app::AppState;
 use crate::clock;
 use crate::error::{AppError, PageResult};
+use crate::ids::LinkId;
 use crate::library::card::AssetCard;
 use crate::library::{assets, folders};
 use crate::web::client::ClientInfo;
@@ -92,7 +93,7 @@ async fn row(state: &AppState, l: &Link, now: i64) -> Result<LinkRow, AppError> 
         None => (String::new(), false),
     };
     Ok(LinkRow {
-        id: l.id.clone(),
+        id: l.id.to_string(),
         label: if l.title.is_empty() {
             target.clone()
         } else {
@@ -440,7 +441,7 @@ async fn extend(
     State(state): State<AppState>,
     PageAdmin(me): PageAdmin,
     client: ClientInfo,
-    Path(id): Path<String>,
+    Path(id): Path<LinkId>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> PageResult<Response> {
     let t = end_of_day(&first(&form, "expires"))
@@ -459,7 +460,7 @@ async fn change(
     State(state): State<AppState>,
     PageAdmin(me): PageAdmin,
     client: ClientInfo,
-    Path(id): Path<String>,
+    Path(id): Path<LinkId>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> PageResult<Response> {
     let options = LinkOptions {
@@ -478,7 +479,7 @@ async fn revoke(
     State(state): State<AppState>,
     PageAdmin(me): PageAdmin,
     client: ClientInfo,
-    Path(id): Path<String>,
+    Path(id): Path<LinkId>,
 ) -> PageResult<Response> {
     if !actions::revoke_link(&state, &me.account, &id, &client).await? {
         return Err(AppError::NotFound.into());
@@ -491,13 +492,13 @@ async fn rotate(
     State(state): State<AppState>,
     PageAdmin(me): PageAdmin,
     client: ClientInfo,
-    Path(id): Path<String>,
+    Path(id): Path<LinkId>,
 ) -> PageResult<Response> {
     let url = actions::rotate_link(&state, &me.account, &id, &client).await?;
     let page = CreatedPage {
         layout: Layout::for_user("New link address", &me, "links"),
         links: vec![create::Issued {
-            id: id.clone(),
+            id: id.to_string(),
             url,
             recipient: None,
         }],
@@ -515,7 +516,7 @@ async fn bulk_revoke(
 ) -> PageResult<Response> {
     let mut n = 0;
     for id in all(&form, "ids").iter().take(1000) {
-        if actions::revoke_link(&state, &me.account, id, &client).await? {
+        if actions::revoke_link(&state, &me.account, &LinkId::from(id.as_str()), &client).await? {
             n += 1;
         }
     }

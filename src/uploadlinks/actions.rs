@@ -7,6 +7,7 @@ use crate::accounts::Account;
 use crate::app::AppState;
 use crate::error::AppError;
 use crate::events::{Event, EventKind};
+use crate::ids::UploadLinkId;
 use crate::library::{assets, folders};
 use crate::links::options::{check_expiry, parse_time};
 use crate::web::client::ClientInfo;
@@ -55,7 +56,7 @@ pub async fn create_upload_link(
 pub async fn extend_upload_link(
     state: &AppState,
     actor: &Account,
-    id: &str,
+    id: &UploadLinkId,
     expires_at: &str,
     client: &ClientInfo,
 ) -> Result<UploadLink, AppError> {
@@ -84,7 +85,7 @@ pub async fn extend_upload_link(
 pub async fn revoke_upload_link(
     state: &AppState,
     actor: &Account,
-    id: &str,
+    id: &UploadLinkId,
     client: &ClientInfo,
 ) -> Result<bool, AppError> {
     super::get(&state.db, id).await?;

@@ -11,6 +11,7 @@ use super::{actions, UploadLinkOptions};
 use crate::accounts::ApiAdmin;
 use crate::app::AppState;
 use crate::error::ApiResult;
+use crate::ids::UploadLinkId;
 use crate::web::client::ClientInfo;
 
 pub fn routes() -> Router<AppState> {
@@ -62,7 +63,7 @@ async fn extend(
     State(state): State<AppState>,
     ApiAdmin(admin): ApiAdmin,
     client: ClientInfo,
-    Path(id): Path<String>,
+    Path(id): Path<UploadLinkId>,
     Json(b): Json<ExtendBody>,
 ) -> ApiResult<Json<Value>> {
     let link = actions::extend_upload_link(&state, &admin, &id, &b.expires_at, &client).await?;
@@ -73,7 +74,7 @@ async fn revoke(
     State(state): State<AppState>,
     ApiAdmin(admin): ApiAdmin,
     client: ClientInfo,
-    Path(id): Path<String>,
+    Path(id): Path<UploadLinkId>,
 ) -> ApiResult<StatusCode> {
     actions::revoke_upload_link(&state, &admin, &id, &client).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -22,8 +22,8 @@ pub const FIELDS: [&str; 3] = ["title", "description", "keywords"];
 
 #[derive(Clone, Debug)]
 pub struct UploadLink {
-    pub id: String,
-    pub folder_id: String,
+    pub id: crate::ids::UploadLinkId,
+    pub folder_id: crate::ids::FolderId,
     pub title: String,
     pub brief: String,
     pub password_hash: Option<String>,
@@ -48,8 +48,8 @@ const COLS: &str = "id, folder_id, title, brief, password_hash, max_files, max_b
 
 fn from_row<R: Columns + ?Sized>(r: &R) -> Result<UploadLink, sqlx::Error> {
     Ok(UploadLink {
-        id: r.text("id")?,
-        folder_id: r.text("folder_id")?,
+        id: r.text("id")?.into(),
+        folder_id: r.text("folder_id")?.into(),
         title: r.text("title")?,
         brief: r.text("brief")?,
         password_hash: r.opt_text("password_hash")?,

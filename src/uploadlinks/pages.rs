@@ -11,6 +11,7 @@ use crate::accounts::PageAdmin;
 use crate::app::AppState;
 use crate::clock;
 use crate::error::{AppError, PageResult};
+use crate::ids::UploadLinkId;
 use crate::library::folders::{self, Folder};
 use crate::links::options::DEFAULT_DAYS;
 use crate::links::pages::{all, end_of_day, first, ip_allow_field};
@@ -54,7 +55,7 @@ async fn list_page(
     let rows = links
         .iter()
         .map(|l| Row {
-            id: l.id.clone(),
+            id: l.id.to_string(),
             title: if l.title.is_empty() {
                 "Untitled upload link".into()
             } else {
@@ -190,7 +191,7 @@ async fn revoke(
     State(state): State<AppState>,
     PageAdmin(me): PageAdmin,
     client: ClientInfo,
-    Path(id): Path<String>,
+    Path(id): Path<UploadLinkId>,
 ) -> PageResult<Response> {
     if actions::revoke_upload_link(&state, &me.account, &id, &client).await? {
         me.flash("Upload link revoked: it stops working at once.")

@@ -81,7 +81,7 @@ pub async fn reserve(
     tx.commit().await?;
     Ok(Reservation {
         db: db.clone(),
-        link_id: link.id.clone(),
+        link_id: link.id.to_string(),
         bytes,
         limit: max.map(|_| bytes as u64),
         done: false,
