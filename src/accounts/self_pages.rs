@@ -2,7 +2,7 @@
 //! flow (`/forgot`, `/reset/{token}`) for people who cannot sign in.
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -296,14 +296,7 @@ async fn reset_page(
     })?
     .into_response();
     // The token is in this page's URL: keep it out of caches and other sites' Referer.
-    r.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, no-store"),
-    );
-    r.headers_mut().insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
+    crate::web::headers::mark_private(r.headers_mut());
     Ok(r)
 }
 

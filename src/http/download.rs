@@ -107,7 +107,7 @@ pub async fn send(
         Plan::NotModified => {
             let mut r = StatusCode::NOT_MODIFIED.into_response();
             r.headers_mut().insert(header::ETAG, hv(&etag));
-            private_headers(r.headers_mut());
+            crate::web::headers::mark_private(r.headers_mut());
             return Ok(r);
         }
         Plan::Unsatisfiable => return Err(AppError::RangeNotSatisfiable { size: blob.size }),
@@ -164,19 +164,8 @@ pub async fn send(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("default-src 'none'; sandbox"),
     );
-    private_headers(h);
+    crate::web::headers::mark_private(h);
     Ok(response)
-}
-
-fn private_headers(h: &mut HeaderMap) {
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, no-store"),
-    );
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
 }
 
 /// Header values built from our own data; anything unrepresentable degrades to a safe value.

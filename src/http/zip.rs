@@ -139,14 +139,7 @@ pub fn response(storage: Storage, entries: Vec<Entry>, filename: &str) -> Respon
     if let Ok(v) = HeaderValue::from_str(&content_disposition(false, filename)) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, no-store"),
-    );
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
+    crate::web::headers::mark_private(h);
     r
 }
 

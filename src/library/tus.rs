@@ -86,7 +86,7 @@ pub fn routes<C: Caller>() -> Router<AppState> {
 fn tus_headers(r: &mut Response) {
     let h = r.headers_mut();
     h.insert("tus-resumable", HeaderValue::from_static(VERSION));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    crate::web::headers::mark_private(h);
 }
 
 fn with_tus(status: StatusCode, extra: &[(HeaderName, String)]) -> Response {

@@ -340,10 +340,7 @@ pub fn placeholder(version: &Version) -> Response {
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; sandbox"),
     );
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, no-store"),
-    );
+    crate::web::headers::mark_private(h);
     h.insert("x-rendition", HeaderValue::from_static("placeholder"));
     r
 }

@@ -239,7 +239,6 @@ async fn csv_file(
                 header::CONTENT_DISPOSITION,
                 format!("attachment; filename=\"{filename}\""),
             ),
-            (header::CACHE_CONTROL, "private, no-store".to_string()),
         ],
         csv.into_string(),
     )

@@ -3,7 +3,7 @@
 //! and `Cache-Control: private, no-store` on the routers whose answers belong to one person
 //! (signed-in pages and the JSON API); `private_headers` on the routers of link visitors.
 use axum::extract::Request;
-use axum::http::{header, HeaderName, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -54,12 +54,11 @@ pub fn hsts() -> SetResponseHeaderLayer<HeaderValue> {
     )
 }
 
-/// The one layer for answers private to whoever holds a secret URL (share- and upload-link
-/// visitors, SPEC §6): never cached, never referred, never indexed. It overrides what a handler
-/// set, so no page, file, error or redirect of such a router can forget it.
-pub async fn private_headers(req: Request, next: Next) -> Response {
-    let mut r = next.run(req).await;
-    let h = r.headers_mut();
+/// What every private answer carries: never cached, never sent on as a Referer. The layer
+/// below sets it on every answer of the link visitors' routers; bytes and pages that carry a
+/// secret whichever router serves them (downloads, ZIPs, renditions, a reset link's page) set
+/// it through this too, because the signed-in routers' defaults are weaker (`same-origin`).
+pub fn mark_private(h: &mut HeaderMap) {
     h.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, no-store"),
@@ -68,6 +67,15 @@ pub async fn private_headers(req: Request, next: Next) -> Response {
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
+}
+
+/// The one layer for answers private to whoever holds a secret URL (share- and upload-link
+/// visitors, SPEC §6): never cached, never referred, never indexed. It overrides what a handler
+/// set, so no page, file, error or redirect of such a router can forget it.
+pub async fn private_headers(req: Request, next: Next) -> Response {
+    let mut r = next.run(req).await;
+    let h = r.headers_mut();
+    mark_private(h);
     h.insert(
         HeaderName::from_static("x-robots-tag"),
         HeaderValue::from_static("noindex, nofollow"),
