@@ -64,6 +64,9 @@ pub struct Shared {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Wakes this instance's job workers when it queues work (others poll).
     pub jobs: jobs::Waker,
+    /// The time, read here and never from the system, so tests can move it (`Db` holds the
+    /// same clock for functions that only get a connection).
+    pub clock: crate::clock::Clock,
 }
 
 pub struct App {
@@ -97,6 +100,7 @@ impl App {
         )?;
         let state = AppState(Arc::new(Shared {
             mailer,
+            clock: db.clock.clone(),
             events: events::Recorder::start(db.clone()),
             db,
             storage,
@@ -135,6 +139,7 @@ impl App {
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let db = self.state.db.clone();
+        let clock = self.state.clock.clone();
         let janitor = tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(600));
             loop {
@@ -142,7 +147,7 @@ impl App {
                 if let Err(e) = session_store::purge_expired(&db).await {
                     tracing::warn!(error = %e, "purging expired sessions failed");
                 }
-                if let Err(e) = jobs::purge_done(&db, crate::clock::now_ms()).await {
+                if let Err(e) = jobs::purge_done(&db, clock.now_ms()).await {
                     tracing::warn!(error = %e, "purging finished jobs failed");
                 }
             }
@@ -167,7 +172,7 @@ impl App {
                 let mut tick = tokio::time::interval(Duration::from_secs(60));
                 loop {
                     tick.tick().await;
-                    let now = crate::clock::now_ms();
+                    let now = state.clock.now_ms();
                     if let Err(e) = crate::digests::schedule(&state, hour, now).await {
                         tracing::warn!(error = %e, "scheduling digests failed");
                     }

@@ -168,7 +168,7 @@ async fn write_backup(config: &Config, live: &Path, dir: &Path) -> anyhow::Resul
     }
     let manifest = Manifest {
         format: 1,
-        created_at: crate::clock::rfc3339(crate::clock::now_ms()),
+        created_at: crate::clock::rfc3339(crate::clock::Clock::system().now_ms()),
         objects: objects.len() as u64,
         bytes,
     };

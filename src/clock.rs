@@ -1,9 +1,48 @@
 //! Time in one place: every timestamp is UTC and stored as Unix milliseconds.
+//!
+//! The current time is read only through a [`Clock`] held in the app state (and in `Db`, for
+//! functions that only have a connection), so tests can move it instead of sleeping. The rest
+//! of this module is pure conversions.
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
 use time::OffsetDateTime;
 
-/// Current time in Unix milliseconds (the storage format of every timestamp column).
-pub fn now_ms() -> i64 {
-    to_ms(OffsetDateTime::now_utc())
+/// The system time plus an offset that tests may move; production never moves it. Cloning
+/// shares the offset, so every part of one instance sees the same time.
+#[derive(Clone, Debug, Default)]
+pub struct Clock {
+    offset_ms: Arc<AtomicI64>,
+}
+
+impl Clock {
+    /// The real time.
+    pub fn system() -> Clock {
+        Clock::default()
+    }
+
+    /// Current time in Unix milliseconds (the storage format of every timestamp column).
+    pub fn now_ms(&self) -> i64 {
+        to_ms(OffsetDateTime::now_utc()) + self.offset_ms.load(Ordering::Relaxed)
+    }
+
+    /// Current time in whole Unix seconds (JWT `exp`).
+    pub fn now_secs(&self) -> i64 {
+        self.now_ms().div_euclid(1000)
+    }
+
+    /// Moves this clock forward by `by` (tests).
+    pub fn advance(&self, by: Duration) {
+        let ms = i64::try_from(by.as_millis()).unwrap_or(i64::MAX / 4);
+        self.offset_ms.fetch_add(ms, Ordering::Relaxed);
+    }
+
+    /// Sets this clock to `ms` Unix milliseconds from now on (it keeps running from there).
+    pub fn set(&self, ms: i64) {
+        let real = to_ms(OffsetDateTime::now_utc());
+        self.offset_ms.store(ms - real, Ordering::Relaxed);
+    }
 }
 
 pub fn to_ms(t: OffsetDateTime) -> i64 {
@@ -40,4 +79,20 @@ pub fn human(ms: i64) -> String {
         t.hour(),
         t.minute()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clones_share_the_offset() {
+        let a = Clock::system();
+        let b = a.clone();
+        let before = b.now_ms();
+        a.advance(Duration::from_secs(3600));
+        assert!(b.now_ms() >= before + 3_600_000);
+        a.set(1_000);
+        assert!(b.now_ms() < 10_000);
+    }
 }

@@ -79,6 +79,7 @@ type Ack = Option<oneshot::Sender<Result<(), String>>>;
 #[derive(Clone, Debug)]
 pub struct Recorder {
     tx: mpsc::Sender<(Pending, Ack)>,
+    clock: crate::clock::Clock,
 }
 
 /// Most events committed in one transaction.
@@ -89,6 +90,7 @@ impl Recorder {
     /// else as a task on the current runtime.
     pub fn start(db: Db) -> Recorder {
         let (tx, mut rx) = mpsc::channel::<(Pending, Ack)>(4 * BATCH);
+        let clock = db.clock.clone();
         if let Some(conn) = db.local.as_ref().and_then(|l| {
             l.open_writer()
                 .map_err(|e| tracing::warn!(error = %e, "event writer: using sqlx"))
@@ -98,7 +100,7 @@ impl Recorder {
                 .name("event-writer".into())
                 .spawn(move || write_on_thread(conn, rx))
                 .expect("spawning the event writer");
-            return Recorder { tx };
+            return Recorder { tx, clock };
         }
         tokio::spawn(async move {
             let mut batch = Vec::with_capacity(BATCH);
@@ -112,12 +114,12 @@ impl Recorder {
                 answer(&mut batch, result);
             }
         });
-        Recorder { tx }
+        Recorder { tx, clock }
     }
 
     /// Records `e` and returns once it is committed.
     pub async fn record(&self, e: Event<'_>, client: &ClientInfo) -> Result<(), AppError> {
-        let pending = pending(e, client);
+        let pending = pending(e, client, &self.clock);
         let (ack, done) = oneshot::channel();
         let gone = || AppError::Internal(anyhow::anyhow!("the event writer has stopped"));
         self.tx
@@ -133,7 +135,7 @@ impl Recorder {
     /// response body sent to its end) and for page views, where a visitor should not wait on the
     /// audit log. The writer logs a failed batch.
     pub fn record_detached(&self, e: Event<'_>, client: &ClientInfo) {
-        match self.tx.try_send((pending(e, client), None)) {
+        match self.tx.try_send((pending(e, client, &self.clock), None)) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(item)) => {
                 // The writer is behind: queue behind it rather than drop the event.
@@ -238,7 +240,7 @@ fn insert_sqlite(
     tx.commit()
 }
 
-fn pending(e: Event<'_>, client: &ClientInfo) -> Pending {
+fn pending(e: Event<'_>, client: &ClientInfo, clock: &crate::clock::Clock) -> Pending {
     Pending {
         id: db::new_id(),
         kind: e.kind.to_string(),
@@ -249,7 +251,7 @@ fn pending(e: Event<'_>, client: &ClientInfo) -> Pending {
         detail: e.detail.to_string(),
         ip: client.ip.clone(),
         user_agent: client.user_agent.clone(),
-        created_at: clock::now_ms(),
+        created_at: clock.now_ms(),
     }
 }
 

@@ -228,7 +228,7 @@ async fn world(app: &TestApp) -> World {
     admin.grant(&other, &agency, false, false, true).await;
     let contributor = app.member("studio@agency.example", &[&agency]).await;
 
-    let now = assetport::clock::now_ms();
+    let now = app.state.clock.now_ms();
     let day = 24 * 3600 * 1000;
     let mut ids = HashMap::new();
     for status in STATUSES {

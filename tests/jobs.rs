@@ -3,7 +3,6 @@
 //! survives a restart. Run on SQLite and PostgreSQL.
 mod common;
 
-use assetport::clock;
 use assetport::jobs::{self, JobError, LEASE};
 use common::{TestApp, PASSWORD};
 use sqlx::Row;
@@ -28,8 +27,10 @@ async fn job_row(app: &TestApp, kind: &str, subject: &str) -> (String, i64, i64,
 /// Queued work is claimed once: twenty concurrent claims on one due job, one winner.
 async fn a_job_is_claimed_by_exactly_one_worker(app: TestApp) {
     let db = &app.state.db;
-    jobs::enqueue(&db.pool, "test", "only-once").await.unwrap();
-    let far_future = clock::now_ms() + 1000;
+    jobs::enqueue(&db.pool, "test", "only-once", db.clock.now_ms())
+        .await
+        .unwrap();
+    let far_future = db.clock.now_ms() + 1000;
     let claims = (0..20).map(|_| {
         let db = db.clone();
         tokio::spawn(async move { jobs::claim(&db, far_future).await })
@@ -56,8 +57,10 @@ async fn a_job_is_claimed_by_exactly_one_worker(app: TestApp) {
 /// first one's late answer is refused.
 async fn an_expired_lease_is_taken_over_and_the_late_answer_refused(app: TestApp) {
     let db = &app.state.db;
-    jobs::enqueue(&db.pool, "test", "lease").await.unwrap();
-    let now = clock::now_ms() + 1000;
+    jobs::enqueue(&db.pool, "test", "lease", db.clock.now_ms())
+        .await
+        .unwrap();
+    let now = db.clock.now_ms() + 1000;
     let first = jobs::claim(db, now).await.unwrap().expect("claimed");
     assert!(
         jobs::claim(db, now + 1000).await.unwrap().is_none(),
@@ -80,8 +83,10 @@ async fn an_expired_lease_is_taken_over_and_the_late_answer_refused(app: TestApp
 /// at once for a permanent failure, the job is failed and keeps its error.
 async fn failures_retry_with_backoff_then_fail(app: TestApp) {
     let db = &app.state.db;
-    jobs::enqueue(&db.pool, "test", "flaky").await.unwrap();
-    let mut now = clock::now_ms() + 1000;
+    jobs::enqueue(&db.pool, "test", "flaky", db.clock.now_ms())
+        .await
+        .unwrap();
+    let mut now = db.clock.now_ms() + 1000;
     let mut pauses = Vec::new();
     for attempt in 1..=5 {
         let job = jobs::claim(db, now).await.unwrap().expect("due");
@@ -107,7 +112,9 @@ async fn failures_retry_with_backoff_then_fail(app: TestApp) {
     }
     assert!(pauses.windows(2).all(|w| w[1] > w[0]), "{pauses:?} grows");
 
-    jobs::enqueue(&db.pool, "test", "hopeless").await.unwrap();
+    jobs::enqueue(&db.pool, "test", "hopeless", db.clock.now_ms())
+        .await
+        .unwrap();
     let job = jobs::claim(db, now).await.unwrap().expect("due");
     assert!(jobs::fail(db, &job, &JobError::Permanent("bomb".into()))
         .await
@@ -128,9 +135,14 @@ async fn failures_retry_with_backoff_then_fail(app: TestApp) {
 /// it with its error and a working "Try again"; members cannot see the page.
 async fn the_jobs_page_shows_failures_and_retries_them(app: TestApp) {
     app.admin().await;
-    jobs::enqueue(&app.state.db.pool, "no-such-kind", "x")
-        .await
-        .unwrap();
+    jobs::enqueue(
+        &app.state.db.pool,
+        "no-such-kind",
+        "x",
+        app.state.clock.now_ms(),
+    )
+    .await
+    .unwrap();
     app.state.jobs.wake();
     let mut state = String::new();
     for _ in 0..100 {

@@ -1092,11 +1092,7 @@ impl SmtpServer {
             .map(|s| s.success())
             .unwrap_or(false);
         if !available {
-            assert!(
-                std::env::var("CI").is_err(),
-                "aiosmtpd must be installed in CI (pip install aiosmtpd)"
-            );
-            eprintln!("skipping the SMTP test: pip install aiosmtpd to run it");
+            common::skip("the SMTP test: pip install aiosmtpd to run it");
             return None;
         }
         let port = std::net::TcpListener::bind("127.0.0.1:0")

@@ -132,7 +132,7 @@ async fn reports_add_up_for_a_known_sequence(app: TestApp) {
     );
     b.login_ok("admin@example.com").await;
     // Two downloads of a1 ten days ago.
-    let now = assetport::clock::now_ms();
+    let now = app.state.clock.now_ms();
     for i in 0..2 {
         sqlx::query(
             "INSERT INTO events (id, kind, actor_user_id, asset_id, detail, ip, user_agent, created_at) \

@@ -3,7 +3,6 @@ use serde::Serialize;
 use sqlx::Row;
 
 use super::users::{self, Account};
-use crate::clock;
 use crate::db::{self, Db};
 use crate::error::AppError;
 
@@ -30,7 +29,7 @@ pub async fn create(db: &Db, name: &str) -> Result<Group, AppError> {
     let res = sqlx::query("INSERT INTO user_groups (id, name, created_at) VALUES ($1, $2, $3)")
         .bind(&id)
         .bind(&name)
-        .bind(clock::now_ms())
+        .bind(db.clock.now_ms())
         .execute(&db.pool)
         .await;
     match res {

@@ -83,7 +83,7 @@ async fn login_submit(
     client: ClientInfo,
     Form(f): Form<LoginForm>,
 ) -> PageResult<Response> {
-    let now = clock::now_ms();
+    let now = state.clock.now_ms();
     let email = f.email.trim().to_lowercase();
     let acct_key = format!("login:acct:{email}");
     let ip_key = format!("login:ip:{}", client.ip);
@@ -356,7 +356,7 @@ async fn user_page(
     let user = users::by_id(&state.db, &id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let live = crate::links::ownership::live_of(&state, &user.id, clock::now_ms()).await?;
+    let live = crate::links::ownership::live_of(&state, &user.id, state.clock.now_ms()).await?;
     let mut links = Vec::with_capacity(live.links.len() + live.upload_links.len());
     for l in &live.links {
         links.push(LiveLinkRow {

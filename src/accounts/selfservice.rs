@@ -36,7 +36,7 @@ pub async fn change_password(
     current: &str,
     new: &str,
 ) -> Result<(), AppError> {
-    let now = clock::now_ms();
+    let now = db.clock.now_ms();
     let key = format!("login:acct:{}", account.email);
     let attempt = throttle::reserve(db, &key, LOGIN_PER_ACCOUNT, now).await?;
     let stored = users::credentials(db, &account.email)
@@ -81,7 +81,7 @@ pub(crate) async fn set_password(
     let hash = password::hash(new.to_string()).await?;
     sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
         .bind(hash)
-        .bind(clock::now_ms())
+        .bind(db.clock.now_ms())
         .bind(user_id)
         .execute(&db.pool)
         .await?;
@@ -106,7 +106,7 @@ pub async fn request_reset(
     email: &str,
     ip: &str,
 ) -> Result<(), AppError> {
-    let now = clock::now_ms();
+    let now = db.clock.now_ms();
     let email = email.trim().to_lowercase();
     let email_key = format!("reset:email:{email}");
     let ip_key = format!("reset:ip:{ip}");
@@ -166,7 +166,7 @@ pub async fn reset_account(db: &Db, token: &str) -> Result<Option<Account>, AppE
          WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
     )
     .bind(tokens::hash_token(token))
-    .bind(clock::now_ms())
+    .bind(db.clock.now_ms())
     .fetch_optional(&db.pool)
     .await?;
     let Some(row) = row else {
@@ -186,7 +186,7 @@ pub async fn complete_reset(db: &Db, token: &str, new: &str) -> Result<Account, 
         "UPDATE password_resets SET used_at = $1 \
          WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1",
     )
-    .bind(clock::now_ms())
+    .bind(db.clock.now_ms())
     .bind(tokens::hash_token(token))
     .execute(&db.pool)
     .await?
@@ -263,7 +263,7 @@ pub async fn revoke_token(db: &Db, user_id: &str, token_id: &str) -> Result<(), 
     let done = sqlx::query(
         "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2 AND user_id = $3",
     )
-    .bind(clock::now_ms())
+    .bind(db.clock.now_ms())
     .bind(token_id)
     .bind(user_id)
     .execute(&db.pool)

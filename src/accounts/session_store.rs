@@ -85,7 +85,7 @@ impl SessionStore for DbSessionStore {
         let row =
             sqlx::query("SELECT data, expires_at FROM sessions WHERE id = $1 AND expires_at > $2")
                 .bind(id.to_string())
-                .bind(crate::clock::now_ms())
+                .bind(self.db.clock.now_ms())
                 .fetch_optional(&self.db.pool)
                 .await
                 .map_err(backend)?;
@@ -122,7 +122,7 @@ pub async fn end_all_for_user(db: &Db, user_id: &str) -> Result<(), sqlx::Error>
 /// Removes expired sessions; run periodically by every instance (idempotent).
 pub async fn purge_expired(db: &Db) -> Result<u64, sqlx::Error> {
     Ok(sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
-        .bind(crate::clock::now_ms())
+        .bind(db.clock.now_ms())
         .execute(&db.pool)
         .await?
         .rows_affected())

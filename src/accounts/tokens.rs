@@ -56,7 +56,7 @@ pub async fn create_api_token_with_id(
     .bind(user_id)
     .bind(name)
     .bind(hash_token(&token))
-    .bind(crate::clock::now_ms())
+    .bind(db.clock.now_ms())
     .execute(&db.pool)
     .await?;
     Ok((id, token))
@@ -69,7 +69,7 @@ pub async fn revoke_all_for_user(db: &Db, user_id: &str) -> Result<u64, sqlx::Er
     Ok(sqlx::query(
         "UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
     )
-    .bind(crate::clock::now_ms())
+    .bind(db.clock.now_ms())
     .bind(user_id)
     .execute(&db.pool)
     .await?
@@ -99,7 +99,7 @@ pub async fn authenticate(db: &Db, token: &str) -> Result<Option<Account>, sqlx:
     let Some((token_id, last, account)) = found else {
         return Ok(None);
     };
-    let now = crate::clock::now_ms();
+    let now = db.clock.now_ms();
     // Record use at most once a minute so reads do not turn into writes.
     if last.is_none_or(|l| now - l > 60_000) {
         sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")

@@ -119,7 +119,7 @@ pub async fn create_user(db: &Db, new: NewUser<'_>) -> Result<Account, AppError>
     password::check_policy(new.password)?;
     let hash = password::hash(new.password.to_string()).await?;
     let id = db::new_id();
-    let now = clock::now_ms();
+    let now = db.clock.now_ms();
     let res = sqlx::query(
         "INSERT INTO users (id, email, name, role, password_hash, disabled, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, 0, $6, $6)",
@@ -279,7 +279,7 @@ pub async fn update(
     .bind(&user.name)
     .bind(user.role.as_str())
     .bind(user.disabled as i64)
-    .bind(clock::now_ms())
+    .bind(db.clock.now_ms())
     .bind(&user.id)
     .execute(&db.pool)
     .await?;

@@ -10,7 +10,6 @@ use serde_json::{json, Value};
 
 use crate::accounts::{ApiAdmin, ApiUser};
 use crate::app::AppState;
-use crate::clock;
 use crate::error::{ApiResult, AppError};
 
 pub fn routes() -> Router<AppState> {
@@ -41,7 +40,7 @@ async fn create(
 }
 
 async fn list(State(state): State<AppState>, ApiUser(who): ApiUser) -> ApiResult<Json<Value>> {
-    let items: Vec<Value> = super::list(&state.db, &who, clock::now_ms())
+    let items: Vec<Value> = super::list(&state.db, &who, state.clock.now_ms())
         .await?
         .iter()
         .map(|(c, n)| c.to_json(*n))
@@ -54,7 +53,7 @@ async fn read(
     ApiUser(who): ApiUser,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let (c, items) = super::open(&state.db, &who, &id, clock::now_ms()).await?;
+    let (c, items) = super::open(&state.db, &who, &id, state.clock.now_ms()).await?;
     let mut j = c.to_json(items.len() as i64);
     j["assets"] = json!({
         "items": items.iter().map(|v| v.to_json(who.is_admin())).collect::<Vec<_>>(),

@@ -75,7 +75,7 @@ pub async fn create(
 ) -> Result<Collection, AppError> {
     let name = check_name(name)?;
     let description = check_description(description)?;
-    let now = clock::now_ms();
+    let now = db.clock.now_ms();
     let c = Collection {
         id: db::new_id(),
         name,
@@ -129,7 +129,7 @@ pub async fn update(
     .bind(id)
     .bind(&name)
     .bind(&description)
-    .bind(clock::now_ms())
+    .bind(db.clock.now_ms())
     .execute(&db.pool)
     .await?;
     get(db, id).await?.ok_or(AppError::NotFound)
@@ -221,7 +221,7 @@ async fn write_order(db: &Db, id: &str, order: &[String]) -> Result<(), AppError
     }
     sqlx::query("UPDATE collections SET updated_at = $2 WHERE id = $1")
         .bind(id)
-        .bind(clock::now_ms())
+        .bind(db.clock.now_ms())
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
@@ -231,7 +231,7 @@ async fn write_order(db: &Db, id: &str, order: &[String]) -> Result<(), AppError
 async fn touch(db: &Db, id: &str) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE collections SET updated_at = $2 WHERE id = $1")
         .bind(id)
-        .bind(clock::now_ms())
+        .bind(db.clock.now_ms())
         .execute(&db.pool)
         .await?;
     Ok(())

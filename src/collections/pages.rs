@@ -9,7 +9,6 @@ use serde::Deserialize;
 
 use crate::accounts::{PageAdmin, PageUser};
 use crate::app::AppState;
-use crate::clock;
 use crate::error::{AppError, PageResult};
 use crate::library::pages::AssetCard;
 use crate::web::layout::{render, Layout};
@@ -41,7 +40,7 @@ struct ListPage {
 }
 
 async fn list_page(State(state): State<AppState>, user: PageUser) -> PageResult<Response> {
-    let rows = super::list(&state.db, &user.account, clock::now_ms())
+    let rows = super::list(&state.db, &user.account, state.clock.now_ms())
         .await?
         .into_iter()
         .map(|(c, count)| Row {
@@ -77,7 +76,7 @@ async fn collection_page(
     Path(id): Path<String>,
 ) -> PageResult<Response> {
     let who = &user.account;
-    let now = clock::now_ms();
+    let now = state.clock.now_ms();
     let (c, items) = super::open(&state.db, who, &id, now).await?;
     let ids: Vec<String> = items.iter().map(|v| v.asset.id.clone()).collect();
     let can_zip = !crate::access::downloadable_many(&state.db, who, &ids, now)

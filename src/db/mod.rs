@@ -26,6 +26,9 @@ pub struct Db {
     pub dialect: Dialect,
     /// Hot reads on the calling thread (SQLite files only); see `local`.
     pub local: Option<local::LocalReads>,
+    /// The instance's clock (the same as `AppState::clock`), for functions that only have a
+    /// connection but write or compare times.
+    pub clock: crate::clock::Clock,
 }
 
 /// Migrations, one entry per version: (version, description, SQLite SQL, PostgreSQL SQL).
@@ -167,6 +170,7 @@ impl Db {
             pool,
             dialect,
             local,
+            clock: crate::clock::Clock::system(),
         })
     }
 

@@ -25,7 +25,6 @@ use axum::response::Response;
 use crate::access::{self, LinkedAsset};
 use crate::accounts::Account;
 use crate::app::AppState;
-use crate::clock;
 use crate::db;
 use crate::error::AppError;
 use crate::events::Event;
@@ -173,7 +172,7 @@ pub async fn member_original(
     asset_id: &str,
     ask: &Ask<'_>,
 ) -> Result<Response, AppError> {
-    let (view, rights) = access::asset(&state.db, who, asset_id, clock::now_ms()).await?;
+    let (view, rights) = access::asset(&state.db, who, asset_id, state.clock.now_ms()).await?;
     let caller = Caller::Member {
         download: rights.download,
     };
@@ -203,7 +202,7 @@ pub async fn member_rendition(
     attachment: bool,
     ask: &Ask<'_>,
 ) -> Result<Response, AppError> {
-    let (view, rights) = access::asset(&state.db, who, asset_id, clock::now_ms()).await?;
+    let (view, rights) = access::asset(&state.db, who, asset_id, state.clock.now_ms()).await?;
     let caller = Caller::Member {
         download: rights.download,
     };
@@ -259,7 +258,7 @@ pub async fn link_file(
         }
     }
     let LinkedAsset { view, .. } =
-        access::link_asset(&state.db, link, asset_id, clock::now_ms()).await?;
+        access::link_asset(&state.db, link, asset_id, state.clock.now_ms()).await?;
     let version = &view.version;
     let blob = match want {
         Want::Original => Some(Blob::of(version)),
@@ -344,9 +343,14 @@ async fn one(
     let plan = download::plan(ask.headers, &blob);
     let holder = party.holder();
     let resumes = match plan.first_byte() {
-        Some(first) if first > 0 => {
-            resume::read(ask.headers, &holder, &blob.key, &state.secret).is_some()
-        }
+        Some(first) if first > 0 => resume::read(
+            ask.headers,
+            &holder,
+            &blob.key,
+            &state.secret,
+            state.clock.now_ms(),
+        )
+        .is_some(),
         _ => false,
     };
     let req = policy::Request {
@@ -375,7 +379,7 @@ async fn one(
             return Err(e);
         }
     };
-    let now = clock::now_ms();
+    let now = state.clock.now_ms();
     let dl = db::new_id();
     let secure = state.config.secure_cookies();
     match resume::cookie(&holder, &blob.key, &dl, &state.secret, secure, now) {
@@ -420,7 +424,7 @@ pub async fn link_zip(
         Verdict::Refuse(r) => return Err(r.error()),
         Verdict::Serve { counts } => counts,
     };
-    let listed = access::link_assets(&state.db, link, None, limit, clock::now_ms()).await?;
+    let listed = access::link_assets(&state.db, link, None, limit, state.clock.now_ms()).await?;
     if listed.is_empty() {
         return Err(AppError::NotFound);
     }

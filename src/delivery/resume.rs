@@ -25,6 +25,12 @@ struct Claims {
     dl: String,
 }
 
+impl signed_cookie::Expires for Claims {
+    fn exp(&self) -> i64 {
+        self.exp
+    }
+}
+
 /// Who a token belongs to and where its cookie is sent.
 pub struct Holder {
     /// `user:<id>`, `link:<id>` or `upload:<id>`.
@@ -47,9 +53,15 @@ fn cookie_name(key: &str) -> String {
 
 /// The counted download that this request may continue, if it carries a valid token for
 /// `holder` and the object `key`.
-pub fn read(headers: &HeaderMap, holder: &Holder, key: &str, secret: &str) -> Option<String> {
+pub fn read(
+    headers: &HeaderMap,
+    holder: &Holder,
+    key: &str,
+    secret: &str,
+    now: i64,
+) -> Option<String> {
     let aud = audience(holder, key);
-    signed_cookie::read::<Claims>(headers, &cookie_name(key), &aud, secret).map(|c| c.dl)
+    signed_cookie::read::<Claims>(headers, &cookie_name(key), &aud, secret, now).map(|c| c.dl)
 }
 
 /// The `Set-Cookie` value that lets download `dl` of `key` be resumed by `holder`.
@@ -103,7 +115,7 @@ mod tests {
 
     #[test]
     fn a_token_continues_only_its_own_download() {
-        let now = crate::clock::now_ms();
+        let now = crate::clock::Clock::system().now_ms();
         let c = cookie(
             &holder("link:a"),
             "originals/1",
@@ -115,21 +127,30 @@ mod tests {
         .unwrap();
         let h = request_with(&c);
         assert_eq!(
-            read(&h, &holder("link:a"), "originals/1", "s3cret").as_deref(),
+            read(&h, &holder("link:a"), "originals/1", "s3cret", now).as_deref(),
             Some("dl1")
         );
         // Another link, another object, another secret: nothing.
-        assert_eq!(read(&h, &holder("link:b"), "originals/1", "s3cret"), None);
-        assert_eq!(read(&h, &holder("link:a"), "originals/2", "s3cret"), None);
-        assert_eq!(read(&h, &holder("link:a"), "originals/1", "other"), None);
+        assert_eq!(
+            read(&h, &holder("link:b"), "originals/1", "s3cret", now),
+            None
+        );
+        assert_eq!(
+            read(&h, &holder("link:a"), "originals/2", "s3cret", now),
+            None
+        );
+        assert_eq!(
+            read(&h, &holder("link:a"), "originals/1", "other", now),
+            None
+        );
     }
 
     #[test]
     fn an_expired_token_is_worthless() {
-        let now = crate::clock::now_ms();
+        let now = crate::clock::Clock::system().now_ms();
         let mut past = holder("user:u");
         past.until = now - 1000;
         let c = cookie(&past, "k", "dl", "s", false, now).unwrap();
-        assert_eq!(read(&request_with(&c), &past, "k", "s"), None);
+        assert_eq!(read(&request_with(&c), &past, "k", "s", now), None);
     }
 }

@@ -85,7 +85,7 @@ pub async fn frequency(db: &Db, who: &Account) -> Result<Frequency, sqlx::Error>
 
 /// Changes someone's digest setting. A new subscription starts now: nothing older is sent.
 pub async fn set_frequency(db: &Db, user_id: &str, f: Frequency) -> Result<(), sqlx::Error> {
-    let now = clock::now_ms();
+    let now = db.clock.now_ms();
     sqlx::query(
         "INSERT INTO digests (user_id, frequency, covered_until, updated_at) \
          VALUES ($1, $2, $3, $3) ON CONFLICT (user_id) DO UPDATE SET \
@@ -162,7 +162,8 @@ pub async fn schedule(state: &AppState, hour: u8, now: i64) -> Result<(), sqlx::
 
 /// Queues a run now for everyone subscribed, whatever the day (the jobs page's button).
 pub async fn run_now(state: &AppState) -> Result<(), sqlx::Error> {
-    jobs::enqueue(&state.db.pool, JOB, &format!("now:{}", crate::db::new_id())).await?;
+    let subject = format!("now:{}", crate::db::new_id());
+    jobs::enqueue(&state.db.pool, JOB, &subject, state.clock.now_ms()).await?;
     state.jobs.wake();
     Ok(())
 }
@@ -170,7 +171,7 @@ pub async fn run_now(state: &AppState) -> Result<(), sqlx::Error> {
 /// One digest job: `daily:…` sends the daily digests, and on Mondays the weekly ones too;
 /// `now:…` sends every subscribed person's digest.
 pub async fn run(state: AppState, job: jobs::Job) -> Result<(), JobError> {
-    let now = clock::now_ms();
+    let now = state.clock.now_ms();
     let everyone = job.subject.starts_with("now:");
     let monday = clock::from_ms(now).weekday() == time::Weekday::Monday;
     let rows = sqlx::query(

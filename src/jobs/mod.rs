@@ -13,7 +13,6 @@ use std::time::Duration;
 use sqlx::Row;
 use tokio::sync::Notify;
 
-use crate::clock;
 use crate::db::{self, Db};
 
 /// How long a claim holds. Every job kind must finish (or give up) well within it.
@@ -72,11 +71,10 @@ impl Waker {
 
 /// Queues `kind` for `subject` to run now. Asking again for a job that is pending, running or
 /// done starts it afresh (e.g. "render again"); the unique (kind, subject) keeps it one job.
-pub async fn enqueue<'e, E>(exec: E, kind: &str, subject: &str) -> Result<(), sqlx::Error>
+pub async fn enqueue<'e, E>(exec: E, kind: &str, subject: &str, now: i64) -> Result<(), sqlx::Error>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
-    let now = clock::now_ms();
     sqlx::query(
         "INSERT INTO jobs (id, kind, subject, state, run_at, created_at, updated_at) \
          VALUES ($1, $2, $3, 'pending', $4, $4, $4) \
@@ -97,7 +95,7 @@ where
 /// once-only work such as a day's digests, which every instance asks for. Returns whether it
 /// was queued now.
 pub async fn enqueue_once(db: &Db, kind: &str, subject: &str) -> Result<bool, sqlx::Error> {
-    let now = clock::now_ms();
+    let now = db.clock.now_ms();
     let r = sqlx::query(
         "INSERT INTO jobs (id, kind, subject, state, run_at, created_at, updated_at) \
          VALUES ($1, $2, $3, 'pending', $4, $4, $4) ON CONFLICT (kind, subject) DO NOTHING",
@@ -150,7 +148,7 @@ pub async fn complete(db: &Db, job: &Job) -> Result<bool, sqlx::Error> {
     )
     .bind(&job.id)
     .bind(&job.claim)
-    .bind(clock::now_ms())
+    .bind(db.clock.now_ms())
     .execute(&db.pool)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -159,7 +157,7 @@ pub async fn complete(db: &Db, job: &Job) -> Result<bool, sqlx::Error> {
 /// Records a failed attempt: back to `pending` after a backoff, or `failed` for good.
 /// Returns whether the job is now failed for good.
 pub async fn fail(db: &Db, job: &Job, error: &JobError) -> Result<bool, sqlx::Error> {
-    let now = clock::now_ms();
+    let now = db.clock.now_ms();
     let permanent =
         matches!(error, JobError::Permanent(_)) || job.attempts >= job.max_attempts.max(1);
     let message: String = error.to_string().chars().take(2000).collect();
@@ -191,7 +189,7 @@ pub async fn retry(db: &Db, id: &str) -> Result<bool, sqlx::Error> {
          updated_at = $2 WHERE id = $1 AND state = 'failed'",
     )
     .bind(id)
-    .bind(clock::now_ms())
+    .bind(db.clock.now_ms())
     .execute(&db.pool)
     .await?;
     Ok(r.rows_affected() == 1)
@@ -287,7 +285,7 @@ where
         let notified = waker.0.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
-        let job = match claim(&db, clock::now_ms()).await {
+        let job = match claim(&db, db.clock.now_ms()).await {
             Ok(job) => job,
             Err(e) => {
                 tracing::warn!(error = %e, "claiming a job failed");

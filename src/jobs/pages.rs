@@ -53,7 +53,7 @@ async fn items(state: &AppState, job_state: &str) -> Result<Vec<JobItem>, sqlx::
     .bind(SHOWN)
     .fetch_all(&state.db.pool)
     .await?;
-    let now = clock::now_ms();
+    let now = state.clock.now_ms();
     rows.iter()
         .map(|r| {
             let filename: Option<String> = r.try_get("filename")?;

@@ -263,7 +263,7 @@ async fn read_asset(
     ApiUser(who): ApiUser,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let (view, rights) = access::asset(&state.db, &who, &id, clock::now_ms()).await?;
+    let (view, rights) = access::asset(&state.db, &who, &id, state.clock.now_ms()).await?;
     Ok(Json(if who.is_admin() {
         view.to_admin_json()
     } else {
@@ -276,7 +276,7 @@ async fn list_versions(
     ApiUser(who): ApiUser,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let (_, rights) = access::asset(&state.db, &who, &id, clock::now_ms()).await?;
+    let (_, rights) = access::asset(&state.db, &who, &id, state.clock.now_ms()).await?;
     if !rights.see_review {
         return Err(AppError::NotFound);
     }
@@ -585,13 +585,13 @@ async fn check_out(
     client: ClientInfo,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let view = checkout::editable(&state.db, &who, &id, clock::now_ms()).await?;
+    let view = checkout::editable(&state.db, &who, &id, state.clock.now_ms()).await?;
     checkout::check_out(&state.db, &who, &view).await?;
     state
         .events
         .record(Event::new("check_out").by(&who.id).asset(&id), &client)
         .await?;
-    let (view, rights) = access::asset(&state.db, &who, &id, clock::now_ms()).await?;
+    let (view, rights) = access::asset(&state.db, &who, &id, state.clock.now_ms()).await?;
     Ok(Json(if who.is_admin() {
         view.to_admin_json()
     } else {
@@ -605,7 +605,7 @@ async fn release(
     client: ClientInfo,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let view = checkout::editable(&state.db, &who, &id, clock::now_ms()).await?;
+    let view = checkout::editable(&state.db, &who, &id, state.clock.now_ms()).await?;
     let holder = view.asset.checked_out_by.clone().unwrap_or_default();
     checkout::release(&state.db, &who, &view).await?;
     let kind = if holder == who.id {

@@ -311,7 +311,7 @@ async fn transition(
         .join(", ");
     let sql =
         format!("UPDATE assets SET {set}, updated_at = $2 WHERE id = $1 AND status IN ({list})");
-    let mut q = sqlx::query(&sql).bind(id).bind(clock::now_ms());
+    let mut q = sqlx::query(&sql).bind(id).bind(db.clock.now_ms());
     if let Some(x) = extra_bind {
         q = q.bind(x);
     }
@@ -336,7 +336,7 @@ pub async fn approve(db: &Db, id: &str) -> Result<(), AppError> {
          OR (status = 'approved' AND current_version_id <> approved_version_id))",
     )
     .bind(id)
-    .bind(clock::now_ms())
+    .bind(db.clock.now_ms())
     .execute(&db.pool)
     .await?;
     if done.rows_affected() == 1 {
@@ -373,7 +373,7 @@ pub async fn reject(db: &Db, id: &str, comment: &str) -> Result<(), AppError> {
              AND current_version_id <> approved_version_id",
         )
         .bind(id)
-        .bind(clock::now_ms())
+        .bind(db.clock.now_ms())
         .bind(comment)
         .execute(&db.pool)
         .await?
@@ -550,7 +550,7 @@ pub async fn update(db: &Db, id: &str, ch: Changes) -> Result<(), AppError> {
     .bind(current.available_until)
     .bind(&current.filename)
     .bind(&current.folder_id)
-    .bind(clock::now_ms())
+    .bind(db.clock.now_ms())
     .bind(id)
     .bind(&current.credit)
     .bind(&current.usage_terms)

@@ -69,7 +69,7 @@ pub async fn check_out(db: &Db, who: &Account, view: &AssetView) -> Result<(), A
     )
     .bind(&view.asset.id)
     .bind(&who.id)
-    .bind(clock::now_ms())
+    .bind(db.clock.now_ms())
     .execute(&db.pool)
     .await?;
     if done.rows_affected() == 1 {
@@ -122,7 +122,7 @@ pub async fn check_in(
     }
     let db = &state.db;
     let id = &view.asset.id;
-    let now = clock::now_ms();
+    let now = state.clock.now_ms();
     if r.blob.sha256 == view.version.sha256 {
         let done = sqlx::query(
             "UPDATE assets SET checked_out_by = NULL, checked_out_at = NULL \
@@ -221,7 +221,7 @@ pub async fn make_current(db: &Db, asset_id: &str, version_id: &str) -> Result<(
     )
     .bind(asset_id)
     .bind(version_id)
-    .bind(clock::now_ms())
+    .bind(db.clock.now_ms())
     .execute(&db.pool)
     .await?;
     if done.rows_affected() == 0 {

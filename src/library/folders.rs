@@ -4,7 +4,6 @@ use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use crate::clock;
 use crate::db::{self, Db};
 use crate::error::AppError;
 use crate::sanitize;
@@ -123,7 +122,7 @@ pub async fn create(db: &Db, parent: Option<&Folder>, name: &str) -> Result<Fold
     .bind(&name)
     .bind(&path)
     .bind(&id_path)
-    .bind(clock::now_ms())
+    .bind(db.clock.now_ms())
     .execute(&db.pool)
     .await;
     match res {
@@ -148,6 +147,7 @@ pub async fn ensure_path(
     conn: &mut AnyConnection,
     base: &Folder,
     segments: &[String],
+    now: i64,
 ) -> Result<Folder, sqlx::Error> {
     let mut current = base.clone();
     for name in segments {
@@ -162,7 +162,7 @@ pub async fn ensure_path(
         .bind(name)
         .bind(&path)
         .bind(&id_path)
-        .bind(clock::now_ms())
+        .bind(now)
         .execute(&mut *conn)
         .await?;
         let row = sqlx::query(&format!("SELECT {COLS} FROM folders f WHERE f.path = $1"))

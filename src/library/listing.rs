@@ -6,7 +6,6 @@ use super::assets::AssetView;
 use super::folders::Folder;
 use crate::access::{self, Rights};
 use crate::accounts::Account;
-use crate::clock;
 use crate::db::Db;
 use crate::error::AppError;
 
@@ -56,7 +55,7 @@ pub async fn folder_page(
         rights,
         cursor,
         PAGE_SIZE as i64 + 1,
-        clock::now_ms(),
+        db.clock.now_ms(),
     )
     .await?;
     let next = if items.len() > PAGE_SIZE {

@@ -189,7 +189,7 @@ async fn home(State(state): State<AppState>, user: PageUser) -> PageResult<Respo
         submissions: cards(access::own_submissions(db, who, 24).await?),
         selectable: false,
         expiring: if who.is_admin() {
-            assets::expiring(db, clock::now_ms(), 30, 50)
+            assets::expiring(db, state.clock.now_ms(), 30, 50)
                 .await?
                 .iter()
                 .map(|v| {
@@ -518,7 +518,7 @@ async fn asset_page(
 ) -> PageResult<Response> {
     let db = &state.db;
     let who = &user.account;
-    let (view, rights) = access::asset(db, who, &id, clock::now_ms()).await?;
+    let (view, rights) = access::asset(db, who, &id, state.clock.now_ms()).await?;
     let folder = folders::get(db, &view.asset.folder_id)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -877,7 +877,7 @@ async fn checkout_action(
     Form(f): Form<CheckoutForm>,
 ) -> PageResult<Response> {
     let who = &user.account;
-    let view = checkout::editable(&state.db, who, &id, clock::now_ms()).await?;
+    let view = checkout::editable(&state.db, who, &id, state.clock.now_ms()).await?;
     let holder = view.asset.checked_out_by.clone().unwrap_or_default();
     let (result, kind, done) = match f.action.as_str() {
         "out" => (

@@ -229,7 +229,7 @@ const SUBMISSIONS_EVERY_MS: i64 = 10 * 60 * 1000;
 /// A failure is logged, never returned: the upload itself has succeeded.
 pub async fn notify_admins_of_submission(state: &AppState, who: &Account, view: &AssetView) {
     let send = async {
-        let now = crate::clock::now_ms();
+        let now = state.clock.now_ms();
         sqlx::query(
             "INSERT INTO settings (key, value) VALUES ('submissions_notified_at', '0') \
              ON CONFLICT (key) DO NOTHING",

@@ -195,7 +195,7 @@ async fn create<C: Caller>(
         ));
     }
     let id = db::new_id();
-    let now = clock::now_ms();
+    let now = state.clock.now_ms();
     sqlx::query(
         "INSERT INTO tus_uploads (id, user_id, folder_id, length, metadata, created_at, expires_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -250,7 +250,7 @@ async fn load(state: &AppState, who: &Account, id: &str) -> Result<Upload, AppEr
     )
     .bind(id)
     .bind(&who.id)
-    .bind(clock::now_ms())
+    .bind(state.clock.now_ms())
     .fetch_optional(&state.db.pool)
     .await?
     .ok_or(AppError::NotFound)?;
@@ -347,7 +347,7 @@ async fn append<C: Caller>(
 /// `JOIN_LEASE_MS`); nobody claims an upload that already has its asset. Finishing removes the
 /// upload's parts, the claim with them.
 async fn claim_join(state: &AppState, id: &str) -> Result<bool, AppError> {
-    let now = clock::now_ms();
+    let now = state.clock.now_ms();
     let row = sqlx::query(
         "INSERT INTO tus_parts (upload_id, start, size, blob_key) \
          SELECT id, $2, $3, '' FROM tus_uploads \

@@ -9,7 +9,6 @@ use axum::http::HeaderMap;
 use crate::access;
 use crate::accounts::Account;
 use crate::app::AppState;
-use crate::clock;
 use crate::db;
 use crate::error::AppError;
 use crate::events::Event;
@@ -196,8 +195,13 @@ pub async fn receive_via_link(
     let folder = folders::get(&state.db, &link.folder_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let mut reservation =
-        quota::reserve(&state.db, link, declared_length(headers), clock::now_ms()).await?;
+    let mut reservation = quota::reserve(
+        &state.db,
+        link,
+        declared_length(headers),
+        state.clock.now_ms(),
+    )
+    .await?;
     let max = state.config.max_upload_bytes;
     let limit = reservation.limit().map_or(max, |l| l.min(max));
     let mut fields = Fields::default();
@@ -299,7 +303,7 @@ pub async fn receive_version(
     mut multipart: Multipart,
     client: &ClientInfo,
 ) -> Result<checkout::CheckIn, AppError> {
-    let view = checkout::editable(&state.db, who, asset_id, clock::now_ms()).await?;
+    let view = checkout::editable(&state.db, who, asset_id, state.clock.now_ms()).await?;
     check_declared_length(headers, state.config.max_upload_bytes)?;
     let mut fields = Fields::default();
     let mut received: Option<Received> = None;
@@ -471,13 +475,13 @@ async fn commit(
         .first_or_octet_stream()
         .to_string();
     let asset_id = db::new_id();
-    let now = clock::now_ms();
+    let now = state.clock.now_ms();
 
     let mut tx = state.db.pool.begin().await?;
     if let Some(q) = reservation.as_deref_mut() {
         q.settle(&mut tx, r.blob.size, now).await?;
     }
-    let target = folders::ensure_path(&mut tx, folder, &dirs).await?;
+    let target = folders::ensure_path(&mut tx, folder, &dirs, now).await?;
     let (link_id, name, email) = match &who.via {
         Some((l, n, e)) => (Some(l.id.as_str()), n.as_str(), e.as_str()),
         None => (None, "", ""),

@@ -4,7 +4,6 @@
 use crate::access::{self, LinkedAsset};
 use crate::accounts::Account;
 use crate::app::AppState;
-use crate::clock;
 use crate::error::AppError;
 use crate::http::zip;
 
@@ -20,7 +19,7 @@ pub async fn selection(
     folder_id: Option<String>,
     collection_id: Option<String>,
 ) -> Result<(Vec<LinkedAsset>, String), AppError> {
-    let now = clock::now_ms();
+    let now = state.clock.now_ms();
     if let Some(cid) = collection_id {
         if !asset_ids.is_empty() || folder_id.is_some() {
             return Err(AppError::BadRequest(

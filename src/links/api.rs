@@ -132,7 +132,7 @@ async fn list_links(
     ApiAdmin(_): ApiAdmin,
     Query(q): Query<ListQuery>,
 ) -> ApiResult<Json<Value>> {
-    let now = clock::now_ms();
+    let now = state.clock.now_ms();
     let filter = Filter {
         state: Filter::parse_state(&q.state)?,
         target: q.target.filter(|t| !t.is_empty()),
@@ -173,7 +173,7 @@ async fn read_link(
 ) -> ApiResult<Json<Value>> {
     let link = super::get(&state.db, &id).await?;
     let count = super::asset_count(&state.db, &link).await?;
-    Ok(Json(link.to_json(clock::now_ms(), count)))
+    Ok(Json(link.to_json(state.clock.now_ms(), count)))
 }
 
 /// Extends, shortens or edits a link. `password: null` or `""` removes the password;
@@ -186,7 +186,7 @@ async fn patch_link(
     Json(body): Json<Map<String, Value>>,
 ) -> ApiResult<Json<Value>> {
     let link = super::get(&state.db, &id).await?;
-    let now = clock::now_ms();
+    let now = state.clock.now_ms();
     if link.revoked_at.is_some() {
         return Err(AppError::Conflict(
             "this link is revoked; create a new one".into(),
@@ -259,7 +259,7 @@ async fn revoke_link(
     client: ClientInfo,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    if !super::revoke(&state.db, &id, clock::now_ms()).await? {
+    if !super::revoke(&state.db, &id, state.clock.now_ms()).await? {
         return Err(AppError::NotFound);
     }
     state
@@ -284,7 +284,7 @@ async fn bulk_revoke(
     if body.ids.len() > 1000 {
         return Err(AppError::BadRequest("at most 1000 ids at once".into()));
     }
-    let now = clock::now_ms();
+    let now = state.clock.now_ms();
     let mut revoked = 0;
     for id in &body.ids {
         if super::revoke(&state.db, id, now).await? {
@@ -303,7 +303,7 @@ async fn purge(
     ApiAdmin(admin): ApiAdmin,
     client: ClientInfo,
 ) -> ApiResult<Json<Value>> {
-    let n = super::purge_expired(&state.db, clock::now_ms()).await?;
+    let n = super::purge_expired(&state.db, state.clock.now_ms()).await?;
     let detail = format!("{n} links");
     state
         .events

@@ -94,7 +94,7 @@ pub async fn create(
     new: NewShare,
 ) -> Result<Created, AppError> {
     let db = &state.db;
-    let now = clock::now_ms();
+    let now = state.clock.now_ms();
     let max_days = state.config.max_link_days;
     let expires_at = check_expiry(
         new.expires_at.unwrap_or(now + DEFAULT_DAYS * DAY_MS),

@@ -7,7 +7,6 @@ use serde_json::json;
 
 use crate::accounts::Account;
 use crate::app::AppState;
-use crate::clock;
 use crate::error::AppError;
 use crate::events::Event;
 use crate::uploadlinks::{self, UploadLink};
@@ -59,7 +58,7 @@ pub async fn revoke_all_of(
     user_id: &str,
     client: &ClientInfo,
 ) -> Result<Revoked, AppError> {
-    let now = clock::now_ms();
+    let now = state.clock.now_ms();
     let live = live_of(state, user_id, now).await?;
     let mut done = Revoked::default();
     for l in &live.links {

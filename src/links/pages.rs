@@ -134,7 +134,7 @@ async fn list_page(
     RawQuery(raw): RawQuery,
 ) -> PageResult<Response> {
     let q = pairs(raw.as_deref().unwrap_or(""));
-    let now = clock::now_ms();
+    let now = state.clock.now_ms();
     let st = first(&q, "state");
     let target = first(&q, "target");
     let recipient = first(&q, "recipient");
@@ -239,7 +239,7 @@ async fn show_new_form(
         .into());
     }
     let default_expiry =
-        clock::from_ms(clock::now_ms() + create::DEFAULT_DAYS * 24 * 3600 * 1000).date();
+        clock::from_ms(state.clock.now_ms() + create::DEFAULT_DAYS * 24 * 3600 * 1000).date();
     let page = NewPage {
         layout: Layout::for_user("New share link", me, "links"),
         folder,
@@ -375,7 +375,7 @@ async fn detail_page(
     PageAdmin(me): PageAdmin,
     Path(id): Path<String>,
 ) -> PageResult<Response> {
-    let now = clock::now_ms();
+    let now = state.clock.now_ms();
     let link = super::get(&state.db, &id).await?;
     let log = super::access_log(&state.db, &id, 500).await?;
     let mut names = std::collections::HashMap::new();
@@ -448,7 +448,7 @@ async fn extend(
     }
     let t = end_of_day(&first(&form, "expires"))
         .ok_or_else(|| AppError::BadRequest("The expiry date is not a valid date.".into()))?;
-    let t = create::check_expiry(t, clock::now_ms(), state.config.max_link_days)?;
+    let t = create::check_expiry(t, state.clock.now_ms(), state.config.max_link_days)?;
     super::update(
         &state.db,
         &link,
@@ -476,7 +476,7 @@ async fn revoke(
     client: ClientInfo,
     Path(id): Path<String>,
 ) -> PageResult<Response> {
-    if !super::revoke(&state.db, &id, clock::now_ms()).await? {
+    if !super::revoke(&state.db, &id, state.clock.now_ms()).await? {
         return Err(AppError::NotFound.into());
     }
     state
@@ -523,7 +523,7 @@ async fn bulk_revoke(
     client: ClientInfo,
     Form(form): Form<Vec<(String, String)>>,
 ) -> PageResult<Response> {
-    let now = clock::now_ms();
+    let now = state.clock.now_ms();
     let mut n = 0;
     for id in all(&form, "ids").iter().take(1000) {
         if super::revoke(&state.db, id, now).await? {
@@ -550,7 +550,7 @@ async fn purge(
     PageAdmin(me): PageAdmin,
     client: ClientInfo,
 ) -> PageResult<Response> {
-    let n = super::purge_expired(&state.db, clock::now_ms()).await?;
+    let n = super::purge_expired(&state.db, state.clock.now_ms()).await?;
     let detail = format!("{n} links");
     state
         .events

@@ -54,6 +54,12 @@ struct Claims {
     unlock: Unlock,
 }
 
+impl signed_cookie::Expires for Claims {
+    fn exp(&self) -> i64 {
+        self.exp
+    }
+}
+
 /// What an unlock cookie is bound to: a share link (`/s/…`) or an upload link (`/u/…`).
 pub struct Scope {
     /// JWT audience: the kind of link and its id.
@@ -78,12 +84,12 @@ impl Scope {
 
 /// What the request's cookie proves for `link`; nothing if absent, forged, expired, for another
 /// link, or from before a rotation.
-pub fn read(headers: &HeaderMap, link: &Link, secret: &str) -> Unlock {
-    read_scoped(headers, &Scope::share(link, ""), secret)
+pub fn read(headers: &HeaderMap, link: &Link, secret: &str, now: i64) -> Unlock {
+    read_scoped(headers, &Scope::share(link, ""), secret, now)
 }
 
-pub fn read_scoped(headers: &HeaderMap, scope: &Scope, secret: &str) -> Unlock {
-    match signed_cookie::read::<Claims>(headers, COOKIE, &scope.aud, secret) {
+pub fn read_scoped(headers: &HeaderMap, scope: &Scope, secret: &str, now: i64) -> Unlock {
+    match signed_cookie::read::<Claims>(headers, COOKIE, &scope.aud, secret, now) {
         Some(claims) if claims.epoch == scope.epoch => claims.unlock,
         _ => Unlock::default(),
     }

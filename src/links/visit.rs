@@ -115,7 +115,7 @@ async fn visit(
     headers: &HeaderMap,
     client: &ClientInfo,
 ) -> Result<Visit, Response> {
-    let now = clock::now_ms();
+    let now = state.clock.now_ms();
     let link = by_token(&state.db, token)
         .await
         .map_err(|e| PageError(e.into()).into_response())?;
@@ -131,7 +131,7 @@ async fn visit(
     if link.state(now) != LinkState::Active {
         return Err(gone_page(&link, now));
     }
-    let unlock = unlock::read(headers, &link, &state.secret);
+    let unlock = unlock::read(headers, &link, &state.secret, now);
     Ok(Visit {
         link,
         unlock,
@@ -263,7 +263,7 @@ async fn landing_page(
         }
         return Ok(render(&page)?.into_response());
     }
-    let now = clock::now_ms();
+    let now = state.clock.now_ms();
     let gallery = state
         .galleries
         .get(&state.db, &v.link, v.generation, GALLERY_LIMIT + 1, now)
@@ -336,7 +336,7 @@ fn set_unlock(
         unlock,
         &state.secret,
         state.config.secure_cookies(),
-        clock::now_ms(),
+        state.clock.now_ms(),
     )
     .map_err(AppError::Internal)?;
     let mut r = Redirect::to(&format!("/s/{token}")).into_response();
@@ -383,7 +383,7 @@ async fn check_password(
     let Some(hash) = v.link.password_hash.clone() else {
         return Ok(Redirect::to(&format!("/s/{token}")).into_response());
     };
-    let now = clock::now_ms();
+    let now = state.clock.now_ms();
     let link_key = format!("linkpw:{}", v.link.id);
     let ip_key = format!("linkpw:ip:{}", client.ip);
     let keys = [
@@ -453,7 +453,7 @@ async fn issue_code(
         Some(r) => r.clone(),
         None => crate::accounts::users::normalize_email(&form.email).unwrap_or_default(),
     };
-    let now = clock::now_ms();
+    let now = state.clock.now_ms();
     let key = format!("linkcode:send:{}", v.link.id);
     // Every request counts (a mail may go out), reserved before anything is sent.
     let _sent = throttle::reserve(&state.db, &key, CODES_SENT_PER_LINK, now).await?;
@@ -532,7 +532,7 @@ async fn check_code(
     if !v.password_ok() || !v.link.require_code {
         return Ok(Redirect::to(&format!("/s/{token}")).into_response());
     }
-    let now = clock::now_ms();
+    let now = state.clock.now_ms();
     let ip_key = format!("linkcode:ip:{}", client.ip);
     let attempt = throttle::reserve(&state.db, &ip_key, PW_PER_IP, now).await?;
     let email = match &v.link.recipient {

@@ -11,7 +11,6 @@ use sqlx::Row;
 pub mod watermark;
 
 use crate::app::AppState;
-use crate::clock;
 use crate::error::AppError;
 use crate::http::download;
 use crate::jobs::{Job, JobError};
@@ -128,7 +127,7 @@ async fn store(
     report: &Report,
     work: &Path,
 ) -> Result<(), JobError> {
-    let now = clock::now_ms();
+    let now = state.clock.now_ms();
     let mut stored = Vec::new();
     if report.rendered {
         let sizes = [report.thumb, report.preview];
@@ -271,7 +270,7 @@ pub async fn rerender(state: &AppState, version_id: &str) -> Result<(), sqlx::Er
         .bind(version_id)
         .execute(&mut *tx)
         .await?;
-    crate::jobs::enqueue(&mut *tx, JOB, version_id).await?;
+    crate::jobs::enqueue(&mut *tx, JOB, version_id, state.clock.now_ms()).await?;
     tx.commit().await?;
     state.jobs.wake();
     Ok(())

@@ -240,7 +240,7 @@ pub async fn by_link(db: &Db, r: Range) -> Result<Vec<LinkActivity>, AppError> {
     .bind(r.to)
     .fetch_all(&db.pool)
     .await?;
-    let now = clock::now_ms();
+    let now = db.clock.now_ms();
     rows.iter()
         .map(|row| {
             let title: String = row.try_get("title")?;

@@ -12,7 +12,6 @@ use super::csv::Csv;
 use super::{chart, LinkActivity, Range, Row2, Submissions, PAGE_ROWS};
 use crate::accounts::PageAdmin;
 use crate::app::AppState;
-use crate::clock;
 use crate::error::{AppError, PageResult};
 use crate::web::layout::{render, Layout};
 
@@ -75,7 +74,7 @@ async fn reports_page(
     PageAdmin(me): PageAdmin,
     Query(q): Query<RangeQuery>,
 ) -> PageResult<Response> {
-    let now = clock::now_ms();
+    let now = state.clock.now_ms();
     let (range, error) = match Range::parse(q.from.as_deref(), q.to.as_deref(), now) {
         Ok(r) => (r, None),
         Err(e) => (
@@ -152,7 +151,7 @@ async fn csv_file(
         .strip_suffix(".csv")
         .filter(|n| TABLES.contains(n))
         .ok_or(AppError::NotFound)?;
-    let range = Range::parse(q.from.as_deref(), q.to.as_deref(), clock::now_ms())?;
+    let range = Range::parse(q.from.as_deref(), q.to.as_deref(), state.clock.now_ms())?;
     let db = &state.db;
     let ranked = |header: [&'static str; 4], rows: Vec<Row2>| {
         let mut csv = Csv::new(&header);

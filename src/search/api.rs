@@ -8,7 +8,6 @@ use serde_json::{json, Value};
 use super::query::{self, Search};
 use crate::accounts::ApiUser;
 use crate::app::AppState;
-use crate::clock;
 use crate::error::{ApiResult, AppError};
 
 pub fn routes() -> Router<AppState> {
@@ -92,7 +91,7 @@ async fn search(
     Query(params): Query<Params>,
 ) -> ApiResult<Json<Value>> {
     let s = params.to_search(false)?;
-    let r = query::run(&state.db, &who, &s, clock::now_ms()).await?;
+    let r = query::run(&state.db, &who, &s, state.clock.now_ms()).await?;
     let items: Vec<Value> = r
         .items
         .iter()

@@ -9,7 +9,6 @@ use super::api::Params;
 use super::query::{self, Facets};
 use crate::accounts::PageUser;
 use crate::app::AppState;
-use crate::clock;
 use crate::error::PageResult;
 use crate::library::pages::AssetCard;
 use crate::web::layout::{render, Layout};
@@ -135,7 +134,7 @@ async fn search_page(
 ) -> PageResult<Response> {
     let who = &user.account;
     let s = params.to_search(true)?;
-    let r = query::run(&state.db, who, &s, clock::now_ms()).await?;
+    let r = query::run(&state.db, who, &s, state.clock.now_ms()).await?;
     let facets = r.facets.unwrap_or_default();
     let mut active = Vec::new();
     for (key, label, value) in [

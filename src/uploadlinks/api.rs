@@ -60,7 +60,7 @@ pub async fn create_link(
     b: CreateBody,
     client: &ClientInfo,
 ) -> Result<(super::UploadLink, String), AppError> {
-    let now = clock::now_ms();
+    let now = state.clock.now_ms();
     let expires_at = match b.expires_at.as_deref().filter(|s| !s.is_empty()) {
         Some(s) => parse_time("expires_at", s)?,
         None => now + DEFAULT_DAYS * DAY_MS,
@@ -134,13 +134,13 @@ async fn create(
     let (link, url) = create_link(&state, &admin, b, &client).await?;
     Ok((
         StatusCode::CREATED,
-        Json(link.to_json(clock::now_ms(), Some(&url))),
+        Json(link.to_json(state.clock.now_ms(), Some(&url))),
     )
         .into_response())
 }
 
 async fn list(State(state): State<AppState>, ApiAdmin(_a): ApiAdmin) -> ApiResult<Json<Value>> {
-    let now = clock::now_ms();
+    let now = state.clock.now_ms();
     let items: Vec<Value> = super::list(&state.db, 1000)
         .await?
         .iter()
@@ -155,7 +155,7 @@ async fn read(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let link = super::get(&state.db, &id).await?;
-    Ok(Json(link.to_json(clock::now_ms(), None)))
+    Ok(Json(link.to_json(state.clock.now_ms(), None)))
 }
 
 #[derive(Deserialize)]
@@ -172,7 +172,7 @@ async fn extend(
     Json(b): Json<ExtendBody>,
 ) -> ApiResult<Json<Value>> {
     let link = super::get(&state.db, &id).await?;
-    let now = clock::now_ms();
+    let now = state.clock.now_ms();
     let t = check_expiry(
         parse_time("expires_at", &b.expires_at)?,
         now,
@@ -199,7 +199,7 @@ async fn revoke(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     super::get(&state.db, &id).await?;
-    super::revoke(&state.db, &id, clock::now_ms()).await?;
+    super::revoke(&state.db, &id, state.clock.now_ms()).await?;
     state
         .events
         .record(

@@ -209,7 +209,7 @@ pub async fn create(
     check(&new)?;
     let id = crate::db::new_id();
     let token = new_token();
-    let now = clock::now_ms();
+    let now = db.clock.now_ms();
     let mut tx = db.pool.begin().await?;
     sqlx::query(
         "INSERT INTO upload_links (id, token_hash, folder_id, title, brief, password_hash, \
@@ -272,7 +272,7 @@ pub async fn references(
     db: &Db,
     link: &UploadLink,
 ) -> Result<Vec<crate::library::assets::AssetView>, sqlx::Error> {
-    crate::access::upload_link_refs(db, &link.id, clock::now_ms()).await
+    crate::access::upload_link_refs(db, &link.id, db.clock.now_ms()).await
 }
 
 /// Marks that the owner is being told about new files, at most once per `every_ms`; true if

@@ -47,7 +47,7 @@ async fn list_page(
     State(state): State<AppState>,
     PageAdmin(me): PageAdmin,
 ) -> PageResult<Response> {
-    let now = clock::now_ms();
+    let now = state.clock.now_ms();
     let links = super::list(&state.db, 500).await?;
     let ids: Vec<&str> = links.iter().map(|l| l.folder_id.as_str()).collect();
     let folders = folders::many(&state.db, &ids).await?;
@@ -109,7 +109,7 @@ async fn new_form(
         layout: Layout::for_user("Request files", &me, "links"),
         folder,
         default_expiry: clock::from_ms(
-            clock::now_ms() + crate::links::create::DEFAULT_DAYS * 24 * 3600 * 1000,
+            state.clock.now_ms() + crate::links::create::DEFAULT_DAYS * 24 * 3600 * 1000,
         )
         .date()
         .to_string(),
@@ -194,7 +194,7 @@ async fn revoke(
     Path(id): Path<String>,
 ) -> PageResult<Response> {
     super::get(&state.db, &id).await?;
-    if super::revoke(&state.db, &id, clock::now_ms()).await? {
+    if super::revoke(&state.db, &id, state.clock.now_ms()).await? {
         state
             .events
             .record(

@@ -86,7 +86,7 @@ async fn visit(
     headers: &HeaderMap,
     client: &ClientInfo,
 ) -> Result<(UploadLink, bool), AppError> {
-    let now = clock::now_ms();
+    let now = state.clock.now_ms();
     let Some(link) = super::by_token(&state.db, token).await? else {
         let key = format!("uploadprobe:{}", client.ip);
         let _miss = throttle::reserve(&state.db, &key, PROBES_PER_IP, now).await?;
@@ -99,7 +99,7 @@ async fn visit(
         ));
     }
     let unlocked = link.password_hash.is_none()
-        || unlock::read_scoped(headers, &scope(&link, token), &state.secret).pw;
+        || unlock::read_scoped(headers, &scope(&link, token), &state.secret, now).pw;
     Ok((link, unlocked))
 }
 
@@ -188,7 +188,8 @@ async fn upload_page(
             String::new()
         },
         references,
-        full: link.state(clock::now_ms()) == "full" || link.bytes_left().is_some_and(|b| b <= 0),
+        full: link.state(state.clock.now_ms()) == "full"
+            || link.bytes_left().is_some_and(|b| b <= 0),
         files_left: link.files_left(),
         bytes_left: link.bytes_left().map(human_size).unwrap_or_default(),
         max_upload,
@@ -217,7 +218,7 @@ async fn unlock_password(
     if unlocked {
         return Ok(Redirect::to(&format!("/u/{token}")).into_response());
     }
-    let now = clock::now_ms();
+    let now = state.clock.now_ms();
     let link_key = format!("uploadpw:link:{}", link.id);
     let ip_key = format!("uploadpw:ip:{}", client.ip);
     let keys = [
@@ -323,7 +324,7 @@ async fn notify_owner(
     let Some(owner) = link.created_by.as_deref() else {
         return;
     };
-    let now = clock::now_ms();
+    let now = state.clock.now_ms();
     let send = async {
         if !super::claim_notification(&state.db, link, now, NOTIFY_EVERY_MS).await? {
             return Ok::<_, anyhow::Error>(());

@@ -1,6 +1,6 @@
 //! Cookies that carry signed claims: a JWT (HS256 with the instances' shared secret, one
 //! algorithm, required `exp` and `aud`, no leeway), so any instance checks one without a
-//! lookup. Used for what a visitor has proven to a link (`links::unlock`) and for resuming a
+//! lookup. `exp` is compared with the caller's `now` (the app's clock), not the system time. Used for what a visitor has proven to a link (`links::unlock`) and for resuming a
 //! counted download (`delivery::resume`); each puts its own binding in `aud`.
 use axum::http::{header, HeaderMap, HeaderValue};
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -19,21 +19,32 @@ pub fn value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
-/// The claims of cookie `name` when it is signed with `secret`, unexpired and for `aud`.
-pub fn read<C: DeserializeOwned>(
+/// The claims of cookie `name` when it is signed with `secret`, unexpired at `now` (Unix
+/// milliseconds) and for `aud`.
+pub fn read<C: DeserializeOwned + Expires>(
     headers: &HeaderMap,
     name: &str,
     aud: &str,
     secret: &str,
+    now: i64,
 ) -> Option<C> {
     let token = value(headers, name)?;
     let mut v = Validation::new(Algorithm::HS256);
     v.set_audience(&[aud]);
     v.set_required_spec_claims(&["exp", "aud"]);
+    // jsonwebtoken would compare `exp` with the system time; ours is the app's clock.
+    v.validate_exp = false;
     v.leeway = 0;
-    decode::<C>(token, &DecodingKey::from_secret(secret.as_bytes()), &v)
-        .ok()
-        .map(|d| d.claims)
+    let claims = decode::<C>(token, &DecodingKey::from_secret(secret.as_bytes()), &v)
+        .ok()?
+        .claims;
+    // Valid up to and including the second `exp`, as jsonwebtoken's own check with no leeway.
+    (claims.exp() >= now.div_euclid(1000)).then_some(claims)
+}
+
+/// Claims that carry a JWT `exp` (seconds since the epoch).
+pub trait Expires {
+    fn exp(&self) -> i64;
 }
 
 /// The `Set-Cookie` value for `claims` (which must hold `aud` and `exp` = `expires_ms` in

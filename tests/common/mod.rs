@@ -49,6 +49,59 @@ macro_rules! on_both_backends {
     };
 }
 
+/// Notes that a test (or part of one) did not run because `why` (a service or tool is missing):
+/// on stderr, and as a line in `target/tmp/skipped-tests.txt`, which `bash .ci/test` counts at
+/// the end of the run. In CI (`CI=true`) a missing service fails instead.
+pub fn skip(why: &str) {
+    use std::io::Write;
+    assert_ne!(
+        std::env::var("CI").as_deref(),
+        Ok("true"),
+        "required in CI, but {why}"
+    );
+    eprintln!("skipping: {why}");
+    let test = std::thread::current().name().unwrap_or("?").to_string();
+    let binary = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .unwrap_or_default();
+    let binary = binary.split('-').next().unwrap_or_default().to_string();
+    let line = format!("{binary}::{test}: {why}\n");
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(skip_log())
+    {
+        let _ = f.write_all(line.as_bytes());
+    }
+}
+
+/// Where skips are written (see `skip`).
+pub fn skip_log() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("skipped-tests.txt")
+}
+
+/// Polls `check` until it answers `Some`, and returns that; panics naming `what` after 15 s.
+/// For things that happen in the background (a mail, a row, a job's state): the test waits for
+/// the thing itself, never for a fixed time.
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "gave up waiting for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
 pub fn pg_base_url() -> String {
     std::env::var("ASSETPORT_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
@@ -86,10 +139,10 @@ pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Op
         match create_schema(&name).await {
             Ok(()) => {}
             Err(e) if std::env::var("CI").as_deref() != Ok("true") => {
-                eprintln!(
-                    "skipping PostgreSQL test: cannot reach {} ({e})",
+                skip(&format!(
+                    "PostgreSQL test: cannot reach {} ({e})",
                     pg_base_url()
-                );
+                ));
                 return None;
             }
             Err(e) => panic!("PostgreSQL is required in CI: {e}"),
@@ -178,12 +231,14 @@ impl TestApp {
         tweak(&mut config);
         let app = App::build(config).await.expect("another instance");
         let base = format!("http://{}", app.local_addr());
+        let state = app.state().clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let running = tokio::spawn(app.run_until(async move {
             let _ = stopped.await;
         }));
         Instance {
             base,
+            state,
             _dir: dir,
             stop: Some(stop),
             running,
@@ -304,6 +359,8 @@ impl TestApp {
 /// A further server process-alike sharing a `TestApp`'s database and storage.
 pub struct Instance {
     pub base: String,
+    /// Its own state (and clock: a test that moves time moves every instance's).
+    pub state: AppState,
     _dir: tempfile::TempDir,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     running: tokio::task::JoinHandle<anyhow::Result<()>>,
