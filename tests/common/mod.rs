@@ -218,6 +218,16 @@ impl TestApp {
         format!("{}{}", self.base, path)
     }
 
+    /// Moves this instance's clock forward (expiry, windows, throttles: no test sleeps).
+    pub fn advance(&self, by: std::time::Duration) {
+        self.state.clock.advance(by);
+    }
+
+    /// RFC 3339 time `secs` from now on this app's clock (negative: in the past).
+    pub fn in_secs(&self, secs: i64) -> String {
+        assetport::clock::rfc3339(self.state.clock.now_ms() + secs * 1000)
+    }
+
     /// Another instance on this one's database and storage, with its own data dir, adjusted by
     /// `tweak`; it stops (gracefully) when the returned handle is dropped or `stop`ped.
     pub async fn another_instance(&self, tweak: impl FnOnce(&mut Config)) -> Instance {
