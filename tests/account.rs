@@ -124,17 +124,7 @@ async fn reset_link(app: &TestApp, expected_mails: usize) -> String {
         (mails.len() >= expected_mails).then_some(mails)
     })
     .await;
-    let mail = mails
-        .last()
-        .unwrap()
-        .replace("=\r\n", "")
-        .replace("=\n", "");
-    let start = mail.find("/reset/").expect("a reset link in the mail");
-    let token: String = mail[start + 7..]
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
-        .collect();
-    format!("/reset/{token}")
+    reset_path(mails.last().unwrap())
 }
 
 async fn ask_reset(b: &Browser, email: &str) -> (u16, String) {

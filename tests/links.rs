@@ -6,12 +6,6 @@ use common::*;
 use reqwest::header;
 use serde_json::json;
 
-fn bytes(n: usize, seed: u8) -> Vec<u8> {
-    (0..n)
-        .map(|i| ((i * 7 + seed as usize) % 251) as u8)
-        .collect()
-}
-
 /// An admin, a folder with two published assets and one draft.
 struct Fixture {
     admin: Api,
@@ -28,10 +22,7 @@ async fn fixture(app: &TestApp) -> Fixture {
         .published(&folder, "poster.jpg", bytes(300_000, 1))
         .await;
     let b = admin.published(&folder, "flyer.pdf", bytes(5_000, 2)).await;
-    let draft = admin.upload(&folder, "draft.png", bytes(100, 3)).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let draft = admin.upload_id(&folder, "draft.png", bytes(100, 3)).await;
     Fixture {
         admin,
         folder,
@@ -379,10 +370,7 @@ async fn a_link_serves_only_approved_in_window_assets_of_its_target(app: TestApp
     let in_linked = admin.published(&linked, "in.jpg", bytes(10, 1)).await;
     let in_sub = admin.published(&sub, "deep.jpg", bytes(10, 2)).await;
     let in_sibling = admin.published(&sibling, "other.jpg", bytes(10, 3)).await;
-    let draft = admin.upload(&linked, "wip.jpg", bytes(10, 4)).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let draft = admin.upload_id(&linked, "wip.jpg", bytes(10, 4)).await;
     let link = admin.create_link(json!({ "folder_id": linked })).await;
     let v = visitor();
     let status = |id: String| {
@@ -889,10 +877,7 @@ async fn a_member_zip_holds_only_what_the_member_may_download(app: TestApp) {
     let a3 = admin.published(&open, "SAME.jpg", bytes(1000, 3)).await;
     let viewonly = admin.published(&look, "look.jpg", bytes(10, 4)).await;
     let secret = admin.published(&hidden, "secret.jpg", bytes(10, 5)).await;
-    let draft = admin.upload(&open, "draft.jpg", bytes(10, 6)).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let draft = admin.upload_id(&open, "draft.jpg", bytes(10, 6)).await;
 
     let r = member
         .post(

@@ -523,12 +523,17 @@ impl Api {
         expect_json(self.upload_raw(folder, filename, bytes, &[]).await, 201).await
     }
 
-    /// Uploads and approves; returns the asset id.
-    pub async fn published(&self, folder: &str, filename: &str, bytes: Vec<u8>) -> String {
-        let id = self.upload(folder, filename, bytes).await["id"]
+    /// Uploads and expects 201; returns the asset id.
+    pub async fn upload_id(&self, folder: &str, filename: &str, bytes: Vec<u8>) -> String {
+        self.upload(folder, filename, bytes).await["id"]
             .as_str()
             .expect("id")
-            .to_string();
+            .to_string()
+    }
+
+    /// Uploads and approves; returns the asset id.
+    pub async fn published(&self, folder: &str, filename: &str, bytes: Vec<u8>) -> String {
+        let id = self.upload_id(folder, filename, bytes).await;
         let r = self.post(&format!("/assets/{id}/approve"), json!({})).await;
         assert_eq!(r.status(), 200);
         id
@@ -689,11 +694,12 @@ impl TestApp {
         out.into_iter().map(|(_, t)| t).collect()
     }
 
-    /// The first mail to `to` that satisfies `more`, decoded (`mail_text`); waits up to 5 s,
+    /// The first mail to `to` that satisfies `more`, decoded (`mail_text`); waits up to 15 s,
     /// since most mail is sent in the background. Panics if none comes.
     pub async fn wait_for_mail(&self, to: &str, more: impl Fn(&str) -> bool) -> String {
         let header = format!("To: {to}");
-        for _ in 0..250 {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        while std::time::Instant::now() < deadline {
             if let Some(m) = self
                 .outbox()
                 .iter()
@@ -705,6 +711,42 @@ impl TestApp {
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
         panic!("no mail to {to} came; the outbox: {:#?}", self.outbox());
+    }
+
+    /// The asset JSON (read by `api`) once its renditions are no longer pending; panics with
+    /// the queue's state if they stay pending.
+    pub async fn rendered(&self, api: &Api, id: &str) -> Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        while std::time::Instant::now() < deadline {
+            let j = expect_json(api.get(&format!("/assets/{id}")).await, 200).await;
+            if j["renditions"]["state"] != "pending" {
+                return j;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let mut jobs = Vec::new();
+        for state in ["pending", "running", "failed"] {
+            jobs.extend(
+                assetport::jobs::list(&self.state.db, state, 10)
+                    .await
+                    .expect("jobs"),
+            );
+        }
+        panic!("renditions of {id} still pending; jobs: {jobs:?}");
+    }
+
+    /// Waits until no job is pending or running (renditions made, placeholders set).
+    pub async fn jobs_settled(&self) {
+        eventually("the job queue to settle", || async {
+            let counts = assetport::jobs::counts(&self.state.db)
+                .await
+                .expect("job counts");
+            counts
+                .iter()
+                .all(|(state, _)| state != "pending" && state != "running")
+                .then_some(())
+        })
+        .await
     }
 
     /// Waits (briefly) until the link has at least `n` events of `kind`; returns how many.
@@ -781,6 +823,41 @@ pub fn zip_entries(bytes: &[u8]) -> Vec<(String, String)> {
             (n.to_string(), h.to_string())
         })
         .collect()
+}
+
+/// `n` bytes of a repeating pattern that `seed` shifts (distinct files, same sizes).
+pub fn bytes(n: usize, seed: u8) -> Vec<u8> {
+    (0..n)
+        .map(|i| ((i * 7 + seed as usize) % 251) as u8)
+        .collect()
+}
+
+/// A `w`×`h` PNG with a gradient that `seed` tints (a real picture for the renderer).
+pub fn png(w: u32, h: u32, seed: u8) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(w, h, |x, y| {
+        image::Rgb([x as u8, y as u8, seed.wrapping_mul(37)])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png)
+        .expect("png");
+    out.into_inner()
+}
+
+/// Standard base64 (tus `Upload-Metadata` values).
+pub fn b64(s: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(s)
+}
+
+/// The `/reset/<token>` path in a password-reset mail (soft line breaks undone).
+pub fn reset_path(mail: &str) -> String {
+    let mail = mail.replace("=\r\n", "").replace("=\n", "");
+    let start = mail.find("/reset/").expect("a reset link in the mail");
+    let token: String = mail[start + 7..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+        .collect();
+    format!("/reset/{token}")
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
