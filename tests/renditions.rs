@@ -220,13 +220,7 @@ async fn a_photo_gets_thumbnail_preview_and_metadata(app: TestApp) {
     );
 
     // Partners: after approval, with view only they see previews but cannot save them.
-    assert_eq!(
-        w.admin
-            .post(&format!("/assets/{id}/approve"), json!({}))
-            .await
-            .status(),
-        200
-    );
+    w.admin.approve(&id).await;
     let j = expect_json(w.viewer.get(&format!("/assets/{id}")).await, 200).await;
     assert!(
         j["metadata"].get("gps").is_none(),

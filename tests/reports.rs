@@ -101,13 +101,7 @@ async fn reports_add_up_for_a_known_sequence(app: TestApp) {
     let s2 = agency
         .upload_id(&retail, "idea-2.pdf", b"two".to_vec())
         .await;
-    assert_eq!(
-        admin
-            .post(&format!("/assets/{s1}/approve"), json!({}))
-            .await
-            .status(),
-        200
-    );
+    admin.approve(&s1).await;
     assert_eq!(
         admin
             .post(

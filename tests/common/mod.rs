@@ -534,9 +534,14 @@ impl Api {
     /// Uploads and approves; returns the asset id.
     pub async fn published(&self, folder: &str, filename: &str, bytes: Vec<u8>) -> String {
         let id = self.upload_id(folder, filename, bytes).await;
-        let r = self.post(&format!("/assets/{id}/approve"), json!({})).await;
-        assert_eq!(r.status(), 200);
+        self.approve(&id).await;
         id
+    }
+
+    /// Approves asset `id` and expects 200.
+    pub async fn approve(&self, id: &str) {
+        let r = self.post(&format!("/assets/{id}/approve"), json!({})).await;
+        assert_eq!(r.status(), 200, "approve {id}");
     }
 }
 
