@@ -32,6 +32,12 @@ impl Clock {
         self.now_ms().div_euclid(1000)
     }
 
+    /// `t`, which a library computed from the system time (tower-sessions' expiry date), moved
+    /// onto this clock: "12 hours from now" stays 12 hours from this clock's now.
+    pub fn from_system(&self, t: OffsetDateTime) -> i64 {
+        to_ms(t) + self.offset_ms.load(Ordering::Relaxed)
+    }
+
     /// Moves this clock forward by `by` (tests).
     pub fn advance(&self, by: Duration) {
         let ms = i64::try_from(by.as_millis()).unwrap_or(i64::MAX / 4);

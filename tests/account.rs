@@ -401,7 +401,18 @@ fn ci_with(app: &TestApp, token: &str) -> Api {
     }
 }
 
+/// Sessions end after 12 hours without a request, on the app's clock (no waiting).
+async fn a_session_ends_after_twelve_idle_hours(app: TestApp) {
+    app.user("ann@example.com", Role::Member).await;
+    let b = signed_in(&app, "ann@example.com").await;
+    app.advance(std::time::Duration::from_secs(11 * 3600));
+    assert!(is_signed_in(&b).await, "11 hours idle: still signed in");
+    app.advance(std::time::Duration::from_secs(12 * 3600 + 60));
+    assert!(!is_signed_in(&b).await, "12 hours idle: signed out");
+}
+
 on_both_backends!(
+    a_session_ends_after_twelve_idle_hours,
     changing_the_password_ends_the_other_sessions,
     a_forgotten_password_is_reset_by_a_one_time_link,
     personal_api_tokens_are_made_listed_and_revoked_by_their_owner,

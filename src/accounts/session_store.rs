@@ -34,8 +34,9 @@ fn user_of(record: &Record) -> Option<String> {
         .map(str::to_string)
 }
 
-fn expires_ms(record: &Record) -> i64 {
-    crate::clock::to_ms(record.expiry_date)
+/// tower-sessions sets the expiry from the system time; stored on our clock.
+fn expires_ms(db: &Db, record: &Record) -> i64 {
+    db.clock.from_system(record.expiry_date)
 }
 
 #[async_trait]
@@ -52,7 +53,7 @@ impl SessionStore for DbSessionStore {
             .bind(record.id.to_string())
             .bind(user_of(record))
             .bind(&data)
-            .bind(expires_ms(record))
+            .bind(expires_ms(&self.db, record))
             .execute(&self.db.pool)
             .await
             .map_err(backend)?;
@@ -74,7 +75,7 @@ impl SessionStore for DbSessionStore {
         .bind(record.id.to_string())
         .bind(user_of(record))
         .bind(&data)
-        .bind(expires_ms(record))
+        .bind(expires_ms(&self.db, record))
         .execute(&self.db.pool)
         .await
         .map_err(backend)?;
