@@ -5,9 +5,8 @@ mod common;
 
 use std::path::Path;
 use std::process::{Command, Output};
-use std::time::Duration;
 
-use common::{expect_json, sha256_hex, visitor, Api, Backend, Browser, PASSWORD};
+use common::{expect_json, png, sha256_hex, visitor, Api, Backend, Browser, PASSWORD};
 use serde_json::json;
 
 /// Runs the real binary with the default configuration rooted at `data_dir`.
@@ -28,15 +27,6 @@ fn text(o: &Output) -> String {
         String::from_utf8_lossy(&o.stdout),
         String::from_utf8_lossy(&o.stderr)
     )
-}
-
-fn png(seed: u8) -> Vec<u8> {
-    let img = image::RgbImage::from_fn(640, 480, |x, y| {
-        image::Rgb([x as u8, y as u8, seed.wrapping_mul(37)])
-    });
-    let mut out = std::io::Cursor::new(Vec::new());
-    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
-    out.into_inner()
 }
 
 fn files_under(dir: &Path) -> usize {
@@ -72,7 +62,7 @@ async fn back_up_wipe_restore_and_everything_verifies() {
     // Photos (with renditions), a large binary, and an asset with a second version.
     let mut originals: Vec<(String, Vec<u8>)> = Vec::new();
     for i in 0..3u8 {
-        let bytes = png(i);
+        let bytes = png(640, 480, i);
         let id = admin
             .published(&folder, &format!("photo-{i}.png"), bytes.clone())
             .await;
@@ -106,13 +96,7 @@ async fn back_up_wipe_restore_and_everything_verifies() {
         .create_link(json!({ "asset_ids": [originals[0].0], "password": "open sesame" }))
         .await;
     // Renditions finish before the backup, so the backup has them to carry.
-    for _ in 0..400 {
-        let counts = assetport::jobs::counts(&app.state.db).await.unwrap();
-        if counts.iter().all(|(state, _)| state == "done") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    app.jobs_settled().await;
     let renditions_before = app.count("renditions").await;
     assert!(renditions_before >= 6, "thumbnails and previews were made");
     let listing_before = expect_json(partner.get(&format!("/folders/{folder}")).await, 200).await;

@@ -288,18 +288,7 @@ async fn fsck_checks_every_binary_and_repairs_only_orphans(app: TestApp) {
         .published(&folder, "b.txt", b"second file".to_vec())
         .await;
     // Let the rendition jobs finish (placeholders for text) so nothing is in flight.
-    for _ in 0..100 {
-        let pending = assetport::jobs::list(&app.state.db, "pending", 10)
-            .await
-            .unwrap();
-        let running = assetport::jobs::list(&app.state.db, "running", 10)
-            .await
-            .unwrap();
-        if pending.is_empty() && running.is_empty() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    app.jobs_settled().await;
     let out = assetport(&app, &["fsck", "--grace-secs", "0"], "");
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(

@@ -297,12 +297,8 @@ async fn bulk_edits_change_many_assets_or_none(app: TestApp) {
 
 async fn the_dashboard_lists_assets_expiring_within_30_days(app: TestApp) {
     let w = world(&app).await;
-    let soon = (time::OffsetDateTime::now_utc() + time::Duration::days(10))
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap();
-    let later = (time::OffsetDateTime::now_utc() + time::Duration::days(40))
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap();
+    let soon = app.in_secs(10 * 86400);
+    let later = app.in_secs(40 * 86400);
     w.admin
         .patch(
             &format!("/assets/{}", w.a),

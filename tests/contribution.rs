@@ -437,10 +437,10 @@ async fn the_pages_carry_the_whole_cycle(app: TestApp) {
     assert!(html.contains("Nothing waits for review"));
     // Approving from the asset page can publish into another folder.
     let elsewhere = f.admin.folder(None, "Published").await;
-    let draft = f.admin.upload(&f.folder, "draft.png", b"d".to_vec()).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let draft = f
+        .admin
+        .upload_id(&f.folder, "draft.png", b"d".to_vec())
+        .await;
     let (_, html) = admin.page(&format!("/assets/{draft}")).await;
     assert!(html.contains("into /Published"));
     let r = admin

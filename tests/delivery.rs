@@ -7,21 +7,6 @@ use common::*;
 use reqwest::{header, Method};
 use serde_json::json;
 
-fn bytes(n: usize, seed: u8) -> Vec<u8> {
-    (0..n)
-        .map(|i| ((i * 7 + seed as usize) % 251) as u8)
-        .collect()
-}
-
-fn png(seed: u8) -> Vec<u8> {
-    let img = image::RgbImage::from_fn(400, 300, |x, y| {
-        image::Rgb([x as u8, y as u8, seed.wrapping_mul(37)])
-    });
-    let mut out = std::io::Cursor::new(Vec::new());
-    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
-    out.into_inner()
-}
-
 /// Events of `kind` for a link, or for a member (`by`), now committed.
 async fn events(app: &TestApp, column: &str, id: &str, kind: &str) -> Vec<String> {
     use sqlx::Row;
@@ -288,15 +273,11 @@ async fn the_link_zip_is_counted_once_and_never_by_head(app: TestApp) {
 async fn previews_of_a_renditions_only_link_pass_the_same_gates(app: TestApp) {
     let admin = app.admin().await;
     let folder = admin.folder(None, "Kit").await;
-    let a = admin.published(&folder, "photo.png", png(1)).await;
-    for _ in 0..300 {
-        let j = expect_json(admin.get(&format!("/assets/{a}")).await, 200).await;
-        if j["renditions"]["state"] != "pending" {
-            assert_eq!(j["renditions"]["state"], "ready", "{j}");
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let a = admin
+        .published(&folder, "photo.png", png(400, 300, 1))
+        .await;
+    let j = app.rendered(&admin, &a).await;
+    assert_eq!(j["renditions"]["state"], "ready", "{j}");
     let link = admin
         .create_link(json!({
             "asset_ids": [a], "allow_original": false, "max_downloads": 1,
@@ -393,14 +374,10 @@ async fn members_downloads_are_recorded_once_each_way(app: TestApp) {
     );
 
     // Renditions: shown is browsing; saved is a download, recorded like an original.
-    let p = admin.published(&folder, "photo.png", png(2)).await;
-    for _ in 0..300 {
-        let j = expect_json(admin.get(&format!("/assets/{p}")).await, 200).await;
-        if j["renditions"]["state"] != "pending" {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let p = admin
+        .published(&folder, "photo.png", png(400, 300, 2))
+        .await;
+    app.rendered(&admin, &p).await;
     let shown = format!("/assets/{p}/renditions/preview");
     let saved = format!("/assets/{p}/renditions/preview?download=1");
     assert_eq!(member.get(&shown).await.status(), 200);

@@ -39,10 +39,7 @@ fn nginx_binary() -> Option<String> {
             return Some(candidate.to_string());
         }
     }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("nginx is required in CI (apt-get install nginx-light)");
-    }
-    eprintln!("skipping deploy test: nginx is not installed");
+    common::skip("deploy test: nginx is not installed (apt-get install nginx-light)");
     None
 }
 

@@ -20,17 +20,13 @@ async fn send_digests(app: &TestApp, admin: &Browser) {
         .post_form("/admin/digests/run", &[("csrf_token", &csrf)])
         .await;
     assert_eq!(r.status(), 303);
-    for _ in 0..250 {
-        if app
+    eventually("the digest job to finish", || async {
+        let done = app
             .count("jobs WHERE kind = 'digests' AND state = 'done'")
-            .await
-            > before
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("the digest job did not finish");
+            .await;
+        (done > before).then_some(())
+    })
+    .await;
 }
 
 fn mails_to(app: &TestApp, to: &str) -> Vec<String> {
@@ -102,7 +98,7 @@ async fn partner_digest_lists_only_what_they_may_see(app: TestApp) {
         .await;
     assert_eq!(r.status(), 303);
     assert_eq!(frequency_shown(&partner).await, "daily");
-    tokio::time::sleep(Duration::from_millis(5)).await;
+    app.advance(Duration::from_millis(5));
 
     let new_id = admin
         .published(&retail, "spring-window.pdf", b"new".to_vec())
@@ -175,12 +171,6 @@ async fn partner_digest_lists_only_what_they_may_see(app: TestApp) {
     assert_eq!(digests_to(&app, "buyer@shop.example"), 1);
 }
 
-fn rfc3339_in(days: i64) -> String {
-    (time::OffsetDateTime::now_utc() + time::Duration::days(days))
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap()
-}
-
 async fn admin_digest_lists_submissions_and_what_expires_once(app: TestApp) {
     let admin = app.admin().await;
     let admin_b = app.browser();
@@ -202,7 +192,7 @@ async fn admin_digest_lists_submissions_and_what_expires_once(app: TestApp) {
     admin
         .patch(
             &format!("/assets/{soon}"),
-            json!({ "available_until": rfc3339_in(3), "title": "Licensed photo" }),
+            json!({ "available_until": app.in_secs(3 * 86400), "title": "Licensed photo" }),
         )
         .await;
     let later = admin
@@ -211,16 +201,16 @@ async fn admin_digest_lists_submissions_and_what_expires_once(app: TestApp) {
     admin
         .patch(
             &format!("/assets/{later}"),
-            json!({ "available_until": rfc3339_in(40) }),
+            json!({ "available_until": app.in_secs(40 * 86400) }),
         )
         .await;
     let expiring = admin
         .create_link(json!({ "asset_ids": [soon], "title": "Spring press kit",
-                             "expires_at": rfc3339_in(2) }))
+                             "expires_at": app.in_secs(2 * 86400) }))
         .await;
     admin
         .create_link(json!({ "asset_ids": [later], "title": "Autumn kit",
-                             "expires_at": rfc3339_in(30) }))
+                             "expires_at": app.in_secs(30 * 86400) }))
         .await;
 
     send_digests(&app, &admin_b).await;
@@ -331,14 +321,11 @@ async fn email_templates_are_editable_and_checked(app: TestApp) {
             )
             .await;
         assert_eq!(r.status(), 200);
-        for _ in 0..250 {
+        eventually("a reset mail", || async {
             let mails = mails_to(app, "ann@shop.example");
-            if mails.len() >= n {
-                return mails[n - 1].clone();
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        panic!("no reset mail");
+            mails.get(n - 1).cloned()
+        })
+        .await
     };
     let mail = forgot(1).await;
     assert!(mail.contains("Subject: Your assetport key"), "{mail}");

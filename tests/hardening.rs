@@ -79,12 +79,7 @@ async fn change_password(b: &Browser, current: &str, new: &str) -> reqwest::Resp
 /// The reset link in the newest mail to `to`.
 async fn reset_link(app: &TestApp, to: &str) -> String {
     let mail = app.wait_for_mail(to, |m| m.contains("/reset/")).await;
-    let start = mail.find("/reset/").unwrap();
-    let token: String = mail[start + 7..]
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
-        .collect();
-    format!("/reset/{token}")
+    reset_path(&mail)
 }
 
 async fn a_password_reset_revokes_api_tokens_a_change_keeps_them(app: TestApp) {

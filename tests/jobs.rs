@@ -144,14 +144,11 @@ async fn the_jobs_page_shows_failures_and_retries_them(app: TestApp) {
     .await
     .unwrap();
     app.state.jobs.wake();
-    let mut state = String::new();
-    for _ in 0..100 {
-        state = job_row(&app, "no-such-kind", "x").await.0;
-        if state == "failed" {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let state = common::eventually("the unknown job to fail", || async {
+        let state = job_row(&app, "no-such-kind", "x").await.0;
+        (state == "failed").then_some(state)
+    })
+    .await;
     assert_eq!(state, "failed");
     let browser = app.browser();
     browser.login_ok("admin@example.com").await;
@@ -200,18 +197,15 @@ async fn queued_work_survives_a_restart(app: TestApp) {
         .await
         .unwrap()
         .get("current_version_id");
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // No worker runs here, so nothing can have claimed it (no need to wait and see).
     assert_eq!(job_row(&app, "renditions", &version_id).await.0, "pending");
 
     let _second = app.another_instance(|_| {}).await;
-    let mut state = String::new();
-    for _ in 0..200 {
-        state = job_row(&app, "renditions", &version_id).await.0;
-        if state == "done" {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let state = common::eventually("the next server to do the job", || async {
+        let state = job_row(&app, "renditions", &version_id).await.0;
+        (state == "done").then_some(state)
+    })
+    .await;
     assert_eq!(state, "done");
     let render_state: String = sqlx::query("SELECT render_state FROM asset_versions WHERE id = $1")
         .bind(&version_id)

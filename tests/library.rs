@@ -6,10 +6,6 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
-fn bytes(n: usize) -> Vec<u8> {
-    (0..n).map(|i| (i * 7 % 251) as u8).collect()
-}
-
 async fn folder_tree_has_unique_paths(app: TestApp) {
     let admin = app.admin().await;
     let top = admin
@@ -63,7 +59,7 @@ async fn folder_tree_has_unique_paths(app: TestApp) {
 async fn upload_and_download_round_trip(app: TestApp) {
     let admin = app.admin().await;
     let f = admin.folder(None, "Brand").await;
-    let data = bytes(3 * 1024 * 1024 + 17);
+    let data = bytes(3 * 1024 * 1024 + 17, 0);
     let sha = hex::encode(Sha256::digest(&data));
     let r = admin
         .upload_raw(
@@ -117,7 +113,7 @@ async fn upload_and_download_round_trip(app: TestApp) {
 async fn downloads_support_ranges_and_etags(app: TestApp) {
     let admin = app.admin().await;
     let f = admin.folder(None, "Video").await;
-    let data = bytes(1_000_000);
+    let data = bytes(1_000_000, 0);
     let a = admin.upload(&f, "clip.mp4", data.clone()).await;
     let path = format!("/assets/{}/original", a["id"].as_str().unwrap());
     let etag = format!("\"{}\"", a["sha256"].as_str().unwrap());
@@ -383,7 +379,7 @@ async fn oversized_uploads_get_413_and_leave_nothing(app: TestApp) {
     // Just under the limit is fine.
     assert_eq!(
         admin
-            .upload_raw(&f, "ok.bin", bytes(99_000), &[])
+            .upload_raw(&f, "ok.bin", bytes(99_000, 0), &[])
             .await
             .status(),
         201
@@ -411,14 +407,10 @@ async fn a_cut_upload_leaves_nothing_visible_and_no_orphan(app: TestApp) {
     }
     s.flush().await.unwrap();
     drop(s);
-    let mut clean = false;
-    for _ in 0..50 {
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        if app.stored_files().await.is_empty() {
-            clean = true;
-            break;
-        }
-    }
+    let clean = eventually("the partial upload to be removed", || async {
+        app.stored_files().await.is_empty().then_some(true)
+    })
+    .await;
     assert!(
         clean,
         "partial data removed: {:?}",
@@ -436,10 +428,7 @@ async fn a_cut_upload_leaves_nothing_visible_and_no_orphan(app: TestApp) {
 async fn lifecycle_transitions_are_checked(app: TestApp) {
     let admin = app.admin().await;
     let f = admin.folder(None, "Flow").await;
-    let id = admin.upload(&f, "a.png", b"png".to_vec()).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = admin.upload_id(&f, "a.png", b"png".to_vec()).await;
     let p = |a: &str| format!("/assets/{id}/{a}");
     assert_eq!(
         admin.post(&p("restore"), json!({})).await.status(),
@@ -481,10 +470,7 @@ async fn lifecycle_transitions_are_checked(app: TestApp) {
         "approved"
     );
     // A never-approved asset restores to draft.
-    let d = admin.upload(&f, "b.png", b"png2".to_vec()).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let d = admin.upload_id(&f, "b.png", b"png2".to_vec()).await;
     admin
         .post_ok(&format!("/assets/{d}/archive"), json!({}), 200)
         .await;
@@ -507,10 +493,7 @@ async fn metadata_edits_are_validated(app: TestApp) {
     let admin = app.admin().await;
     let f = admin.folder(None, "Meta").await;
     let g = admin.folder(None, "Elsewhere").await;
-    let id = admin.upload(&f, "a.png", b"png".to_vec()).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = admin.upload_id(&f, "a.png", b"png".to_vec()).await;
     let path = format!("/assets/{id}");
     let a = expect_json(
         admin.patch(&path, json!({ "title": "Hero", "description": "Line 1\nLine 2", "keywords": ["summer", "hero"], "available_until": "2030-01-01T00:00:00Z" })).await,

@@ -3,7 +3,6 @@
 //! tus upload completes at zero length and under racing PATCHes. Real HTTP, both databases;
 //! on PostgreSQL the bursts are split over two instances on one database.
 mod common;
-use base64::Engine;
 use common::*;
 use reqwest::{header, Method};
 use serde_json::json;
@@ -592,10 +591,6 @@ async fn a_big_upload_to_a_full_link_stores_nothing(app: TestApp) {
 }
 
 // ---- tus ---------------------------------------------------------------------------------
-
-fn b64(s: &str) -> String {
-    base64::engine::general_purpose::STANDARD.encode(s)
-}
 
 async fn tus_create(api: &Api, length: usize, folder: &str, name: &str) -> String {
     let meta = format!("folder_id {},filename {}", b64(folder), b64(name));

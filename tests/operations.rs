@@ -9,9 +9,8 @@ use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use common::{expect_json, sha256_hex, Backend, PASSWORD};
+use common::{eventually, expect_json, sha256_hex, Backend, PASSWORD};
 use futures_util::StreamExt;
 use serde_json::{json, Value};
 
@@ -69,16 +68,14 @@ async fn start(dir: &Path, extra_env: &[(&str, &str)]) -> Server {
         port,
         logs,
     };
-    for _ in 0..200 {
-        if reqwest::get(format!("{}/healthz", server.base))
+    eventually("the server to start", || async {
+        reqwest::get(format!("{}/healthz", server.base))
             .await
-            .is_ok()
-        {
-            return server;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the server did not start");
+            .ok()
+            .map(|_| ())
+    })
+    .await;
+    server
 }
 
 fn admin_token(dir: &Path) -> String {
@@ -279,8 +276,14 @@ async fn metrics_logs_request_ids_and_a_graceful_stop() {
 
     // JSON logs: every line parses; the access line carries the request id, route and status;
     // no token, password or raw URL anywhere.
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let logs = server.logs.lock().unwrap().clone();
+    // The access line is written as the answer leaves: wait for it, not for a time.
+    let logs = eventually("the traced request's access line", || async {
+        let logs = server.logs.lock().unwrap().clone();
+        logs.iter()
+            .any(|l| l.contains("trace-me-42") && l.contains("answered"))
+            .then_some(logs)
+    })
+    .await;
     assert!(!logs.is_empty());
     let mut traced = None;
     for line in &logs {
@@ -327,23 +330,31 @@ async fn metrics_logs_request_ids_and_a_graceful_stop() {
     tx.send(Ok(upload_bytes[..1_000_000].to_vec()))
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The upload is being answered (in flight: it and this scrape) before the stop.
+    eventually("the upload to be in flight", || async {
+        let text = reqwest::get(format!("{}/metrics", server.base))
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        (sample(&text, "assetport_http_requests_in_flight")? >= 2.0).then_some(())
+    })
+    .await;
 
     unsafe {
         libc::kill(server.child.id() as i32, libc::SIGTERM);
     }
-    let mut refused = false;
-    for _ in 0..50 {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        if std::net::TcpStream::connect(("127.0.0.1", server.port)).is_err() {
-            refused = true;
-            break;
-        }
-    }
+    let refused = eventually("the stopping server to refuse connections", || async {
+        std::net::TcpStream::connect(("127.0.0.1", server.port))
+            .is_err()
+            .then_some(true)
+    })
+    .await;
     assert!(refused, "a stopping server takes no new connections");
+    // The rest of the upload arrives while the server is stopping.
     for chunk in upload_bytes[1_000_000..].chunks(1_000_000) {
         tx.send(Ok(chunk.to_vec())).await.unwrap();
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     drop(tx);
     while let Some(chunk) = download.next().await {

@@ -43,10 +43,7 @@ async fn world(app: &TestApp) -> World {
     let approved_sub = admin
         .published(&sub, "deep.png", b"deep bytes".to_vec())
         .await;
-    let draft = admin.upload(&area, "draft.jpg", b"draft".to_vec()).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let draft = admin.upload_id(&area, "draft.jpg", b"draft".to_vec()).await;
     let archived = admin.published(&area, "old.jpg", b"old".to_vec()).await;
     assert_eq!(
         admin
@@ -190,10 +187,10 @@ async fn partner_sees_only_approved_assets_in_granted_folders(app: TestApp) {
 
 async fn drafts_archived_and_rejected_assets_are_invisible_to_partners(app: TestApp) {
     let w = world(&app).await;
-    let rejected = w.admin.upload(&w.area, "rejected.jpg", b"r".to_vec()).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let rejected = w
+        .admin
+        .upload_id(&w.area, "rejected.jpg", b"r".to_vec())
+        .await;
     w.admin
         .post_ok(
             &format!("/assets/{rejected}/reject"),

@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::{expect_json, visitor, Api, TestApp};
-use serde_json::{json, Value};
+use serde_json::json;
 
 /// A photo-like JPEG with an EXIF block (title, camera, author, date, GPS).
 fn photo(width: u16, height: u16) -> Vec<u8> {
@@ -157,26 +157,6 @@ fn mean_difference(a: &[u8], b: &[u8]) -> f64 {
     sum as f64 / a.len() as f64
 }
 
-/// Polls the asset until its renditions are no longer pending.
-async fn rendered(app: &TestApp, api: &Api, id: &str) -> Value {
-    for _ in 0..300 {
-        let j = expect_json(api.get(&format!("/assets/{id}")).await, 200).await;
-        if j["renditions"]["state"] != "pending" {
-            return j;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let mut jobs = Vec::new();
-    for state in ["pending", "running", "failed"] {
-        jobs.extend(
-            assetport::jobs::list(&app.state.db, state, 10)
-                .await
-                .unwrap(),
-        );
-    }
-    panic!("renditions of {id} still pending; jobs: {jobs:?}");
-}
-
 struct World {
     admin: Api,
     viewer: Api,
@@ -208,7 +188,7 @@ async fn a_photo_gets_thumbnail_preview_and_metadata(app: TestApp) {
         .upload(&w.folder, "harbour.jpg", photo(2400, 1600))
         .await;
     let id = asset["id"].as_str().unwrap().to_string();
-    let j = rendered(&app, &w.admin, &id).await;
+    let j = app.rendered(&w.admin, &id).await;
     assert_eq!(j["renditions"]["state"], "ready", "{j}");
     assert_eq!(
         (j["width"].as_i64(), j["height"].as_i64()),
@@ -240,13 +220,7 @@ async fn a_photo_gets_thumbnail_preview_and_metadata(app: TestApp) {
     );
 
     // Partners: after approval, with view only they see previews but cannot save them.
-    assert_eq!(
-        w.admin
-            .post(&format!("/assets/{id}/approve"), json!({}))
-            .await
-            .status(),
-        200
-    );
+    w.admin.approve(&id).await;
     let j = expect_json(w.viewer.get(&format!("/assets/{id}")).await, 200).await;
     assert!(
         j["metadata"].get("gps").is_none(),
@@ -353,27 +327,22 @@ async fn hostile_and_unknown_files_get_placeholders(app: TestApp) {
     assert_eq!(r.status(), 200);
     assert!(started.elapsed() < Duration::from_secs(2));
 
-    let j = rendered(&app, &w.admin, &bomb).await;
+    let j = app.rendered(&w.admin, &bomb).await;
     assert_eq!(j["renditions"]["state"], "failed", "{j}");
     // The job is marked failed right after the version; give the worker that moment.
-    let mut bomb_job = None;
-    for _ in 0..100 {
+    let bomb_job = common::eventually("the bomb's job to fail with 'too large'", || async {
         let failed = assetport::jobs::list(&app.state.db, "failed", 10)
             .await
             .unwrap();
-        bomb_job = failed
+        failed
             .into_iter()
-            .find(|f| f.last_error.contains("too large"));
-        if bomb_job.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let bomb_job = bomb_job.expect("the bomb's job failed with 'too large'");
+            .find(|f| f.last_error.contains("too large"))
+    })
+    .await;
     assert_eq!(bomb_job.attempts, 1, "a bomb is not retried");
-    let j = rendered(&app, &w.admin, &lying).await;
+    let j = app.rendered(&w.admin, &lying).await;
     assert_ne!(j["renditions"]["state"], "ready");
-    let j = rendered(&app, &w.admin, &zip).await;
+    let j = app.rendered(&w.admin, &zip).await;
     assert_eq!(j["renditions"]["state"], "none");
     // Every one of them still has a typed placeholder, never an error.
     for id in [&bomb, &zip, &lying] {
@@ -388,7 +357,7 @@ async fn hostile_and_unknown_files_get_placeholders(app: TestApp) {
     let svg = br##"<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="400" height="200"><rect width="400" height="200" fill="#3565d8"/><image href="file:///etc/passwd" width="10" height="10"/><image xlink:href="http://127.0.0.1:9/x.png" width="10" height="10"/></svg>"##;
     let s = w.admin.upload(&w.folder, "logo.svg", svg.to_vec()).await;
     let s = s["id"].as_str().unwrap().to_string();
-    let j = rendered(&app, &w.admin, &s).await;
+    let j = app.rendered(&w.admin, &s).await;
     assert_eq!(j["renditions"]["state"], "ready", "{j}");
     let r = w.admin.get(&format!("/assets/{s}/renditions/thumb")).await;
     assert_eq!(jpeg_size(&r.bytes().await.unwrap()), (320, 160));
@@ -400,7 +369,7 @@ async fn links_serve_previews_behind_their_gates(app: TestApp) {
         .admin
         .published(&w.folder, "harbour.jpg", photo(800, 600))
         .await;
-    rendered(&app, &w.admin, &id).await;
+    app.rendered(&w.admin, &id).await;
     let link = w
         .admin
         .create_link(json!({ "asset_ids": [id], "password": "open sesame" }))

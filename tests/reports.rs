@@ -3,8 +3,6 @@
 //! the figures each table and CSV must show for it.
 mod common;
 
-use std::time::Duration;
-
 use common::*;
 use serde_json::json;
 
@@ -97,21 +95,13 @@ async fn reports_add_up_for_a_known_sequence(app: TestApp) {
     assert_eq!(r.status(), 200);
     r.bytes().await.unwrap();
     // The agency submits two designs; one is approved, one rejected.
-    let s1 = agency.upload(&retail, "idea-1.pdf", b"one".to_vec()).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let s2 = agency.upload(&retail, "idea-2.pdf", b"two".to_vec()).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    assert_eq!(
-        admin
-            .post(&format!("/assets/{s1}/approve"), json!({}))
-            .await
-            .status(),
-        200
-    );
+    let s1 = agency
+        .upload_id(&retail, "idea-1.pdf", b"one".to_vec())
+        .await;
+    let s2 = agency
+        .upload_id(&retail, "idea-2.pdf", b"two".to_vec())
+        .await;
+    admin.approve(&s1).await;
     assert_eq!(
         admin
             .post(
@@ -147,12 +137,10 @@ async fn reports_add_up_for_a_known_sequence(app: TestApp) {
         .unwrap();
     }
     // Link views are recorded in the background: wait until all three are in.
-    for _ in 0..100 {
-        if app.count("events WHERE kind = 'link_view'").await == 3 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(30)).await;
-    }
+    common::eventually("three link views", || async {
+        (app.count("events WHERE kind = 'link_view'").await == 3).then_some(())
+    })
+    .await;
 
     // The page, for the default range (the last 30 days).
     let (status, html) = b.page("/admin/reports").await;

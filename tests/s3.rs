@@ -4,8 +4,6 @@
 //! uploads are joined in the bucket. Outside CI a missing moto skips the test; in CI it fails.
 mod common;
 
-use std::time::Duration;
-
 use common::{expect_json, sha256_hex, zip_entries};
 use serde_json::json;
 
@@ -73,16 +71,8 @@ async fn the_portal_runs_on_postgres_and_s3() {
         out.into_inner()
     };
     let pic = admin.published(&folder, "pic.png", png).await;
-    let mut state = String::new();
-    for _ in 0..200 {
-        let j = expect_json(admin.get(&format!("/assets/{pic}")).await, 200).await;
-        state = j["renditions"]["state"].as_str().unwrap_or("").to_string();
-        if state != "pending" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert_eq!(state, "ready");
+    let j = app.rendered(&admin, &pic).await;
+    assert_eq!(j["renditions"]["state"], "ready");
     let r = admin.get(&format!("/assets/{pic}/renditions/thumb")).await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["content-type"], "image/jpeg");

@@ -2,8 +2,6 @@
 //! (issue 6): nothing that decides anything lives in one process's memory.
 mod common;
 
-use std::time::Duration;
-
 use common::{expect_json, sha256_hex, PASSWORD};
 use serde_json::json;
 
@@ -143,17 +141,13 @@ async fn two_instances_share_everything_through_the_database() {
                 .await,
         );
     }
-    let mut done = false;
-    for _ in 0..300 {
+    let done = common::eventually("all rendition jobs to finish", || async {
         let rows = assetport::jobs::list(&a.state.db, "done", 100)
             .await
             .unwrap();
-        if rows.iter().filter(|j| j.kind == "renditions").count() >= 9 {
-            done = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        (rows.iter().filter(|j| j.kind == "renditions").count() >= 9).then_some(true)
+    })
+    .await;
     assert!(done, "all rendition jobs finished");
     let rows = assetport::jobs::list(&a.state.db, "done", 100)
         .await

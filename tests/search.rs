@@ -38,15 +38,6 @@ async fn upload(api: &Api, folder: &str, name: &str, fields: &[(&str, &str)]) ->
         .to_string()
 }
 
-async fn approve(api: &Api, id: &str) {
-    assert_eq!(
-        api.post(&format!("/assets/{id}/approve"), json!({}))
-            .await
-            .status(),
-        200
-    );
-}
-
 /// The ids a search answers, sorted (engines may rank ties differently; the set must match).
 async fn ids(api: &Api, query: &str) -> Vec<String> {
     let j = expect_json(api.get(&format!("/search?{query}")).await, 200).await;
@@ -96,7 +87,7 @@ async fn words_prefixes_phrases_and_exclusions(app: TestApp) {
     )
     .await;
     for id in [&harbour, &night, &cafe] {
-        approve(&w.admin, id).await;
+        w.admin.approve(id).await;
     }
     // Words, prefixes, all words must match.
     assert_eq!(
@@ -173,7 +164,7 @@ async fn results_follow_permissions_exactly(app: TestApp) {
         &[("title", "Lighthouse poster")],
     )
     .await;
-    approve(&w.admin, &visible).await;
+    w.admin.approve(&visible).await;
     let draft = upload(
         &w.admin,
         &w.area,
@@ -188,7 +179,7 @@ async fn results_follow_permissions_exactly(app: TestApp) {
         &[("title", "Lighthouse secret")],
     )
     .await;
-    approve(&w.admin, &secret).await;
+    w.admin.approve(&secret).await;
     let later = upload(
         &w.admin,
         &w.area,
@@ -196,8 +187,8 @@ async fn results_follow_permissions_exactly(app: TestApp) {
         &[("title", "Lighthouse later")],
     )
     .await;
-    approve(&w.admin, &later).await;
-    let tomorrow = common_time(24 * 3600);
+    w.admin.approve(&later).await;
+    let tomorrow = app.in_secs(24 * 3600);
     let r = w
         .admin
         .patch(
@@ -263,12 +254,6 @@ async fn results_follow_permissions_exactly(app: TestApp) {
     assert!(ids(&w.partner, "q=beacon").await.is_empty());
 }
 
-fn common_time(from_now_secs: i64) -> String {
-    let t = time::OffsetDateTime::now_utc() + time::Duration::seconds(from_now_secs);
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap()
-}
-
 async fn bad_search_input_is_refused_clearly(app: TestApp) {
     let w = world(&app).await;
     for (q, want) in [
@@ -298,7 +283,7 @@ async fn the_search_page_shows_results_and_facets(app: TestApp) {
         &[("title", "Tulip field"), ("keywords", "spring")],
     )
     .await;
-    approve(&w.admin, &id).await;
+    w.admin.approve(&id).await;
     let b = app.browser();
     b.login_ok("partner@example.com").await;
     let (status, html) = b.page("/search?q=tulip").await;
@@ -337,7 +322,7 @@ async fn hidden_best_matches_do_not_crowd_out_visible_ones(app: TestApp) {
         )
         .await;
         if i % 50 == 0 {
-            approve(&w.admin, &id).await;
+            w.admin.approve(&id).await;
         }
     }
     let mut visible = Vec::new();
@@ -352,7 +337,7 @@ async fn hidden_best_matches_do_not_crowd_out_visible_ones(app: TestApp) {
             )],
         )
         .await;
-        approve(&w.admin, &id).await;
+        w.admin.approve(&id).await;
         visible.push(id);
     }
     visible.sort();

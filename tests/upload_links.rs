@@ -251,7 +251,7 @@ async fn gates_and_limits_are_enforced(app: TestApp) {
     assert_eq!(v.page(&other).await.0, 410);
     let (exp_id, expiring) = make(json!({ "folder_id": f.folder })).await;
     sqlx::query("UPDATE upload_links SET expires_at = $1 WHERE id = $2")
-        .bind(chrono_now_ms() - 1000)
+        .bind(app.state.clock.now_ms() - 1000)
         .bind(&exp_id)
         .execute(&app.state.db.pool)
         .await
@@ -306,13 +306,6 @@ async fn gates_and_limits_are_enforced(app: TestApp) {
         assert_eq!(r.status(), 400, "{bad}");
     }
     assert_eq!(app.stored_files().await.len(), stored);
-}
-
-fn chrono_now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
 }
 
 async fn the_api_checks_its_input_and_is_admin_only(app: TestApp) {

@@ -49,6 +49,59 @@ macro_rules! on_both_backends {
     };
 }
 
+/// Notes that a test (or part of one) did not run because `why` (a service or tool is missing):
+/// on stderr, and as a line in `target/tmp/skipped-tests.txt`, which `bash .ci/test` counts at
+/// the end of the run. In CI (`CI=true`) a missing service fails instead.
+pub fn skip(why: &str) {
+    use std::io::Write;
+    assert_ne!(
+        std::env::var("CI").as_deref(),
+        Ok("true"),
+        "required in CI, but {why}"
+    );
+    eprintln!("skipping: {why}");
+    let test = std::thread::current().name().unwrap_or("?").to_string();
+    let binary = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .unwrap_or_default();
+    let binary = binary.split('-').next().unwrap_or_default().to_string();
+    let line = format!("{binary}::{test}: {why}\n");
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(skip_log())
+    {
+        let _ = f.write_all(line.as_bytes());
+    }
+}
+
+/// Where skips are written (see `skip`).
+pub fn skip_log() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("skipped-tests.txt")
+}
+
+/// Polls `check` until it answers `Some`, and returns that; panics naming `what` after 15 s.
+/// For things that happen in the background (a mail, a row, a job's state): the test waits for
+/// the thing itself, never for a fixed time.
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "gave up waiting for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
 pub fn pg_base_url() -> String {
     std::env::var("ASSETPORT_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
@@ -86,10 +139,10 @@ pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Op
         match create_schema(&name).await {
             Ok(()) => {}
             Err(e) if std::env::var("CI").as_deref() != Ok("true") => {
-                eprintln!(
-                    "skipping PostgreSQL test: cannot reach {} ({e})",
+                skip(&format!(
+                    "PostgreSQL test: cannot reach {} ({e})",
                     pg_base_url()
-                );
+                ));
                 return None;
             }
             Err(e) => panic!("PostgreSQL is required in CI: {e}"),
@@ -165,6 +218,16 @@ impl TestApp {
         format!("{}{}", self.base, path)
     }
 
+    /// Moves this instance's clock forward (expiry, windows, throttles: no test sleeps).
+    pub fn advance(&self, by: std::time::Duration) {
+        self.state.clock.advance(by);
+    }
+
+    /// RFC 3339 time `secs` from now on this app's clock (negative: in the past).
+    pub fn in_secs(&self, secs: i64) -> String {
+        assetport::clock::rfc3339(self.state.clock.now_ms() + secs * 1000)
+    }
+
     /// Another instance on this one's database and storage, with its own data dir, adjusted by
     /// `tweak`; it stops (gracefully) when the returned handle is dropped or `stop`ped.
     pub async fn another_instance(&self, tweak: impl FnOnce(&mut Config)) -> Instance {
@@ -178,12 +241,14 @@ impl TestApp {
         tweak(&mut config);
         let app = App::build(config).await.expect("another instance");
         let base = format!("http://{}", app.local_addr());
+        let state = app.state().clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let running = tokio::spawn(app.run_until(async move {
             let _ = stopped.await;
         }));
         Instance {
             base,
+            state,
             _dir: dir,
             stop: Some(stop),
             running,
@@ -304,6 +369,8 @@ impl TestApp {
 /// A further server process-alike sharing a `TestApp`'s database and storage.
 pub struct Instance {
     pub base: String,
+    /// Its own state (and clock: a test that moves time moves every instance's).
+    pub state: AppState,
     _dir: tempfile::TempDir,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     running: tokio::task::JoinHandle<anyhow::Result<()>>,
@@ -456,15 +523,25 @@ impl Api {
         expect_json(self.upload_raw(folder, filename, bytes, &[]).await, 201).await
     }
 
-    /// Uploads and approves; returns the asset id.
-    pub async fn published(&self, folder: &str, filename: &str, bytes: Vec<u8>) -> String {
-        let id = self.upload(folder, filename, bytes).await["id"]
+    /// Uploads and expects 201; returns the asset id.
+    pub async fn upload_id(&self, folder: &str, filename: &str, bytes: Vec<u8>) -> String {
+        self.upload(folder, filename, bytes).await["id"]
             .as_str()
             .expect("id")
-            .to_string();
-        let r = self.post(&format!("/assets/{id}/approve"), json!({})).await;
-        assert_eq!(r.status(), 200);
+            .to_string()
+    }
+
+    /// Uploads and approves; returns the asset id.
+    pub async fn published(&self, folder: &str, filename: &str, bytes: Vec<u8>) -> String {
+        let id = self.upload_id(folder, filename, bytes).await;
+        self.approve(&id).await;
         id
+    }
+
+    /// Approves asset `id` and expects 200.
+    pub async fn approve(&self, id: &str) {
+        let r = self.post(&format!("/assets/{id}/approve"), json!({})).await;
+        assert_eq!(r.status(), 200, "approve {id}");
     }
 }
 
@@ -622,11 +699,12 @@ impl TestApp {
         out.into_iter().map(|(_, t)| t).collect()
     }
 
-    /// The first mail to `to` that satisfies `more`, decoded (`mail_text`); waits up to 5 s,
+    /// The first mail to `to` that satisfies `more`, decoded (`mail_text`); waits up to 15 s,
     /// since most mail is sent in the background. Panics if none comes.
     pub async fn wait_for_mail(&self, to: &str, more: impl Fn(&str) -> bool) -> String {
         let header = format!("To: {to}");
-        for _ in 0..250 {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        while std::time::Instant::now() < deadline {
             if let Some(m) = self
                 .outbox()
                 .iter()
@@ -638,6 +716,42 @@ impl TestApp {
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
         panic!("no mail to {to} came; the outbox: {:#?}", self.outbox());
+    }
+
+    /// The asset JSON (read by `api`) once its renditions are no longer pending; panics with
+    /// the queue's state if they stay pending.
+    pub async fn rendered(&self, api: &Api, id: &str) -> Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        while std::time::Instant::now() < deadline {
+            let j = expect_json(api.get(&format!("/assets/{id}")).await, 200).await;
+            if j["renditions"]["state"] != "pending" {
+                return j;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let mut jobs = Vec::new();
+        for state in ["pending", "running", "failed"] {
+            jobs.extend(
+                assetport::jobs::list(&self.state.db, state, 10)
+                    .await
+                    .expect("jobs"),
+            );
+        }
+        panic!("renditions of {id} still pending; jobs: {jobs:?}");
+    }
+
+    /// Waits until no job is pending or running (renditions made, placeholders set).
+    pub async fn jobs_settled(&self) {
+        eventually("the job queue to settle", || async {
+            let counts = assetport::jobs::counts(&self.state.db)
+                .await
+                .expect("job counts");
+            counts
+                .iter()
+                .all(|(state, _)| state != "pending" && state != "running")
+                .then_some(())
+        })
+        .await
     }
 
     /// Waits (briefly) until the link has at least `n` events of `kind`; returns how many.
@@ -714,6 +828,41 @@ pub fn zip_entries(bytes: &[u8]) -> Vec<(String, String)> {
             (n.to_string(), h.to_string())
         })
         .collect()
+}
+
+/// `n` bytes of a repeating pattern that `seed` shifts (distinct files, same sizes).
+pub fn bytes(n: usize, seed: u8) -> Vec<u8> {
+    (0..n)
+        .map(|i| ((i * 7 + seed as usize) % 251) as u8)
+        .collect()
+}
+
+/// A `w`×`h` PNG with a gradient that `seed` tints (a real picture for the renderer).
+pub fn png(w: u32, h: u32, seed: u8) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(w, h, |x, y| {
+        image::Rgb([x as u8, y as u8, seed.wrapping_mul(37)])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png)
+        .expect("png");
+    out.into_inner()
+}
+
+/// Standard base64 (tus `Upload-Metadata` values).
+pub fn b64(s: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(s)
+}
+
+/// The `/reset/<token>` path in a password-reset mail (soft line breaks undone).
+pub fn reset_path(mail: &str) -> String {
+    let mail = mail.replace("=\r\n", "").replace("=\n", "");
+    let start = mail.find("/reset/").expect("a reset link in the mail");
+    let token: String = mail[start + 7..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+        .collect();
+    format!("/reset/{token}")
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
