@@ -168,6 +168,26 @@ pub struct Recorder {
     tx: mpsc::Sender<(Option<Pending>, Ack)>,
     /// When an event happened is read here, when it is handed over.
     clock: crate::clock::Clock,
+    /// Events still owed by responses in flight (see `promise`).
+    owed: std::sync::Arc<Owed>,
+}
+
+#[derive(Debug, Default)]
+struct Owed {
+    n: std::sync::atomic::AtomicUsize,
+    none_left: tokio::sync::Notify,
+}
+
+/// An event still to come: a download records how it ended when its body ends, after the
+/// handler has returned. `Recorder::flush` waits for every promise to be kept or dropped.
+pub struct Promise(std::sync::Arc<Owed>);
+
+impl Drop for Promise {
+    fn drop(&mut self) {
+        if self.0.n.fetch_sub(1, std::sync::atomic::Ordering::SeqCst) == 1 {
+            self.0.none_left.notify_waiters();
+        }
+    }
 }
 
 /// Most events committed in one transaction.
@@ -191,7 +211,11 @@ impl Recorder {
                 .name("event-writer".into())
                 .spawn(move || write_on_thread(conn, rx))
                 .expect("spawning the event writer");
-            return Recorder { tx, clock };
+            return Recorder {
+                tx,
+                clock,
+                owed: Default::default(),
+            };
         }
         tokio::spawn(async move {
             let mut batch = Vec::with_capacity(BATCH);
@@ -205,7 +229,11 @@ impl Recorder {
                 answer(&mut batch, result);
             }
         });
-        Recorder { tx, clock }
+        Recorder {
+            tx,
+            clock,
+            owed: Default::default(),
+        }
     }
 
     /// Records `e` and returns once it is committed.
@@ -222,9 +250,27 @@ impl Recorder {
             .map_err(|e| AppError::Internal(anyhow::anyhow!("recording an event: {e}")))
     }
 
+    /// An event a response in flight will record later (when its body ends); `flush` waits
+    /// until it is handed over or the promise is dropped.
+    pub fn promise(&self) -> Promise {
+        self.owed
+            .n
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Promise(self.owed.clone())
+    }
+
     /// Returns once every event handed to the writer before this call is committed (the
-    /// writer commits in order): for shutdown and for tests that read what was recorded.
+    /// writer commits in order), and every event promised by a response still in flight
+    /// (`promise`) with it: for shutdown and for tests that read what was recorded.
     pub async fn flush(&self) -> Result<(), AppError> {
+        loop {
+            // Created before the check, so a promise kept in between still wakes it.
+            let none_left = self.owed.none_left.notified();
+            if self.owed.n.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+                break;
+            }
+            none_left.await;
+        }
         let (ack, done) = oneshot::channel();
         let gone = || AppError::Internal(anyhow::anyhow!("the event writer has stopped"));
         self.tx.send((None, Some(ack))).await.map_err(|_| gone())?;

@@ -395,9 +395,11 @@ async fn one(
         asset_id.to_string(),
         blob.size,
     );
+    let promise = state.events.promise();
     Ok(completion::on_end(
         response,
         Box::new(move |sent, complete| {
+            let _kept_below = promise;
             let whole = complete && complete_object;
             let detail = if whole {
                 format!("{what}, {sent} bytes")
@@ -483,9 +485,11 @@ async fn zip_of(
     let recorder = party.recorder();
     let ids: Vec<String> = listed.into_iter().map(|a| a.view.asset.id.into()).collect();
     let (state, client) = (state.clone(), ask.client.clone());
+    let promise = state.events.promise();
     Ok(completion::on_end(
         response,
         Box::new(move |sent, complete| {
+            let _kept_below = promise;
             let n = ids.len();
             if complete && per_asset {
                 for id in &ids {
