@@ -329,7 +329,7 @@ pub async fn serve(State(state): State<AppState>, headers: HeaderMap) -> Respons
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .unwrap_or_default();
-        if !crate::accounts::tokens::secret_eq(given, expected) {
+        if !crate::token::secret_eq(given, expected) {
             return StatusCode::NOT_FOUND.into_response();
         }
     }

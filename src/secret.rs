@@ -17,7 +17,7 @@ pub async fn shared(config: &Config, db: &Db) -> anyhow::Result<SecretString> {
     }
     let candidate = match std::fs::read_to_string(config.data_dir.join("secret")) {
         Ok(s) if !s.trim().is_empty() => s.trim().to_string(),
-        _ => crate::accounts::tokens::random_hex(32),
+        _ => crate::token::random_hex(32),
     };
     // Instances starting together race here: the first insert wins and everyone reads it.
     sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")

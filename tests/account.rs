@@ -195,7 +195,7 @@ async fn a_forgotten_password_is_reset_by_a_one_time_link(app: TestApp) {
         "SELECT COUNT(*) AS n FROM password_resets WHERE token_hash = $1 OR token_hash = $2",
     )
     .bind(token)
-    .bind(assetport::accounts::tokens::hash_token(token))
+    .bind(assetport::token::hash_token(token))
     .fetch_one(&app.state.db.pool)
     .await
     .unwrap()

@@ -12,7 +12,7 @@ use super::auth::safe_next;
 use super::session_store::USER_KEY;
 use super::throttle::{self, LOGIN_PER_ACCOUNT, LOGIN_PER_IP};
 use super::users::{self, Account, NewUser, Role, UserChanges};
-use super::{actions, groups, password, tokens, PageAdmin};
+use super::{actions, groups, password, PageAdmin};
 use crate::app::AppState;
 use crate::clock;
 use crate::db;
@@ -183,15 +183,15 @@ pub async fn ensure_setup_token(db: &db::Db) -> anyhow::Result<Option<String>> {
         db::delete_setting(db, SETUP_KEY).await?;
         return Ok(None);
     }
-    let token = tokens::new_token("setup");
-    db::set_setting(db, SETUP_KEY, &tokens::hash_token(&token)).await?;
+    let token = crate::token::new_token("setup");
+    db::set_setting(db, SETUP_KEY, &crate::token::hash_token(&token)).await?;
     Ok(Some(token))
 }
 
 async fn setup_valid(state: &AppState, token: &str) -> Result<bool, AppError> {
     let stored = db::get_setting(&state.db, SETUP_KEY).await?;
     Ok(
-        stored.is_some_and(|h| tokens::secret_eq(&h, &tokens::hash_token(token)))
+        stored.is_some_and(|h| crate::token::secret_eq(&h, &crate::token::hash_token(token)))
             && users::count_admins(&state.db).await? == 0,
     )
 }

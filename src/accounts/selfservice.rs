@@ -130,14 +130,14 @@ pub async fn request_reset(
     if account.disabled {
         return Ok(());
     }
-    let token = tokens::new_token("reset");
+    let token = crate::token::new_token("reset");
     sqlx::query(
         "INSERT INTO password_resets (id, user_id, token_hash, created_at, expires_at) \
          VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(db::new_id())
     .bind(&account.id)
-    .bind(tokens::hash_token(&token))
+    .bind(crate::token::hash_token(&token))
     .bind(now)
     .bind(now + RESET_VALID_MS)
     .execute(&db.pool)
@@ -165,7 +165,7 @@ pub async fn reset_account(db: &Db, token: &str) -> Result<Option<Account>, AppE
         "SELECT user_id FROM password_resets \
          WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
     )
-    .bind(tokens::hash_token(token))
+    .bind(crate::token::hash_token(token))
     .bind(db.clock.now_ms())
     .fetch_optional(&db.pool)
     .await?;
@@ -187,7 +187,7 @@ pub async fn complete_reset(db: &Db, token: &str, new: &str) -> Result<Account, 
          WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1",
     )
     .bind(db.clock.now_ms())
-    .bind(tokens::hash_token(token))
+    .bind(crate::token::hash_token(token))
     .execute(&db.pool)
     .await?
     .rows_affected();

@@ -5,9 +5,7 @@
 use super::users::{self, Account};
 use crate::db::{self, Db, Param};
 
-// The plumbing that makes and compares secrets is `crate::token`; re-exported until every
-// caller names it there.
-pub use crate::token::{hash_token, new_token, random_hex, secret_eq};
+use crate::token::{hash_token, new_token};
 
 /// Creates an API token for a user and returns the token (the only time it is visible).
 pub async fn create_api_token(db: &Db, user_id: &str, name: &str) -> Result<String, sqlx::Error> {

@@ -96,7 +96,7 @@ pub async fn create(
         )
         .bind(&id)
         .bind(&share_id)
-        .bind(crate::accounts::tokens::hash_token(&token))
+        .bind(crate::token::hash_token(&token))
         .bind(kind)
         .bind(&folder_id)
         .bind(title)

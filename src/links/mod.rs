@@ -15,7 +15,6 @@ pub mod visit;
 use serde_json::json;
 use sqlx::Row;
 
-use crate::accounts::tokens;
 use crate::clock;
 use crate::db::{Columns, Db, Param};
 use crate::error::AppError;
@@ -151,7 +150,7 @@ impl Link {
 
 /// A new link token: 256 bits from the OS RNG, URL-safe.
 pub fn new_token() -> String {
-    tokens::new_token("s")
+    crate::token::new_token("s")
 }
 
 /// The URL a visitor opens.
@@ -167,7 +166,7 @@ pub async fn by_token(db: &Db, token: &str) -> Result<Option<(Link, i64)>, sqlx:
     if token.len() > 100 {
         return Ok(None);
     }
-    let hash = tokens::hash_token(token);
+    let hash = crate::token::hash_token(token);
     let sql = format!(
         "SELECT {COLS}, token_hash, \
          (SELECT n FROM library_generation WHERE id = 1) AS library_generation \
@@ -183,7 +182,7 @@ pub async fn by_token(db: &Db, token: &str) -> Result<Option<(Link, i64)>, sqlx:
         })
         .await?;
     Ok(found.and_then(|(stored, link, generation)| {
-        tokens::secret_eq(&stored, &hash).then_some((link, generation))
+        crate::token::secret_eq(&stored, &hash).then_some((link, generation))
     }))
 }
 
@@ -312,7 +311,7 @@ pub async fn rotate(db: &Db, id: &str) -> Result<String, AppError> {
         "UPDATE links SET token_hash = $1, unlock_epoch = unlock_epoch + 1 \
          WHERE id = $2 AND revoked_at IS NULL",
     )
-    .bind(tokens::hash_token(&token))
+    .bind(crate::token::hash_token(&token))
     .bind(id)
     .execute(&db.pool)
     .await?

@@ -10,7 +10,6 @@ pub mod pages;
 pub mod quota;
 pub mod visit;
 
-use crate::accounts::tokens;
 use crate::clock;
 use crate::db::{Columns, Db, Param};
 use crate::error::AppError;
@@ -115,7 +114,7 @@ impl UploadLink {
 
 /// A new upload-link token: 256 bits from the OS RNG, URL-safe.
 pub fn new_token() -> String {
-    tokens::new_token("u")
+    crate::token::new_token("u")
 }
 
 pub fn url(public_url: &str, token: &str) -> String {
@@ -127,14 +126,14 @@ pub async fn by_token(db: &Db, token: &str) -> Result<Option<UploadLink>, sqlx::
     if token.len() > 100 {
         return Ok(None);
     }
-    let hash = tokens::hash_token(token);
+    let hash = crate::token::hash_token(token);
     let sql = format!("SELECT {COLS}, token_hash FROM upload_links WHERE token_hash = $1");
     let found = db
         .read_optional(&sql, &[Param::Text(&hash)], |r| {
             Ok((r.text("token_hash")?, from_row(r)?))
         })
         .await?;
-    Ok(found.and_then(|(stored, l)| tokens::secret_eq(&stored, &hash).then_some(l)))
+    Ok(found.and_then(|(stored, l)| crate::token::secret_eq(&stored, &hash).then_some(l)))
 }
 
 pub async fn get(db: &Db, id: &str) -> Result<UploadLink, AppError> {
@@ -199,7 +198,7 @@ pub async fn create(
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     )
     .bind(&id)
-    .bind(tokens::hash_token(&token))
+    .bind(crate::token::hash_token(&token))
     .bind(&new.folder_id)
     .bind(&new.title)
     .bind(&new.brief)

@@ -135,7 +135,7 @@ pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Op
     config.digest_hour = None;
     let mut schema = None;
     if backend == Backend::Postgres {
-        let name = format!("t_{}", tokens::random_hex(8));
+        let name = format!("t_{}", assetport::token::random_hex(8));
         match create_schema(&name).await {
             Ok(()) => {}
             Err(e) if std::env::var("CI").as_deref() != Ok("true") => {

@@ -54,7 +54,7 @@ pub async fn shared() -> Option<&'static str> {
 /// A new empty bucket on the shared server, as `s3://bucket/prefix` storage.
 pub async fn fresh_storage() -> Option<String> {
     let url = shared().await?;
-    let bucket = format!("t-{}", assetport::accounts::tokens::random_hex(8));
+    let bucket = format!("t-{}", assetport::token::random_hex(8));
     let r = reqwest::Client::new()
         .put(format!("{url}/{bucket}"))
         .send()

@@ -9,7 +9,7 @@ use sqlx::Row;
 
 use super::landing::gate_page;
 use super::{LinkVisit, PW_PER_IP, PW_PER_LINK};
-use crate::accounts::{password, throttle, tokens};
+use crate::accounts::{password, throttle};
 use crate::app::AppState;
 use crate::db;
 use crate::error::{AppError, PageError, PageResult};
@@ -101,7 +101,7 @@ pub(super) struct EmailForm {
 }
 
 fn code_hash(link_id: &str, email: &str, code: &str) -> String {
-    tokens::hash_token(&format!("{link_id}\n{email}\n{code}"))
+    crate::token::hash_token(&format!("{link_id}\n{email}\n{code}"))
 }
 
 /// Sends a one-time code to the link's recipient (or to the address given, if it is one of
@@ -201,7 +201,7 @@ pub(super) async fn verify_code(
         .rows_affected()
             == 1;
         let stored: String = r.try_get("code_hash")?;
-        if reserved && tokens::secret_eq(&stored, &code_hash(&v.link.id, &email, code)) {
+        if reserved && crate::token::secret_eq(&stored, &code_hash(&v.link.id, &email, code)) {
             // Spent once: of two right answers racing, one unlocks.
             matched =
                 sqlx::query("UPDATE link_codes SET used_at = $1 WHERE id = $2 AND used_at IS NULL")
