@@ -304,20 +304,7 @@ async fn hostile_names_make_safe_distinct_zip_entries(app: TestApp) {
         .await;
     let url = ul["url"].as_str().unwrap();
     let path = &url[url.find("/u/").unwrap()..];
-    let form = reqwest::multipart::Form::new()
-        .text("uploader_name", "Nora")
-        .text("uploader_email", "nora@studio.example")
-        .part(
-            "file",
-            reqwest::multipart::Part::bytes(b"sent".to_vec()).file_name("sent.txt:evil"),
-        );
-    let r = visitor()
-        .post(app.url(&format!("{path}/files")))
-        .header(header::ACCEPT, "application/json")
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let r = common::send_to_upload_link(&app, path, "sent.txt:evil", b"sent").await;
     let sent = expect_json(r, 201).await;
     let sent_id = sent["id"].as_str().unwrap();
     let sent = expect_json(admin.get(&format!("/assets/{sent_id}")).await, 200).await;

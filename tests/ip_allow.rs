@@ -324,20 +324,7 @@ async fn upload_links_keep_to_their_networks_too(app: TestApp) {
         .unwrap()
         .contains("cannot be opened from your network"));
     // The page's script asks for JSON and gets SPEC §3's shape; nothing is stored.
-    let form = reqwest::multipart::Form::new()
-        .text("uploader_name", "Nora")
-        .text("uploader_email", "nora@studio.example")
-        .part(
-            "file",
-            reqwest::multipart::Part::bytes(b"hello".to_vec()).file_name("a.txt"),
-        );
-    let r = visitor()
-        .post(app.url(&format!("{path}/files")))
-        .header(header::ACCEPT, "application/json")
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let r = common::send_to_upload_link(&app, path, "a.txt", b"hello").await;
     assert_eq!(expect_json(r, 403).await["error"], "forbidden");
     let id = outside["id"].as_str().unwrap();
     let read = expect_json(admin.get(&format!("/upload-links/{id}")).await, 200).await;

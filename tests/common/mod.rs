@@ -779,6 +779,25 @@ impl TestApp {
 }
 
 /// A plain HTTP client without cookies or redirects: a visitor as the tests drive it.
+/// What a sender's page script does: posts one file, as "Nora <nora@studio.example>", to an
+/// upload link's `{path}/files` and asks for JSON.
+pub async fn send_to_upload_link(app: &TestApp, path: &str, name: &str, bytes: &[u8]) -> Response {
+    let form = reqwest::multipart::Form::new()
+        .text("uploader_name", "Nora")
+        .text("uploader_email", "nora@studio.example")
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes.to_vec()).file_name(name.to_string()),
+        );
+    visitor()
+        .post(app.url(&format!("{path}/files")))
+        .header(header::ACCEPT, "application/json")
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+}
+
 pub fn visitor() -> Client {
     Client::builder()
         .redirect(reqwest::redirect::Policy::none())
