@@ -27,11 +27,6 @@ impl Clock {
         to_ms(OffsetDateTime::now_utc()) + self.offset_ms.load(Ordering::Relaxed)
     }
 
-    /// Now, in seconds (JWT `exp`).
-    pub fn now_secs(&self) -> i64 {
-        self.now_ms().div_euclid(1000)
-    }
-
     /// How far this clock is ahead of the system's (0 in production).
     pub fn offset_ms(&self) -> i64 {
         self.offset_ms.load(Ordering::Relaxed)

@@ -3,7 +3,6 @@
 //! (`api.rs`), the pages (`pages.rs`) and the bulk editor (`bulk.rs`) only parse, call and
 //! render, and a grep for an event kind finds one recorder. Uploads and check-ins record in
 //! `upload.rs` / `checkout.rs`, review decisions in `review.rs`: one path each.
-use serde_json::{Map, Value};
 
 use super::assets::{self, Changes};
 use super::checkout;
@@ -122,18 +121,17 @@ pub async fn edit_asset(
     edit(state, by, id, changes, "", client).await
 }
 
-/// An admin applies one set of changes (the API's JSON form) to each asset, in order; the
-/// first refusal stops the run and says which asset.
+/// An admin applies one set of changes to each asset, in order; the first refusal stops the
+/// run and says which asset.
 pub async fn edit_assets(
     state: &AppState,
     by: &Account,
     ids: &[AssetId],
-    changes: &Map<String, Value>,
+    changes: &Changes,
     client: &ClientInfo,
 ) -> Result<usize, AppError> {
     for id in ids {
-        let ch = super::api::parse_changes(changes.clone())?;
-        edit(state, by, id, ch, "bulk", client).await?;
+        edit(state, by, id, changes.clone(), "bulk", client).await?;
     }
     Ok(ids.len())
 }

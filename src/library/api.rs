@@ -458,7 +458,7 @@ async fn bulk_edit(
     if let Some(other) = body.keys().find(|k| *k != "asset_ids" && *k != "changes") {
         return Err(AppError::BadRequest(format!("unknown field '{other}'")));
     }
-    parse_changes(changes.clone())?;
+    let changes = parse_changes(changes)?;
     for id in &ids {
         if assets::get_current(&state.db, id).await?.is_none() {
             return Err(AppError::Unprocessable(format!("no such asset: {id}")));

@@ -442,7 +442,7 @@ pub async fn restore(db: &Db, id: &str) -> Result<(), AppError> {
 
 /// An admin's edit of metadata, window, name or folder. `None` leaves a field alone;
 /// `Some(None)` clears an optional one.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Changes {
     pub title: Option<String>,
     pub description: Option<String>,

@@ -111,7 +111,11 @@ async fn apply(
     };
     let mut done = Vec::new();
     if !changes.is_empty() {
-        match super::actions::edit_assets(&state, &me.account, &ids, &changes, &client).await {
+        let saved = match super::api::parse_changes(changes) {
+            Ok(ch) => super::actions::edit_assets(&state, &me.account, &ids, &ch, &client).await,
+            Err(e) => Err(e),
+        };
+        match saved {
             Ok(n) => done.push(format!("{n} assets updated")),
             Err(e) if e.is_correctable() => {
                 me.flash(format!("Not saved: {e}.")).await;
