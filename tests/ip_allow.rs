@@ -117,6 +117,8 @@ async fn inside_the_list_opens_and_outside_answers_403(app: TestApp) {
         "{html}"
     );
     assert!(!html.contains("notes.pdf"));
+    // A visitor has no library to go back to.
+    assert!(!html.contains("Go to the library"), "{html}");
     // Every address of the link, not only its page.
     for path in [
         format!("{}/assets/{asset}/original", outside.path),

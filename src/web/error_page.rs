@@ -8,32 +8,40 @@ use crate::web::layout::{ErrorPage, Layout};
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
-        let err = self.0;
-        let status = err.status();
-        let heading = match status {
-            StatusCode::NOT_FOUND => "Not found".to_string(),
-            StatusCode::GONE => "No longer available".to_string(),
-            StatusCode::TOO_MANY_REQUESTS => "Slow down".to_string(),
-            s => s.canonical_reason().unwrap_or("Error").to_string(),
-        };
-        let message = match &err {
-            AppError::NotFound => {
-                "There is nothing here, or you do not have access to it.".to_string()
-            }
-            other => other.public_message(),
-        };
-        let page = ErrorPage {
-            layout: Layout::anonymous(&heading),
-            heading,
-            message,
-            home: status != StatusCode::TOO_MANY_REQUESTS,
-        };
-        let html = askama::Template::render(&page).unwrap_or_else(|_| "Error".into());
-        let mut response = (status, Html(html)).into_response();
-        err.extra_headers(&mut response);
-        // No request is at hand here, so the page comes out anonymous; `accounts::nav::with_nav`
-        // renders it again with the navigation when a signed-in person asked.
-        response.extensions_mut().insert(page);
-        response
+        // "Wait" offers no way on; everything else offers the library.
+        let home = self.0.status() != StatusCode::TOO_MANY_REQUESTS;
+        page(self.0, home)
     }
+}
+
+/// The page for a share- or upload-link visitor, who has no library to go back to.
+pub fn for_visitor(err: AppError) -> Response {
+    page(err, false)
+}
+
+fn page(err: AppError, home: bool) -> Response {
+    let status = err.status();
+    let heading = match status {
+        StatusCode::NOT_FOUND => "Not found".to_string(),
+        StatusCode::GONE => "No longer available".to_string(),
+        StatusCode::TOO_MANY_REQUESTS => "Slow down".to_string(),
+        s => s.canonical_reason().unwrap_or("Error").to_string(),
+    };
+    let message = match &err {
+        AppError::NotFound => "There is nothing here, or you do not have access to it.".to_string(),
+        other => other.public_message(),
+    };
+    let page = ErrorPage {
+        layout: Layout::anonymous(&heading),
+        heading,
+        message,
+        home,
+    };
+    let html = askama::Template::render(&page).unwrap_or_else(|_| "Error".into());
+    let mut response = (status, Html(html)).into_response();
+    err.extra_headers(&mut response);
+    // No request is at hand here, so the page comes out anonymous; `accounts::nav::with_nav`
+    // renders it again with the navigation when a signed-in person asked.
+    response.extensions_mut().insert(page);
+    response
 }

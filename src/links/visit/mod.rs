@@ -138,7 +138,7 @@ impl IntoResponse for Refused {
         match (self.json, self.gone_revoked) {
             (true, _) => self.error.into_response(),
             (false, Some(revoked)) => gone_page(revoked),
-            (false, None) => PageError(self.error).into_response(),
+            (false, None) => crate::web::error_page::for_visitor(self.error),
         }
     }
 }
