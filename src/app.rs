@@ -32,6 +32,7 @@ use crate::storage::Storage;
 use crate::web::{csrf, headers, static_files};
 use crate::{
     accounts, collections, events, jobs, library, links, mail, renditions, search, uploadlinks,
+    webhooks,
 };
 
 /// Everything a handler needs; one pointer to clone (every request clones it, and cloning each
@@ -66,6 +67,8 @@ pub struct Shared {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Wakes this instance's job workers when it queues work (others poll).
     pub jobs: jobs::Waker,
+    /// Which webhook kinds anyone listens to, and the client that sends them.
+    pub webhooks: Arc<webhooks::Hub>,
 }
 
 pub struct App {
@@ -99,6 +102,8 @@ impl App {
             db.clone(),
         )?;
         let metrics = Arc::new(crate::metrics::Metrics::new(db.local_fallbacks()));
+        let hub = webhooks::Hub::new(config.webhooks_allow_private)?;
+        hub.refresh(&db).await?;
         let state = AppState(Arc::new(Shared {
             clock: db.clock.clone(),
             mailer,
@@ -111,6 +116,7 @@ impl App {
             metrics,
             brand,
             jobs: jobs::Waker::default(),
+            webhooks: Arc::new(hub),
         }));
         Ok(App {
             router: router(state.clone()),
@@ -164,6 +170,8 @@ impl App {
                 }
             }
         }));
+        // Webhooks: re-read who listens to what (others may change it), announce expiring links.
+        workers.push(tokio::spawn(webhooks::run(self.state.clone())));
         // Digests: each instance asks for the day's job once a minute; one job runs.
         if let Some(hour) = self.state.config.digest_hour {
             let state = self.state.clone();
@@ -215,6 +223,7 @@ fn start_jobs(state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
                 let outcome = match kind {
                     jobs::JobKind::Renditions => renditions::run(state.clone(), job).await,
                     jobs::JobKind::Digests => crate::digests::run(state.clone(), job).await,
+                    jobs::JobKind::Webhook => webhooks::deliver(state.clone(), job).await,
                 };
                 let label = if outcome.is_ok() { "ok" } else { "error" };
                 state.metrics.job_run(kind.as_str(), label);
@@ -246,6 +255,7 @@ fn router(state: AppState) -> Router {
         .merge(uploadlinks::api::routes())
         .merge(search::api::routes())
         .merge(collections::api::routes())
+        .merge(webhooks::api::routes())
         .merge(library::tus::routes::<accounts::ApiUser>())
         .fallback(|| async { AppError::NotFound })
         .layer(middleware::from_fn(crate::error::json_errors))
@@ -264,6 +274,7 @@ fn router(state: AppState) -> Router {
         .merge(crate::brand::mail_pages::routes())
         .merge(search::pages::routes())
         .merge(collections::pages::routes())
+        .merge(webhooks::pages::routes())
         .merge(library::tus::routes::<accounts::PageUser>())
         .fallback(|| async { PageError(AppError::NotFound) })
         .layer(middleware::from_fn_with_state(

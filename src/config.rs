@@ -50,6 +50,10 @@ pub struct Config {
     /// The hour (UTC, 0–23) from which each day's digests go out (`ASSETPORT_DIGEST_HOUR`,
     /// default 7); `off` sends none on a schedule (admins can still send them from the jobs page).
     pub digest_hour: Option<u8>,
+    /// Webhooks may be delivered to loopback, private, link-local and other non-public addresses
+    /// (`ASSETPORT_WEBHOOKS_ALLOW_PRIVATE=true`); off by default, so an admin's endpoint cannot
+    /// reach into the portal's own network (see `webhooks::guard`).
+    pub webhooks_allow_private: bool,
 }
 
 /// The optional file; every key mirrors an `ASSETPORT_*` variable.
@@ -72,6 +76,7 @@ struct FileConfig {
     metrics_token: Option<SecretString>,
     db_pool: Option<u32>,
     digest_hour: Option<String>,
+    webhooks_allow_private: Option<bool>,
 }
 
 impl Config {
@@ -96,6 +101,7 @@ impl Config {
             metrics_token: None,
             db_pool: None,
             digest_hour: Some(7),
+            webhooks_allow_private: false,
         }
     }
 
@@ -172,6 +178,15 @@ impl Config {
                         .context("ASSETPORT_DIGEST_HOUR must be an hour 0-23 or off")?,
                 ),
             };
+        }
+        if let Some(v) = env("ASSETPORT_WEBHOOKS_ALLOW_PRIVATE") {
+            c.webhooks_allow_private = match v.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" => true,
+                "false" | "0" | "no" => false,
+                _ => anyhow::bail!("ASSETPORT_WEBHOOKS_ALLOW_PRIVATE must be true or false"),
+            };
+        } else if let Some(v) = file.webhooks_allow_private {
+            c.webhooks_allow_private = v;
         }
         if c.db_pool == Some(0) {
             anyhow::bail!("ASSETPORT_DB_POOL must be at least 1");

@@ -90,6 +90,11 @@ event_kinds! {
     UploadLinkExtended = "upload_link_extended",
     UploadLinkRevoked = "upload_link_revoked",
     UploadLinkPasswordFailed = "upload_link_password_failed",
+    WebhookCreated = "webhook_created",
+    WebhookDeleted = "webhook_deleted",
+    WebhookEnabled = "webhook_enabled",
+    WebhookDisabled = "webhook_disabled",
+    WebhookDeliveryResent = "webhook_delivery_resent",
 }
 
 impl Serialize for EventKind {

@@ -131,4 +131,8 @@ id_type! {
     LinkId;
     /// An upload link.
     UploadLinkId;
+    /// A webhook endpoint.
+    WebhookId;
+    /// One message to one webhook endpoint (also its `webhook-id` header).
+    DeliveryId;
 }

@@ -43,6 +43,7 @@ pub mod token;
 pub mod upload_cli;
 pub mod uploadlinks;
 pub mod web;
+pub mod webhooks;
 
 pub use app::{App, AppState};
 pub use config::Config;

@@ -141,7 +141,8 @@ pub const NEW_ASSETS_DIGEST: Kind = Kind {
 pub const ADMIN_DIGEST: Kind = Kind {
     key: "admin_digest",
     label: "Admin digest",
-    when: "daily or weekly to admins, when there are new submissions or things about to expire",
+    when: "daily or weekly to admins, when there are new submissions, things about to expire \
+           or webhooks turned off",
     subject: "{portal}: {summary}",
     body: "Hello {name},\n\n{sections}\n\
            You get this {frequency} digest as an admin of {portal}.\n\
@@ -153,7 +154,8 @@ pub const ADMIN_DIGEST: Kind = Kind {
         ("summary", "one line, e.g. “2 submissions, 1 link expiring”"),
         (
             "sections",
-            "new submissions, links and assets about to expire, each with addresses",
+            "new submissions, links and assets about to expire, webhooks turned off, \
+             each with addresses",
         ),
         ("frequency", "“daily” or “weekly”"),
         ("settings", "the recipient's notification settings"),

@@ -1,4 +1,5 @@
-//! The admins' digest: new submissions, and share links and assets about to expire.
+//! The admins' digest: new submissions, share links and assets about to expire, and webhook
+//! endpoints that were turned off for failing.
 use sqlx::Row;
 
 use crate::accounts::Account;
@@ -21,11 +22,17 @@ pub struct AdminNews {
     pub links: Vec<(String, String, i64)>,
     /// Assets whose licence ends soon, not announced before: (asset id, name, end).
     pub assets: Vec<(String, String, i64)>,
+    /// Webhook endpoints disabled in the period for failing 3 days on end: (id, description,
+    /// URL, when).
+    pub webhooks: Vec<(String, String, String, i64)>,
 }
 
 impl AdminNews {
     pub fn is_empty(&self) -> bool {
-        self.submissions.is_empty() && self.links.is_empty() && self.assets.is_empty()
+        self.submissions.is_empty()
+            && self.links.is_empty()
+            && self.assets.is_empty()
+            && self.webhooks.is_empty()
     }
 }
 
@@ -119,6 +126,24 @@ pub async fn admin_news(
             r.try_get("available_until")?,
         ));
     }
+    // Disabled (by the delivery job, `webhooks::actions::disable_failing_webhook`) in the period
+    // and still off.
+    let rows = sqlx::query(
+        "SELECT id, description, url, disabled_at FROM webhooks \
+         WHERE enabled = 0 AND disabled_at > $1 AND disabled_at <= $2 ORDER BY disabled_at, id",
+    )
+    .bind(since)
+    .bind(now)
+    .fetch_all(&db.pool)
+    .await?;
+    for r in rows {
+        news.webhooks.push((
+            r.try_get("id")?,
+            r.try_get("description")?,
+            r.try_get("url")?,
+            r.try_get("disabled_at")?,
+        ));
+    }
     Ok(news)
 }
 
@@ -184,6 +209,24 @@ pub(super) async fn send_admin(
             .iter()
             .map(|(id, name, at)| {
                 format!("- {name}, on {}\n  {base}/assets/{id}\n", clock::human(*at))
+            })
+            .collect(),
+    );
+    section(
+        ("webhook disabled", "webhooks disabled"),
+        "Webhooks turned off after failing for 3 days (turn them on again on their page):\n",
+        news.webhooks
+            .iter()
+            .map(|(id, description, url, at)| {
+                let name = if description.is_empty() {
+                    url.clone()
+                } else {
+                    format!("{description} ({url})")
+                };
+                format!(
+                    "- {name}, on {}\n  {base}/admin/webhooks/{id}\n",
+                    clock::human(*at)
+                )
             })
             .collect(),
     );

@@ -32,16 +32,29 @@ pub enum JobKind {
     Renditions,
     /// The digest mails (`digests::run`); subject: `daily:<date>` or `now:<id>`.
     Digests,
+    /// One webhook message to one endpoint (`webhooks::deliver`); subject: the delivery id.
+    Webhook,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 2] = [JobKind::Renditions, JobKind::Digests];
+    pub const ALL: [JobKind; 3] = [JobKind::Renditions, JobKind::Digests, JobKind::Webhook];
 
     /// The name stored in the database and used as the metrics label.
     pub fn as_str(self) -> &'static str {
         match self {
             JobKind::Renditions => "renditions",
             JobKind::Digests => "digests",
+            JobKind::Webhook => "webhook",
+        }
+    }
+
+    /// Attempts before a job of this kind fails for good. A webhook receiver may be down for
+    /// a few hours (a deploy, maintenance): its ten attempts span about six and a half hours
+    /// of backoff; the rest fail fast.
+    pub fn max_attempts(self) -> i64 {
+        match self {
+            JobKind::Webhook => 10,
+            JobKind::Renditions | JobKind::Digests => 5,
         }
     }
 }
@@ -128,16 +141,17 @@ where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
     sqlx::query(
-        "INSERT INTO jobs (id, kind, subject, state, run_at, created_at, updated_at) \
-         VALUES ($1, $2, $3, 'pending', $4, $4, $4) \
+        "INSERT INTO jobs (id, kind, subject, state, run_at, created_at, updated_at, max_attempts) \
+         VALUES ($1, $2, $3, 'pending', $4, $4, $4, $5) \
          ON CONFLICT (kind, subject) DO UPDATE SET state = 'pending', attempts = 0, \
          run_at = excluded.run_at, claim = NULL, lease_until = NULL, last_error = '', \
-         updated_at = excluded.updated_at",
+         updated_at = excluded.updated_at, max_attempts = excluded.max_attempts",
     )
     .bind(db::new_id())
     .bind(kind.as_str())
     .bind(subject)
     .bind(now)
+    .bind(kind.max_attempts())
     .execute(exec)
     .await?;
     Ok(())
@@ -149,13 +163,14 @@ where
 pub async fn enqueue_once(db: &Db, kind: JobKind, subject: &str) -> Result<bool, sqlx::Error> {
     let now = db.clock.now_ms();
     let r = sqlx::query(
-        "INSERT INTO jobs (id, kind, subject, state, run_at, created_at, updated_at) \
-         VALUES ($1, $2, $3, 'pending', $4, $4, $4) ON CONFLICT (kind, subject) DO NOTHING",
+        "INSERT INTO jobs (id, kind, subject, state, run_at, created_at, updated_at, max_attempts) \
+         VALUES ($1, $2, $3, 'pending', $4, $4, $4, $5) ON CONFLICT (kind, subject) DO NOTHING",
     )
     .bind(db::new_id())
     .bind(kind.as_str())
     .bind(subject)
     .bind(now)
+    .bind(kind.max_attempts())
     .execute(&db.pool)
     .await?;
     Ok(r.rows_affected() == 1)
@@ -427,6 +442,7 @@ mod tests {
     fn kinds_keep_their_stored_names_and_unknown_ones_are_errors() {
         assert_eq!(JobKind::Renditions.as_str(), "renditions");
         assert_eq!(JobKind::Digests.as_str(), "digests");
+        assert_eq!(JobKind::Webhook.as_str(), "webhook");
         for kind in JobKind::ALL {
             assert_eq!(kind.as_str().parse(), Ok(kind));
         }

@@ -200,6 +200,8 @@ pub async fn check_in(
             .await?
             .ok_or(AppError::NotFound)?;
         super::review::notify_admins_of_submission(state, who, &view).await;
+        let sender = super::review::Sender::Member(who);
+        super::review::submission_received(state, &view, sender, "check_in").await;
     }
     Ok(CheckIn::Created(version))
 }

@@ -2,6 +2,7 @@
 //! reject with a comment; archive; restore), one asset or many at once. Each decision is recorded
 //! and the contributor of the version decided on hears about it by email.
 use serde::Deserialize;
+use serde_json::{json, Value};
 use sqlx::Row;
 
 use crate::accounts::{users, Account};
@@ -12,6 +13,7 @@ use crate::events::{Event, EventKind};
 use crate::library::assets::{self, AssetView};
 use crate::library::folders;
 use crate::web::client::ClientInfo;
+use crate::webhooks::{self, WebhookKind};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -89,7 +91,66 @@ pub async fn decide(
     if matches!(action, Action::Approve | Action::Reject) {
         notify(state, admin, &before, action == Action::Approve, comment).await?;
     }
+    if action == Action::Approve && webhooks::wanted(state, WebhookKind::AssetApproved) {
+        let mut data = asset_data(state, &before);
+        data["folder_id"] = json!(into.unwrap_or(&before.asset.folder_id));
+        data["approved_by"] = json!({ "user_id": admin.id, "name": admin.name, "email": admin.email });
+        webhooks::emit(state, WebhookKind::AssetApproved, data).await;
+    }
     Ok(())
+}
+
+/// An asset and the version concerned, as webhooks describe it.
+pub fn asset_data(state: &AppState, view: &AssetView) -> Value {
+    json!({
+        "asset_id": view.asset.id,
+        "title": view.asset.title,
+        "folder_id": view.asset.folder_id,
+        "version_id": view.version.id,
+        "version": view.version.number,
+        "filename": view.version.filename,
+        "media_type": view.version.media_type,
+        "size": view.version.size,
+        "sha256": view.version.sha256,
+        "url": format!("{}/assets/{}", state.config.public_url, view.asset.id),
+    })
+}
+
+/// Who sent a submission.
+pub enum Sender<'a> {
+    Member(&'a Account),
+    /// Someone without an account, through an upload link, by the name and email they gave.
+    UploadLink {
+        link_id: &'a str,
+        name: &'a str,
+        email: &'a str,
+    },
+}
+
+/// Sends `submission.received` for `view`, a file or version now waiting for review; `via` is
+/// `upload`, `upload_link` or `check_in`. Free when no webhook listens.
+pub async fn submission_received(state: &AppState, view: &AssetView, sender: Sender<'_>, via: &str) {
+    if !webhooks::wanted(state, WebhookKind::SubmissionReceived) {
+        return;
+    }
+    let mut data = asset_data(state, view);
+    data["via"] = json!(via);
+    data["review_url"] = json!(format!("{}/admin/review", state.config.public_url));
+    match sender {
+        Sender::Member(who) => {
+            data["submitted_by"] = json!({ "user_id": who.id, "name": who.name, "email": who.email });
+            data["upload_link_id"] = Value::Null;
+        }
+        Sender::UploadLink {
+            link_id,
+            name,
+            email,
+        } => {
+            data["submitted_by"] = json!({ "user_id": null, "name": name, "email": email });
+            data["upload_link_id"] = json!(link_id);
+        }
+    }
+    webhooks::emit(state, WebhookKind::SubmissionReceived, data).await;
 }
 
 /// Tells the uploader of the version decided on (not the admin who acted).

@@ -116,6 +116,8 @@ pub async fn receive(
                 .await?;
             if !who.is_admin() {
                 review::notify_admins_of_submission(state, who, &view).await;
+                review::submission_received(state, &view, review::Sender::Member(who), "upload")
+                    .await;
             }
             Ok(view)
         }
@@ -171,6 +173,7 @@ pub async fn commit_received(
         .await?;
     if !who.is_admin() {
         review::notify_admins_of_submission(state, who, &view).await;
+        review::submission_received(state, &view, review::Sender::Member(who), "upload").await;
     }
     Ok(view)
 }
@@ -249,6 +252,12 @@ pub async fn receive_via_link(
                 .events
                 .record(uploaded(&view).link(&link.id).detail(&detail), client)
                 .await?;
+            let sender = review::Sender::UploadLink {
+                link_id: &link.id,
+                name: &view.asset.uploader_name,
+                email: &view.asset.uploader_email,
+            };
+            review::submission_received(state, &view, sender, "upload_link").await;
             Ok(view)
         }
         Err(e) => {

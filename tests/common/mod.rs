@@ -133,6 +133,9 @@ pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Op
     // No digests on a clock: a test run at the digest hour would get unexpected mail. The
     // digest tests send them through the admin's button.
     config.digest_hour = None;
+    // Webhook receivers in tests listen on 127.0.0.1 (ASSETPORT_WEBHOOKS_ALLOW_PRIVATE=true);
+    // tests of the refusal turn it off.
+    config.webhooks_allow_private = true;
     let mut schema = None;
     if backend == Backend::Postgres {
         let name = format!("t_{}", assetport::token::random_hex(8));
@@ -238,6 +241,7 @@ impl TestApp {
         config.storage = self.state.config.storage.clone();
         config.renderer = PathBuf::from(env!("CARGO_BIN_EXE_assetport"));
         config.digest_hour = None;
+        config.webhooks_allow_private = true;
         tweak(&mut config);
         let app = App::build(config).await.expect("another instance");
         let base = format!("http://{}", app.local_addr());

@@ -12,6 +12,7 @@ use crate::library::card::AssetCard;
 use crate::links::gallery::Buttons;
 use crate::web::format::human_size;
 use crate::web::layout::{render, Layout};
+use crate::webhooks::{self, WebhookKind};
 
 /// Most assets shown on a landing page (the ZIP holds all of them).
 const GALLERY_LIMIT: i64 = 500;
@@ -135,6 +136,18 @@ pub(super) async fn landing(State(state): State<AppState>, v: LinkVisit) -> Page
     state
         .events
         .record_detached(Event::new(EventKind::LinkView).link(&v.link.id), &v.client);
+    if webhooks::wanted(&state, WebhookKind::LinkOpened) {
+        let l = &v.link;
+        let info = webhooks::LinkInfo {
+            id: &l.id,
+            share_id: &l.share_id,
+            title: &l.title,
+            recipient: l.recipient.as_deref(),
+            expires_at: l.expires_at,
+        };
+        let data = webhooks::link_data(&state.config.public_url, &info);
+        webhooks::emit_detached(&state, WebhookKind::LinkOpened, data);
+    }
     let heading = if v.link.title.is_empty() {
         "Shared files".to_string()
     } else {
