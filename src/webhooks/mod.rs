@@ -254,10 +254,14 @@ fn payload(kind: WebhookKind, now: i64, data: Value) -> String {
 }
 
 async fn queue(state: &AppState, kind: WebhookKind, data: Value) -> Result<usize, sqlx::Error> {
+    let endpoints = subscribers(&state.db, kind).await?;
+    if endpoints.is_empty() {
+        return Ok(0);
+    }
     let now = state.clock.now_ms();
     let body = payload(kind, now, data);
     let mut tx = state.db.pool.begin().await?;
-    let n = queue_in(&mut tx, kind, &body, now).await?;
+    let n = queue_in(&mut tx, &endpoints, kind, &body, now).await?;
     tx.commit().await?;
     if n > 0 {
         state.jobs.wake();
@@ -265,37 +269,50 @@ async fn queue(state: &AppState, kind: WebhookKind, data: Value) -> Result<usize
     Ok(n)
 }
 
-/// Inside `tx`: a delivery and its job for each enabled endpoint subscribed to `kind`.
+/// The enabled endpoints subscribed to `kind`. Read before any transaction that queues: on
+/// SQLite a transaction that reads first and writes later fails at once (not after the busy
+/// timeout) when another connection wrote in between.
+async fn subscribers(db: &Db, kind: WebhookKind) -> Result<Vec<String>, sqlx::Error> {
+    // Kind names hold no LIKE wildcards ('%', '_'); the commas make the match whole.
+    sqlx::query("SELECT id FROM webhooks WHERE enabled = 1 AND (',' || kinds || ',') LIKE $1")
+        .bind(format!("%,{},%", kind.as_str()))
+        .fetch_all(&db.pool)
+        .await?
+        .iter()
+        .map(|r| r.try_get("id"))
+        .collect()
+}
+
+/// Inside `tx`: a delivery and its job for each of `endpoints` still there and enabled.
 async fn queue_in(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    endpoints: &[String],
     kind: WebhookKind,
     body: &str,
     now: i64,
 ) -> Result<usize, sqlx::Error> {
-    // Kind names hold no LIKE wildcards ('%', '_'); the commas make the match whole.
-    let endpoints = sqlx::query(
-        "SELECT id FROM webhooks WHERE enabled = 1 AND (',' || kinds || ',') LIKE $1",
-    )
-    .bind(format!("%,{},%", kind.as_str()))
-    .fetch_all(&mut **tx)
-    .await?;
-    for e in &endpoints {
-        let webhook_id: String = e.try_get("id")?;
+    let mut queued = 0;
+    for webhook_id in endpoints {
         let id = db::new_id();
-        sqlx::query(
+        let inserted = sqlx::query(
             "INSERT INTO webhook_deliveries (id, webhook_id, kind, payload, state, created_at, \
-             updated_at) VALUES ($1, $2, $3, $4, 'pending', $5, $5)",
+             updated_at) SELECT $1, id, $3, $4, 'pending', $5, $5 FROM webhooks \
+             WHERE id = $2 AND enabled = 1",
         )
         .bind(&id)
-        .bind(&webhook_id)
+        .bind(webhook_id)
         .bind(kind.as_str())
         .bind(body)
         .bind(now)
         .execute(&mut **tx)
-        .await?;
-        jobs::enqueue(&mut **tx, JobKind::Webhook, &id, now).await?;
+        .await?
+        .rows_affected();
+        if inserted == 1 {
+            jobs::enqueue(&mut **tx, JobKind::Webhook, &id, now).await?;
+            queued += 1;
+        }
     }
-    Ok(endpoints.len())
+    Ok(queued)
 }
 
 /// A registered endpoint (its secret is read only to sign: `secret`).
@@ -404,7 +421,7 @@ pub struct Delivery {
 const DELIVERY_SELECT: &str = "SELECT d.id, d.webhook_id, d.kind, d.state, d.attempts, \
      d.response_code, d.last_error, d.created_at, d.attempted_at, j.run_at \
      FROM webhook_deliveries d LEFT JOIN jobs j ON j.kind = 'webhook' AND j.subject = d.id \
-     AND j.state IN ('pending', 'running')";
+     AND j.state = 'pending'";
 
 impl Delivery {
     fn from_row(r: &AnyRow) -> Result<Delivery, sqlx::Error> {
@@ -616,6 +633,10 @@ pub async fn announce_expiring(state: &AppState) -> Result<usize, sqlx::Error> {
     .bind(now + EXPIRING_WITHIN_MS)
     .fetch_all(&state.db.pool)
     .await?;
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let endpoints = subscribers(&state.db, WebhookKind::LinkExpiring).await?;
     let mut sent = 0;
     for r in rows {
         let id: String = r.try_get("id")?;
@@ -647,7 +668,7 @@ pub async fn announce_expiring(state: &AppState) -> Result<usize, sqlx::Error> {
             == 1;
         if claimed {
             let body = payload(WebhookKind::LinkExpiring, now, data);
-            sent += queue_in(&mut tx, WebhookKind::LinkExpiring, &body, now).await?;
+            sent += queue_in(&mut tx, &endpoints, WebhookKind::LinkExpiring, &body, now).await?;
         }
         tx.commit().await?;
     }
