@@ -94,7 +94,8 @@ pub async fn decide(
     if action == Action::Approve && webhooks::wanted(state, WebhookKind::AssetApproved) {
         let mut data = asset_data(state, &before);
         data["folder_id"] = json!(into.unwrap_or(&before.asset.folder_id));
-        data["approved_by"] = json!({ "user_id": admin.id, "name": admin.name, "email": admin.email });
+        data["approved_by"] =
+            json!({ "user_id": admin.id, "name": admin.name, "email": admin.email });
         webhooks::emit(state, WebhookKind::AssetApproved, data).await;
     }
     Ok(())
@@ -129,7 +130,12 @@ pub enum Sender<'a> {
 
 /// Sends `submission.received` for `view`, a file or version now waiting for review; `via` is
 /// `upload`, `upload_link` or `check_in`. Free when no webhook listens.
-pub async fn submission_received(state: &AppState, view: &AssetView, sender: Sender<'_>, via: &str) {
+pub async fn submission_received(
+    state: &AppState,
+    view: &AssetView,
+    sender: Sender<'_>,
+    via: &str,
+) {
     if !webhooks::wanted(state, WebhookKind::SubmissionReceived) {
         return;
     }
@@ -138,7 +144,8 @@ pub async fn submission_received(state: &AppState, view: &AssetView, sender: Sen
     data["review_url"] = json!(format!("{}/admin/review", state.config.public_url));
     match sender {
         Sender::Member(who) => {
-            data["submitted_by"] = json!({ "user_id": who.id, "name": who.name, "email": who.email });
+            data["submitted_by"] =
+                json!({ "user_id": who.id, "name": who.name, "email": who.email });
             data["upload_link_id"] = Value::Null;
         }
         Sender::UploadLink {

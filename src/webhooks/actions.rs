@@ -54,8 +54,7 @@ pub async fn create_webhook(
         ));
     }
     let description = options.description.trim();
-    if description.chars().count() > MAX_DESCRIPTION || description.chars().any(char::is_control)
-    {
+    if description.chars().count() > MAX_DESCRIPTION || description.chars().any(char::is_control) {
         return Err(AppError::Unprocessable(format!(
             "a description has at most {MAX_DESCRIPTION} characters on one line"
         )));

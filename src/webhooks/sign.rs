@@ -44,7 +44,10 @@ pub fn signature(
     mac.update(timestamp.to_string().as_bytes());
     mac.update(b".");
     mac.update(body.as_bytes());
-    Ok(format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes())))
+    Ok(format!(
+        "v1,{}",
+        STANDARD.encode(mac.finalize().into_bytes())
+    ))
 }
 
 #[cfg(test)]
@@ -79,8 +82,16 @@ mod tests {
 
     #[test]
     fn a_malformed_secret_signs_nothing() {
-        for s in ["", "whsec_", "whsec_!!!", "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"] {
-            assert!(signature(&SecretString::from(s), "id", 1, "{}").is_err(), "{s}");
+        for s in [
+            "",
+            "whsec_",
+            "whsec_!!!",
+            "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        ] {
+            assert!(
+                signature(&SecretString::from(s), "id", 1, "{}").is_err(),
+                "{s}"
+            );
         }
     }
 }
