@@ -360,6 +360,27 @@ async function adminJourney() {
     await J.checkPage(page, '16-links');
   }, page);
 
+  await J.step('register a webhook endpoint on the Webhooks page; its secret is shown once', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Webhooks' }).click();
+    await page.waitForURL(`${BASE}/admin/webhooks`);
+    const form = page.locator('form[action="/admin/webhooks"]');
+    await form.getByLabel(/^URL/).fill('https://hooks.example.com/assetport');
+    await form.getByLabel(/^Description/).fill('Team chat');
+    await form.getByLabel(/asset\.approved/).check();
+    await J.checkPage(page, '16b-webhooks');
+    await clickAndLoad(page, form.getByRole('button', { name: 'Add endpoint' }));
+    await noErrorBox(page);
+    const secret = await page.locator('.copy-field').first().inputValue();
+    expect(/^whsec_[A-Za-z0-9+/=]{32,}$/.test(secret), `the created page shows no whsec_ secret (got "${secret}")`);
+    await J.checkPage(page, '16c-webhook-created');
+    await clickAndLoad(page, page.getByRole('link', { name: 'Its delivery log' }));
+    await noErrorBox(page);
+    expect((await textOf(page, 'h1')) === 'Team chat', `the endpoint's page is titled "${await textOf(page, 'h1')}"`);
+    expect(!(await textOf(page, 'main')).includes(secret), 'the endpoint\'s page shows the secret again');
+    S.webhookPath = new URL(page.url()).pathname;
+    await J.checkPage(page, '16d-webhook');
+  }, page);
+
   await J.step('the admin\'s pages on a phone (390 px)', async () => {
     await page.setViewportSize(PHONE);
     const pages = [
@@ -372,6 +393,8 @@ async function adminJourney() {
       ['/admin/links', '23-links'],
       ['/admin/reports', '24-reports'],
       ['/admin/jobs', '25-jobs'],
+      ['/admin/webhooks', '25b-webhooks'],
+      [S.webhookPath || '/admin/webhooks', '25c-webhook'],
       ['/admin/branding', '26-branding'],
       ['/admin/branding/emails', '27-emails'],
       ['/account', '28-account'],
