@@ -190,6 +190,11 @@ impl App {
         let result = axum::serve(listener, service)
             .with_graceful_shutdown(signal)
             .await;
+        // Every response has ended and handed over its event and receipt: commit them before
+        // the process exits (the guarantee in `receipts`).
+        if let Err(e) = self.state.events.flush().await {
+            tracing::warn!(error = %e, "flushing the audit writer at shutdown failed");
+        }
         janitor.abort();
         for w in workers {
             w.abort();
@@ -243,6 +248,7 @@ fn router(state: AppState) -> Router {
         .merge(accounts::api::routes())
         .merge(library::api::routes(config.max_upload_bytes))
         .merge(links::api::routes())
+        .merge(crate::receipts::api::routes())
         .merge(uploadlinks::api::routes())
         .merge(search::api::routes())
         .merge(collections::api::routes())

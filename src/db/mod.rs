@@ -112,6 +112,12 @@ pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0013_link_ip_allow.sql"),
         include_str!("../../migrations/postgres/0013_link_ip_allow.sql"),
     ),
+    (
+        14,
+        "receipts",
+        include_str!("../../migrations/sqlite/0014_receipts.sql"),
+        include_str!("../../migrations/postgres/0014_receipts.sql"),
+    ),
 ];
 
 impl Db {

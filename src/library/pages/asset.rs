@@ -113,6 +113,14 @@ struct AssetPage {
     /// Admins: every collection (for "Add to collection") and those holding this asset.
     collections: Vec<crate::collections::Collection>,
     in_collections: Vec<crate::collections::Collection>,
+    /// Admins: who received each version whole (receipts), newest version first.
+    holders: Vec<crate::receipts::query::Holders>,
+}
+
+impl AssetPage {
+    fn when(&self, ms: &i64) -> String {
+        crate::clock::human(*ms)
+    }
 }
 
 async fn asset_page(
@@ -262,6 +270,11 @@ async fn asset_page(
         },
         move_targets: if who.is_admin() {
             folders::all(db, 2000).await?
+        } else {
+            Vec::new()
+        },
+        holders: if who.is_admin() {
+            crate::receipts::query::holders(db, &a.id).await?
         } else {
             Vec::new()
         },
