@@ -50,6 +50,9 @@ pub struct Config {
     /// The hour (UTC, 0–23) from which each day's digests go out (`ASSETPORT_DIGEST_HOUR`,
     /// default 7); `off` sends none on a schedule (admins can still send them from the jobs page).
     pub digest_hour: Option<u8>,
+    /// How far back a completed download makes its holder hear of a recall, in days
+    /// (`ASSETPORT_RECALL_DAYS`, default 365).
+    pub recall_days: i64,
 }
 
 /// The optional file; every key mirrors an `ASSETPORT_*` variable.
@@ -72,6 +75,7 @@ struct FileConfig {
     metrics_token: Option<SecretString>,
     db_pool: Option<u32>,
     digest_hour: Option<String>,
+    recall_days: Option<i64>,
 }
 
 impl Config {
@@ -96,6 +100,7 @@ impl Config {
             metrics_token: None,
             db_pool: None,
             digest_hour: Some(7),
+            recall_days: 365,
         }
     }
 
@@ -172,6 +177,14 @@ impl Config {
                         .context("ASSETPORT_DIGEST_HOUR must be an hour 0-23 or off")?,
                 ),
             };
+        }
+        if let Some(v) = env("ASSETPORT_RECALL_DAYS") {
+            c.recall_days = v.trim().parse().context("ASSETPORT_RECALL_DAYS")?;
+        } else if let Some(v) = file.recall_days {
+            c.recall_days = v;
+        }
+        if !(1..=3650).contains(&c.recall_days) {
+            anyhow::bail!("ASSETPORT_RECALL_DAYS must be between 1 and 3650");
         }
         if c.db_pool == Some(0) {
             anyhow::bail!("ASSETPORT_DB_POOL must be at least 1");

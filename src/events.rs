@@ -90,6 +90,8 @@ event_kinds! {
     UploadLinkExtended = "upload_link_extended",
     UploadLinkRevoked = "upload_link_revoked",
     UploadLinkPasswordFailed = "upload_link_password_failed",
+    AssetRecalled = "asset_recalled",
+    RecallAcknowledged = "recall_acknowledged",
 }
 
 impl Serialize for EventKind {

@@ -59,6 +59,8 @@ struct ReportsPage {
     more: Vec<(&'static str, usize)>,
     /// Receipts: started and completed, by asset, person, group and link.
     delivered: Vec<(By, Vec<Delivered>)>,
+    /// Recalls opened in the range, with their counts.
+    recalls: Vec<crate::recalls::query::RecallRow>,
 }
 
 impl ReportsPage {
@@ -135,12 +137,14 @@ async fn reports_page(
             .collect(),
         more,
         delivered,
+        recalls: crate::recalls::query::between(db, range.from, range.to).await?,
     };
     Ok(render(&page)?.into_response())
 }
 
 /// The tables a CSV can be had of, as `/admin/reports/<name>.csv`.
-pub const TABLES: [&str; 12] = [
+pub const TABLES: [&str; 13] = [
+    "recalls",
     "delivery-assets",
     "delivery-people",
     "delivery-groups",
@@ -185,6 +189,37 @@ async fn csv_file(
                     r.started.to_string(),
                     r.completed.to_string(),
                     r.id,
+                ]);
+            }
+            csv
+        }
+        "recalls" => {
+            let mut csv = Csv::new(&[
+                "asset",
+                "reason",
+                "mode",
+                "opened",
+                "notices",
+                "notified",
+                "acknowledged",
+                "outstanding",
+                "anonymous",
+                "asset_id",
+                "recall_id",
+            ]);
+            for r in crate::recalls::query::between(db, range.from, range.to).await? {
+                csv.row(&[
+                    r.asset.clone(),
+                    r.reason.clone(),
+                    r.mode.clone(),
+                    crate::clock::rfc3339(r.created_at),
+                    r.notices.to_string(),
+                    r.notified.to_string(),
+                    r.acknowledged.to_string(),
+                    r.outstanding().to_string(),
+                    r.anonymous.to_string(),
+                    r.asset_id.clone(),
+                    r.id.clone(),
                 ]);
             }
             csv

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod s3;
+pub mod smtp;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -539,6 +540,23 @@ impl Api {
     }
 
     /// Approves asset `id` and expects 200.
+    /// Checks in `bytes` as a new version of `asset` (`POST /assets/{id}/versions`).
+    pub async fn check_in(&self, asset: &str, bytes: &[u8], comment: &str) -> Response {
+        let form = reqwest::multipart::Form::new()
+            .text("comment", comment.to_string())
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(bytes.to_vec()).file_name("logo.png"),
+            );
+        self.client
+            .post(self.url(&format!("/assets/{asset}/versions")))
+            .bearer_auth(&self.token)
+            .multipart(form)
+            .send()
+            .await
+            .expect("check-in")
+    }
+
     pub async fn approve(&self, id: &str) {
         let r = self.post(&format!("/assets/{id}/approve"), json!({})).await;
         assert_eq!(r.status(), 200, "approve {id}");

@@ -115,6 +115,8 @@ struct AssetPage {
     in_collections: Vec<crate::collections::Collection>,
     /// Admins: who received each version whole (receipts), newest version first.
     holders: Vec<crate::receipts::query::Holders>,
+    /// Admins: the asset's recalls with their counts.
+    recalls: Vec<crate::recalls::query::RecallRow>,
 }
 
 impl AssetPage {
@@ -275,6 +277,11 @@ async fn asset_page(
         },
         holders: if who.is_admin() {
             crate::receipts::query::holders(db, &a.id).await?
+        } else {
+            Vec::new()
+        },
+        recalls: if who.is_admin() {
+            crate::recalls::query::of_asset(db, &a.id).await?
         } else {
             Vec::new()
         },
