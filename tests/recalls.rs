@@ -302,7 +302,56 @@ async fn archiving_and_a_stop_recall_tell_holders_a_day_apart(app: TestApp) {
         .all(|r| r["notified"] == 1 && r["mode"] == "stop"));
 }
 
+async fn a_closing_window_withdraws_once_on_any_number_of_instances(app: TestApp) {
+    let admin = app.admin().await;
+    let folder = admin.folder(None, "Campaign").await;
+    let a = admin.published(&folder, "summer.png", png(32, 32, 5)).await;
+    let r = admin
+        .patch(
+            &format!("/assets/{a}"),
+            json!({ "available_until": app.in_secs(3600) }),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let share = admin
+        .create_link(json!({ "asset_ids": [a], "recipients": ["shop@supermart.test"], "per_recipient": true }))
+        .await;
+    download(&visitor(), &format!("{}/assets/{a}/original", share.url)).await;
+    app.state.events.flush().await.unwrap();
+    // Still inside the window: nothing to withdraw.
+    assert_eq!(
+        assetport::recalls::scan_windows(&app.state).await.unwrap(),
+        0
+    );
+    // It runs no jobs, so the mail lands in this instance's outbox.
+    let other = app.another_instance(|c| c.job_workers = 0).await;
+    app.advance(std::time::Duration::from_secs(3601));
+    other
+        .state
+        .clock
+        .advance(std::time::Duration::from_secs(3601));
+    // Both instances look (each does, every minute); one recall is opened.
+    let (x, y) = tokio::join!(
+        assetport::recalls::scan_windows(&app.state),
+        assetport::recalls::scan_windows(&other.state)
+    );
+    assert_eq!(x.unwrap() + y.unwrap(), 1);
+    assert_eq!(
+        assetport::recalls::scan_windows(&app.state).await.unwrap(),
+        0
+    );
+    let listed = recalls(&admin, &a).await;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["reason"], "withdrawn");
+    let mail = app
+        .wait_for_mail("shop@supermart.test", |m| m.contains("have changed"))
+        .await;
+    assert!(mail.contains("its licence period ended"), "{mail}");
+    other.stop().await;
+}
+
 on_both_backends!(
     a_new_version_tells_each_holder_once_across_two_instances,
     archiving_and_a_stop_recall_tell_holders_a_day_apart,
+    a_closing_window_withdraws_once_on_any_number_of_instances,
 );

@@ -275,7 +275,104 @@ async fn members_get_receipts_on_every_channel_and_no_access_to_them(app: TestAp
     assert!(rest["next"].is_null());
 }
 
+/// What admins see: the link's delivery table, the asset's holders, the reports' CSVs.
+async fn admins_see_who_has_each_file(app: TestApp) {
+    let admin = app.admin().await;
+    let folder = admin.folder(None, "Kit").await;
+    let group = admin.group("Retail").await;
+    admin.grant(&folder, &group, true, true, false).await;
+    let a = admin
+        .published(&folder, "poster.pdf", bytes(40_000, 9))
+        .await;
+    let member = app.member("buyer@retail.test", &[&group]).await;
+    let r = member.get(&format!("/assets/{a}/original")).await;
+    r.bytes().await.unwrap();
+    let share = admin
+        .create_link(
+            json!({ "asset_ids": [a], "recipients": ["print@shop.test"], "per_recipient": true }),
+        )
+        .await;
+    let url = format!("{}/assets/{a}/original", share.url);
+    visitor()
+        .get(&url)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let anon = admin.create_link(json!({ "asset_ids": [a] })).await;
+    let anon_url = format!("{}/assets/{a}/original", anon.url);
+    visitor()
+        .get(&anon_url)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    // Started, never completed.
+    let partial = visitor()
+        .get(&anon_url)
+        .header(header::RANGE, "bytes=0-99")
+        .send()
+        .await
+        .unwrap();
+    partial.bytes().await.unwrap();
+    settle(&app).await;
+
+    let browser = app.browser();
+    browser.login_ok("admin@example.com").await;
+    let (status, page) = browser.page(&format!("/assets/{a}")).await;
+    assert_eq!(status, 200);
+    let holders = &page[page.find("Who has this file").expect("holders section")..];
+    assert!(holders.contains("buyer@retail.test"), "{holders}");
+    assert!(holders.contains("print@shop.test"), "{holders}");
+    assert!(
+        holders.contains("1 anonymous download completed"),
+        "{holders}"
+    );
+    assert!(holders.contains("1 started and not completed"), "{holders}");
+    // Members do not see it.
+    let partner = app.browser();
+    partner.login_ok("buyer@retail.test").await;
+    let (_, theirs) = partner.page(&format!("/assets/{a}")).await;
+    assert!(!theirs.contains("Who has this file"));
+
+    let (status, log) = browser.page(&format!("/admin/links/{}", share.id)).await;
+    assert_eq!(status, 200);
+    let delivery = &log[log.find("<h3>Delivery</h3>").expect("delivery table")..];
+    assert!(delivery.contains("print@shop.test"), "{delivery}");
+    assert!(delivery.contains("poster.pdf"), "{delivery}");
+    assert!(
+        delivery.contains("1 download(s), 1 completed"),
+        "{delivery}"
+    );
+    let (_, anon_log) = browser.page(&format!("/admin/links/{}", anon.id)).await;
+    assert!(anon_log.contains("anonymous visitors"));
+    assert!(
+        anon_log.contains("2 download(s), 1 completed"),
+        "{anon_log}"
+    );
+
+    let csv = browser.get("/admin/reports/delivery-people.csv").await;
+    assert_eq!(csv.status(), 200);
+    let text = csv.text().await.unwrap();
+    assert!(text.contains("buyer@retail.test,1,1,"), "{text}");
+    assert!(text.contains("print@shop.test,1,1,"), "{text}");
+    let csv = browser.get("/admin/reports/delivery-assets.csv").await;
+    let text = csv.text().await.unwrap();
+    assert!(
+        text.contains("poster.pdf,/Kit,4,3,"),
+        "started 4, completed 3: {text}"
+    );
+    let (status, reports) = browser.page("/admin/reports").await;
+    assert_eq!(status, 200);
+    assert!(reports.contains("Delivery: downloads started and completed"));
+}
+
 on_both_backends!(
+    admins_see_who_has_each_file,
     two_ranges_complete_one_receipt_per_visitor,
     a_cut_download_stays_started_until_its_resume,
     a_zip_cut_in_its_third_file_completes_the_first_two,
