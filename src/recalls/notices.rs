@@ -93,7 +93,11 @@ pub async fn run(state: AppState, job: Job) -> Result<(), JobError> {
     }
     let mut items = String::new();
     let mut name = email.to_string();
+    let mut thumbnails = Vec::new();
     for w in &waiting {
+        if let Some(t) = thumbnail(&state, &w.asset_id).await {
+            thumbnails.push(t);
+        }
         if let Some(uid) = &w.user_id {
             if let Some(u) = crate::accounts::users::by_id(&state.db, uid).await? {
                 if !u.name.is_empty() {
@@ -115,7 +119,13 @@ pub async fn run(state: AppState, job: Job) -> Result<(), JobError> {
     ];
     state
         .mailer
-        .send_kind(email, &crate::brand::mail::RECALL_NOTICE, &vars, None)
+        .send_kind_with(
+            email,
+            &crate::brand::mail::RECALL_NOTICE,
+            &vars,
+            None,
+            thumbnails,
+        )
         .await
         .map_err(|e| JobError::Retry(format!("{e:#}")))?;
     for w in &waiting {
@@ -138,6 +148,25 @@ pub async fn run(state: AppState, job: Job) -> Result<(), JobError> {
         schedule(&state, email, now).await.map_err(retry)?;
     }
     Ok(())
+}
+
+/// The asset's thumbnail, attached so the holder recognises the file; none if it has none (or
+/// it cannot be read: the notice matters more than its picture).
+async fn thumbnail(state: &AppState, asset_id: &str) -> Option<crate::mail::Attachment> {
+    use futures_util::TryStreamExt;
+    let view = crate::library::assets::get_current(&state.db, asset_id)
+        .await
+        .ok()??;
+    let blob = crate::renditions::blob(state, &view.version, "thumb", true)
+        .await
+        .ok()??;
+    let stream = state.storage.get(&blob.key, None).await.ok()?;
+    let chunks: Vec<bytes::Bytes> = stream.try_collect().await.ok()?;
+    Some(crate::mail::Attachment {
+        filename: blob.filename,
+        content_type: blob.media_type,
+        bytes: chunks.concat(),
+    })
 }
 
 fn retry(e: AppError) -> JobError {

@@ -915,6 +915,43 @@ pub fn mail_text(raw: &str) -> String {
         return raw;
     };
     let lower = head.to_ascii_lowercase();
+    // A multipart mail: its text parts decoded, and a line naming each attachment.
+    let unfolded = head.replace("\n ", " ");
+    if let Some(boundary) = unfolded
+        .to_ascii_lowercase()
+        .contains("content-type: multipart/")
+        .then(|| unfolded.split("boundary=").nth(1))
+        .flatten()
+        .map(|b| {
+            b.split(['\n', ';'])
+                .next()
+                .unwrap_or("")
+                .trim_matches('"')
+                .to_string()
+        })
+    {
+        let mut text = String::new();
+        for part in body.split(&format!("--{boundary}")).skip(1) {
+            let part = part.trim_start_matches('\n');
+            if part.starts_with("--") {
+                break;
+            }
+            let decoded = mail_text(part);
+            let (part_head, part_body) = decoded.split_once("\n\n").unwrap_or(("", ""));
+            let part_lower = part_head.to_ascii_lowercase();
+            if part_lower.contains("content-disposition: attachment") {
+                let name = part_head
+                    .split("filename=")
+                    .nth(1)
+                    .map(|n| n.split('\n').next().unwrap_or("").trim_matches('"'))
+                    .unwrap_or("");
+                text.push_str(&format!("[attachment: {name}]\n"));
+            } else if part_lower.contains("text/plain") {
+                text.push_str(part_body);
+            }
+        }
+        return format!("{unfolded}\n\n{text}");
+    }
     let body = if lower.contains("content-transfer-encoding: quoted-printable") {
         let joined = body.replace("=\n", "");
         let bytes = joined.as_bytes();
