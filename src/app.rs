@@ -172,6 +172,18 @@ impl App {
         }));
         // Webhooks: re-read who listens to what (others may change it), announce expiring links.
         workers.push(tokio::spawn(webhooks::run(self.state.clone())));
+        // Closed availability windows open their recalls; every instance looks, once a
+        // minute, and the recall's dedupe key keeps it one.
+        let state = self.state.clone();
+        workers.push(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                if let Err(e) = crate::recalls::scan_windows(&state).await {
+                    tracing::warn!(error = %e, "opening recalls of closed windows failed");
+                }
+            }
+        }));
         // Digests: each instance asks for the day's job once a minute; one job runs.
         if let Some(hour) = self.state.config.digest_hour {
             let state = self.state.clone();
@@ -198,6 +210,11 @@ impl App {
         let result = axum::serve(listener, service)
             .with_graceful_shutdown(signal)
             .await;
+        // Every response has ended and handed over its event and receipt: commit them before
+        // the process exits (the guarantee in `receipts`).
+        if let Err(e) = self.state.events.flush().await {
+            tracing::warn!(error = %e, "flushing the audit writer at shutdown failed");
+        }
         janitor.abort();
         for w in workers {
             w.abort();
@@ -224,6 +241,9 @@ fn start_jobs(state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
                     jobs::JobKind::Renditions => renditions::run(state.clone(), job).await,
                     jobs::JobKind::Digests => crate::digests::run(state.clone(), job).await,
                     jobs::JobKind::Webhook => webhooks::deliver(state.clone(), job).await,
+                    jobs::JobKind::RecallNotices => {
+                        crate::recalls::notices::run(state.clone(), job).await
+                    }
                 };
                 let label = if outcome.is_ok() { "ok" } else { "error" };
                 state.metrics.job_run(kind.as_str(), label);
@@ -252,6 +272,8 @@ fn router(state: AppState) -> Router {
         .merge(accounts::api::routes())
         .merge(library::api::routes(config.max_upload_bytes))
         .merge(links::api::routes())
+        .merge(crate::receipts::api::routes())
+        .merge(crate::recalls::api::routes())
         .merge(uploadlinks::api::routes())
         .merge(search::api::routes())
         .merge(collections::api::routes())
@@ -292,6 +314,7 @@ fn router(state: AppState) -> Router {
     let visitors = links::visit::routes()
         .merge(uploadlinks::visit::routes(config.max_upload_bytes))
         .merge(crate::digests::pages::visitor_routes())
+        .merge(crate::recalls::ack::routes())
         .layer(middleware::from_fn_with_state(
             origin,
             csrf::same_origin_only,

@@ -54,6 +54,9 @@ pub struct Config {
     /// (`ASSETPORT_WEBHOOKS_ALLOW_PRIVATE=true`); off by default, so an admin's endpoint cannot
     /// reach into the portal's own network (see `webhooks::guard`).
     pub webhooks_allow_private: bool,
+    /// How far back a completed download makes its holder hear of a recall, in days
+    /// (`ASSETPORT_RECALL_DAYS`, default 365).
+    pub recall_days: i64,
 }
 
 /// The optional file; every key mirrors an `ASSETPORT_*` variable.
@@ -77,6 +80,7 @@ struct FileConfig {
     db_pool: Option<u32>,
     digest_hour: Option<String>,
     webhooks_allow_private: Option<bool>,
+    recall_days: Option<i64>,
 }
 
 impl Config {
@@ -102,6 +106,7 @@ impl Config {
             db_pool: None,
             digest_hour: Some(7),
             webhooks_allow_private: false,
+            recall_days: 365,
         }
     }
 
@@ -187,6 +192,14 @@ impl Config {
             };
         } else if let Some(v) = file.webhooks_allow_private {
             c.webhooks_allow_private = v;
+        }
+        if let Some(v) = env("ASSETPORT_RECALL_DAYS") {
+            c.recall_days = v.trim().parse().context("ASSETPORT_RECALL_DAYS")?;
+        } else if let Some(v) = file.recall_days {
+            c.recall_days = v;
+        }
+        if !(1..=3650).contains(&c.recall_days) {
+            anyhow::bail!("ASSETPORT_RECALL_DAYS must be between 1 and 3650");
         }
         if c.db_pool == Some(0) {
             anyhow::bail!("ASSETPORT_DB_POOL must be at least 1");

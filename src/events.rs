@@ -90,6 +90,8 @@ event_kinds! {
     UploadLinkExtended = "upload_link_extended",
     UploadLinkRevoked = "upload_link_revoked",
     UploadLinkPasswordFailed = "upload_link_password_failed",
+    AssetRecalled = "asset_recalled",
+    RecallAcknowledged = "recall_acknowledged",
     WebhookCreated = "webhook_created",
     WebhookDeleted = "webhook_deleted",
     WebhookEnabled = "webhook_enabled",
@@ -164,13 +166,21 @@ struct Pending {
 /// Who waits for the commit; `None` for detached events.
 type Ack = Option<oneshot::Sender<Result<(), String>>>;
 
+/// What the writer is handed: an event, a receipt update (`receipts`, written in the same
+/// transactions), or nothing (a flush waits for everything before it).
+enum Item {
+    Event(Pending),
+    Receipt(Box<crate::receipts::Op>),
+    Barrier,
+}
+
 /// Writes events with group commit: a request hands its event to one writer task and waits until
 /// the transaction holding it has committed, so nothing acknowledged is lost; events arriving
 /// meanwhile share the next transaction. Under load this turns hundreds of competing writes
 /// (on SQLite: a lock and busy-sleeps each) into one short transaction.
 #[derive(Clone, Debug)]
 pub struct Recorder {
-    tx: mpsc::Sender<(Option<Pending>, Ack)>,
+    tx: mpsc::Sender<(Item, Ack)>,
     /// When an event happened is read here, when it is handed over.
     clock: crate::clock::Clock,
     /// Events still owed by responses in flight (see `promise`).
@@ -203,7 +213,7 @@ impl Recorder {
     /// else as a task on the current runtime.
     pub fn start(db: Db) -> Recorder {
         let clock = db.clock.clone();
-        let (tx, mut rx) = mpsc::channel::<(Option<Pending>, Ack)>(4 * BATCH);
+        let (tx, mut rx) = mpsc::channel::<(Item, Ack)>(4 * BATCH);
         if let Some(conn) = db.local.as_ref().and_then(|l| {
             l.open_writer()
                 .map_err(|e| tracing::warn!(error = %e, "event writer: using sqlx"))
@@ -247,7 +257,7 @@ impl Recorder {
         let (ack, done) = oneshot::channel();
         let gone = || AppError::Internal(anyhow::anyhow!("the event writer has stopped"));
         self.tx
-            .send((Some(pending), Some(ack)))
+            .send((Item::Event(pending), Some(ack)))
             .await
             .map_err(|_| gone())?;
         done.await
@@ -278,7 +288,10 @@ impl Recorder {
         }
         let (ack, done) = oneshot::channel();
         let gone = || AppError::Internal(anyhow::anyhow!("the event writer has stopped"));
-        self.tx.send((None, Some(ack))).await.map_err(|_| gone())?;
+        self.tx
+            .send((Item::Barrier, Some(ack)))
+            .await
+            .map_err(|_| gone())?;
         done.await
             .map_err(|_| gone())?
             .map_err(|e| AppError::Internal(anyhow::anyhow!("recording an event: {e}")))
@@ -288,22 +301,29 @@ impl Recorder {
     /// response body sent to its end) and for page views, where a visitor should not wait on the
     /// audit log. The writer logs a failed batch.
     pub fn record_detached(&self, e: Event<'_>, client: &ClientInfo) {
-        match self
-            .tx
-            .try_send((Some(pending(e, client, self.clock.now_ms())), None))
-        {
+        self.hand_over(Item::Event(pending(e, client, self.clock.now_ms())));
+    }
+
+    /// Hands a receipt update to the writer without waiting (`receipts`: never on the request
+    /// path); `flush` waits for it like for a detached event.
+    pub fn receipt(&self, op: crate::receipts::Op) {
+        self.hand_over(Item::Receipt(Box::new(op)));
+    }
+
+    fn hand_over(&self, item: Item) {
+        match self.tx.try_send((item, None)) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(item)) => {
                 // The writer is behind: queue behind it rather than drop the event.
                 let tx = self.tx.clone();
                 tokio::spawn(async move {
                     if tx.send(item).await.is_err() {
-                        tracing::warn!("the event writer has stopped; an event was lost");
+                        tracing::warn!("the event writer has stopped; an update was lost");
                     }
                 });
             }
             Err(mpsc::error::TrySendError::Closed(_)) => {
-                tracing::warn!("the event writer has stopped; an event was lost");
+                tracing::warn!("the event writer has stopped; an update was lost");
             }
         }
     }
@@ -312,7 +332,7 @@ impl Recorder {
 /// The SQLite writer: sqlx hands every statement to a worker thread of its own and binds
 /// parameters by name, which under a stream of page views cost more than the inserts. Here one
 /// thread waits for events and commits each batch with one cached single-row statement.
-fn write_on_thread(mut conn: rusqlite::Connection, mut rx: mpsc::Receiver<(Option<Pending>, Ack)>) {
+fn write_on_thread(mut conn: rusqlite::Connection, mut rx: mpsc::Receiver<(Item, Ack)>) {
     let mut batch = Vec::with_capacity(BATCH);
     let mut last_commit = std::time::Instant::now();
     while let Some(first) = rx.blocking_recv() {
@@ -345,7 +365,7 @@ fn write_on_thread(mut conn: rusqlite::Connection, mut rx: mpsc::Receiver<(Optio
 
 /// Tells everyone waiting on a committed batch how it went (a failure is also logged), and
 /// empties the batch for the next one.
-fn answer(batch: &mut Vec<(Option<Pending>, Ack)>, result: Result<(), String>) {
+fn answer(batch: &mut Vec<(Item, Ack)>, result: Result<(), String>) {
     if let Err(e) = &result {
         tracing::warn!(error = %e, events = batch.len(), "recording events failed");
     }
@@ -362,10 +382,7 @@ const GATHER: std::time::Duration = std::time::Duration::from_millis(5);
 const GATHER_WAITED_ON: std::time::Duration = std::time::Duration::from_micros(500);
 const BUSY: std::time::Duration = std::time::Duration::from_millis(2);
 
-fn take_waiting(
-    rx: &mut mpsc::Receiver<(Option<Pending>, Ack)>,
-    batch: &mut Vec<(Option<Pending>, Ack)>,
-) {
+fn take_waiting(rx: &mut mpsc::Receiver<(Item, Ack)>, batch: &mut Vec<(Item, Ack)>) {
     while batch.len() < BATCH {
         match rx.try_recv() {
             Ok(item) => batch.push(item),
@@ -374,14 +391,11 @@ fn take_waiting(
     }
 }
 
-fn insert_sqlite(
-    conn: &mut rusqlite::Connection,
-    batch: &[(Option<Pending>, Ack)],
-) -> rusqlite::Result<()> {
+fn insert_sqlite(conn: &mut rusqlite::Connection, batch: &[(Item, Ack)]) -> rusqlite::Result<()> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     {
         let mut st = tx.prepare_cached(&insert_sql(1))?;
-        for e in batch.iter().filter_map(|(e, _)| e.as_ref()) {
+        for e in events_of(batch) {
             st.execute(rusqlite::params![
                 e.id,
                 e.kind.as_str(),
@@ -396,7 +410,23 @@ fn insert_sqlite(
             ])?;
         }
     }
+    crate::receipts::store::apply_sqlite(&tx, &receipts_of(batch))?;
     tx.commit()
+}
+
+fn events_of(batch: &[(Item, Ack)]) -> impl Iterator<Item = &Pending> {
+    batch.iter().filter_map(|(i, _)| match i {
+        Item::Event(e) => Some(e),
+        _ => None,
+    })
+}
+
+/// The batch's receipt updates, one per receipt.
+fn receipts_of(batch: &[(Item, Ack)]) -> Vec<crate::receipts::Op> {
+    crate::receipts::store::coalesce(batch.iter().filter_map(|(i, _)| match i {
+        Item::Receipt(op) => Some(&**op),
+        _ => None,
+    }))
 }
 
 fn pending(e: Event<'_>, client: &ClientInfo, now: i64) -> Pending {
@@ -421,7 +451,7 @@ const ROWS_PER_INSERT: usize = 64;
 async fn insert(
     db: &Db,
     conn: &mut Option<sqlx::pool::PoolConnection<sqlx::Any>>,
-    batch: &[(Option<Pending>, Ack)],
+    batch: &[(Item, Ack)],
 ) -> Result<(), sqlx::Error> {
     let c = match conn {
         Some(c) => c,
@@ -437,10 +467,10 @@ async fn insert(
 
 async fn insert_on(
     conn: &mut sqlx::AnyConnection,
-    batch: &[(Option<Pending>, Ack)],
+    batch: &[(Item, Ack)],
 ) -> Result<(), sqlx::Error> {
     use sqlx::Connection;
-    let events: Vec<&Pending> = batch.iter().filter_map(|(e, _)| e.as_ref()).collect();
+    let events: Vec<&Pending> = events_of(batch).collect();
     let mut tx = conn.begin().await?;
     for chunk in events.chunks(ROWS_PER_INSERT) {
         let sql = insert_sql(chunk.len());
@@ -460,6 +490,7 @@ async fn insert_on(
         }
         q.execute(&mut *tx).await?;
     }
+    crate::receipts::store::apply_sqlx(&mut tx, &receipts_of(batch)).await?;
     tx.commit().await
 }
 

@@ -32,6 +32,8 @@ pub mod links;
 pub mod mail;
 pub mod media;
 pub mod metrics;
+pub mod recalls;
+pub mod receipts;
 pub mod renditions;
 pub mod reports;
 pub mod sanitize;

@@ -32,6 +32,16 @@ pub struct Mail<'a> {
     /// A one-click unsubscribe address (digests): sent as `List-Unsubscribe` with
     /// `List-Unsubscribe-Post` (RFC 8058), so mail programs can offer their own button.
     pub unsubscribe: Option<&'a str>,
+    /// Files sent along (a recall notice's thumbnails); none makes a plain text message.
+    pub attachments: Vec<Attachment>,
+}
+
+/// A file attached to a mail.
+#[derive(Clone, Debug)]
+pub struct Attachment {
+    pub filename: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
 }
 
 #[derive(Clone)]
@@ -99,6 +109,19 @@ impl Mailer {
         vars: &[(&str, &str)],
         unsubscribe: Option<&str>,
     ) -> anyhow::Result<()> {
+        self.send_kind_with(to, kind, vars, unsubscribe, Vec::new())
+            .await
+    }
+
+    /// `send_kind`, with files attached.
+    pub async fn send_kind_with(
+        &self,
+        to: &str,
+        kind: &crate::brand::mail::Kind,
+        vars: &[(&str, &str)],
+        unsubscribe: Option<&str>,
+        attachments: Vec<Attachment>,
+    ) -> anyhow::Result<()> {
         let brand = self.brand.get(&self.db).await;
         let mut all = vars.to_vec();
         all.push(("portal", brand.name.as_str()));
@@ -108,6 +131,7 @@ impl Mailer {
             subject: &subject,
             body,
             unsubscribe,
+            attachments,
         })
         .await
     }
@@ -131,14 +155,27 @@ impl Mailer {
         let mut builder = Message::builder()
             .from(from)
             .to(mail.to.parse().context("recipient address")?)
-            .subject(mail.subject)
-            .header(ContentType::TEXT_PLAIN);
+            .subject(mail.subject);
         if let Some(url) = mail.unsubscribe {
             builder = builder
                 .header(ListUnsubscribe(url.to_string()))
                 .header(ListUnsubscribePost);
         }
-        let message = builder.body(body).context("building the message")?;
+        let message = if mail.attachments.is_empty() {
+            builder
+                .header(ContentType::TEXT_PLAIN)
+                .body(body)
+                .context("building the message")?
+        } else {
+            use lettre::message::{Attachment as Part, MultiPart, SinglePart};
+            let mut parts = MultiPart::mixed().singlepart(SinglePart::plain(body));
+            for a in mail.attachments {
+                let kind = ContentType::parse(&a.content_type)
+                    .unwrap_or(ContentType::parse("application/octet-stream")?);
+                parts = parts.singlepart(Part::new(a.filename).body(a.bytes, kind));
+            }
+            builder.multipart(parts).context("building the message")?
+        };
         match &*self.transport {
             Transport::Smtp(smtp) => {
                 smtp.send(message).await.context("SMTP delivery")?;

@@ -35,22 +35,6 @@ async fn fixture(app: &TestApp) -> Fixture {
     }
 }
 
-async fn check_in(api: &Api, asset: &str, bytes: &[u8], comment: &str) -> reqwest::Response {
-    let form = reqwest::multipart::Form::new()
-        .text("comment", comment.to_string())
-        .part(
-            "file",
-            reqwest::multipart::Part::bytes(bytes.to_vec()).file_name("logo.png"),
-        );
-    api.client
-        .post(api.url(&format!("/assets/{asset}/versions")))
-        .bearer_auth(&api.token)
-        .multipart(form)
-        .send()
-        .await
-        .expect("check-in")
-}
-
 async fn original(api: &Api, asset: &str) -> Vec<u8> {
     let r = api.get(&format!("/assets/{asset}/original")).await;
     assert_eq!(r.status(), 200);
@@ -81,7 +65,10 @@ async fn a_checked_in_version_waits_for_review_while_partners_keep_the_approved_
         409
     );
     let files_before = app.stored_files().await.len();
-    let r = check_in(&f.other_agency, id, b"sneaky", "over the lock").await;
+    let r = f
+        .other_agency
+        .check_in(id, b"sneaky", "over the lock")
+        .await;
     assert_eq!(r.status(), 409);
     assert!(r.text().await.unwrap().contains("checked out by"));
     assert_eq!(
@@ -92,7 +79,7 @@ async fn a_checked_in_version_waits_for_review_while_partners_keep_the_approved_
 
     // Check in v2: current for the contributor and admins, not for partners.
     let v2 = expect_json(
-        check_in(&f.agency, id, b"version two", "darker blue").await,
+        f.agency.check_in(id, b"version two", "darker blue").await,
         201,
     )
     .await;
@@ -154,7 +141,7 @@ async fn a_checked_in_version_waits_for_review_while_partners_keep_the_approved_
         .any(|i| i["id"] == id.as_str()));
 
     // Identical bytes make no new version.
-    let same = expect_json(check_in(&f.agency, id, b"version two", "again").await, 200).await;
+    let same = expect_json(f.agency.check_in(id, b"version two", "again").await, 200).await;
     assert_eq!(same["created"], false);
     assert_eq!(same["number"], 2);
     let versions = json_of(&f.admin, &format!("/assets/{id}/versions")).await;
@@ -198,7 +185,7 @@ async fn a_checked_in_version_waits_for_review_while_partners_keep_the_approved_
 async fn a_rejected_version_leaves_the_published_one_and_reaches_the_contributor(app: TestApp) {
     let f = fixture(&app).await;
     let id = &f.asset;
-    expect_json(check_in(&f.agency, id, b"version two", "try").await, 201).await;
+    expect_json(f.agency.check_in(id, b"version two", "try").await, 201).await;
     let r = f
         .admin
         .post(
@@ -360,10 +347,7 @@ async fn locks_are_checked(app: TestApp) {
         204
     );
     let files = app.stored_files().await.len();
-    assert_eq!(
-        check_in(&f.agency, id, b"v2", "bad\u{7}").await.status(),
-        400
-    );
+    assert_eq!(f.agency.check_in(id, b"v2", "bad\u{7}").await.status(), 400);
     assert_eq!(app.stored_files().await.len(), files);
 }
 

@@ -929,7 +929,7 @@ async fn a_member_zip_holds_only_what_the_member_may_download(app: TestApp) {
 }
 
 async fn email_goes_through_a_real_smtp_server(app: TestApp) {
-    let Some(smtp) = SmtpServer::start() else {
+    let Some(smtp) = common::smtp::SmtpServer::start() else {
         return;
     };
     let app = spawn_with(app.backend, |c| c.smtp_url = Some(smtp.url().into()))
@@ -1052,85 +1052,6 @@ async fn pages_let_an_admin_share_and_manage_links(app: TestApp) {
         .post_form("/zip", &[("csrf_token", &csrf), ("folder_id", &f.folder)])
         .await;
     assert_eq!(r.status(), 400, "download selected with nothing selected");
-}
-
-/// aiosmtpd (from PyPI) on a free port, printing what it receives.
-struct SmtpServer {
-    child: std::process::Child,
-    port: u16,
-    out: std::path::PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl SmtpServer {
-    fn start() -> Option<SmtpServer> {
-        let available = std::process::Command::new("python3")
-            .args(["-c", "import aiosmtpd"])
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        if !available {
-            common::skip("the SMTP test: pip install aiosmtpd to run it");
-            return None;
-        }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let dir = tempfile::tempdir().unwrap();
-        let out = dir.path().join("smtp.log");
-        let child = std::process::Command::new("python3")
-            .args([
-                "-u",
-                "-m",
-                "aiosmtpd",
-                "-n",
-                "-l",
-                &format!("127.0.0.1:{port}"),
-            ])
-            .stdout(std::fs::File::create(&out).unwrap())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .ok()?;
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        Some(SmtpServer {
-            child,
-            port,
-            out,
-            _dir: dir,
-        })
-    }
-
-    fn url(&self) -> String {
-        format!("smtp://127.0.0.1:{}", self.port)
-    }
-
-    fn wait_for(&self, needle: &str) -> String {
-        for _ in 0..100 {
-            let text = std::fs::read_to_string(&self.out).unwrap_or_default();
-            if text.contains(needle) {
-                return text;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        panic!(
-            "the SMTP server never received {needle}: {}",
-            std::fs::read_to_string(&self.out).unwrap_or_default()
-        );
-    }
-}
-
-impl Drop for SmtpServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 on_both_backends!(

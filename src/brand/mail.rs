@@ -214,6 +214,28 @@ pub const UPLOAD_LINK_ARRIVALS: Kind = Kind {
     required: &["queue"],
 };
 
+pub const RECALL_NOTICE: Kind = Kind {
+    key: "recall_notice",
+    label: "Recall and new-version notice",
+    when: "to people who downloaded an asset that was replaced by a newer version, archived, \
+           withdrawn or recalled (at most one mail a day per person)",
+    subject: "Files you downloaded from {portal} have changed",
+    body: "Hello {name},\n\n\
+           {count} you downloaded from {portal} changed since:\n\n{items}\n\
+           Please open the acknowledge address of each once you have dealt with it, so we \
+           know this reached you.\n",
+    vars: &[
+        PORTAL,
+        ("name", "the person's name, or their address"),
+        ("count", "how many files, e.g. “2 files”"),
+        (
+            "items",
+            "each file: what happened, what to do, and its acknowledge address",
+        ),
+    ],
+    required: &["items"],
+};
+
 pub const KINDS: &[&Kind] = &[
     &LINK_INVITATION,
     &LINK_CODE,
@@ -224,6 +246,7 @@ pub const KINDS: &[&Kind] = &[
     &UPLOAD_LINK_ARRIVALS,
     &NEW_ASSETS_DIGEST,
     &ADMIN_DIGEST,
+    &RECALL_NOTICE,
 ];
 
 pub fn kind(key: &str) -> Option<&'static Kind> {

@@ -114,9 +114,15 @@ pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
     ),
     (
         14,
+        "receipts",
+        include_str!("../../migrations/sqlite/0014_receipts.sql"),
+        include_str!("../../migrations/postgres/0014_receipts.sql"),
+    ),
+    (
+        15,
         "webhooks",
-        include_str!("../../migrations/sqlite/0014_webhooks.sql"),
-        include_str!("../../migrations/postgres/0014_webhooks.sql"),
+        include_str!("../../migrations/sqlite/0015_webhooks.sql"),
+        include_str!("../../migrations/postgres/0015_webhooks.sql"),
     ),
 ];
 

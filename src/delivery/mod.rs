@@ -15,7 +15,9 @@
 //! - **what is recorded**: each counted download exactly once, when its response ends, with
 //!   the bytes sent — `download` / `link_download` when every byte of the object went out,
 //!   `download_started` / `link_download_started` when it was cut short or covered only part
-//!   of the object. HEAD, 304 and resumes record nothing.
+//!   of the object. HEAD, 304 and resumes record no event;
+//! - **its receipt** (`receipts`): a counted download opens one (a counted ZIP, one per file);
+//!   every response of it, the first and each resume, adds the bytes it carried when it ends.
 pub mod policy;
 pub mod resume;
 
@@ -33,6 +35,7 @@ use crate::http::{completion, zip};
 use crate::library::assets::Version;
 use crate::links::unlock::Unlock;
 use crate::links::Link;
+use crate::receipts::{self, Channel, Meta, Op};
 use crate::uploadlinks::UploadLink;
 use crate::web::client::ClientInfo;
 pub use policy::{Caller, Refusal, Verdict, Want};
@@ -42,6 +45,8 @@ pub struct Ask<'a> {
     pub method: &'a Method,
     pub headers: &'a HeaderMap,
     pub client: &'a ClientInfo,
+    /// Asked through the JSON API (a member's receipts say so), not a page.
+    pub api: bool,
 }
 
 impl Ask<'_> {
@@ -56,6 +61,8 @@ enum Party<'a> {
     Link {
         link: &'a Link,
         token: &'a str,
+        /// The visitor's address, when known (`link_visitor`).
+        email: Option<&'a str>,
     },
     UploadLink {
         link: &'a UploadLink,
@@ -71,7 +78,7 @@ impl Party<'_> {
                 path: "/".into(),
                 until: i64::MAX / 2,
             },
-            Party::Link { link, token } => resume::Holder {
+            Party::Link { link, token, .. } => resume::Holder {
                 subject: format!("link:{}", link.id),
                 path: format!("/s/{token}"),
                 until: link.expires_at,
@@ -99,6 +106,56 @@ impl Party<'_> {
             if let Err(e) = crate::links::give_back_download(&state.db, link).await {
                 tracing::warn!(error = %e, link = %link.id, "could not give a download back");
             }
+        }
+    }
+
+    /// Who a receipt names.
+    fn who(&self) -> receipts::Who {
+        match self {
+            Party::Member(a) => receipts::Who::User {
+                id: a.id.to_string(),
+                email: a.email.clone(),
+            },
+            Party::Link {
+                link,
+                email: Some(email),
+                ..
+            } => receipts::Who::Recipient {
+                link_id: link.id.to_string(),
+                email: email.to_string(),
+            },
+            Party::Link { link, .. } => receipts::Who::Anonymous {
+                link_id: link.id.to_string(),
+            },
+            Party::UploadLink { link, .. } => receipts::Who::Anonymous {
+                link_id: link.id.to_string(),
+            },
+        }
+    }
+
+    fn channel(&self, api: bool, zip: bool) -> Channel {
+        match (self, zip) {
+            (Party::Member(_), true) => Channel::MemberZip,
+            (Party::Member(_), false) if api => Channel::MemberApi,
+            (Party::Member(_), false) => Channel::MemberPage,
+            (Party::Link { .. }, true) => Channel::LinkZip,
+            (Party::Link { .. }, false) => Channel::Link,
+            (Party::UploadLink { .. }, _) => Channel::UploadLink,
+        }
+    }
+
+    /// What a receipt of `version` of `asset_id` through this party says.
+    fn receipt(&self, ask: &Ask<'_>, zip: bool, asset_id: &str, version: &Version) -> Meta {
+        Meta {
+            asset_id: asset_id.to_string(),
+            version_id: version.id.clone(),
+            version_number: version.number,
+            object: "original",
+            channel: self.channel(ask.api, zip),
+            who: self.who(),
+            ip: ask.client.ip.clone(),
+            user_agent: ask.client.user_agent.clone(),
+            size: version.size.max(0) as u64,
         }
     }
 
@@ -153,6 +210,12 @@ impl Recorder {
         }
         state.events.record_detached(e, client);
     }
+}
+
+/// The address a share link's visitor is known by: the link's own recipient (a per-recipient
+/// link), or the address they verified a one-time code for.
+fn link_visitor<'a>(link: &'a Link, unlock: &'a Unlock) -> Option<&'a str> {
+    link.recipient.as_deref().or(unlock.code.as_deref())
 }
 
 /// What a share link's visitor has proven, as the policy sees it.
@@ -274,7 +337,11 @@ pub async fn link_file(
         _ => crate::renditions::blob(state, version, kind, attachment).await?,
     };
     let what = format!("{kind} v{}", version.number);
-    let party = Party::Link { link, token };
+    let party = Party::Link {
+        link,
+        token,
+        email: link_visitor(link, unlock),
+    };
     one(
         state, &party, caller, want, ask, asset_id, what, blob, version,
     )
@@ -342,21 +409,21 @@ async fn one(
     };
     let plan = download::plan(ask.headers, &blob);
     let holder = party.holder();
-    let resumes = match plan.first_byte() {
+    // The counted download this request continues, if it proves one.
+    let resumed = match plan.first_byte() {
         Some(first) if first > 0 => resume::read(
             ask.headers,
             &holder,
             &blob.key,
             state.secret.expose(),
             state.clock.now_ms(),
-        )
-        .is_some(),
-        _ => false,
+        ),
+        _ => None,
     };
     let req = policy::Request {
         head: ask.head(),
         not_modified: plan == Plan::NotModified,
-        continuing: resumes,
+        continuing: resumed.is_some(),
     };
     let counts = match policy::decide(caller, want, req) {
         Verdict::Refuse(r) => return Err(r.error()),
@@ -365,14 +432,22 @@ async fn one(
     if plan == Plan::Unsatisfiable {
         return Err(AppError::RangeNotSatisfiable { size: blob.size });
     }
+    let mut meta = party.receipt(ask, false, asset_id, version);
+    meta.object = object_of(want, &blob, version);
+    meta.size = blob.size;
     if !counts {
-        return download::send(&state.storage, plan, &blob, ask.head()).await;
+        let (response, layout) = download::send(&state.storage, plan, &blob, ask.head()).await?;
+        return Ok(match resumed {
+            // A resume adds what it carries to the receipt its token names.
+            Some(dl) if !ask.head() => receipted(state, response, layout, dl, meta),
+            _ => response,
+        });
     }
     if !party.reserve(state).await? {
         return Err(Refusal::Exhausted.error());
     }
     let complete_object = plan.covers_all(blob.size);
-    let mut response = match download::send(&state.storage, plan, &blob, false).await {
+    let (mut response, layout) = match download::send(&state.storage, plan, &blob, false).await {
         Ok(r) => r,
         Err(e) => {
             party.release(state).await;
@@ -388,6 +463,9 @@ async fn one(
         }
         Err(e) => tracing::warn!(error = %e, "could not issue a resume token"),
     }
+    state
+        .events
+        .receipt(Op::opened(dl.clone(), meta.clone(), now));
     let recorder = party.recorder();
     let (state, client, asset, size) = (
         state.clone(),
@@ -407,8 +485,46 @@ async fn one(
                 format!("{what}: {sent} of {size} bytes sent")
             };
             recorder.record(&state, &client, Some(&asset), whole, &detail);
+            let spans = receipts::spans::carried(&layout, sent);
+            let at = state.clock.now_ms();
+            state.events.receipt(Op::ended(dl, meta, now, spans, at));
         }),
     ))
+}
+
+/// Which stored object of the version a blob is, as a receipt names it.
+fn object_of(want: Want, blob: &Blob, version: &Version) -> &'static str {
+    match want {
+        Want::Original => "original",
+        Want::Thumb => "thumb",
+        _ if blob.key == version.blob_key => "original",
+        _ => "preview",
+    }
+}
+
+/// `response`, which continues counted download `dl`: when it ends, what it carried is added
+/// to that download's receipt.
+fn receipted(
+    state: &AppState,
+    response: Response,
+    layout: download::Layout,
+    dl: String,
+    meta: Meta,
+) -> Response {
+    let state = state.clone();
+    let started = state.clock.now_ms();
+    let promise = state.events.promise();
+    completion::on_end(
+        response,
+        Box::new(move |sent, _complete| {
+            let _kept_below = promise;
+            let spans = receipts::spans::carried(&layout, sent);
+            let at = state.clock.now_ms();
+            state
+                .events
+                .receipt(Op::ended(dl, meta, started, spans, at));
+        }),
+    )
 }
 
 /// `/s/{token}/zip`: the whole share as one ZIP, one download of the link.
@@ -435,7 +551,11 @@ pub async fn link_zip(
     } else {
         format!("{}.zip", link.title)
     };
-    let party = Party::Link { link, token };
+    let party = Party::Link {
+        link,
+        token,
+        email: link_visitor(link, unlock),
+    };
     zip_of(state, &party, counts, ask, listed, &name, false).await
 }
 
@@ -464,7 +584,8 @@ fn head_only(head: bool) -> policy::Request {
 }
 
 /// Streams the archive. A counted one is reserved first and recorded when it ends: per asset
-/// (`per_asset`, members) or as one download of the link.
+/// (`per_asset`, members) or as one download of the link; and it opens a receipt per file,
+/// each completed when its last byte has been handed to the client (`zip::Marks`).
 async fn zip_of(
     state: &AppState,
     party: &Party<'_>,
@@ -475,12 +596,28 @@ async fn zip_of(
     per_asset: bool,
 ) -> Result<Response, AppError> {
     let entries = crate::library::zip::entries_of(&listed);
-    let response = zip::response(state.storage.clone(), entries, name);
+    let marks = zip::Marks::default();
+    let response = zip::response(state.storage.clone(), entries, name, marks.clone());
     if !counts {
         return Ok(response);
     }
     if !party.reserve(state).await? {
         return Err(Refusal::Exhausted.error());
+    }
+    let now = state.clock.now_ms();
+    let dl = db::new_id();
+    let files: Vec<(String, Meta)> = listed
+        .iter()
+        .enumerate()
+        .map(|(n, a)| {
+            let meta = party.receipt(ask, true, a.view.asset.id.as_str(), &a.view.version);
+            (format!("{dl}.{n}"), meta)
+        })
+        .collect();
+    for (id, meta) in &files {
+        state
+            .events
+            .receipt(Op::opened(id.clone(), meta.clone(), now));
     }
     let recorder = party.recorder();
     let ids: Vec<String> = listed.into_iter().map(|a| a.view.asset.id.into()).collect();
@@ -502,6 +639,43 @@ async fn zip_of(
                 let detail = format!("zip of {n} files: cut short after {sent} bytes");
                 recorder.record(&state, &client, None, false, &detail);
             }
+            let at = state.clock.now_ms();
+            for ((id, meta), mark) in files.into_iter().zip(marks.snapshot()) {
+                if let Some(op) = zip_receipt(id, meta, mark, sent, now, at) {
+                    state.events.receipt(op);
+                }
+            }
         }),
     ))
+}
+
+/// What `sent` bytes of the archive carried of one file. A file whose data ended within them
+/// reached the client whole; the file in progress carried what was written of it (exact for
+/// stored entries; for deflated ones the compressed count, capped below the size, so it can
+/// only ever read "started").
+fn zip_receipt(
+    id: String,
+    meta: Meta,
+    mark: zip::Mark,
+    sent: u64,
+    now: i64,
+    at: i64,
+) -> Option<Op> {
+    let size = meta.size;
+    let mut spans = receipts::spans::Spans::new();
+    match mark.data_end {
+        Some(end) if sent >= end => {
+            spans.add(0..size);
+            return Some(Op::ended(id, meta, now, spans, at));
+        }
+        _ if sent > mark.data_start => {
+            let carried = (sent - mark.data_start).min(size.saturating_sub(1));
+            spans.add(0..carried);
+        }
+        _ => return None,
+    }
+    let mut op = Op::ended(id, meta, now, spans, at);
+    // Its data did not end in what was sent: never complete.
+    op.ended = false;
+    Some(op)
 }

@@ -94,21 +94,32 @@ pub fn plan(headers: &HeaderMap, blob: &Blob) -> Plan {
     }
 }
 
-/// The response for `plan`. With `head`, the same status and headers and no body, without
-/// opening the stored object.
+/// Where each part of the object sits in a response body: `(offset in the body, range of the
+/// object)`, in body order. One part for a whole or single-range answer; one per range, after
+/// its multipart header, for a multi-range one. What a body cut after n bytes carried of the
+/// object follows from it (`receipts::spans::carried`).
+pub type Layout = Vec<(u64, Range<u64>)>;
+
+/// The response for `plan`, and where the object's bytes sit in its body. With `head`, the
+/// same status and headers and no body, without opening the stored object.
 pub async fn send(
     storage: &Storage,
     plan: Plan,
     blob: &Blob,
     head: bool,
-) -> Result<Response, AppError> {
+) -> Result<(Response, Layout), AppError> {
     let etag = blob.etag();
-    let mut response = match plan {
+    let layout: Layout = match &plan {
+        Plan::Full => vec![(0, 0..blob.size)],
+        Plan::Partial(r) if r.len() == 1 => vec![(0, r[0].clone())],
+        _ => Vec::new(),
+    };
+    let (mut response, layout) = match plan {
         Plan::NotModified => {
             let mut r = StatusCode::NOT_MODIFIED.into_response();
             r.headers_mut().insert(header::ETAG, hv(&etag));
             crate::web::headers::mark_private(r.headers_mut());
-            return Ok(r);
+            return Ok((r, layout));
         }
         Plan::Unsatisfiable => return Err(AppError::RangeNotSatisfiable { size: blob.size }),
         Plan::Full => {
@@ -126,7 +137,7 @@ pub async fn send(
                 .insert(header::CONTENT_LENGTH, HeaderValue::from(blob.size));
             r.headers_mut()
                 .insert(header::CONTENT_TYPE, hv(&blob.media_type));
-            r
+            (r, layout)
         }
         Plan::Partial(ranges) if ranges.len() == 1 => {
             let r0 = ranges[0].clone();
@@ -148,7 +159,7 @@ pub async fn send(
                 header::CONTENT_RANGE,
                 hv(&format!("bytes {}-{}/{}", r0.start, r0.end - 1, blob.size)),
             );
-            r
+            (r, layout)
         }
         Plan::Partial(ranges) => multipart(storage, ranges, blob, head),
     };
@@ -165,7 +176,7 @@ pub async fn send(
         HeaderValue::from_static("default-src 'none'; sandbox"),
     );
     crate::web::headers::mark_private(h);
-    Ok(response)
+    Ok((response, layout))
 }
 
 /// Header values built from our own data; anything unrepresentable degrades to a safe value.
@@ -176,10 +187,16 @@ fn hv(s: &str) -> HeaderValue {
 
 /// Several ranges as one `multipart/byteranges` body; each part is opened only when the
 /// previous one is fully sent.
-fn multipart(storage: &Storage, ranges: Vec<Range<u64>>, blob: &Blob, head: bool) -> Response {
+fn multipart(
+    storage: &Storage,
+    ranges: Vec<Range<u64>>,
+    blob: &Blob,
+    head: bool,
+) -> (Response, Layout) {
     let boundary = crate::token::random_hex(12);
     let mut length = 0u64;
     let mut parts = Vec::with_capacity(ranges.len());
+    let mut layout = Vec::with_capacity(ranges.len());
     for r in &ranges {
         let head = format!(
             "\r\n--{boundary}\r\nContent-Type: {}\r\nContent-Range: bytes {}-{}/{}\r\n\r\n",
@@ -188,6 +205,7 @@ fn multipart(storage: &Storage, ranges: Vec<Range<u64>>, blob: &Blob, head: bool
             r.end - 1,
             blob.size
         );
+        layout.push((length + head.len() as u64, r.clone()));
         length += head.len() as u64 + (r.end - r.start);
         parts.push((head, r.clone()));
     }
@@ -227,5 +245,5 @@ fn multipart(storage: &Storage, ranges: Vec<Range<u64>>, blob: &Blob, head: bool
         header::CONTENT_TYPE,
         hv(&format!("multipart/byteranges; boundary={boundary}")),
     );
-    r
+    (r, layout)
 }

@@ -126,10 +126,42 @@ fn already_compressed(media_type: &str) -> bool {
         )
 }
 
+/// Where each entry's data sits in the archive's bytes, in entry order, as far as the stream
+/// has got: the offset after its local header, and (once its last byte is emitted) the
+/// offset after its data. With the number of bytes a client was handed (`completion`) this
+/// says which files reached it whole (`delivery` turns that into receipts).
+#[derive(Clone, Default)]
+pub struct Marks(std::sync::Arc<std::sync::Mutex<Vec<Mark>>>);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mark {
+    pub data_start: u64,
+    pub data_end: Option<u64>,
+}
+
+impl Marks {
+    pub fn snapshot(&self) -> Vec<Mark> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+    fn start(&self, at: u64) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(Mark {
+            data_start: at,
+            data_end: None,
+        });
+    }
+    fn end(&self, at: u64) {
+        if let Some(m) = self.0.lock().unwrap_or_else(|e| e.into_inner()).last_mut() {
+            m.data_end = Some(at);
+        }
+    }
+}
+
 /// A streaming `application/zip` response named `filename`. How it ended (sent whole or cut
-/// short) is for the caller to observe (`completion::on_end`, as `delivery` does).
-pub fn response(storage: Storage, entries: Vec<Entry>, filename: &str) -> Response {
-    let stream = ZipStream::new(storage, entries, ZIP64_FROM);
+/// short) is for the caller to observe (`completion::on_end`, as `delivery` does), and how far
+/// each entry got through `marks`.
+pub fn response(storage: Storage, entries: Vec<Entry>, filename: &str, marks: Marks) -> Response {
+    let mut stream = ZipStream::new(storage, entries, ZIP64_FROM);
+    stream.marks = marks;
     let mut r = Response::new(Body::from_stream(stream));
     let h = r.headers_mut();
     h.insert(
@@ -201,6 +233,7 @@ struct ZipStream {
     zip64_from: u64,
     /// The next entry's binary, already being opened.
     prefetch: Option<Opening>,
+    marks: Marks,
 }
 
 impl ZipStream {
@@ -214,6 +247,7 @@ impl ZipStream {
             count: 0,
             zip64_from,
             prefetch: None,
+            marks: Marks::default(),
         }
     }
 }
@@ -231,6 +265,7 @@ impl Stream for ZipStream {
                         return Poll::Ready(Some(Ok(tail)));
                     };
                     let (open, head) = this.local_header(&e);
+                    this.marks.start(this.offset);
                     let opening = match this.prefetch.take() {
                         Some(o) => o,
                         None => open_in_background(&this.storage, &e.key),
@@ -285,6 +320,7 @@ impl Stream for ZipStream {
                             open.compressed += tail.len() as u64;
                             out.extend_from_slice(&tail);
                         }
+                        this.marks.end(this.offset + out.len() as u64);
                         match open.known {
                             None => out.extend_from_slice(&this.data_descriptor(&open)),
                             // The header promised this size; anything else is a broken archive.

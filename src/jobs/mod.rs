@@ -32,18 +32,27 @@ pub enum JobKind {
     Renditions,
     /// The digest mails (`digests::run`); subject: `daily:<date>` or `now:<id>`.
     Digests,
+    /// One person's recall notices (`recalls::notices::run`); subject: `<email> <date>`, the
+    /// UTC day the mail may go, so a person gets at most one a day.
+    RecallNotices,
     /// One webhook message to one endpoint (`webhooks::deliver`); subject: the delivery id.
     Webhook,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 3] = [JobKind::Renditions, JobKind::Digests, JobKind::Webhook];
+    pub const ALL: [JobKind; 4] = [
+        JobKind::Renditions,
+        JobKind::Digests,
+        JobKind::RecallNotices,
+        JobKind::Webhook,
+    ];
 
     /// The name stored in the database and used as the metrics label.
     pub fn as_str(self) -> &'static str {
         match self {
             JobKind::Renditions => "renditions",
             JobKind::Digests => "digests",
+            JobKind::RecallNotices => "recall_notices",
             JobKind::Webhook => "webhook",
         }
     }
@@ -54,7 +63,7 @@ impl JobKind {
     pub fn max_attempts(self) -> i64 {
         match self {
             JobKind::Webhook => 10,
-            JobKind::Renditions | JobKind::Digests => 5,
+            JobKind::Renditions | JobKind::Digests | JobKind::RecallNotices => 5,
         }
     }
 }
@@ -171,6 +180,29 @@ pub async fn enqueue_once(db: &Db, kind: JobKind, subject: &str) -> Result<bool,
     .bind(subject)
     .bind(now)
     .bind(kind.max_attempts())
+    .execute(&db.pool)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Queues `kind` for `subject` to run from `run_at`, unless that job exists already (in
+/// whatever state). Returns whether it was queued now.
+pub async fn enqueue_once_at(
+    db: &Db,
+    kind: JobKind,
+    subject: &str,
+    run_at: i64,
+) -> Result<bool, sqlx::Error> {
+    let now = db.clock.now_ms();
+    let r = sqlx::query(
+        "INSERT INTO jobs (id, kind, subject, state, run_at, created_at, updated_at) \
+         VALUES ($1, $2, $3, 'pending', $4, $5, $5) ON CONFLICT (kind, subject) DO NOTHING",
+    )
+    .bind(db::new_id())
+    .bind(kind.as_str())
+    .bind(subject)
+    .bind(run_at)
+    .bind(now)
     .execute(&db.pool)
     .await?;
     Ok(r.rows_affected() == 1)

@@ -86,6 +86,7 @@ async fn zip_selection(
         method: &method,
         headers: &headers,
         client: &client,
+        api: true,
     };
     crate::delivery::member_zip(&state, &who, &ask, listed, &name).await
 }
@@ -409,6 +410,7 @@ async fn original(
         method: &method,
         headers: &headers,
         client: &client,
+        api: true,
     };
     crate::delivery::member_original(&state, &who, &id, &ask).await
 }
@@ -495,6 +497,7 @@ async fn rendition(
         method: &method,
         headers: &headers,
         client: &client,
+        api: true,
     };
     crate::delivery::member_rendition(&state, &who, &id, &kind, q.wants_file(), &ask).await
 }

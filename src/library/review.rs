@@ -98,6 +98,51 @@ pub async fn decide(
             json!({ "user_id": admin.id, "name": admin.name, "email": admin.email });
         webhooks::emit(state, WebhookKind::AssetApproved, data).await;
     }
+    recall_superseded(state, admin, &before, action, client).await?;
+    Ok(())
+}
+
+/// Approving a newer version supersedes the one partners had; archiving withdraws the asset:
+/// either tells everyone who has an older copy (`recalls`).
+async fn recall_superseded(
+    state: &AppState,
+    admin: &Account,
+    before: &AssetView,
+    action: Action,
+    client: &ClientInfo,
+) -> Result<(), AppError> {
+    use crate::recalls::{Mode, Reason, Trigger};
+    let id = before.asset.id.as_str();
+    let trigger = match action {
+        Action::Approve
+            if before
+                .asset
+                .approved_version_id
+                .as_deref()
+                .is_some_and(|v| v != before.version.id) =>
+        {
+            Trigger {
+                asset_id: id,
+                reason: Reason::Replaced,
+                mode: Mode::Replace,
+                message: "",
+                by: Some(admin),
+                keep_empty: false,
+                dedupe: format!("replaced:{}", before.version.id),
+            }
+        }
+        Action::Archive => Trigger {
+            asset_id: id,
+            reason: Reason::Archived,
+            mode: Mode::Stop,
+            message: "",
+            by: Some(admin),
+            keep_empty: false,
+            dedupe: format!("archived:{id}:{}", state.clock.now_ms()),
+        },
+        _ => return Ok(()),
+    };
+    crate::recalls::open(state, trigger, client).await?;
     Ok(())
 }
 

@@ -370,6 +370,21 @@ struct DetailPage {
     started: Vec<AccessRow>,
     other: Vec<AccessRow>,
     expires_date: String,
+    /// Receipts by recipient and asset.
+    delivery: Vec<DeliveryRow>,
+    /// When the link's page was first opened ("" if never): for a per-recipient link, by
+    /// its recipient.
+    first_opened: String,
+}
+
+/// A line of the delivery table, ready to show.
+struct DeliveryRow {
+    who: String,
+    asset: String,
+    started: String,
+    completed: String,
+    /// "2 downloads, 1 completed" or "1.2 MB of 4.0 MB".
+    note: String,
 }
 
 async fn detail_page(
@@ -413,6 +428,37 @@ async fn detail_page(
             _ => other.push(r),
         }
     }
+    let mut delivery = Vec::new();
+    for d in crate::receipts::query::delivery(&state.db, &id).await? {
+        if !names.contains_key(&d.asset_id) {
+            let name = assets::get_current(&state.db, &d.asset_id)
+                .await?
+                .map(|v| v.version.filename)
+                .unwrap_or_else(|| "deleted asset".into());
+            names.insert(d.asset_id.clone(), name);
+        }
+        let note = if d.completed > 0 {
+            format!("{} download(s), {} completed", d.downloads, d.completed)
+        } else {
+            format!(
+                "{} of {} at most",
+                crate::web::format::human_size(d.best),
+                crate::web::format::human_size(d.size)
+            )
+        };
+        delivery.push(DeliveryRow {
+            who: if d.email.is_empty() {
+                "anonymous visitors".into()
+            } else {
+                d.email
+            },
+            asset: names[&d.asset_id].clone(),
+            started: clock::human(d.first_started),
+            completed: d.first_completed.map(clock::human).unwrap_or_default(),
+            note,
+        });
+    }
+    let first_opened = views.last().map(|v| v.when.clone()).unwrap_or_default();
     let assets = if link.target == Target::Assets {
         crate::access::link_assets(&state.db, &link, None, 200, now)
             .await?
@@ -433,6 +479,8 @@ async fn detail_page(
         downloads,
         started,
         other,
+        delivery,
+        first_opened,
     };
     Ok(render(&page)?.into_response())
 }

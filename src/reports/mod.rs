@@ -4,6 +4,7 @@
 //! download (the ZIP writes one `download` event per asset it carries), or through a link.
 pub mod chart;
 pub mod csv;
+pub mod delivery;
 pub mod pages;
 
 use sqlx::Row;

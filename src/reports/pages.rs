@@ -9,6 +9,7 @@ use axum::Router;
 use serde::Deserialize;
 
 use super::csv::Csv;
+use super::delivery::{By, Delivered};
 use super::{chart, LinkActivity, Range, Row2, Submissions, PAGE_ROWS};
 use crate::accounts::PageAdmin;
 use crate::app::AppState;
@@ -56,6 +57,10 @@ struct ReportsPage {
     logins: (i64, i64),
     login_days: Vec<(String, i64, i64)>,
     more: Vec<(&'static str, usize)>,
+    /// Receipts: started and completed, by asset, person, group and link.
+    delivered: Vec<(By, Vec<Delivered>)>,
+    /// Recalls opened in the range, with their counts.
+    recalls: Vec<crate::recalls::query::RecallRow>,
 }
 
 impl ReportsPage {
@@ -98,6 +103,15 @@ async fn reports_page(
     let links = super::by_link(db, range).await?;
     let submissions = super::submissions(db, range).await?;
     let login_days = super::logins_per_day(db, range).await?;
+    let mut delivered = Vec::new();
+    for by in By::ALL {
+        let mut rows = super::delivery::delivered(db, by, range).await?;
+        if rows.len() > PAGE_ROWS {
+            more.push((by.table(), rows.len()));
+            rows.truncate(PAGE_ROWS);
+        }
+        delivered.push((by, rows));
+    }
     let logins = login_days
         .iter()
         .fold((0, 0), |(a, b), (_, ok, failed)| (a + ok, b + failed));
@@ -122,12 +136,19 @@ async fn reports_page(
             .filter(|(_, ok, failed)| ok + failed > 0)
             .collect(),
         more,
+        delivered,
+        recalls: crate::recalls::query::between(db, range.from, range.to).await?,
     };
     Ok(render(&page)?.into_response())
 }
 
 /// The tables a CSV can be had of, as `/admin/reports/<name>.csv`.
-pub const TABLES: [&str; 8] = [
+pub const TABLES: [&str; 13] = [
+    "recalls",
+    "delivery-assets",
+    "delivery-people",
+    "delivery-groups",
+    "delivery-links",
     "downloads-per-day",
     "assets",
     "people",
@@ -158,6 +179,51 @@ async fn csv_file(
         csv
     };
     let csv = match name {
+        name if By::parse(name).is_some() => {
+            let by = By::parse(name).ok_or(AppError::NotFound)?;
+            let mut csv = Csv::new(&by.header());
+            for r in super::delivery::delivered(db, by, range).await? {
+                csv.row(&[
+                    r.label,
+                    r.detail,
+                    r.started.to_string(),
+                    r.completed.to_string(),
+                    r.id,
+                ]);
+            }
+            csv
+        }
+        "recalls" => {
+            let mut csv = Csv::new(&[
+                "asset",
+                "reason",
+                "mode",
+                "opened",
+                "notices",
+                "notified",
+                "acknowledged",
+                "outstanding",
+                "anonymous",
+                "asset_id",
+                "recall_id",
+            ]);
+            for r in crate::recalls::query::between(db, range.from, range.to).await? {
+                csv.row(&[
+                    r.asset.clone(),
+                    r.reason.clone(),
+                    r.mode.clone(),
+                    crate::clock::rfc3339(r.created_at),
+                    r.notices.to_string(),
+                    r.notified.to_string(),
+                    r.acknowledged.to_string(),
+                    r.outstanding().to_string(),
+                    r.anonymous.to_string(),
+                    r.asset_id.clone(),
+                    r.id.clone(),
+                ]);
+            }
+            csv
+        }
         "downloads-per-day" => {
             let mut csv = Csv::new(&["date", "downloads"]);
             for (day, n) in super::downloads_per_day(db, range).await? {

@@ -365,6 +365,7 @@ async fn reference(
         method: &method,
         headers: &headers,
         client: &v.client,
+        api: false,
     };
     Ok(crate::delivery::reference(&state, &v.link, v.unlocked, &v.token, &asset_id, &ask).await?)
 }

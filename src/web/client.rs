@@ -77,6 +77,14 @@ impl TrustedProxies {
 }
 
 impl ClientInfo {
+    /// The portal itself, for what it does on its own (a closing availability window).
+    pub fn system() -> ClientInfo {
+        ClientInfo {
+            ip: String::new(),
+            user_agent: "assetport".into(),
+        }
+    }
+
     /// The client address of a whole request (for middleware, which has no `Parts`).
     pub fn ip_of<B>(req: &axum::http::Request<B>) -> String {
         ip_from(req.extensions(), req.headers())

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod s3;
+pub mod smtp;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -543,6 +544,23 @@ impl Api {
     }
 
     /// Approves asset `id` and expects 200.
+    /// Checks in `bytes` as a new version of `asset` (`POST /assets/{id}/versions`).
+    pub async fn check_in(&self, asset: &str, bytes: &[u8], comment: &str) -> Response {
+        let form = reqwest::multipart::Form::new()
+            .text("comment", comment.to_string())
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(bytes.to_vec()).file_name("logo.png"),
+            );
+        self.client
+            .post(self.url(&format!("/assets/{asset}/versions")))
+            .bearer_auth(&self.token)
+            .multipart(form)
+            .send()
+            .await
+            .expect("check-in")
+    }
+
     pub async fn approve(&self, id: &str) {
         let r = self.post(&format!("/assets/{id}/approve"), json!({})).await;
         assert_eq!(r.status(), 200, "approve {id}");
@@ -901,6 +919,43 @@ pub fn mail_text(raw: &str) -> String {
         return raw;
     };
     let lower = head.to_ascii_lowercase();
+    // A multipart mail: its text parts decoded, and a line naming each attachment.
+    let unfolded = head.replace("\n ", " ");
+    if let Some(boundary) = unfolded
+        .to_ascii_lowercase()
+        .contains("content-type: multipart/")
+        .then(|| unfolded.split("boundary=").nth(1))
+        .flatten()
+        .map(|b| {
+            b.split(['\n', ';'])
+                .next()
+                .unwrap_or("")
+                .trim_matches('"')
+                .to_string()
+        })
+    {
+        let mut text = String::new();
+        for part in body.split(&format!("--{boundary}")).skip(1) {
+            let part = part.trim_start_matches('\n');
+            if part.starts_with("--") {
+                break;
+            }
+            let decoded = mail_text(part);
+            let (part_head, part_body) = decoded.split_once("\n\n").unwrap_or(("", ""));
+            let part_lower = part_head.to_ascii_lowercase();
+            if part_lower.contains("content-disposition: attachment") {
+                let name = part_head
+                    .split("filename=")
+                    .nth(1)
+                    .map(|n| n.split('\n').next().unwrap_or("").trim_matches('"'))
+                    .unwrap_or("");
+                text.push_str(&format!("[attachment: {name}]\n"));
+            } else if part_lower.contains("text/plain") {
+                text.push_str(part_body);
+            }
+        }
+        return format!("{unfolded}\n\n{text}");
+    }
     let body = if lower.contains("content-transfer-encoding: quoted-printable") {
         let joined = body.replace("=\n", "");
         let bytes = joined.as_bytes();

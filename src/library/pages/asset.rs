@@ -113,6 +113,16 @@ struct AssetPage {
     /// Admins: every collection (for "Add to collection") and those holding this asset.
     collections: Vec<crate::collections::Collection>,
     in_collections: Vec<crate::collections::Collection>,
+    /// Admins: who received each version whole (receipts), newest version first.
+    holders: Vec<crate::receipts::query::Holders>,
+    /// Admins: the asset's recalls with their counts.
+    recalls: Vec<crate::recalls::query::RecallRow>,
+}
+
+impl AssetPage {
+    fn when(&self, ms: &i64) -> String {
+        crate::clock::human(*ms)
+    }
 }
 
 async fn asset_page(
@@ -262,6 +272,16 @@ async fn asset_page(
         },
         move_targets: if who.is_admin() {
             folders::all(db, 2000).await?
+        } else {
+            Vec::new()
+        },
+        holders: if who.is_admin() {
+            crate::receipts::query::holders(db, &a.id).await?
+        } else {
+            Vec::new()
+        },
+        recalls: if who.is_admin() {
+            crate::recalls::query::of_asset(db, &a.id).await?
         } else {
             Vec::new()
         },

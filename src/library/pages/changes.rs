@@ -31,6 +31,7 @@ pub(super) fn routes(max_upload: u64) -> Router<AppState> {
             "/assets/{id}/versions/{version_id}/current",
             post(make_current),
         )
+        .route("/assets/{id}/recall", post(recall))
 }
 
 #[derive(Deserialize)]
@@ -214,4 +215,41 @@ async fn make_current(
         Err(e) => return Err(e.into()),
     }
     Ok(Redirect::to(&format!("/assets/{id}")).into_response())
+}
+
+#[derive(Deserialize)]
+struct RecallForm {
+    mode: String,
+    #[serde(default)]
+    message: String,
+}
+
+async fn recall(
+    State(state): State<AppState>,
+    PageAdmin(me): PageAdmin,
+    client: ClientInfo,
+    Path(id): Path<AssetId>,
+    Form(f): Form<RecallForm>,
+) -> PageResult<Response> {
+    let mode = crate::recalls::Mode::parse(&f.mode)
+        .ok_or_else(|| AppError::BadRequest("choose what the holders should do".into()))?;
+    match crate::recalls::recall(&state, &me.account, &id, mode, &f.message, &client).await {
+        Ok(o) => {
+            me.flash(format!(
+                "Recalled: {} {} notified; {} anonymous download{} could not be told.",
+                o.notified,
+                if o.notified == 1 {
+                    "person is"
+                } else {
+                    "people are"
+                },
+                o.anonymous,
+                if o.anonymous == 1 { "" } else { "s" }
+            ))
+            .await
+        }
+        Err(e) if e.is_correctable() => me.flash(format!("Not recalled: {e}.")).await,
+        Err(e) => return Err(e.into()),
+    }
+    Ok(Redirect::to(&format!("/assets/{id}#holders-title")).into_response())
 }

@@ -33,6 +33,7 @@ async fn download(
         method: &method,
         headers: &headers,
         client: &client,
+        api: false,
     };
     Ok(delivery::member_original(&state, &user.account, &id, &ask).await?)
 }
@@ -50,6 +51,7 @@ async fn rendition(
         method: &method,
         headers: &headers,
         client: &client,
+        api: false,
     };
     let attachment = q.wants_file();
     Ok(delivery::member_rendition(&state, &user.account, &id, &kind, attachment, &ask).await?)
@@ -108,6 +110,7 @@ async fn zip_download(
         method: &method,
         headers: &headers,
         client: &client,
+        api: false,
     };
     Ok(delivery::member_zip(&state, &user.account, &ask, listed, &name).await?)
 }

@@ -110,6 +110,7 @@ impl LinkVisit {
             method,
             headers,
             client: &self.client,
+            api: false,
         }
     }
 }

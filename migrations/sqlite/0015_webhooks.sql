@@ -1,4 +1,4 @@
--- Signed webhooks (issue 18). Keep in step with migrations/sqlite/0014_webhooks.sql.
+-- Signed webhooks (issue 18). Keep in step with migrations/postgres/0015_webhooks.sql.
 --
 -- An endpoint an admin registered: where to POST, which event types, and the signing secret
 -- (`whsec_…`, Standard Webhooks). The secret is stored as given, not hashed: the server must
