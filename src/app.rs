@@ -172,6 +172,22 @@ impl App {
         }));
         // Webhooks: re-read who listens to what (others may change it), announce expiring links.
         workers.push(tokio::spawn(webhooks::run(self.state.clone())));
+        // Receipts completed by the audit writer become `download.completed` webhooks; the
+        // hook is one atomic read while nobody listens.
+        let (completed, mut completions) =
+            tokio::sync::mpsc::unbounded_channel::<crate::receipts::Op>();
+        let hub = self.state.webhooks.clone();
+        self.state.events.on_completed(Box::new(move |op| {
+            if hub.wants(webhooks::WebhookKind::DownloadCompleted) {
+                let _ = completed.send(op);
+            }
+        }));
+        let state = self.state.clone();
+        workers.push(tokio::spawn(async move {
+            while let Some(op) = completions.recv().await {
+                crate::receipts::announce_completed(&state, op).await;
+            }
+        }));
         // Closed availability windows open their recalls; every instance looks, once a
         // minute, and the recall's dedupe key keeps it one.
         let state = self.state.clone();

@@ -185,6 +185,31 @@ pub struct Recorder {
     clock: crate::clock::Clock,
     /// Events still owed by responses in flight (see `promise`).
     owed: std::sync::Arc<Owed>,
+    /// Told, after each commit, of the receipts it completed (`on_completed`).
+    completed: Completions,
+}
+
+/// What is told of each receipt completed, after its commit (webhooks' `download.completed`).
+pub type CompletionHook = Box<dyn Fn(crate::receipts::Op) + Send + Sync>;
+#[derive(Clone, Default)]
+struct Completions(std::sync::Arc<std::sync::OnceLock<CompletionHook>>);
+
+impl std::fmt::Debug for Completions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.get().is_some() {
+            "Completions(hooked)"
+        } else {
+            "Completions"
+        })
+    }
+}
+
+fn tell(completed: &Completions, ops: Vec<crate::receipts::Op>) {
+    if let Some(hook) = completed.0.get() {
+        for op in ops {
+            hook(op);
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -213,6 +238,7 @@ impl Recorder {
     /// else as a task on the current runtime.
     pub fn start(db: Db) -> Recorder {
         let clock = db.clock.clone();
+        let completed: Completions = Default::default();
         let (tx, mut rx) = mpsc::channel::<(Item, Ack)>(4 * BATCH);
         if let Some(conn) = db.local.as_ref().and_then(|l| {
             l.open_writer()
@@ -221,17 +247,20 @@ impl Recorder {
         }) {
             // At start-up, not on a request: a portal that cannot start its audit writer must
             // not start at all.
+            let told = completed.clone();
             #[allow(clippy::expect_used)]
             std::thread::Builder::new()
                 .name("event-writer".into())
-                .spawn(move || write_on_thread(conn, rx))
+                .spawn(move || write_on_thread(conn, rx, told))
                 .expect("spawning the event writer");
             return Recorder {
                 tx,
                 clock,
                 owed: Default::default(),
+                completed,
             };
         }
+        let told = completed.clone();
         tokio::spawn(async move {
             let mut batch = Vec::with_capacity(BATCH);
             // The writer keeps its own connection: taking one from the pool for every batch
@@ -240,7 +269,8 @@ impl Recorder {
             while rx.recv_many(&mut batch, BATCH).await > 0 {
                 let result = insert(&db, &mut conn, &batch)
                     .await
-                    .map_err(|e| e.to_string());
+                    .map_err(|e| e.to_string())
+                    .map(|done| tell(&told, done));
                 answer(&mut batch, result);
             }
         });
@@ -248,6 +278,15 @@ impl Recorder {
             tx,
             clock,
             owed: Default::default(),
+            completed,
+        }
+    }
+
+    /// Sets what is told of each receipt completed, after the commit that completed it (once;
+    /// a second hook is ignored). Called on the writer's thread: the hook must not block.
+    pub fn on_completed(&self, hook: CompletionHook) {
+        if self.completed.0.set(hook).is_err() {
+            tracing::warn!("a receipt completion hook was set twice; the first one stays");
         }
     }
 
@@ -332,7 +371,11 @@ impl Recorder {
 /// The SQLite writer: sqlx hands every statement to a worker thread of its own and binds
 /// parameters by name, which under a stream of page views cost more than the inserts. Here one
 /// thread waits for events and commits each batch with one cached single-row statement.
-fn write_on_thread(mut conn: rusqlite::Connection, mut rx: mpsc::Receiver<(Item, Ack)>) {
+fn write_on_thread(
+    mut conn: rusqlite::Connection,
+    mut rx: mpsc::Receiver<(Item, Ack)>,
+    told: Completions,
+) {
     let mut batch = Vec::with_capacity(BATCH);
     let mut last_commit = std::time::Instant::now();
     while let Some(first) = rx.blocking_recv() {
@@ -357,7 +400,9 @@ fn write_on_thread(mut conn: rusqlite::Connection, mut rx: mpsc::Receiver<(Item,
                 take_waiting(&mut rx, &mut batch);
             }
         }
-        let result = insert_sqlite(&mut conn, &batch).map_err(|e| e.to_string());
+        let result = insert_sqlite(&mut conn, &batch)
+            .map_err(|e| e.to_string())
+            .map(|done| tell(&told, done));
         last_commit = std::time::Instant::now();
         answer(&mut batch, result);
     }
@@ -391,7 +436,10 @@ fn take_waiting(rx: &mut mpsc::Receiver<(Item, Ack)>, batch: &mut Vec<(Item, Ack
     }
 }
 
-fn insert_sqlite(conn: &mut rusqlite::Connection, batch: &[(Item, Ack)]) -> rusqlite::Result<()> {
+fn insert_sqlite(
+    conn: &mut rusqlite::Connection,
+    batch: &[(Item, Ack)],
+) -> rusqlite::Result<Vec<crate::receipts::Op>> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     {
         let mut st = tx.prepare_cached(&insert_sql(1))?;
@@ -410,8 +458,9 @@ fn insert_sqlite(conn: &mut rusqlite::Connection, batch: &[(Item, Ack)]) -> rusq
             ])?;
         }
     }
-    crate::receipts::store::apply_sqlite(&tx, &receipts_of(batch))?;
-    tx.commit()
+    let completed = crate::receipts::store::apply_sqlite(&tx, &receipts_of(batch))?;
+    tx.commit()?;
+    Ok(completed)
 }
 
 fn events_of(batch: &[(Item, Ack)]) -> impl Iterator<Item = &Pending> {
@@ -452,7 +501,7 @@ async fn insert(
     db: &Db,
     conn: &mut Option<sqlx::pool::PoolConnection<sqlx::Any>>,
     batch: &[(Item, Ack)],
-) -> Result<(), sqlx::Error> {
+) -> Result<Vec<crate::receipts::Op>, sqlx::Error> {
     let c = match conn {
         Some(c) => c,
         None => conn.insert(db.pool.acquire().await?),
@@ -468,7 +517,7 @@ async fn insert(
 async fn insert_on(
     conn: &mut sqlx::AnyConnection,
     batch: &[(Item, Ack)],
-) -> Result<(), sqlx::Error> {
+) -> Result<Vec<crate::receipts::Op>, sqlx::Error> {
     use sqlx::Connection;
     let events: Vec<&Pending> = events_of(batch).collect();
     let mut tx = conn.begin().await?;
@@ -490,8 +539,9 @@ async fn insert_on(
         }
         q.execute(&mut *tx).await?;
     }
-    crate::receipts::store::apply_sqlx(&mut tx, &receipts_of(batch)).await?;
-    tx.commit().await
+    let completed = crate::receipts::store::apply_sqlx(&mut tx, &receipts_of(batch)).await?;
+    tx.commit().await?;
+    Ok(completed)
 }
 
 fn insert_sql(rows: usize) -> String {

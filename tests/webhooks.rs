@@ -61,6 +61,7 @@ on_both!(
     bad_input_answers_422_in_the_api_error_shape,
     link_views_submissions_and_expiring_links_are_sent,
     admins_manage_webhooks_on_their_pages,
+    completed_downloads_and_acknowledged_recalls_are_sent,
 );
 on_both!(
     public_only,
@@ -822,4 +823,102 @@ async fn admins_manage_webhooks_on_their_pages(app: TestApp) {
     expect_json(admin.get(&format!("/webhooks/{id}")).await, 404).await;
     let (_, list) = b.page("/admin/webhooks").await;
     assert!(!list.contains(&hook.url()));
+}
+
+/// `download.completed` comes from the receipt (issue 18): once, when the last byte of the
+/// file reached the visitor, however many Range requests it took; `recall.acknowledged` when
+/// a notice's address is POSTed.
+async fn completed_downloads_and_acknowledged_recalls_are_sent(app: TestApp) {
+    let admin = app.admin().await;
+    let hook = Receiver::start(&[], 200).await;
+    register(
+        &admin,
+        &hook.url(),
+        &["download.completed", "recall.acknowledged"],
+    )
+    .await;
+    let typed = |t: &str| {
+        hook.hits()
+            .into_iter()
+            .filter_map(|h| serde_json::from_str::<Value>(&h.body).ok())
+            .filter(|b| b["type"] == t)
+            .collect::<Vec<_>>()
+    };
+    let folder = admin.folder(None, "Kit").await;
+    let file = bytes(200_000, 3);
+    let a = admin.published(&folder, "logo.bin", file).await;
+    let share = admin
+        .create_link(json!({ "asset_ids": [a], "recipients": ["shop@supermart.test"], "per_recipient": true }))
+        .await;
+    let visitor = app.browser();
+    let url = visitor.url(&format!("{}/assets/{a}/original", share.path));
+    let half = |range: &'static str| {
+        let c = visitor.client.clone();
+        let url = url.clone();
+        async move {
+            let r = c
+                .get(&url)
+                .header(reqwest::header::RANGE, range)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 206);
+            r.bytes().await.unwrap();
+        }
+    };
+    half("bytes=0-99999").await;
+    app.state.events.flush().await.unwrap();
+    // Half a file is no delivery: its receipt is open, so nothing was announced.
+    let receipts = expect_json(
+        admin.get(&format!("/links/{}/receipts", share.id)).await,
+        200,
+    )
+    .await;
+    assert!(receipts["items"][0]["completed_at"].is_null(), "{receipts}");
+    half("bytes=100000-").await;
+    let got = eventually("a download.completed webhook", || async {
+        let got = typed("download.completed");
+        (!got.is_empty()).then_some(got)
+    })
+    .await;
+    let d = &got[0]["data"];
+    assert_eq!(d["asset_id"], a.as_str());
+    assert_eq!(d["who"]["kind"], "recipient");
+    assert_eq!(d["who"]["email"], "shop@supermart.test");
+    assert_eq!(d["channel"], "link");
+    assert_eq!(d["bytes"], 200_000);
+    assert!(d["receipt_id"].is_string());
+    // The second half again from the same visitor: a resume of a completed receipt.
+    half("bytes=100000-").await;
+    app.state.events.flush().await.unwrap();
+
+    // A newer version tells the recipient; their acknowledgement is announced.
+    let r = admin
+        .post(&format!("/assets/{a}/checkout"), json!({}))
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        admin.check_in(&a, &bytes(1000, 4), "v2").await.status(),
+        201
+    );
+    admin.approve(&a).await;
+    let mail = app
+        .wait_for_mail("shop@supermart.test", |m| m.contains("have changed"))
+        .await;
+    let ack = mail
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Acknowledge: "))
+        .unwrap()
+        .to_string();
+    let r = reqwest::Client::new().post(&ack).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let got = eventually("a recall.acknowledged webhook", || async {
+        let got = typed("recall.acknowledged");
+        (!got.is_empty()).then_some(got)
+    })
+    .await;
+    assert_eq!(got[0]["data"]["asset_id"], a.as_str());
+    assert_eq!(got[0]["data"]["email"], "shop@supermart.test");
+    // By now the repeated half, long committed, announced nothing more.
+    assert_eq!(typed("download.completed").len(), 1);
 }

@@ -62,6 +62,7 @@ pub fn routes() -> Router<AppState> {
 /// A notice as its acknowledge page shows it.
 struct Notice {
     id: String,
+    recall_id: String,
     email: String,
     asset_id: String,
     asset: String,
@@ -71,7 +72,7 @@ struct Notice {
 async fn notice(state: &AppState, token: &str) -> Result<Notice, AppError> {
     let id = notice_of(state.secret.expose(), token).ok_or(AppError::NotFound)?;
     let row = sqlx::query(
-        "SELECT n.id, n.email, n.acknowledged_at, r.asset_id FROM recall_notices n \
+        "SELECT n.id, n.recall_id, n.email, n.acknowledged_at, r.asset_id FROM recall_notices n \
          JOIN recalls r ON r.id = n.recall_id WHERE n.id = $1",
     )
     .bind(&id)
@@ -91,6 +92,7 @@ async fn notice(state: &AppState, token: &str) -> Result<Notice, AppError> {
         .unwrap_or_else(|| "a file".into());
     Ok(Notice {
         id: row.try_get("id")?,
+        recall_id: row.try_get("recall_id")?,
         email: row.try_get("email")?,
         asset_id,
         asset,
@@ -122,6 +124,20 @@ pub async fn acknowledge(
             .asset(&n.asset_id)
             .detail(&detail);
         state.events.record(e, client).await?;
+        let data = serde_json::json!({
+            "notice_id": n.id,
+            "recall_id": n.recall_id,
+            "asset_id": n.asset_id,
+            "asset": n.asset,
+            "email": n.email,
+            "acknowledged_at": crate::clock::rfc3339(now),
+        });
+        crate::webhooks::emit(
+            state,
+            crate::webhooks::WebhookKind::RecallAcknowledged,
+            data,
+        )
+        .await;
     }
     Ok(first)
 }

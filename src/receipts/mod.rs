@@ -28,7 +28,11 @@ pub mod query;
 pub mod spans;
 pub mod store;
 
+use serde_json::json;
 use spans::Spans;
+
+use crate::app::AppState;
+use crate::webhooks::{self, WebhookKind};
 
 /// Through what a download went.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -157,4 +161,31 @@ impl Op {
             ended: true,
         }
     }
+}
+
+/// `download.completed` for a receipt just completed (after its commit): who, which version of
+/// which asset, through what. At most once: a crash between the commit and the queueing loses
+/// it, the receipt stays.
+pub async fn announce_completed(state: &AppState, op: Op) {
+    let m = &op.meta;
+    let (kind, user_id, link_id, email) = m.who.columns();
+    let mut data = match crate::library::assets::get_current(&state.db, &m.asset_id).await {
+        Ok(Some(view)) => crate::library::review::asset_data(state, &view),
+        _ => json!({ "asset_id": m.asset_id }),
+    };
+    data["receipt_id"] = json!(op.id);
+    data["downloaded_version"] = json!(m.version_number);
+    data["downloaded_version_id"] = json!(m.version_id);
+    data["object"] = json!(m.object);
+    data["channel"] = json!(m.channel.as_str());
+    data["who"] = json!({
+        "kind": kind,
+        "id": if kind == "user" { user_id } else { link_id },
+        "email": email,
+    });
+    data["link_id"] = json!(link_id);
+    data["bytes"] = json!(m.size);
+    data["started_at"] = json!(crate::clock::rfc3339(op.started_at));
+    data["completed_at"] = json!(crate::clock::rfc3339(op.at));
+    webhooks::emit(state, WebhookKind::DownloadCompleted, data).await;
 }

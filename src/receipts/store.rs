@@ -48,13 +48,16 @@ const INSERT: &str =
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
      ON CONFLICT (id) DO NOTHING";
 const LOCK: &str = "UPDATE receipts SET updated_at = $1 WHERE id = $2";
-const READ: &str = "SELECT sent FROM receipts WHERE id = $1";
+const READ: &str = "SELECT sent, completed_at FROM receipts WHERE id = $1";
 const WRITE: &str = "UPDATE receipts SET sent = $1, bytes_sent = $2, \
      completed_at = COALESCE(completed_at, $3), \
      started_at = CASE WHEN started_at > $4 THEN $4 ELSE started_at END, updated_at = $5 \
      WHERE id = $6";
 
-pub fn apply_sqlite(tx: &rusqlite::Transaction<'_>, ops: &[Op]) -> rusqlite::Result<()> {
+/// Applies `ops`; returns the receipts they completed (each once: a receipt completed before
+/// is not again), with `at` the completion time.
+pub fn apply_sqlite(tx: &rusqlite::Transaction<'_>, ops: &[Op]) -> rusqlite::Result<Vec<Op>> {
+    let mut completed = Vec::new();
     let mut insert = tx.prepare_cached(INSERT)?;
     for op in ops {
         let m = &op.meta;
@@ -79,14 +82,23 @@ pub fn apply_sqlite(tx: &rusqlite::Transaction<'_>, ops: &[Op]) -> rusqlite::Res
             completion(op, &op.spans),
             op.at,
         ])?;
-        if inserted == 1 || op.spans.is_empty() {
+        if inserted == 1 {
+            if completion(op, &op.spans).is_some() {
+                completed.push(op.clone());
+            }
             continue;
         }
-        let sent: String = tx
+        if op.spans.is_empty() {
+            continue;
+        }
+        let (sent, done): (String, Option<i64>) = tx
             .prepare_cached(READ)?
-            .query_row(rusqlite::params![op.id], |r| r.get(0))?;
+            .query_row(rusqlite::params![op.id], |r| Ok((r.get(0)?, r.get(1)?)))?;
         let mut spans = Spans::parse(&sent);
         spans.union(&op.spans);
+        if done.is_none() && completion(op, &spans).is_some() {
+            completed.push(op.clone());
+        }
         tx.prepare_cached(WRITE)?.execute(rusqlite::params![
             spans.to_text(),
             spans.len() as i64,
@@ -96,11 +108,16 @@ pub fn apply_sqlite(tx: &rusqlite::Transaction<'_>, ops: &[Op]) -> rusqlite::Res
             op.id
         ])?;
     }
-    Ok(())
+    Ok(completed)
 }
 
-pub async fn apply_sqlx(conn: &mut sqlx::AnyConnection, ops: &[Op]) -> Result<(), sqlx::Error> {
+/// `apply_sqlite` through sqlx.
+pub async fn apply_sqlx(
+    conn: &mut sqlx::AnyConnection,
+    ops: &[Op],
+) -> Result<Vec<Op>, sqlx::Error> {
     use sqlx::Row;
+    let mut completed = Vec::new();
     for op in ops {
         let m = &op.meta;
         let (who_kind, user_id, link_id, email) = m.who.columns();
@@ -126,7 +143,13 @@ pub async fn apply_sqlx(conn: &mut sqlx::AnyConnection, ops: &[Op]) -> Result<()
             .execute(&mut *conn)
             .await?
             .rows_affected();
-        if inserted == 1 || op.spans.is_empty() {
+        if inserted == 1 {
+            if completion(op, &op.spans).is_some() {
+                completed.push(op.clone());
+            }
+            continue;
+        }
+        if op.spans.is_empty() {
             continue;
         }
         sqlx::query(LOCK)
@@ -137,6 +160,10 @@ pub async fn apply_sqlx(conn: &mut sqlx::AnyConnection, ops: &[Op]) -> Result<()
         let row = sqlx::query(READ).bind(&op.id).fetch_one(&mut *conn).await?;
         let mut spans = Spans::parse(&row.try_get::<String, _>("sent")?);
         spans.union(&op.spans);
+        let done: Option<i64> = row.try_get("completed_at")?;
+        if done.is_none() && completion(op, &spans).is_some() {
+            completed.push(op.clone());
+        }
         sqlx::query(WRITE)
             .bind(spans.to_text())
             .bind(spans.len() as i64)
@@ -147,5 +174,5 @@ pub async fn apply_sqlx(conn: &mut sqlx::AnyConnection, ops: &[Op]) -> Result<()
             .execute(&mut *conn)
             .await?;
     }
-    Ok(())
+    Ok(completed)
 }
