@@ -34,17 +34,6 @@ async fn downloads(admin: &Api, link_id: &str) -> i64 {
         .unwrap()
 }
 
-async fn get_range(c: &reqwest::Client, url: &str, range: &str) -> (u16, Vec<u8>) {
-    let r = c
-        .get(url)
-        .header(header::RANGE, range)
-        .send()
-        .await
-        .unwrap();
-    let s = r.status().as_u16();
-    (s, r.bytes().await.unwrap().to_vec())
-}
-
 async fn head(c: &reqwest::Client, url: &str) -> u16 {
     c.request(Method::HEAD, url)
         .send()

@@ -7,40 +7,7 @@ use common::*;
 use reqwest::header;
 use serde_json::{json, Value};
 
-/// Runs each test on both databases with the config adjusted by `$tweak`, in module `$group`.
-macro_rules! on_both {
-    ($group:ident, $tweak:expr, $($name:ident),* $(,)?) => {
-        mod $group {
-            mod sqlite {
-                $(
-                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                    async fn $name() {
-                        if let Some(app) =
-                            crate::common::spawn_with(crate::common::Backend::Sqlite, $tweak).await
-                        {
-                            crate::$name(app).await
-                        }
-                    }
-                )*
-            }
-            mod postgres {
-                $(
-                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                    async fn $name() {
-                        if let Some(app) =
-                            crate::common::spawn_with(crate::common::Backend::Postgres, $tweak)
-                                .await
-                        {
-                            crate::$name(app).await
-                        }
-                    }
-                )*
-            }
-        }
-    };
-}
-
-on_both!(
+on_both_with!(
     direct,
     |_: &mut assetport::Config| {},
     inside_the_list_opens_and_outside_answers_403,
@@ -49,12 +16,12 @@ on_both!(
     upload_links_keep_to_their_networks_too,
     the_admin_pages_show_and_change_the_list,
 );
-on_both!(
+on_both_with!(
     ipv6,
     |c: &mut assetport::Config| c.bind = "[::1]:0".into(),
     an_ipv6_visitor_is_matched_against_ipv6_ranges,
 );
-on_both!(
+on_both_with!(
     behind_proxy,
     crate::proxy,
     through_a_trusted_proxy_the_forwarded_address_decides,

@@ -19,17 +19,6 @@ async fn settle(app: &TestApp) {
     app.state.events.flush().await.unwrap();
 }
 
-async fn get_range(c: &reqwest::Client, url: &str, range: &str) -> (u16, Vec<u8>) {
-    let r = c
-        .get(url)
-        .header(header::RANGE, range)
-        .send()
-        .await
-        .unwrap();
-    let s = r.status().as_u16();
-    (s, r.bytes().await.unwrap().to_vec())
-}
-
 async fn link_downloads(admin: &Api, link_id: &str) -> i64 {
     expect_json(admin.get(&format!("/links/{link_id}")).await, 200).await["downloads"]
         .as_i64()

@@ -16,42 +16,9 @@ use base64::Engine;
 use common::*;
 use serde_json::{json, Value};
 
-/// Runs each test on both databases with the config adjusted by `$tweak`, in module `$group`.
-macro_rules! on_both {
-    ($group:ident, $tweak:expr, $($name:ident),* $(,)?) => {
-        mod $group {
-            mod sqlite {
-                $(
-                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                    async fn $name() {
-                        if let Some(app) =
-                            crate::common::spawn_with(crate::common::Backend::Sqlite, $tweak).await
-                        {
-                            crate::$name(app).await
-                        }
-                    }
-                )*
-            }
-            mod postgres {
-                $(
-                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                    async fn $name() {
-                        if let Some(app) =
-                            crate::common::spawn_with(crate::common::Backend::Postgres, $tweak)
-                                .await
-                        {
-                            crate::$name(app).await
-                        }
-                    }
-                )*
-            }
-        }
-    };
-}
-
 // The harness allows private addresses (every receiver here is on 127.0.0.1), as
 // `ASSETPORT_WEBHOOKS_ALLOW_PRIVATE=true` would.
-on_both!(
+on_both_with!(
     local_receivers,
     |_: &mut assetport::Config| {},
     deliveries_are_signed_as_standard_webhooks_says,
@@ -63,7 +30,7 @@ on_both!(
     admins_manage_webhooks_on_their_pages,
     completed_downloads_and_acknowledged_recalls_are_sent,
 );
-on_both!(
+on_both_with!(
     public_only,
     |c: &mut assetport::Config| c.webhooks_allow_private = false,
     private_addresses_are_refused_without_the_flag,

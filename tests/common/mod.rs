@@ -50,6 +50,41 @@ macro_rules! on_both_backends {
     };
 }
 
+/// Runs each listed test on both databases with the config adjusted by `$tweak`, as
+/// `$group::sqlite::name` and `$group::postgres::name`.
+#[macro_export]
+macro_rules! on_both_with {
+    ($group:ident, $tweak:expr, $($name:ident),* $(,)?) => {
+        mod $group {
+            mod sqlite {
+                $(
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn $name() {
+                        if let Some(app) =
+                            $crate::common::spawn_with($crate::common::Backend::Sqlite, $tweak).await
+                        {
+                            $crate::$name(app).await
+                        }
+                    }
+                )*
+            }
+            mod postgres {
+                $(
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn $name() {
+                        if let Some(app) =
+                            $crate::common::spawn_with($crate::common::Backend::Postgres, $tweak)
+                                .await
+                        {
+                            $crate::$name(app).await
+                        }
+                    }
+                )*
+            }
+        }
+    };
+}
+
 /// Notes that a test (or part of one) did not run because `why` (a service or tool is missing):
 /// on stderr, and as a line in `target/tmp/skipped-tests.txt`, which `bash .ci/test` counts at
 /// the end of the run. In CI (`CI=true`) a missing service fails instead.
@@ -818,6 +853,18 @@ pub async fn send_to_upload_link(app: &TestApp, path: &str, name: &str, bytes: &
         .send()
         .await
         .unwrap()
+}
+
+/// GETs `url` with a `Range` header; the status and the body.
+pub async fn get_range(c: &Client, url: &str, range: &str) -> (u16, Vec<u8>) {
+    let r = c
+        .get(url)
+        .header(header::RANGE, range)
+        .send()
+        .await
+        .expect("ranged GET");
+    let s = r.status().as_u16();
+    (s, r.bytes().await.expect("body").to_vec())
 }
 
 pub fn visitor() -> Client {
