@@ -432,17 +432,22 @@ async fn one(
     if plan == Plan::Unsatisfiable {
         return Err(AppError::RangeNotSatisfiable { size: blob.size });
     }
-    let mut meta = party.receipt(ask, false, asset_id, version);
-    meta.object = object_of(want, &blob, version);
-    meta.size = blob.size;
+    // Only what has a receipt pays for describing it (browsing, HEAD and 304 do not).
+    let meta = || {
+        let mut meta = party.receipt(ask, false, asset_id, version);
+        meta.object = object_of(want, &blob, version);
+        meta.size = blob.size;
+        meta
+    };
     if !counts {
         let (response, layout) = download::send(&state.storage, plan, &blob, ask.head()).await?;
         return Ok(match resumed {
             // A resume adds what it carries to the receipt its token names.
-            Some(dl) if !ask.head() => receipted(state, response, layout, dl, meta),
+            Some(dl) if !ask.head() => receipted(state, response, layout, dl, meta()),
             _ => response,
         });
     }
+    let meta = meta();
     if !party.reserve(state).await? {
         return Err(Refusal::Exhausted.error());
     }
