@@ -52,3 +52,43 @@ pub fn six_digits() -> String {
         }
     }
 }
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Addressed {
+    sub: String,
+    aud: String,
+}
+
+/// A signed, storage-free address token naming `sub` for one purpose (`aud`): an HS256 JWT with
+/// the instances' shared secret, so any instance checks it, for as long as `sub` exists. Used
+/// by the digests' unsubscribe and the recall notices' acknowledge addresses.
+pub fn signed_subject(secret: &str, aud: &str, sub: &str) -> String {
+    let claims = Addressed {
+        sub: sub.to_string(),
+        aud: aud.to_string(),
+    };
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap_or_default()
+}
+
+/// What a `signed_subject` token for `aud` names, if its signature holds.
+pub fn subject_of(secret: &str, aud: &str, token: &str) -> Option<String> {
+    if token.len() > 1000 {
+        return None;
+    }
+    let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
+    v.set_audience(&[aud]);
+    v.required_spec_claims = ["aud", "sub"].iter().map(|s| s.to_string()).collect();
+    v.validate_exp = false;
+    jsonwebtoken::decode::<Addressed>(
+        token,
+        &jsonwebtoken::DecodingKey::from_secret(secret.as_bytes()),
+        &v,
+    )
+    .ok()
+    .map(|d| d.claims.sub)
+}

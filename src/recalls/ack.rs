@@ -7,7 +7,6 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
 use crate::app::AppState;
@@ -18,41 +17,14 @@ use crate::web::layout::{render, Layout};
 
 const AUD: &str = "assetport-recall-ack";
 
-#[derive(Serialize, Deserialize)]
-struct Claims {
-    sub: String,
-    aud: String,
-}
-
+/// The acknowledge address's token (`token::signed_subject`), naming the notice.
 pub fn token(secret: &str, notice_id: &str) -> String {
-    let claims = Claims {
-        sub: notice_id.to_string(),
-        aud: AUD.into(),
-    };
-    jsonwebtoken::encode(
-        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
-        &claims,
-        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
-    )
-    .unwrap_or_default()
+    crate::token::signed_subject(secret, AUD, notice_id)
 }
 
 /// The notice a token names, if its signature holds.
 pub fn notice_of(secret: &str, token: &str) -> Option<String> {
-    if token.len() > 1000 {
-        return None;
-    }
-    let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
-    v.set_audience(&[AUD]);
-    v.required_spec_claims = ["aud", "sub"].iter().map(|s| s.to_string()).collect();
-    v.validate_exp = false;
-    jsonwebtoken::decode::<Claims>(
-        token,
-        &jsonwebtoken::DecodingKey::from_secret(secret.as_bytes()),
-        &v,
-    )
-    .ok()
-    .map(|d| d.claims.sub)
+    crate::token::subject_of(secret, AUD, token)
 }
 
 pub fn routes() -> Router<AppState> {
