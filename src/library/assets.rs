@@ -164,6 +164,15 @@ pub async fn fetch_views<'q>(
 }
 
 impl AssetView {
+    /// What people call the asset: its title, or its file name when it has none.
+    pub fn label(&self) -> &str {
+        if self.asset.title.is_empty() {
+            &self.asset.filename
+        } else {
+            &self.asset.title
+        }
+    }
+
     /// The API shape of SPEC §3. The review comment is for admins and the submitter only.
     pub fn to_json(&self, show_review: bool) -> serde_json::Value {
         let a = &self.asset;

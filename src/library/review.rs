@@ -222,11 +222,7 @@ async fn notify(
     let Some(to) = users::by_id(&state.db, uploader).await? else {
         return Ok(());
     };
-    let name = if view.asset.title.is_empty() {
-        &view.asset.filename
-    } else {
-        &view.asset.title
-    };
+    let name = view.label();
     let url = format!("{}/assets/{}", state.config.public_url, view.asset.id);
     let n = view.version.number.to_string();
     let kind = if approved {
@@ -235,7 +231,7 @@ async fn notify(
         &crate::brand::mail::REVIEW_REJECTED
     };
     let vars = [
-        ("asset", name.as_str()),
+        ("asset", name),
         ("version", n.as_str()),
         ("comment", comment),
         ("link", url.as_str()),

@@ -54,13 +54,7 @@ async fn notice(state: &AppState, token: &str) -> Result<Notice, AppError> {
     let asset_id: String = row.try_get("asset_id")?;
     let asset = crate::library::assets::get_current(&state.db, &asset_id)
         .await?
-        .map(|v| {
-            if v.asset.title.is_empty() {
-                v.asset.filename
-            } else {
-                v.asset.title
-            }
-        })
+        .map(|v| v.label().to_string())
         .unwrap_or_else(|| "a file".into());
     Ok(Notice {
         id: row.try_get("id")?,

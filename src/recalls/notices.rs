@@ -19,14 +19,7 @@ fn day_start(ms: i64) -> i64 {
 /// then tomorrow's (from midnight UTC).
 pub async fn schedule(state: &AppState, email: &str, now: i64) -> Result<(), AppError> {
     let today = day_start(now);
-    let sent_today: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM recall_notices WHERE email = $1 AND notified_at >= $2",
-    )
-    .bind(email)
-    .bind(today)
-    .fetch_one(&state.db.pool)
-    .await?;
-    let day = if sent_today > 0 {
+    let day = if mailed_today(state, email, now).await? {
         today + DAY_MS
     } else {
         today
@@ -35,6 +28,18 @@ pub async fn schedule(state: &AppState, email: &str, now: i64) -> Result<(), App
     jobs::enqueue_once_at(&state.db, JobKind::RecallNotices, &subject, now.max(day)).await?;
     state.jobs.wake();
     Ok(())
+}
+
+/// Whether a notice was mailed to `email` on `now`'s UTC day.
+async fn mailed_today(state: &AppState, email: &str, now: i64) -> Result<bool, sqlx::Error> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM recall_notices WHERE email = $1 AND notified_at >= $2",
+    )
+    .bind(email)
+    .bind(day_start(now))
+    .fetch_one(&state.db.pool)
+    .await?;
+    Ok(n > 0)
 }
 
 /// A waiting notice, with what the mail says about it.
@@ -66,14 +71,7 @@ pub async fn run(state: AppState, job: Job) -> Result<(), JobError> {
     if rows.is_empty() {
         return Ok(());
     }
-    let sent_today: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM recall_notices WHERE email = $1 AND notified_at >= $2",
-    )
-    .bind(email)
-    .bind(day_start(now))
-    .fetch_one(&state.db.pool)
-    .await?;
-    if sent_today > 0 {
+    if mailed_today(&state, email, now).await? {
         // This job ran late, or on the same day as another: the notices wait for tomorrow.
         schedule(&state, email, now).await.map_err(retry)?;
         return Ok(());
@@ -179,13 +177,7 @@ async fn item(state: &AppState, w: &Waiting, now: i64) -> Result<String, AppErro
     let view = crate::library::assets::get_current(&state.db, &w.asset_id).await?;
     let name = view
         .as_ref()
-        .map(|v| {
-            if v.asset.title.is_empty() {
-                v.asset.filename.clone()
-            } else {
-                v.asset.title.clone()
-            }
-        })
+        .map(|v| v.label().to_string())
         .unwrap_or_else(|| "A file".into());
     let what = match w.reason.as_str() {
         "replaced" => "was replaced by a newer version",
