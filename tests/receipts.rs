@@ -360,7 +360,41 @@ async fn admins_see_who_has_each_file(app: TestApp) {
     assert!(reports.contains("Delivery: downloads started and completed"));
 }
 
+/// 100 visitors at once against a limit of 5: exactly 5 downloads, 5 receipts, all complete.
+async fn parallel_downloads_open_exactly_the_counted_receipts(app: TestApp) {
+    let admin = app.admin().await;
+    let folder = admin.folder(None, "Kit").await;
+    let a = admin.published(&folder, "a.bin", bytes(50_000, 2)).await;
+    let link = admin
+        .create_link(json!({ "asset_ids": [a], "max_downloads": 5 }))
+        .await;
+    let url = app.url(&format!("{}/assets/{a}/original", link.path));
+    let mut tasks = Vec::new();
+    for _ in 0..100 {
+        let url = url.clone();
+        tasks.push(tokio::spawn(async move {
+            let r = visitor().get(&url).send().await.unwrap();
+            let status = r.status().as_u16();
+            let body = r.bytes().await.unwrap();
+            (status, body.len())
+        }));
+    }
+    let mut served = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            (200, 50_000) => served += 1,
+            (410, _) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(served, 5);
+    let items = receipts(&app, &admin, &format!("/links/{}/receipts", link.id)).await;
+    assert_eq!(items.len(), 5, "{items:#?}");
+    assert!(items.iter().all(completed));
+}
+
 on_both_backends!(
+    parallel_downloads_open_exactly_the_counted_receipts,
     admins_see_who_has_each_file,
     two_ranges_complete_one_receipt_per_visitor,
     a_cut_download_stays_started_until_its_resume,
