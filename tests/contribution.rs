@@ -121,7 +121,9 @@ async fn a_checked_in_version_waits_for_review_while_partners_keep_the_approved_
     assert_eq!(f.partner.get("/review").await.status(), 404);
 
     // Approval publishes v2 and tells the contributor.
-    let before = app.outbox().len();
+    // (The partner who downloaded v1 is also sent a recall notice, by the job
+    // queue and so at its own moment: count only the contributor's mail.)
+    let before = to_studio(app.outbox()).len();
     expect_json(
         f.admin
             .post(&format!("/assets/{id}/approve"), json!({}))
@@ -130,10 +132,10 @@ async fn a_checked_in_version_waits_for_review_while_partners_keep_the_approved_
     )
     .await;
     assert_eq!(original(&f.partner, id).await, b"version two");
-    let mail = app.outbox();
+    let mail = to_studio(app.outbox());
     assert_eq!(mail.len(), before + 1);
     let last = mail.last().unwrap();
-    assert!(last.contains("studio@agency.example") && last.contains("Approved"));
+    assert!(last.contains("Approved"));
     assert!(!json_of(&f.admin, "/review").await["items"]
         .as_array()
         .unwrap()
@@ -205,8 +207,12 @@ async fn a_rejected_version_leaves_the_published_one_and_reaches_the_contributor
     assert_eq!(seen["review_comment"], "logo too small");
     assert_eq!(seen["stage"], "new version not approved");
     assert_eq!(seen["pending_review"], false);
-    let last = app.outbox().pop().expect("a mail");
-    assert!(last.contains("studio@agency.example") && last.contains("logo too small"));
+    assert!(
+        to_studio(app.outbox())
+            .iter()
+            .any(|m| m.contains("logo too small")),
+        "the contributor hears the reviewer's comment"
+    );
     // The rejected version stays in the timeline.
     let versions = json_of(&f.admin, &format!("/assets/{id}/versions")).await;
     assert_eq!(versions["items"].as_array().unwrap().len(), 2);
@@ -453,3 +459,11 @@ on_both_backends!(
     locks_are_checked,
     the_pages_carry_the_whole_cycle,
 );
+
+/// The contributor's mail only: other mail (recall notices from the job queue) arrives at its
+/// own moment.
+fn to_studio(mail: Vec<String>) -> Vec<String> {
+    mail.into_iter()
+        .filter(|m| m.contains("To: studio@agency.example"))
+        .collect()
+}
