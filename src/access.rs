@@ -266,31 +266,37 @@ pub async fn asset(
     // Partners see the approved version, with their rights on its folder, in one query (this is
     // on every download's path); a submitter sees its own current version. The published test
     // runs on the row (`is_published`), so the statement stays one lookup by primary key.
+    // A personal grant (an approved download request, `requests::grants`) lets its member see
+    // and download that one asset while it lasts, like a grant on its folder would.
     let sql = format!(
-        "SELECT {COLS}, {} AS r_view, {} AS r_download FROM assets a \
+        "SELECT {COLS}, {} AS r_view, {} AS r_download, \
+         CASE WHEN {} THEN 1 ELSE 0 END AS r_personal FROM assets a \
          JOIN asset_versions v ON v.id = {} \
          JOIN folders f ON f.id = a.folder_id WHERE a.id = $1",
         grant_level("f", "$2", Right::View),
         grant_level("f", "$2", Right::Download),
+        crate::requests::grants::active_clause("a", "$2", "$3"),
         published_version("a"),
     );
+    let params = [Param::Text(id), Param::Text(&who.id), Param::Int(now)];
     let found = db
-        .read_optional(&sql, &[Param::Text(id), Param::Text(&who.id)], |r| {
+        .read_optional(&sql, &params, |r| {
             let right = |c: &str| Ok::<_, sqlx::Error>(r.opt_int(c)?.unwrap_or(0) != 0);
             Ok((
                 assets::view_from_row(r)?,
                 right("r_view")?,
                 right("r_download")?,
+                right("r_personal")?,
             ))
         })
         .await?;
-    if let Some((v, view, download)) = found {
-        if is_published(&v.asset, now) && view {
+    if let Some((v, view, download, personal)) = found {
+        if is_published(&v.asset, now) && (view || personal) {
             let own = v.asset.submitted_by.as_deref() == Some(who.id.as_str());
             return Ok((
                 v,
                 AssetRights {
-                    download: (view && download) || own,
+                    download: (view && download) || own || personal,
                     see_review: own,
                 },
             ));
@@ -644,7 +650,17 @@ pub async fn downloadable_tree(
         .bind(now)
         .fetch_all(&db.pool)
         .await?;
-    // Rights differ per subfolder (grants inherit downwards, and may be added lower down).
+    // Rights differ per subfolder (grants inherit downwards, and may be added lower down);
+    // personal grants add single assets.
+    let personal: std::collections::HashSet<String> = if who.is_admin() {
+        Default::default()
+    } else {
+        crate::requests::grants::active(db, None, Some(&who.id), now)
+            .await?
+            .into_iter()
+            .map(|g| g.asset_id)
+            .collect()
+    };
     let mut rights_of: std::collections::HashMap<String, bool> = Default::default();
     let mut out = Vec::new();
     for r in &rows {
@@ -659,7 +675,7 @@ pub async fn downloadable_tree(
                 ok
             }
         };
-        if ok {
+        if ok || personal.contains(view.asset.id.as_str()) {
             out.push(LinkedAsset {
                 view,
                 subpath: subpath(r)?,

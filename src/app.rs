@@ -290,6 +290,7 @@ fn router(state: AppState) -> Router {
         .merge(links::api::routes())
         .merge(crate::receipts::api::routes())
         .merge(crate::recalls::api::routes())
+        .merge(crate::requests::api::routes())
         .merge(uploadlinks::api::routes())
         .merge(search::api::routes())
         .merge(collections::api::routes())
@@ -313,6 +314,7 @@ fn router(state: AppState) -> Router {
         .merge(search::pages::routes())
         .merge(collections::pages::routes())
         .merge(webhooks::pages::routes())
+        .merge(crate::requests::pages::routes())
         .merge(library::tus::routes::<accounts::PageUser>())
         .fallback(|| async { PageError(AppError::NotFound) })
         .layer(middleware::from_fn_with_state(
@@ -331,6 +333,7 @@ fn router(state: AppState) -> Router {
         .merge(uploadlinks::visit::routes(config.max_upload_bytes))
         .merge(crate::digests::pages::visitor_routes())
         .merge(crate::recalls::ack::routes())
+        .merge(crate::requests::decide::routes())
         .layer(middleware::from_fn_with_state(
             origin,
             csrf::same_origin_only,

@@ -97,6 +97,11 @@ event_kinds! {
     WebhookEnabled = "webhook_enabled",
     WebhookDisabled = "webhook_disabled",
     WebhookDeliveryResent = "webhook_delivery_resent",
+    RequestMade = "request_made",
+    RequestApproved = "request_approved",
+    RequestDenied = "request_denied",
+    DownloadGrantRevoked = "download_grant_revoked",
+    LinkForwardAttempt = "link_forward_attempt",
 }
 
 impl Serialize for EventKind {

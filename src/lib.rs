@@ -36,6 +36,7 @@ pub mod recalls;
 pub mod receipts;
 pub mod renditions;
 pub mod reports;
+pub mod requests;
 pub mod sanitize;
 pub mod search;
 pub mod secret;

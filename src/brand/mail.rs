@@ -236,6 +236,67 @@ pub const RECALL_NOTICE: Kind = Kind {
     required: &["items"],
 };
 
+pub const REQUEST_RECEIVED: Kind = Kind {
+    key: "request_received",
+    label: "A request to decide",
+    when: "to a share link's owner (or every admin when the owner is disabled) when a visitor \
+           asks for more time or for their own access, and to admins when a member asks to \
+           download",
+    subject: "{requester} asks for {what}",
+    body: "{requester} asks for {what}{about}.\n\nTheir reason: {reason}\n\n\
+           Approve for 7 days: {approve_week}\nApprove for 30 days: {approve_month}\n\
+           Deny: {deny}\n\n\
+           Each address shows the request and asks you to confirm. You can also decide in \
+           the Requests inbox: {inbox}\n",
+    vars: &[
+        PORTAL,
+        ("requester", "the asker's name and email address"),
+        ("what", "what is asked, e.g. “more time on a share link”"),
+        ("about", "“ (” and the link's or assets' name and “)”, or nothing"),
+        ("reason", "the reason the asker gave"),
+        ("approve_week", "the signed address to approve for 7 days"),
+        ("approve_month", "the signed address to approve for 30 days"),
+        ("deny", "the signed address to deny"),
+        ("inbox", "the Requests inbox's address"),
+    ],
+    required: &["approve_week", "deny"],
+};
+
+pub const REQUEST_APPROVED: Kind = Kind {
+    key: "request_approved",
+    label: "Request approved",
+    when: "to the person who asked, when their request is approved",
+    subject: "Your request was approved",
+    body: "Hello {name},\n\nyour request for {what} was approved. {result}\n",
+    vars: &[
+        PORTAL,
+        ("name", "the asker's name"),
+        ("what", "what was asked"),
+        (
+            "result",
+            "what changed and until when, with the address to use",
+        ),
+    ],
+    required: &["result"],
+};
+
+pub const REQUEST_DENIED: Kind = Kind {
+    key: "request_denied",
+    label: "Request declined",
+    when: "to the person who asked, when their request is denied",
+    subject: "About your request",
+    body: "Hello {name},\n\nthank you for asking for {what}. We cannot grant it this time.\n\
+           {message}\nIf you think this is a mistake, please contact the person who shared \
+           the files with you.\n",
+    vars: &[
+        PORTAL,
+        ("name", "the asker's name"),
+        ("what", "what was asked"),
+        ("message", "the decider's message and a blank line, or nothing"),
+    ],
+    required: &[],
+};
+
 pub const KINDS: &[&Kind] = &[
     &LINK_INVITATION,
     &LINK_CODE,
@@ -247,6 +308,9 @@ pub const KINDS: &[&Kind] = &[
     &NEW_ASSETS_DIGEST,
     &ADMIN_DIGEST,
     &RECALL_NOTICE,
+    &REQUEST_RECEIVED,
+    &REQUEST_APPROVED,
+    &REQUEST_DENIED,
 ];
 
 pub fn kind(key: &str) -> Option<&'static Kind> {

@@ -124,6 +124,12 @@ pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0015_webhooks.sql"),
         include_str!("../../migrations/postgres/0015_webhooks.sql"),
     ),
+    (
+        16,
+        "requests",
+        include_str!("../../migrations/sqlite/0016_requests.sql"),
+        include_str!("../../migrations/postgres/0016_requests.sql"),
+    ),
 ];
 
 impl Db {

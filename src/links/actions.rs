@@ -22,15 +22,42 @@ pub async fn create_link(
     let new = options.into_new(state.clock.now_ms(), state.config.max_link_days)?;
     let created = create::create(state, actor, new).await?;
     for l in &created.links {
-        state
-            .events
-            .record(
-                Event::new(EventKind::LinkCreated).by(&actor.id).link(&l.id),
-                client,
-            )
-            .await?;
+        record_created(state, actor, &l.id, client).await?;
     }
     Ok(created)
+}
+
+/// `link_created`, for a new share and for a link added to one.
+async fn record_created(
+    state: &AppState,
+    actor: &Account,
+    id: &str,
+    client: &ClientInfo,
+) -> Result<(), AppError> {
+    state
+        .events
+        .record(
+            Event::new(EventKind::LinkCreated).by(&actor.id).link(id),
+            client,
+        )
+        .await?;
+    Ok(())
+}
+
+/// Adds a per-recipient link for `email` to `source`'s share (same target and options, its own
+/// token, expiry and download count) and mails the invitation: an approved request for access
+/// to a forwarded bound link. Records `link_created`.
+pub async fn issue_to_recipient(
+    state: &AppState,
+    actor: &Account,
+    source: &Link,
+    email: &str,
+    expires_at: i64,
+    client: &ClientInfo,
+) -> Result<create::Issued, AppError> {
+    let issued = create::add_recipient(state, actor, source, email, expires_at).await?;
+    record_created(state, actor, &issued.id, client).await?;
+    Ok(issued)
 }
 
 /// Revokes a link; revoking twice is harmless. Records `link_revoked`; `false` if no such link.

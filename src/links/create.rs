@@ -90,9 +90,9 @@ pub async fn create(
         sqlx::query(
             "INSERT INTO links (id, share_id, token_hash, target_kind, folder_id, title, message, \
              terms, password_hash, allow_original, max_downloads, require_code, recipient, \
-             recipients, created_by, created_at, expires_at, collection_id, ip_allow) \
+             recipients, created_by, created_at, expires_at, collection_id, ip_allow, bind_recipient) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-             $18, $19)",
+             $18, $19, $20)",
         )
         .bind(&id)
         .bind(&share_id)
@@ -116,6 +116,7 @@ pub async fn create(
         .bind(expires_at)
         .bind(&new.collection_id)
         .bind(new.ip_allow.to_column())
+        .bind(i64::from(new.bind_recipient))
         .execute(&mut *tx)
         .await?;
         issued.push(Issued {
@@ -143,35 +144,14 @@ pub async fn create(
             .or_else(|| issued.first())
             .map(|i| i.url.clone())
             .unwrap_or_default();
-        let title_part = if title.is_empty() {
-            String::new()
-        } else {
-            format!(": {title}")
+        let invitation = Invitation {
+            sender: &creator.name,
+            title,
+            message,
+            has_password: password_hash.is_some(),
+            expires_at: *expires_at,
         };
-        let message_part = if message.is_empty() {
-            String::new()
-        } else {
-            format!("{message}\n\n")
-        };
-        let password_note = if password_hash.is_some() {
-            "It is protected by a password, which the sender gives you separately.\n"
-        } else {
-            ""
-        };
-        let expires = clock::human(*expires_at);
-        let vars = [
-            ("sender", creator.name.as_str()),
-            ("title", title_part.as_str()),
-            ("message", message_part.as_str()),
-            ("link", link_url.as_str()),
-            ("expires", expires.as_str()),
-            ("password_note", password_note),
-        ];
-        if let Err(e) = state
-            .mailer
-            .send_kind(r, &crate::brand::mail::LINK_INVITATION, &vars, None)
-            .await
-        {
+        if let Err(e) = invitation.send(state, r, &link_url).await {
             tracing::warn!(error = %e, "link invitation not sent");
             mail_failures.push(r.clone());
         }
@@ -181,4 +161,99 @@ pub async fn create(
         links: issued,
         mail_failures,
     })
+}
+
+/// A new per-recipient link for `email` under `source`'s share: the same target, title,
+/// message, terms, password, originals setting, download limit, code and binding, with its own
+/// token, expiry and count. The recipient is mailed the usual invitation. Called by
+/// `actions::issue_to_recipient`, which records the event.
+pub async fn add_recipient(
+    state: &AppState,
+    creator: &Account,
+    source: &super::Link,
+    email: &str,
+    expires_at: i64,
+) -> Result<Issued, AppError> {
+    let id = db::new_id();
+    let token = new_token();
+    let now = state.clock.now_ms();
+    let n = sqlx::query(
+        "INSERT INTO links (id, share_id, token_hash, target_kind, folder_id, title, message, \
+         terms, password_hash, allow_original, max_downloads, require_code, recipient, \
+         recipients, created_by, created_at, expires_at, collection_id, ip_allow, bind_recipient) \
+         SELECT $1, share_id, $2, target_kind, folder_id, title, message, terms, password_hash, \
+         allow_original, max_downloads, require_code, $3, $3, $4, $5, $6, collection_id, \
+         ip_allow, bind_recipient FROM links WHERE id = $7",
+    )
+    .bind(&id)
+    .bind(crate::token::hash_token(&token))
+    .bind(email)
+    .bind(&creator.id)
+    .bind(now)
+    .bind(expires_at)
+    .bind(&source.id)
+    .execute(&state.db.pool)
+    .await?
+    .rows_affected();
+    if n == 0 {
+        return Err(AppError::NotFound);
+    }
+    let link_url = url(&state.config.public_url, &token);
+    let invitation = Invitation {
+        sender: &creator.name,
+        title: &source.title,
+        message: &source.message,
+        has_password: source.password_hash.is_some(),
+        expires_at,
+    };
+    if let Err(e) = invitation.send(state, email, &link_url).await {
+        tracing::warn!(error = %e, "link invitation not sent");
+    }
+    Ok(Issued {
+        id,
+        url: link_url,
+        recipient: Some(email.to_string()),
+    })
+}
+
+/// The invitation mail a link's recipient gets (`brand::mail::LINK_INVITATION`).
+struct Invitation<'a> {
+    sender: &'a str,
+    title: &'a str,
+    message: &'a str,
+    has_password: bool,
+    expires_at: i64,
+}
+
+impl Invitation<'_> {
+    async fn send(&self, state: &AppState, to: &str, link_url: &str) -> anyhow::Result<()> {
+        let title_part = if self.title.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", self.title)
+        };
+        let message_part = if self.message.is_empty() {
+            String::new()
+        } else {
+            format!("{}\n\n", self.message)
+        };
+        let password_note = if self.has_password {
+            "It is protected by a password, which the sender gives you separately.\n"
+        } else {
+            ""
+        };
+        let expires = clock::human(self.expires_at);
+        let vars = [
+            ("sender", self.sender),
+            ("title", title_part.as_str()),
+            ("message", message_part.as_str()),
+            ("link", link_url),
+            ("expires", expires.as_str()),
+            ("password_note", password_note),
+        ];
+        state
+            .mailer
+            .send_kind(to, &crate::brand::mail::LINK_INVITATION, &vars, None)
+            .await
+    }
 }

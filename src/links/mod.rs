@@ -42,6 +42,9 @@ pub struct Link {
     pub max_downloads: Option<i64>,
     pub downloads: i64,
     pub require_code: bool,
+    /// A per-recipient link whose one-time code goes only to its recipient: a forwarded copy
+    /// asks the new visitor to request their own access (`requests`).
+    pub bind_recipient: bool,
     pub recipient: Option<String>,
     pub recipients: Vec<String>,
     pub unlock_epoch: i64,
@@ -74,7 +77,7 @@ impl State {
 const COLS: &str =
     "id, share_id, target_kind, folder_id, collection_id, title, message, terms, password_hash, \
     allow_original, max_downloads, downloads, require_code, recipient, recipients, unlock_epoch, \
-    created_by, created_at, expires_at, revoked_at, ip_allow";
+    created_by, created_at, expires_at, revoked_at, ip_allow, bind_recipient";
 
 fn from_row<R: Columns + ?Sized>(r: &R) -> Result<Link, sqlx::Error> {
     let target = match r.text("target_kind")?.as_str() {
@@ -95,6 +98,7 @@ fn from_row<R: Columns + ?Sized>(r: &R) -> Result<Link, sqlx::Error> {
         max_downloads: r.opt_int("max_downloads")?,
         downloads: r.int("downloads")?,
         require_code: r.flag("require_code")?,
+        bind_recipient: r.flag("bind_recipient")?,
         recipient: r.opt_text("recipient")?,
         recipients: r
             .text("recipients")?
@@ -138,7 +142,8 @@ impl Link {
             "title": self.title, "message": self.message, "terms": self.terms,
             "has_password": self.password_hash.is_some(), "allow_original": self.allow_original,
             "max_downloads": self.max_downloads, "downloads": self.downloads,
-            "require_code": self.require_code, "recipient": self.recipient,
+            "require_code": self.require_code, "bind_recipient": self.bind_recipient,
+            "recipient": self.recipient,
             "recipients": self.recipients, "state": self.state(now).as_str(),
             "created_by": self.created_by, "created_at": clock::rfc3339(self.created_at),
             "expires_at": clock::rfc3339(self.expires_at),

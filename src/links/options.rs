@@ -193,6 +193,10 @@ pub struct LinkOptions {
     pub per_recipient: bool,
     #[serde(default)]
     pub require_code: bool,
+    /// Per-recipient links only: the code goes only to each link's recipient (implies
+    /// `require_code`); a forwarded copy asks its visitor to request their own access.
+    #[serde(default)]
+    pub bind_recipient: bool,
     /// CIDR ranges (or addresses) the link may be opened from; empty for anywhere.
     pub ip_allow: Option<Vec<String>>,
 }
@@ -225,6 +229,7 @@ pub struct NewShare {
     pub terms: String,
     pub per_recipient: bool,
     pub require_code: bool,
+    pub bind_recipient: bool,
     pub ip_allow: IpAllow,
 }
 
@@ -330,7 +335,15 @@ impl LinkOptions {
                 "one link per recipient needs recipients".into(),
             ));
         }
-        if self.require_code && recipients.is_empty() {
+        if self.bind_recipient && !self.per_recipient {
+            return Err(AppError::Unprocessable(
+                "bind_recipient binds each per-recipient link to its recipient: set \
+                 per_recipient too"
+                    .into(),
+            ));
+        }
+        let require_code = self.require_code || self.bind_recipient;
+        if require_code && recipients.is_empty() {
             return Err(AppError::Unprocessable(
                 "a one-time code is sent to recipients, so add at least one".into(),
             ));
@@ -362,7 +375,8 @@ impl LinkOptions {
             title,
             terms,
             per_recipient: self.per_recipient,
-            require_code: self.require_code,
+            require_code,
+            bind_recipient: self.bind_recipient,
             ip_allow: IpAllow::parse(&self.ip_allow.unwrap_or_default())?,
         })
     }

@@ -317,6 +317,7 @@ fn form_options(form: &[(String, String)]) -> Result<LinkOptions, AppError> {
         terms: Some(f("terms")),
         per_recipient: f("per_recipient") == "on",
         require_code: f("require_code") == "on",
+        bind_recipient: f("bind_recipient") == "on",
         ip_allow: Some(ip_allow_field(form)),
     })
 }
@@ -375,6 +376,9 @@ struct DetailPage {
     /// When the link's page was first opened ("" if never): for a per-recipient link, by
     /// its recipient.
     first_opened: String,
+    /// Requests about this link (renewals, access to a forwarded copy), newest first.
+    rows: Vec<crate::requests::pages::RequestRow>,
+    back: String,
 }
 
 /// A line of the delivery table, ready to show.
@@ -481,6 +485,20 @@ async fn detail_page(
         other,
         delivery,
         first_opened,
+        rows: crate::requests::pages::RequestRow::list(
+            &state,
+            &crate::requests::list(
+                &state.db,
+                crate::requests::Show::All,
+                Some(&id),
+                None,
+                None,
+                50,
+            )
+            .await?,
+        )
+        .await?,
+        back: format!("/admin/links/{id}"),
     };
     Ok(render(&page)?.into_response())
 }

@@ -54,6 +54,9 @@ struct Claims {
     unlock: Unlock,
 }
 
+/// How long an unlock cookie for an expired link lives (see `cookie_scoped`).
+const EXPIRED_LINK_MS: i64 = 60 * 60 * 1000;
+
 /// What an unlock cookie is bound to: a share link (`/s/…`) or an upload link (`/u/…`).
 pub struct Scope {
     /// JWT audience: the kind of link and its id.
@@ -108,7 +111,14 @@ pub fn cookie_scoped(
     secure: bool,
     now: i64,
 ) -> anyhow::Result<HeaderValue> {
-    let expires_ms = (now + MAX_AGE_MS).min(scope.expires_at);
+    // A cookie dies with its link; an expired link's (its code gate, passed to ask for a
+    // renewal) lives an hour, long enough to send the request.
+    let end = if scope.expires_at > now {
+        scope.expires_at
+    } else {
+        now + EXPIRED_LINK_MS
+    };
+    let expires_ms = (now + MAX_AGE_MS).min(end);
     let claims = Claims {
         aud: scope.aud.clone(),
         exp: expires_ms / 1000,

@@ -117,6 +117,14 @@ struct AssetPage {
     holders: Vec<crate::receipts::query::Holders>,
     /// Admins: the asset's recalls with their counts.
     recalls: Vec<crate::recalls::query::RecallRow>,
+    /// A member downloading by a personal grant: until when ("" otherwise).
+    download_until: String,
+    /// A member who may see but not download: offered "Request download" (and told if a
+    /// request of theirs is waiting).
+    may_request: bool,
+    request_pending: bool,
+    /// Admins: members' personal download grants on this asset.
+    personal: Vec<crate::requests::grants::PersonalGrant>,
 }
 
 impl AssetPage {
@@ -132,7 +140,8 @@ async fn asset_page(
 ) -> PageResult<Response> {
     let db = &state.db;
     let who = &user.account;
-    let (view, rights) = access::asset(db, who, &id, state.clock.now_ms()).await?;
+    let now = state.clock.now_ms();
+    let (view, rights) = access::asset(db, who, &id, now).await?;
     let folder = folders::get(db, &view.asset.folder_id)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -282,6 +291,32 @@ async fn asset_page(
         },
         recalls: if who.is_admin() {
             crate::recalls::query::of_asset(db, &a.id).await?
+        } else {
+            Vec::new()
+        },
+        download_until: match who.is_admin() {
+            true => String::new(),
+            false => crate::requests::grants::until(db, who, &a.id, now)
+                .await?
+                .map(clock::human)
+                .unwrap_or_default(),
+        },
+        may_request: !who.is_admin() && !rights.download,
+        request_pending: !who.is_admin()
+            && !rights.download
+            && crate::requests::list(
+                db,
+                crate::requests::Show::Pending,
+                None,
+                Some(&who.id),
+                None,
+                100,
+            )
+            .await?
+            .iter()
+            .any(|r| r.asset_ids.iter().any(|x| x == a.id.as_str())),
+        personal: if who.is_admin() {
+            crate::requests::grants::active(db, Some(&a.id), None, now).await?
         } else {
             Vec::new()
         },

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use sqlx::Row;
 
 use super::landing::gate_page;
-use super::{LinkVisit, PW_PER_IP, PW_PER_LINK};
+use super::{AnyVisit, LinkVisit, PW_PER_IP, PW_PER_LINK};
 use crate::accounts::{password, throttle};
 use crate::app::AppState;
 use crate::db;
@@ -106,22 +106,43 @@ fn code_hash(link_id: &str, email: &str, code: &str) -> String {
 
 /// Sends a one-time code to the link's recipient (or to the address given, if it is one of
 /// the share's recipients). The answer is the same either way: no address enumeration.
+///
+/// A bound link (`bind_recipient`) asks the visitor for their address: its recipient's gets the
+/// code; any other is a forwarded copy, recorded as `link_forward_attempt` (the link's access
+/// log shows it) and answered with "ask for your own access" (`renew`), never a code.
+/// An expired link's gate works too (a renewal request needs the code first), without the
+/// password: the files it protected are no longer served.
 pub(super) async fn send_code(
     State(state): State<AppState>,
-    v: LinkVisit,
+    any: AnyVisit,
     Form(form): Form<EmailForm>,
 ) -> PageResult<Response> {
-    if !v.password_ok() || !v.link.require_code {
+    let v = &any.visit;
+    if (!any.expired && !v.password_ok()) || !v.link.require_code {
         return Ok(Redirect::to(&v.home()).into_response());
     }
-    let email = match &v.link.recipient {
-        Some(r) => r.clone(),
-        None => crate::accounts::users::normalize_email(&form.email).unwrap_or_default(),
-    };
+    let given = crate::accounts::users::normalize_email(&form.email).unwrap_or_default();
     let now = state.clock.now_ms();
     let key = format!("linkcode:send:{}", v.link.id);
     // Every request counts (a mail may go out), reserved before anything is sent.
     let _sent = throttle::reserve(&state.db, &key, CODES_SENT_PER_LINK, now).await?;
+    if v.link.bind_recipient && v.link.recipient.as_deref() != Some(given.as_str()) {
+        let detail = format!("by {}", if given.is_empty() { "an unnamed visitor" } else { &given });
+        state
+            .events
+            .record(
+                Event::new(EventKind::LinkForwardAttempt)
+                    .link(&v.link.id)
+                    .detail(&detail),
+                &v.client,
+            )
+            .await?;
+        return super::renew::forwarded_page(v, &given);
+    }
+    let email = match &v.link.recipient {
+        Some(r) => r.clone(),
+        None => given,
+    };
     if v.link.recipients.contains(&email) {
         let code = crate::token::six_digits();
         sqlx::query(
@@ -147,7 +168,7 @@ pub(super) async fn send_code(
     }
     let mut unlock = v.unlock.clone();
     unlock.pending = Some(email);
-    set_unlock(&state, &v, &unlock)
+    set_unlock(&state, v, &unlock)
 }
 
 #[derive(Deserialize)]
@@ -160,10 +181,11 @@ pub(super) struct CodeForm {
 
 pub(super) async fn verify_code(
     State(state): State<AppState>,
-    v: LinkVisit,
+    any: AnyVisit,
     Form(form): Form<CodeForm>,
 ) -> PageResult<Response> {
-    if !v.password_ok() || !v.link.require_code {
+    let v = &any.visit;
+    if (!any.expired && !v.password_ok()) || !v.link.require_code {
         return Ok(Redirect::to(&v.home()).into_response());
     }
     let now = state.clock.now_ms();
@@ -222,8 +244,9 @@ pub(super) async fn verify_code(
                 &v.client,
             )
             .await?;
-        let mut page = gate_page(&v, "code");
+        let mut page = gate_page(v, "code");
         page.code_sent = true;
+        page.renew.offered = any.expired;
         page.email = if v.link.recipient.is_some() {
             String::new()
         } else {
@@ -246,7 +269,7 @@ pub(super) async fn verify_code(
     let mut unlock = v.unlock.clone();
     unlock.code = Some(email);
     unlock.pending = None;
-    set_unlock(&state, &v, &unlock)
+    set_unlock(&state, v, &unlock)
 }
 
 pub(super) async fn accept_terms(

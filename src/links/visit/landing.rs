@@ -64,6 +64,9 @@ pub(super) struct VisitPage {
     total_size: String,
     expires: String,
     downloads_left: Option<i64>,
+    /// The renewal form ("renew" stage, or a used-up link's content page): the address, if the
+    /// link knows it (then it is not asked), and what the visitor typed before an error.
+    pub(super) renew: super::renew::RenewForm,
 }
 
 /// A gate's page ("password" or "code").
@@ -75,7 +78,8 @@ pub(super) fn gate_page(v: &LinkVisit, stage: &'static str) -> VisitPage {
         stage,
         error: None,
         code_sent: false,
-        ask_email: v.link.recipient.is_none(),
+        // A bound link asks who is visiting: its code goes only to its recipient.
+        ask_email: v.link.recipient.is_none() || v.link.bind_recipient,
         email: String::new(),
         heading: "Shared files".into(),
         message: String::new(),
@@ -88,10 +92,18 @@ pub(super) fn gate_page(v: &LinkVisit, stage: &'static str) -> VisitPage {
         total_size: String::new(),
         expires: String::new(),
         downloads_left: None,
+        renew: super::renew::RenewForm::default(),
     }
 }
 
-pub(super) async fn landing(State(state): State<AppState>, v: LinkVisit) -> PageResult<Response> {
+pub(super) async fn landing(
+    State(state): State<AppState>,
+    any: super::AnyVisit,
+) -> PageResult<Response> {
+    if any.expired {
+        return super::renew::expired_page(&any.visit);
+    }
+    let v = any.visit;
     if !v.password_ok() {
         return Ok(render(&gate_page(&v, "password"))?.into_response());
     }
@@ -172,6 +184,7 @@ pub(super) async fn landing(State(state): State<AppState>, v: LinkVisit) -> Page
         total_size: human_size(total),
         expires: clock::human(v.link.expires_at),
         downloads_left: v.link.downloads_left(),
+        renew: super::renew::RenewForm::for_visit(&v),
     };
     Ok(render(&page)?.into_response())
 }

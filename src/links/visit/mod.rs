@@ -13,6 +13,7 @@
 mod files;
 mod gates;
 mod landing;
+mod renew;
 
 use askama::Template;
 use axum::extract::{FromRequestParts, RawPathParams};
@@ -57,6 +58,14 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/s/{token}/assets/{asset_id}/{kind}", get(files::rendition))
         .route("/s/{token}/zip", get(files::zip_all))
+        .route(
+            "/s/{token}/renew",
+            get(gates::to_landing).post(renew::ask_renewal),
+        )
+        .route(
+            "/s/{token}/access",
+            get(gates::to_landing).post(renew::ask_access),
+        )
         .layer(axum::middleware::from_fn(private_headers))
 }
 
@@ -203,38 +212,65 @@ impl FromRequestParts<AppState> for LinkVisit {
     /// Resolves the token: unknown → 404 (counted against the caller's address), expired or
     /// revoked → the friendly 410 page, outside `ip_allow` → 403.
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Refused> {
-        let knock = Knock::read(parts, state).await?;
-        let found = by_token(&state.db, &knock.token)
-            .await
-            .map_err(|e| knock.refuse(e))?;
-        let Some((link, generation)) = found else {
-            return Err(knock.miss(state, "linkprobe").await);
-        };
-        match link.state(state.clock.now_ms()) {
-            LinkState::Active => {}
-            ended => {
-                let mut refused = knock.refuse(AppError::Gone);
-                refused.gone_revoked = Some(ended == LinkState::Revoked);
-                return Err(refused);
-            }
-        }
-        link.ip_allow
-            .check(&knock.client)
-            .map_err(|e| knock.refuse(e))?;
-        let unlock = unlock::read(
-            &parts.headers,
-            &link,
-            state.secret.expose(),
-            state.clock.now_ms(),
-        );
-        Ok(LinkVisit {
-            link,
-            unlock,
-            generation,
-            token: knock.token,
-            client: knock.client,
-        })
+        resolve(parts, state, false).await
     }
+}
+
+/// A visit to a live link or to one that expired (not a revoked one): the link's page, its
+/// one-time code gate and the renewal request, which is what an expired link still offers
+/// (`renew`). Handlers taking it check `expired` themselves.
+pub struct AnyVisit {
+    pub visit: LinkVisit,
+    pub expired: bool,
+}
+
+impl FromRequestParts<AppState> for AnyVisit {
+    type Rejection = Refused;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Refused> {
+        let visit = resolve(parts, state, true).await?;
+        let expired = visit.link.state(state.clock.now_ms()) == LinkState::Expired;
+        Ok(AnyVisit { visit, expired })
+    }
+}
+
+async fn resolve(
+    parts: &mut Parts,
+    state: &AppState,
+    expired_ok: bool,
+) -> Result<LinkVisit, Refused> {
+    let knock = Knock::read(parts, state).await?;
+    let found = by_token(&state.db, &knock.token)
+        .await
+        .map_err(|e| knock.refuse(e))?;
+    let Some((link, generation)) = found else {
+        return Err(knock.miss(state, "linkprobe").await);
+    };
+    match link.state(state.clock.now_ms()) {
+        LinkState::Active => {}
+        LinkState::Expired if expired_ok => {}
+        ended => {
+            let mut refused = knock.refuse(AppError::Gone);
+            refused.gone_revoked = Some(ended == LinkState::Revoked);
+            return Err(refused);
+        }
+    }
+    link.ip_allow
+        .check(&knock.client)
+        .map_err(|e| knock.refuse(e))?;
+    let unlock = unlock::read(
+        &parts.headers,
+        &link,
+        state.secret.expose(),
+        state.clock.now_ms(),
+    );
+    Ok(LinkVisit {
+        link,
+        unlock,
+        generation,
+        token: knock.token,
+        client: knock.client,
+    })
 }
 
 #[derive(Template)]

@@ -1,0 +1,175 @@
+//! What a link offers when it no longer gives files: an expired link's page, and a used-up
+//! link's, ask the owner for more time or downloads ("Ask for more time"; code-gated links ask
+//! for the code first, per-recipient links know the address). A bound per-recipient link opened
+//! by someone else offers "Ask for your own access". The requests themselves are
+//! `requests::actions`; this only parses, calls and renders.
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Form;
+use serde::Deserialize;
+
+use super::landing::gate_page;
+use super::{AnyVisit, LinkVisit};
+use crate::app::AppState;
+use crate::error::{AppError, PageResult};
+use crate::requests::actions::{self, Asker};
+use crate::web::layout::render;
+
+/// The request form's state on a page.
+#[derive(Clone, Debug, Default)]
+pub struct RenewForm {
+    /// The link is expired or used up: the form is offered.
+    pub offered: bool,
+    /// The address the link knows (a per-recipient link's recipient, or the address a code was
+    /// verified for): shown, not asked.
+    pub locked_email: Option<String>,
+    pub name: String,
+    pub email: String,
+    pub reason: String,
+    /// A bound link's recipient, masked ("b•••@supermart.test"), on the forwarded page.
+    pub masked: String,
+}
+
+impl RenewForm {
+    pub fn for_visit(v: &LinkVisit) -> RenewForm {
+        RenewForm {
+            offered: v.link.downloads_left() == Some(0),
+            locked_email: v.unlock.code.clone().or_else(|| v.link.recipient.clone()),
+            ..RenewForm::default()
+        }
+    }
+}
+
+/// "b•••@supermart.test": enough for the right person to recognise, not a harvestable address.
+pub fn mask(email: &str) -> String {
+    match email.split_once('@') {
+        Some((local, domain)) => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}•••@{domain}")
+        }
+        None => "•••".into(),
+    }
+}
+
+/// An expired link's page (410): the code gate first when the link has one, then the form.
+pub(super) fn expired_page(v: &LinkVisit) -> PageResult<Response> {
+    if v.link.require_code && !v.code_ok() {
+        let mut page = gate_page(v, "code");
+        page.code_sent = v.unlock.pending.is_some();
+        page.email = v.unlock.pending.clone().unwrap_or_default();
+        page.renew.offered = true;
+        return Ok((StatusCode::GONE, render(&page)?).into_response());
+    }
+    let mut page = gate_page(v, "renew");
+    page.renew = RenewForm::for_visit(v);
+    page.renew.offered = true;
+    Ok((StatusCode::GONE, render(&page)?).into_response())
+}
+
+#[derive(Deserialize)]
+pub(super) struct AskForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// "Ask for more time" (`POST /s/{token}/renew`).
+pub(super) async fn ask_renewal(
+    State(state): State<AppState>,
+    any: AnyVisit,
+    Form(form): Form<AskForm>,
+) -> PageResult<Response> {
+    let v = &any.visit;
+    // The gates that hide the content still hold on a used-up link; an expired one needs only
+    // the code (the password protects files that are no longer served).
+    let gated = if any.expired {
+        v.link.require_code && !v.code_ok()
+    } else {
+        !v.open()
+    };
+    if gated {
+        return Ok(axum::response::Redirect::to(&v.home()).into_response());
+    }
+    let known = RenewForm::for_visit(v).locked_email;
+    let email = known.clone().unwrap_or_else(|| form.email.clone());
+    let result = match Asker::parse(&form.name, &email, &form.reason) {
+        Ok(asker) => actions::ask_renewal(&state, &v.link, asker, &v.client).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(_) => Ok(render(&gate_page(v, "asked"))?.into_response()),
+        Err(e) if e.is_correctable() => {
+            let mut page = gate_page(v, "renew");
+            page.error = Some(e.to_string());
+            page.renew = RenewForm {
+                offered: true,
+                locked_email: known,
+                name: form.name,
+                email: form.email,
+                reason: form.reason,
+                masked: String::new(),
+            };
+            Ok((e.status(), render(&page)?).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The page a bound link shows to a visitor who gave another address than its recipient's.
+pub(super) fn forwarded_page(v: &LinkVisit, email: &str) -> PageResult<Response> {
+    let mut page = gate_page(v, "forwarded");
+    page.renew = RenewForm {
+        offered: true,
+        locked_email: None,
+        name: String::new(),
+        email: email.to_string(),
+        reason: String::new(),
+        masked: mask(v.link.recipient.as_deref().unwrap_or("")),
+    };
+    Ok((StatusCode::FORBIDDEN, render(&page)?).into_response())
+}
+
+/// "Ask for your own access" on a bound link (`POST /s/{token}/access`).
+pub(super) async fn ask_access(
+    State(state): State<AppState>,
+    v: LinkVisit,
+    Form(form): Form<AskForm>,
+) -> PageResult<Response> {
+    if !v.link.bind_recipient {
+        return Err(AppError::NotFound.into());
+    }
+    let result = match Asker::parse(&form.name, &form.email, &form.reason) {
+        Ok(asker) => actions::ask_access(&state, &v.link, asker, &v.client).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(_) => Ok(render(&gate_page(&v, "asked"))?.into_response()),
+        Err(e) if e.is_correctable() => {
+            let mut page = gate_page(&v, "forwarded");
+            page.error = Some(e.to_string());
+            page.renew = RenewForm {
+                offered: true,
+                locked_email: None,
+                name: form.name,
+                email: form.email,
+                reason: form.reason,
+                masked: mask(v.link.recipient.as_deref().unwrap_or("")),
+            };
+            Ok((e.status(), render(&page)?).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn masks_keep_the_first_letter_and_the_domain() {
+        assert_eq!(super::mask("buyer@supermart.test"), "b•••@supermart.test");
+        assert_eq!(super::mask("nonsense"), "•••");
+    }
+}
