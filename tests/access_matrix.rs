@@ -76,16 +76,23 @@ enum Role {
     /// An agency member with `contribute` on `/Area` and `/Other` (no `view`): it submitted
     /// every asset here except the admin's drafts.
     Contributor,
+    /// A member without any folder grant, holding a personal download grant (an approved
+    /// download request, issue 19) on every asset here.
+    MemberPersonal,
+    /// The same, with every personal grant ended yesterday.
+    MemberPersonalEnded,
     /// Someone holding a share or upload link (no account).
     Visitor,
 }
 
-const MEMBER_ROLES: [Role; 5] = [
+const MEMBER_ROLES: [Role; 7] = [
     Role::Admin,
     Role::MemberView,
     Role::MemberViewDownload,
     Role::MemberNoGrant,
     Role::Contributor,
+    Role::MemberPersonal,
+    Role::MemberPersonalEnded,
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -161,7 +168,9 @@ fn expected(role: Role, channel: Channel, case: Case) -> Option<u8> {
     let own = role == Role::Contributor && case.status != Status::Draft;
     let granted = case.place == Place::Granted;
     let viewer = matches!(role, Role::MemberView | Role::MemberViewDownload);
-    let partner_sees = case.published() && granted && viewer;
+    // A personal grant puts its one asset in the member's scope, wherever it lives.
+    let personal = role == Role::MemberPersonal;
+    let partner_sees = case.published() && ((granted && viewer) || personal);
     // Admins and submitters see the current version; everyone else the approved one.
     let visible = |full: bool, partner: bool| {
         if full {
@@ -176,7 +185,7 @@ fn expected(role: Role, channel: Channel, case: Case) -> Option<u8> {
         Channel::ApiAsset => visible(role == Role::Admin || own, partner_sees),
         Channel::ApiOriginal => visible(
             role == Role::Admin || own,
-            partner_sees && role == Role::MemberViewDownload,
+            partner_sees && (role == Role::MemberViewDownload || personal),
         ),
         // Search and collections list what the caller may browse: a contributor without
         // `view` finds its submissions under "My submissions", not here.
@@ -439,6 +448,33 @@ async fn world(app: &TestApp) -> World {
         (Role::Contributor, contributor),
         (Role::Admin, admin),
     ];
+    // Personal grants on every case's asset: in force for one member, ended for another.
+    let mut clients = clients;
+    for (role, email, until) in [
+        (Role::MemberPersonal, "granted@retail.example", now + day),
+        (Role::MemberPersonalEnded, "lapsed@retail.example", now - day),
+    ] {
+        let api = app.member(email, &[]).await;
+        let user = assetport::accounts::users::by_email(&app.state.db, email)
+            .await
+            .unwrap()
+            .expect("the member");
+        for id in ids.values() {
+            sqlx::query(
+                "INSERT INTO download_grants (id, user_id, asset_id, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(format!("{email}-{id}"))
+            .bind(user.id.to_string())
+            .bind(id)
+            .bind(now - 2 * day)
+            .bind(until)
+            .execute(&app.state.db.pool)
+            .await
+            .unwrap();
+        }
+        clients.push((role, api));
+    }
     World {
         clients,
         ids,

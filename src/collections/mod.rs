@@ -268,11 +268,12 @@ pub async fn visible_assets(
             "SELECT {COLS} FROM collection_assets ca JOIN assets a ON a.id = ca.asset_id \
              JOIN asset_versions v ON v.id = {} \
              JOIN folders f ON f.id = a.folder_id \
-             WHERE ca.collection_id = $1 AND {} AND {} \
+             WHERE ca.collection_id = $1 AND {} AND ({} OR {}) \
              ORDER BY ca.position, a.id",
             access::published_version("a"),
             access::published_clause("a", "$2"),
             access::grant_clause("f", "$3", access::Right::View),
+            crate::requests::grants::active_clause("a", "$3", "$2"),
         )
     };
     assets::fetch_views(db, sqlx::query(&sql).bind(id).bind(now).bind(&who.id)).await

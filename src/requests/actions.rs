@@ -162,19 +162,35 @@ async fn ask_about_link(
     .bind(now)
     .execute(&state.db.pool)
     .await?;
-    let detail = format!("{} by {}", kind.as_str(), asker.email);
-    state
-        .events
-        .record(
-            Event::new(EventKind::RequestMade)
-                .link(&link.id)
-                .detail(&detail),
-            client,
-        )
-        .await?;
     let request = get(&state.db, &id).await?;
+    record_made(state, &request, client).await?;
     super::mail::tell_deciders(state, &request, Some(link)).await;
     Ok(request)
+}
+
+/// `request_made`: on the link for a visitor's request (the link's access log shows it), by the
+/// member (and on the asset, when there is one) for a download request.
+async fn record_made(
+    state: &AppState,
+    request: &Request,
+    client: &ClientInfo,
+) -> Result<(), AppError> {
+    let detail = match request.kind {
+        Kind::Download => format!("download of {} asset(s)", request.asset_ids.len()),
+        kind => format!("{} by {}", kind.as_str(), request.email),
+    };
+    let mut event = Event::new(EventKind::RequestMade).detail(&detail);
+    if let Some(l) = &request.link_id {
+        event = event.link(l);
+    }
+    if let Some(u) = &request.user_id {
+        event = event.by(u);
+    }
+    if let [one] = request.asset_ids.as_slice() {
+        event = event.asset(one);
+    }
+    state.events.record(event, client).await?;
+    Ok(())
 }
 
 /// A member asks to download assets they may see but not download. Assets they may not see are
@@ -241,13 +257,8 @@ pub async fn ask_download(
     .bind(now)
     .execute(&state.db.pool)
     .await?;
-    let detail = format!("download of {} asset(s)", wanted.len());
-    let mut event = Event::new(EventKind::RequestMade).by(&who.id).detail(&detail);
-    if wanted.len() == 1 {
-        event = event.asset(&wanted[0]);
-    }
-    state.events.record(event, client).await?;
     let request = get(&state.db, &id).await?;
+    record_made(state, &request, client).await?;
     super::mail::tell_deciders(state, &request, None).await;
     Ok(request)
 }
