@@ -452,7 +452,11 @@ async fn world(app: &TestApp) -> World {
     let mut clients = clients;
     for (role, email, until) in [
         (Role::MemberPersonal, "granted@retail.example", now + day),
-        (Role::MemberPersonalEnded, "lapsed@retail.example", now - day),
+        (
+            Role::MemberPersonalEnded,
+            "lapsed@retail.example",
+            now - day,
+        ),
     ] {
         let api = app.member(email, &[]).await;
         let user = assetport::accounts::users::by_email(&app.state.db, email)

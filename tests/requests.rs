@@ -87,7 +87,9 @@ async fn a_dead_link_asks_for_more_time_and_the_same_address_works_again(app: Te
     assert_eq!(early.status(), 303, "no request before the code");
     assert_eq!(requests(&admin, "").await.len(), 0);
     // Nothing but the page works on an expired link.
-    let file = v.get(&format!("{}/assets/{asset}/original", link.path)).await;
+    let file = v
+        .get(&format!("{}/assets/{asset}/original", link.path))
+        .await;
     assert_eq!(file.status(), 410);
     let r = v.post_form(&format!("{}/code", link.path), &[]).await;
     assert_eq!(r.status(), 303);
@@ -99,7 +101,10 @@ async fn a_dead_link_asks_for_more_time_and_the_same_address_works_again(app: Te
     let (status, html) = v.page(&link.path).await;
     assert_eq!(status, 410);
     assert!(html.contains("Ask for more time"), "{html}");
-    assert!(html.contains("buyer@supermart.test"), "the address is known");
+    assert!(
+        html.contains("buyer@supermart.test"),
+        "the address is known"
+    );
     // A missing field is named.
     let r = v
         .post_form(
@@ -186,9 +191,7 @@ async fn a_dead_link_asks_for_more_time_and_the_same_address_works_again(app: Te
     assert_eq!(app.link_events(&link.id, "request_approved", 1).await, 1);
     let admin_page = app.browser();
     admin_page.login_ok("admin@example.com").await;
-    let (_, html) = admin_page
-        .page(&format!("/admin/links/{}", link.id))
-        .await;
+    let (_, html) = admin_page.page(&format!("/admin/links/{}", link.id)).await;
     assert!(html.contains("Requests") && html.contains("Bea Buyer"));
     b.state.clock.advance(31 * DAY);
     assert_eq!(on_b.get(&approve_30).await.status(), 404, "expired address");
@@ -215,7 +218,10 @@ async fn a_used_up_link_gets_more_downloads_and_a_denial_is_told(app: TestApp) {
         (vec![("email", "a@b.test"), ("reason", "r")], "name"),
         (vec![("name", "Al"), ("reason", "r")], "email"),
         (vec![("name", "Al"), ("email", "a@b.test")], "reason"),
-        (vec![("name", "Al"), ("email", "nope"), ("reason", "r")], "email"),
+        (
+            vec![("name", "Al"), ("email", "nope"), ("reason", "r")],
+            "email",
+        ),
     ] {
         let r = app
             .browser()
@@ -231,7 +237,11 @@ async fn a_used_up_link_gets_more_downloads_and_a_denial_is_told(app: TestApp) {
         async move {
             b.post_form(
                 &format!("{path}/renew"),
-                &[("name", "Al"), ("email", email), ("reason", "two more prints")],
+                &[
+                    ("name", "Al"),
+                    ("email", email),
+                    ("reason", "two more prints"),
+                ],
             )
             .await
         }
@@ -252,14 +262,20 @@ async fn a_used_up_link_gets_more_downloads_and_a_denial_is_told(app: TestApp) {
         .await;
     assert_eq!(r.status(), 422);
     let r = admin
-        .post(&format!("/requests/{id}/approve"), json!({ "downloads": -1 }))
+        .post(
+            &format!("/requests/{id}/approve"),
+            json!({ "downloads": -1 }),
+        )
         .await;
     assert_eq!(r.status(), 422);
     let r = admin.post("/requests/nope/approve", json!({})).await;
     assert_eq!(r.status(), 404);
     let ok = expect_json(
         admin
-            .post(&format!("/requests/{id}/approve"), json!({ "downloads": 2 }))
+            .post(
+                &format!("/requests/{id}/approve"),
+                json!({ "downloads": 2 }),
+            )
             .await,
         200,
     )
@@ -323,7 +339,11 @@ async fn a_used_up_link_gets_more_downloads_and_a_denial_is_told(app: TestApp) {
         .browser()
         .post_form(
             &format!("{}/renew", live.path),
-            &[("name", "Al"), ("email", "al@printer.test"), ("reason", "r")],
+            &[
+                ("name", "Al"),
+                ("email", "al@printer.test"),
+                ("reason", "r"),
+            ],
         )
         .await;
     assert_eq!(r.status(), 409);
@@ -339,7 +359,11 @@ async fn a_used_up_link_gets_more_downloads_and_a_denial_is_told(app: TestApp) {
         .browser()
         .post_form(
             &format!("{}/renew", revoked.path),
-            &[("name", "Al"), ("email", "al@printer.test"), ("reason", "r")],
+            &[
+                ("name", "Al"),
+                ("email", "al@printer.test"),
+                ("reason", "r"),
+            ],
         )
         .await;
     assert_eq!(r.status(), 410);
@@ -369,7 +393,10 @@ async fn a_forwarded_bound_link_gets_no_code_and_leads_to_its_own_link(app: Test
     let mails_before = app.outbox().len();
     let v = app.browser();
     let (_, html) = v.page(&link.path).await;
-    assert!(html.contains("Your email address"), "a bound link asks who visits");
+    assert!(
+        html.contains("Your email address"),
+        "a bound link asks who visits"
+    );
     let r = v
         .post_form(
             &format!("{}/code", link.path),
@@ -390,7 +417,9 @@ async fn a_forwarded_bound_link_gets_no_code_and_leads_to_its_own_link(app: Test
         )
         .await;
     assert_eq!(r.status(), 403);
-    let r = v.get(&format!("{}/assets/{asset}/original", link.path)).await;
+    let r = v
+        .get(&format!("{}/assets/{asset}/original", link.path))
+        .await;
     assert_ne!(r.status(), 200);
     assert_eq!(
         app.link_events(&link.id, "link_forward_attempt", 1).await,
@@ -419,7 +448,10 @@ async fn a_forwarded_bound_link_gets_no_code_and_leads_to_its_own_link(app: Test
         200,
     )
     .await;
-    let new_id = ok["result_link_id"].as_str().expect("a new link").to_string();
+    let new_id = ok["result_link_id"]
+        .as_str()
+        .expect("a new link")
+        .to_string();
     let new_link = expect_json(admin.get(&format!("/links/{new_id}")).await, 200).await;
     assert_eq!(new_link["share_id"], l["share_id"], "under the same share");
     assert_eq!(new_link["recipient"], "colleague@supermart.test");
@@ -445,8 +477,10 @@ async fn a_forwarded_bound_link_gets_no_code_and_leads_to_its_own_link(app: Test
         .await;
     assert_eq!(r.status(), 303);
     let code = code_in(
-        &app.wait_for_mail("colleague@supermart.test", |m| m.contains("Your code to open"))
-            .await,
+        &app.wait_for_mail("colleague@supermart.test", |m| {
+            m.contains("Your code to open")
+        })
+        .await,
     );
     let r = c
         .post_form(&format!("{path}/verify"), &[("code", &code)])
@@ -470,11 +504,16 @@ async fn a_member_download_request_becomes_a_personal_grant_that_ends(app: TestA
     let folder = admin.folder(None, "Campaign").await;
     let group = admin.group("Viewers").await;
     admin.grant(&folder, &group, true, false, false).await;
-    let a = admin.published(&folder, "hero-poster.png", png(40, 30, 1)).await;
+    let a = admin
+        .published(&folder, "hero-poster.png", png(40, 30, 1))
+        .await;
     let b = admin.published(&folder, "banner.png", png(40, 30, 2)).await;
     let member = app.member("viewer@agency.test", &[&group]).await;
     assert_eq!(member.get(&format!("/assets/{a}")).await.status(), 200);
-    assert_eq!(member.get(&format!("/assets/{a}/original")).await.status(), 404);
+    assert_eq!(
+        member.get(&format!("/assets/{a}/original")).await.status(),
+        404
+    );
     // The asset page offers the request.
     let page = app.browser();
     page.login_ok("viewer@agency.test").await;
@@ -508,7 +547,9 @@ async fn a_member_download_request_becomes_a_personal_grant_that_ends(app: TestA
     assert_eq!(mine.len(), 1);
     assert_eq!(mine[0]["asset_ids"], json!([a]));
     let mail = app
-        .wait_for_mail("admin@example.com", |m| m.contains("permission to download"))
+        .wait_for_mail("admin@example.com", |m| {
+            m.contains("permission to download")
+        })
         .await;
     assert!(mail.contains("hero-poster.png") && mail.contains("trade show"));
     // Approved in the admins' inbox.
@@ -553,10 +594,17 @@ async fn a_member_download_request_becomes_a_personal_grant_that_ends(app: TestA
     let found = expect_json(member.get("/search?q=poster").await, 200).await;
     assert_eq!(found["items"][0]["id"], a.as_str());
     app.advance(15 * DAY);
-    assert_eq!(member.get(&format!("/assets/{a}/original")).await.status(), 404);
+    assert_eq!(
+        member.get(&format!("/assets/{a}/original")).await.status(),
+        404
+    );
     assert_eq!(member.get(&format!("/assets/{a}")).await.status(), 404);
     let found = expect_json(member.get("/search?q=poster").await, 200).await;
-    assert_eq!(found["items"].as_array().unwrap().len(), 0, "gone from search");
+    assert_eq!(
+        found["items"].as_array().unwrap().len(),
+        0,
+        "gone from search"
+    );
     assert_eq!(
         expect_json(admin.get(&format!("/grants?asset_id={a}")).await, 200).await["items"]
             .as_array()
@@ -582,18 +630,115 @@ async fn a_member_download_request_becomes_a_personal_grant_that_ends(app: TestA
         200,
     )
     .await;
-    assert_eq!(member.get(&format!("/assets/{b}/original")).await.status(), 200);
+    assert_eq!(
+        member.get(&format!("/assets/{b}/original")).await.status(),
+        200
+    );
     let grants = expect_json(admin.get(&format!("/grants?asset_id={b}")).await, 200).await;
     let gid = grants["items"][0]["id"].as_str().unwrap();
     assert_eq!(admin.delete(&format!("/grants/{gid}")).await.status(), 204);
-    assert_eq!(member.get(&format!("/assets/{b}/original")).await.status(), 404);
+    assert_eq!(
+        member.get(&format!("/assets/{b}/original")).await.status(),
+        404
+    );
     // Already downloadable: nothing to ask.
     admin.grant(&folder, &group, true, true, false).await;
     let r = member.post("/requests", json!({ "asset_ids": [b] })).await;
     assert_eq!(r.status(), 409);
 }
 
+/// 100 parallel approvals and denials of one request, split over two instances: one decision,
+/// carried out once. 100 parallel renewal requests on a dead link: the per-link throttle lets
+/// exactly 5 through.
+async fn parallel_deciders_get_one_decision_and_askers_are_throttled(app: TestApp) {
+    let admin = app.admin().await;
+    let folder = admin.folder(None, "Campaign").await;
+    let asset = admin.published(&folder, "hero.png", png(40, 30, 1)).await;
+    let link = admin
+        .create_link(json!({ "asset_ids": [asset], "max_downloads": 1 }))
+        .await;
+    let r = visitor()
+        .get(format!("{}/assets/{asset}/original", link.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.bytes().await.unwrap();
+    let b = app.another_instance(|_| {}).await;
+    let bases = [app.url(""), b.url("")];
+    let asks = (0..100).map(|n| {
+        let url = format!("{}{}/renew", bases[n % 2], link.path);
+        async move {
+            let email = format!("asker{n}@printer.test");
+            visitor()
+                .post(url)
+                .form(&[("name", "Al"), ("email", &email), ("reason", "more")])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    });
+    let statuses = futures_util::future::join_all(asks).await;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        5,
+        "{statuses:?}"
+    );
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 95);
+    assert_eq!(app.count("requests").await, 5);
+
+    let id = requests(&admin, "").await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let b_admin = Api {
+        base: b.base.clone(),
+        token: admin.token.clone(),
+        client: admin.client.clone(),
+        user_id: admin.user_id.clone(),
+    };
+    let decisions = (0..100).map(|n| {
+        let api = if n % 2 == 0 { &admin } else { &b_admin };
+        let id = id.clone();
+        async move {
+            let r = if n % 3 == 0 {
+                api.post(&format!("/requests/{id}/deny"), json!({})).await
+            } else {
+                api.post(
+                    &format!("/requests/{id}/approve"),
+                    json!({ "downloads": 1 }),
+                )
+                .await
+            };
+            r.status().as_u16()
+        }
+    });
+    let statuses = futures_util::future::join_all(decisions).await;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(statuses.iter().filter(|s| **s == 409).count(), 99);
+    let decided = requests(&admin, "?state=all")
+        .await
+        .into_iter()
+        .find(|r| r["id"] == id.as_str())
+        .unwrap();
+    let l = expect_json(admin.get(&format!("/links/{}", link.id)).await, 200).await;
+    if decided["state"] == "approved" {
+        assert_eq!(l["max_downloads"], 2, "carried out once");
+    } else {
+        assert_eq!(decided["state"], "denied");
+        assert_eq!(l["max_downloads"], 1);
+    }
+    b.stop().await;
+}
+
 on_both_backends!(
+    parallel_deciders_get_one_decision_and_askers_are_throttled,
     a_dead_link_asks_for_more_time_and_the_same_address_works_again,
     a_used_up_link_gets_more_downloads_and_a_denial_is_told,
     a_forwarded_bound_link_gets_no_code_and_leads_to_its_own_link,

@@ -252,7 +252,10 @@ pub const REQUEST_RECEIVED: Kind = Kind {
         PORTAL,
         ("requester", "the asker's name and email address"),
         ("what", "what is asked, e.g. “more time on a share link”"),
-        ("about", "“ (” and the link's or assets' name and “)”, or nothing"),
+        (
+            "about",
+            "“ (” and the link's or assets' name and “)”, or nothing",
+        ),
         ("reason", "the reason the asker gave"),
         ("approve_week", "the signed address to approve for 7 days"),
         ("approve_month", "the signed address to approve for 30 days"),
@@ -292,7 +295,10 @@ pub const REQUEST_DENIED: Kind = Kind {
         PORTAL,
         ("name", "the asker's name"),
         ("what", "what was asked"),
-        ("message", "the decider's message and a blank line, or nothing"),
+        (
+            "message",
+            "the decider's message and a blank line, or nothing",
+        ),
     ],
     required: &[],
 };

@@ -44,7 +44,9 @@ impl Asker {
     pub fn parse(name: &str, email: &str, reason: &str) -> Result<Asker, AppError> {
         let name = check_text("name", name, 200)?;
         if name.is_empty() {
-            return Err(AppError::Unprocessable("name: please give your name".into()));
+            return Err(AppError::Unprocessable(
+                "name: please give your name".into(),
+            ));
         }
         if email.trim().is_empty() {
             return Err(AppError::Unprocessable(
@@ -399,14 +401,9 @@ async fn carry_out(
                     options.max_downloads = Some(Some(link.downloads.max(max) + more));
                 }
             }
-            let link = crate::links::actions::change_link(
-                state,
-                actor,
-                &link.id.clone(),
-                options,
-                client,
-            )
-            .await?;
+            let link =
+                crate::links::actions::change_link(state, actor, &link.id.clone(), options, client)
+                    .await?;
             Ok((link.expires_at, None))
         }
         Kind::Access => {

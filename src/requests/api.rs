@@ -47,11 +47,7 @@ async fn list(
     let show = match q.state.as_str() {
         "" | "pending" => Show::Pending,
         "all" => Show::All,
-        _ => {
-            return Err(AppError::BadRequest(
-                "state must be pending or all".into(),
-            ))
-        }
+        _ => return Err(AppError::BadRequest("state must be pending or all".into())),
     };
     let (link, user) = if who.is_admin() {
         ((!q.link_id.is_empty()).then_some(q.link_id.as_str()), None)

@@ -34,7 +34,8 @@ pub fn url(state: &AppState, request_id: &str, user_id: &str, now: i64) -> Strin
 /// The request and the decider a token names, if its signature holds, it has not expired, and
 /// the decider is still an active admin.
 async fn read(state: &AppState, token: &str) -> Result<(Request, Account), AppError> {
-    let sub = crate::token::subject_of(state.secret.expose(), AUD, token).ok_or(AppError::NotFound)?;
+    let sub =
+        crate::token::subject_of(state.secret.expose(), AUD, token).ok_or(AppError::NotFound)?;
     let mut parts = sub.split('|');
     let (Some(request_id), Some(user_id), Some(end)) = (parts.next(), parts.next(), parts.next())
     else {

@@ -10,7 +10,10 @@ use crate::links::Link;
 
 /// The people who decide a request: the link's owner while they are an active admin, otherwise
 /// every active admin (download requests always go to every admin). Returns (user id, email).
-async fn deciders(state: &AppState, link: Option<&Link>) -> Result<Vec<(String, String)>, sqlx::Error> {
+async fn deciders(
+    state: &AppState,
+    link: Option<&Link>,
+) -> Result<Vec<(String, String)>, sqlx::Error> {
     if let Some(owner) = link.and_then(|l| l.created_by.as_deref()) {
         if let Some(a) = crate::accounts::users::by_id(&state.db, owner).await? {
             if a.is_admin() && !a.disabled {
@@ -96,9 +99,9 @@ pub async fn tell_deciders(state: &AppState, request: &Request, link: Option<&Li
 pub async fn tell_approved(state: &AppState, request: &Request, until: i64, url: Option<&str>) {
     let until = clock::human(until);
     let result = match (request.kind, url) {
-        (Kind::Renewal, _) => format!(
-            "The link you asked about works again, at the same address, until {until}."
-        ),
+        (Kind::Renewal, _) => {
+            format!("The link you asked about works again, at the same address, until {until}.")
+        }
         (Kind::Access, Some(url)) => format!(
             "Here is your own link, which works until {until}:\n\n  {url}\n\n\
              It asks for a one-time code sent to this address."

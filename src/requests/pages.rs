@@ -114,7 +114,12 @@ async fn inbox(
         layout: Layout::for_user("Requests", &me, "requests"),
         rows: RequestRow::list(&state, &requests).await?,
         all,
-        back: if all { "/admin/requests?show=all" } else { "/admin/requests" }.into(),
+        back: if all {
+            "/admin/requests?show=all"
+        } else {
+            "/admin/requests"
+        }
+        .into(),
     };
     Ok(render(&page)?.into_response())
 }
@@ -152,7 +157,10 @@ async fn approve(
         downloads: number("downloads", &form.downloads)?,
     };
     match actions::approve(&state, &me.account, &id, grant, &client).await {
-        Ok(r) => me.flash(format!("Approved: {} for {}.", r.summary(), r.email)).await,
+        Ok(r) => {
+            me.flash(format!("Approved: {} for {}.", r.summary(), r.email))
+                .await
+        }
         Err(e) if e.is_correctable() => me.flash(format!("Not approved: {e}.")).await,
         Err(e) => return Err(e.into()),
     }

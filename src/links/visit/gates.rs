@@ -127,7 +127,14 @@ pub(super) async fn send_code(
     // Every request counts (a mail may go out), reserved before anything is sent.
     let _sent = throttle::reserve(&state.db, &key, CODES_SENT_PER_LINK, now).await?;
     if v.link.bind_recipient && v.link.recipient.as_deref() != Some(given.as_str()) {
-        let detail = format!("by {}", if given.is_empty() { "an unnamed visitor" } else { &given });
+        let detail = format!(
+            "by {}",
+            if given.is_empty() {
+                "an unnamed visitor"
+            } else {
+                &given
+            }
+        );
         state
             .events
             .record(
