@@ -641,6 +641,28 @@ async fn a_member_download_request_becomes_a_personal_grant_that_ends(app: TestA
         member.get(&format!("/assets/{b}/original")).await.status(),
         404
     );
+    // A selection in the folder's grid asks for several at once, and comes back to the folder
+    // (signed in again: the session ended with the moved clock).
+    let page = app.browser();
+    page.login_ok("viewer@agency.test").await;
+    let (_, html) = page.page(&format!("/folders/{folder}")).await;
+    assert!(html.contains("Request download of selected"), "{html}");
+    let csrf = csrf_in(&html).unwrap();
+    let r = page
+        .post_form(
+            "/requests/download",
+            &[
+                ("csrf_token", &csrf),
+                ("folder_id", &folder),
+                ("asset_ids", &a),
+                ("asset_ids", &b),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(location(&r), format!("/folders/{folder}"));
+    let mine = requests(&member, "").await;
+    assert_eq!(mine[0]["asset_ids"], json!([a, b]));
     // Already downloadable: nothing to ask.
     admin.grant(&folder, &group, true, true, false).await;
     let r = member.post("/requests", json!({ "asset_ids": [b] })).await;

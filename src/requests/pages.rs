@@ -206,21 +206,19 @@ async fn ask_download(
         .filter(|(k, _)| k == "asset_id" || k == "asset_ids")
         .map(|(_, v)| v.clone())
         .collect();
-    let reason = form
-        .iter()
-        .find(|(k, _)| k == "reason")
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("");
-    let back = match ids.as_slice() {
-        [one] => format!("/assets/{one}"),
-        _ => back_to(
-            form.iter()
-                .find(|(k, _)| k == "back")
-                .map(|(_, v)| v.as_str())
-                .unwrap_or("/"),
-        ),
+    let field = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
     };
-    match actions::ask_download(&state, &me.account, &ids, reason, &client).await {
+    // Back where the request was made: the folder of a selection, or the one asset's page.
+    let back = match (field("folder_id"), ids.as_slice()) {
+        (folder, _) if !folder.is_empty() => back_to(&format!("/folders/{folder}")),
+        (_, [one]) => back_to(&format!("/assets/{one}")),
+        _ => back_to(field("back")),
+    };
+    match actions::ask_download(&state, &me.account, &ids, field("reason"), &client).await {
         Ok(_) => {
             me.flash("Your request was sent. You will hear by email when an admin decides.")
                 .await

@@ -159,7 +159,8 @@ async fn folder_page(
         inherited,
         groups,
         max_upload: state.config.max_upload_bytes,
-        selectable: rights.download,
+        // A viewer selects to ask for downloads ("Request download of selected").
+        selectable: rights.download || rights.view,
     };
     Ok(render(&page)?.into_response())
 }
