@@ -358,13 +358,15 @@ pub async fn approve(
         }
     };
     let detail = format!("{} for {}: {answer}", request.kind.as_str(), request.email);
-    let mut event = Event::new(EventKind::RequestApproved)
-        .by(&actor.id)
-        .detail(&detail);
-    if let Some(l) = &request.link_id {
-        event = event.link(l);
-    }
-    state.events.record(event, client).await?;
+    record_decision(
+        state,
+        EventKind::RequestApproved,
+        actor,
+        &request,
+        &detail,
+        client,
+    )
+    .await?;
     let decided = get(&state.db, id).await?;
     super::mail::tell_approved(state, &decided, until, link_url.as_deref()).await;
     Ok(decided)
@@ -451,14 +453,33 @@ pub async fn deny(
     let message = check_text("message", message, 2000)?;
     let request = claim(state, id, "denied", actor, &message).await?;
     let detail = format!("{} for {}", request.kind.as_str(), request.email);
-    let mut event = Event::new(EventKind::RequestDenied)
-        .by(&actor.id)
-        .detail(&detail);
+    record_decision(
+        state,
+        EventKind::RequestDenied,
+        actor,
+        &request,
+        &detail,
+        client,
+    )
+    .await?;
+    let decided = get(&state.db, id).await?;
+    super::mail::tell_denied(state, &decided).await;
+    Ok(decided)
+}
+
+/// A decision's event, by its decider and on the link when there is one (its access log).
+async fn record_decision(
+    state: &AppState,
+    kind: EventKind,
+    actor: &Account,
+    request: &Request,
+    detail: &str,
+    client: &ClientInfo,
+) -> Result<(), AppError> {
+    let mut event = Event::new(kind).by(&actor.id).detail(detail);
     if let Some(l) = &request.link_id {
         event = event.link(l);
     }
     state.events.record(event, client).await?;
-    let decided = get(&state.db, id).await?;
-    super::mail::tell_denied(state, &decided).await;
-    Ok(decided)
+    Ok(())
 }

@@ -119,8 +119,16 @@ struct DecideForm {
     message: String,
 }
 
+/// An approval's terms as a form gives them (blank fields: the defaults).
+pub(super) fn grant_from_form(days: &str, downloads: &str) -> Result<Grant, AppError> {
+    Ok(Grant {
+        days: number("days", days)?,
+        downloads: number("downloads", downloads)?,
+    })
+}
+
 /// Parses a form's whole-number field; blank is "not given".
-pub(super) fn number(field: &str, s: &str) -> Result<Option<i64>, AppError> {
+fn number(field: &str, s: &str) -> Result<Option<i64>, AppError> {
     let s = s.trim();
     if s.is_empty() {
         return Ok(None);
@@ -139,10 +147,7 @@ async fn decide(
     let (request, decider) = read(&state, &token).await?;
     let result = match form.action.as_str() {
         "approve" => {
-            let grant = Grant {
-                days: number("days", &form.days)?,
-                downloads: number("downloads", &form.downloads)?,
-            };
+            let grant = grant_from_form(&form.days, &form.downloads)?;
             actions::approve(&state, &decider, &request.id, grant, &client).await
         }
         "deny" => actions::deny(&state, &decider, &request.id, &form.message, &client).await,

@@ -8,8 +8,8 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
 
-use super::actions::{self, Grant};
-use super::{decide::number, Request, Show};
+use super::actions;
+use super::{decide::grant_from_form, Request, Show};
 use crate::accounts::{PageAdmin, PageUser};
 use crate::app::AppState;
 use crate::clock;
@@ -152,10 +152,7 @@ async fn approve(
     Path(id): Path<String>,
     Form(form): Form<DecideForm>,
 ) -> PageResult<Response> {
-    let grant = Grant {
-        days: number("days", &form.days)?,
-        downloads: number("downloads", &form.downloads)?,
-    };
+    let grant = grant_from_form(&form.days, &form.downloads)?;
     match actions::approve(&state, &me.account, &id, grant, &client).await {
         Ok(r) => {
             me.flash(format!("Approved: {} for {}.", r.summary(), r.email))
