@@ -759,7 +759,66 @@ async fn parallel_deciders_get_one_decision_and_askers_are_throttled(app: TestAp
     b.stop().await;
 }
 
+/// The link's owner decides; when the owner is disabled, every active admin is asked.
+async fn a_disabled_owners_requests_go_to_every_admin(app: TestApp) {
+    let admin = app.admin().await;
+    let owner_account = app
+        .user("owner@example.com", assetport::accounts::users::Role::Admin)
+        .await;
+    let owner = app.api_for(&owner_account).await;
+    let folder = admin.folder(None, "Campaign").await;
+    let asset = admin.published(&folder, "hero.png", png(40, 30, 1)).await;
+    let ask = |path: String, email: &'static str| {
+        let b = app.browser();
+        async move {
+            b.post_form(
+                &format!("{path}/renew"),
+                &[("name", "Al"), ("email", email), ("reason", "please")],
+            )
+            .await
+            .status()
+        }
+    };
+    let first = owner
+        .create_link(json!({ "asset_ids": [asset], "expires_at": app.in_secs(60) }))
+        .await;
+    let second = owner
+        .create_link(json!({ "asset_ids": [asset], "expires_at": app.in_secs(60) }))
+        .await;
+    app.advance(DAY);
+    assert_eq!(ask(first.path.clone(), "one@x.test").await, 200);
+    let to_owner = app
+        .wait_for_mail("owner@example.com", |m| m.contains("one@x.test"))
+        .await;
+    assert!(to_owner.contains("Approve for 7 days"));
+    let to_admin = |who: &'static str| {
+        app.outbox()
+            .into_iter()
+            .map(|m| mail_text(&m))
+            .filter(|m| m.contains(&format!("To: {who}")) && m.contains("asks for more time"))
+            .count()
+    };
+    assert_eq!(to_admin("admin@example.com"), 0, "the owner decides");
+    let r = admin
+        .send(
+            Method::DELETE,
+            &format!("/users/{}", owner_account.id),
+            None,
+        )
+        .await;
+    assert!(r.status().is_success());
+    assert_eq!(ask(second.path.clone(), "two@x.test").await, 200);
+    app.wait_for_mail("admin@example.com", |m| m.contains("two@x.test"))
+        .await;
+    assert_eq!(
+        to_admin("owner@example.com"),
+        1,
+        "not the disabled owner again"
+    );
+}
+
 on_both_backends!(
+    a_disabled_owners_requests_go_to_every_admin,
     parallel_deciders_get_one_decision_and_askers_are_throttled,
     a_dead_link_asks_for_more_time_and_the_same_address_works_again,
     a_used_up_link_gets_more_downloads_and_a_denial_is_told,
