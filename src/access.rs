@@ -4,7 +4,9 @@
 //! Rules: admins see everything. A member's rights on a folder are the union of the grants its
 //! groups hold on that folder or any ancestor. A member sees an asset if it is approved, inside
 //! its availability window and the folder grants `view` (downloading also needs `download`), or
-//! if the member submitted it. Whatever a caller may not see is `NotFound`, never `Forbidden`.
+//! if the member submitted it. A personal download grant (an approved download request,
+//! `requests::grants`) lets its member see and download that one published asset while it
+//! lasts. Whatever a caller may not see is `NotFound`, never `Forbidden`.
 //!
 //! **The scope.** "Published" — approved, served at its approved version, inside its window
 //! (`available_from <= now < available_until`, a NULL end is open) — is written once, here:
