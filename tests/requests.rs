@@ -212,7 +212,11 @@ async fn a_used_up_link_gets_more_downloads_and_a_denial_is_told(app: TestApp) {
     assert_ne!(v.get(&original).send().await.unwrap().status(), 200);
     let (status, html) = app.browser().page(&link.path).await;
     assert_eq!(status, 200);
-    assert!(html.contains("Ask for more time") && html.contains("used up"));
+    assert!(html.contains("Ask for more downloads") && html.contains("used up"));
+    assert!(
+        !html.contains("/original\""),
+        "no download button that would only be refused"
+    );
     // Missing fields are named; nothing is stored.
     for (fields, named) in [
         (vec![("email", "a@b.test"), ("reason", "r")], "name"),
@@ -663,6 +667,14 @@ async fn a_member_download_request_becomes_a_personal_grant_that_ends(app: TestA
     assert_eq!(location(&r), format!("/folders/{folder}"));
     let mine = requests(&member, "").await;
     assert_eq!(mine[0]["asset_ids"], json!([a, b]));
+    // Asked already and waiting: not asked twice.
+    let r = member.post("/requests", json!({ "asset_ids": [a] })).await;
+    assert_eq!(r.status(), 409);
+    // The inbox names the assets asked for.
+    let inbox = app.browser();
+    inbox.login_ok("admin@example.com").await;
+    let (_, html) = inbox.page("/admin/requests").await;
+    assert!(html.contains("hero-poster.png") && html.contains("banner.png"));
     // Already downloadable: nothing to ask.
     admin.grant(&folder, &group, true, true, false).await;
     let r = member.post("/requests", json!({ "asset_ids": [b] })).await;

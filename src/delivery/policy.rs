@@ -72,7 +72,9 @@ impl Refusal {
                 "Accept the usage terms on the link's page before downloading.".into(),
             ),
             Refusal::Exhausted => AppError::GoneWith(
-                "This link has reached its download limit. Ask the sender for a new one.".into(),
+                "This link has reached its download limit. Open the link's page to ask the sender \
+                 for more downloads."
+                    .into(),
             ),
         }
     }

@@ -220,10 +220,25 @@ pub async fn ask_download(
     }
     let reason = check_text("reason", reason, 2000)?;
     let now = state.clock.now_ms();
+    // Assets this member already asked for, and waits on, are not asked for again.
+    let waiting: Vec<String> = super::list(
+        &state.db,
+        super::Show::Pending,
+        None,
+        Some(&who.id),
+        None,
+        500,
+    )
+    .await?
+    .into_iter()
+    .flat_map(|r| r.asset_ids)
+    .collect();
     let mut wanted: Vec<String> = Vec::new();
+    let mut asked_already = false;
     for id in asset_ids {
         match crate::access::asset(&state.db, who, id, now).await {
             Ok((_, rights)) if rights.download => {}
+            Ok(_) if waiting.contains(id) => asked_already = true,
             Ok(_) => {
                 if !wanted.contains(id) {
                     wanted.push(id.clone());
@@ -238,9 +253,11 @@ pub async fn ask_download(
         }
     }
     if wanted.is_empty() {
-        return Err(AppError::Conflict(
-            "you may already download these assets".into(),
-        ));
+        return Err(AppError::Conflict(if asked_already {
+            "you have asked for these already; an admin will decide".into()
+        } else {
+            "you may already download these assets".into()
+        }));
     }
     let key = format!("request:user:{}", who.id);
     let _counted = throttle::reserve(&state.db, &key, ASK_PER_MEMBER, now).await?;

@@ -63,6 +63,8 @@ struct DecidePage {
     layout: Layout,
     request: Request,
     what: String,
+    /// " (the link's title)" or " (the assets' names)", or nothing.
+    about: String,
     /// "7", "30" or "deny": the choice the mail's address preselected.
     choice: String,
     /// A renewal of a link whose downloads are used up: ask how many more.
@@ -74,6 +76,18 @@ struct DecidePage {
 struct Choice {
     #[serde(default)]
     choice: String,
+}
+
+/// What the request asks and about what, as its decider's mail said it.
+async fn described(state: &AppState, request: &Request) -> Result<(String, String), AppError> {
+    let link = match &request.link_id {
+        Some(l) => Some(crate::links::get(&state.db, l).await?),
+        None => None,
+    };
+    Ok((
+        request.summary_for(link.as_ref()),
+        super::mail::about(state, request, link.as_ref()).await,
+    ))
 }
 
 async fn ask_downloads(state: &AppState, request: &Request) -> Result<bool, AppError> {
@@ -93,9 +107,11 @@ async fn page(
     Query(q): Query<Choice>,
 ) -> PageResult<Response> {
     let (request, _) = read(&state, &token).await?;
+    let (what, about) = described(&state, &request).await?;
     let page = DecidePage {
         layout: Layout::anonymous("Decide a request"),
-        what: request.summary(),
+        what,
+        about,
         ask_downloads: ask_downloads(&state, &request).await?,
         request,
         choice: match q.choice.as_str() {
@@ -161,9 +177,11 @@ async fn decide(
         Err(e) => return Err(e.into()),
     };
     let request = super::get(&state.db, &request.id).await?;
+    let (what, about) = described(&state, &request).await?;
     let page = DecidePage {
         layout: Layout::anonymous("Decide a request"),
-        what: request.summary(),
+        what,
+        about,
         ask_downloads: ask_downloads(&state, &request).await?,
         request,
         choice: "7".into(),

@@ -29,8 +29,9 @@ async fn deciders(
         .collect()
 }
 
-/// What a request is about, for the mail's `{about}`: the link's title or the assets' names.
-async fn about(state: &AppState, request: &Request, link: Option<&Link>) -> String {
+/// What a request is about, for the mail's `{about}` and the decision page: the link's title or
+/// the assets' names.
+pub(super) async fn about(state: &AppState, request: &Request, link: Option<&Link>) -> String {
     if let Some(l) = link {
         if !l.title.is_empty() {
             return format!(" ({})", l.title);
@@ -66,7 +67,12 @@ pub async fn tell_deciders(state: &AppState, request: &Request, link: Option<&Li
         }
     };
     let requester = format!("{} <{}>", request.name, request.email);
-    let what = request.summary();
+    let what = request.summary_for(link);
+    let reason = if request.reason.is_empty() {
+        "(none given)".to_string()
+    } else {
+        request.reason.clone()
+    };
     let about = about(state, request, link).await;
     let inbox = format!("{}/admin/requests", state.config.public_url);
     let now = state.clock.now_ms();
@@ -79,7 +85,7 @@ pub async fn tell_deciders(state: &AppState, request: &Request, link: Option<&Li
             ("requester", requester.as_str()),
             ("what", what.as_str()),
             ("about", about.as_str()),
-            ("reason", request.reason.as_str()),
+            ("reason", reason.as_str()),
             ("approve_week", approve_week.as_str()),
             ("approve_month", approve_month.as_str()),
             ("deny", deny.as_str()),
@@ -107,16 +113,23 @@ pub async fn tell_approved(state: &AppState, request: &Request, until: i64, url:
              It asks for a one-time code sent to this address."
         ),
         (Kind::Access, None) => format!("Your own link works until {until}."),
-        (Kind::Download, _) => format!(
-            "You may download {} until {until}:\n\n  {}/\n",
-            match request.asset_ids.len() {
-                1 => "the asset".to_string(),
-                n => format!("the {n} assets"),
-            },
-            state.config.public_url
-        ),
+        (Kind::Download, _) => {
+            let pages: Vec<String> = request
+                .asset_ids
+                .iter()
+                .map(|id| format!("  {}/assets/{id}", state.config.public_url))
+                .collect();
+            format!(
+                "You may download {} until {until}:\n\n{}\n",
+                match request.asset_ids.len() {
+                    1 => "it".to_string(),
+                    n => format!("these {n} assets"),
+                },
+                pages.join("\n")
+            )
+        }
     };
-    let what = request.summary();
+    let what = request.summary_to_asker();
     let vars = [
         ("name", request.name.as_str()),
         ("what", what.as_str()),
@@ -138,7 +151,7 @@ pub async fn tell_denied(state: &AppState, request: &Request) {
     } else {
         format!("\n{}\n", request.answer)
     };
-    let what = request.summary();
+    let what = request.summary_to_asker();
     let vars = [
         ("name", request.name.as_str()),
         ("what", what.as_str()),

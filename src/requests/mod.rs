@@ -116,15 +116,40 @@ impl Request {
         })
     }
 
-    /// What is asked, in a few words for mails and lists.
+    /// What is asked, in a few words for deciders' mails and lists.
     pub fn summary(&self) -> String {
+        self.summary_for(None)
+    }
+
+    /// `summary`, knowing the link asked about: a live link whose downloads are used up asks
+    /// for more downloads, not more time.
+    pub fn summary_for(&self, link: Option<&crate::links::Link>) -> String {
         match self.kind {
+            Kind::Renewal
+                if link
+                    .is_some_and(|l| l.revoked_at.is_none() && l.downloads_left() == Some(0)) =>
+            {
+                "more downloads on a share link".into()
+            }
             Kind::Renewal => "more time on a share link".into(),
             Kind::Access => "their own access to a forwarded share link".into(),
-            Kind::Download => match self.asset_ids.len() {
-                1 => "permission to download 1 asset".into(),
-                n => format!("permission to download {n} assets"),
-            },
+            Kind::Download => self.downloads(),
+        }
+    }
+
+    /// What was asked, as the asker reads it in their answer.
+    pub fn summary_to_asker(&self) -> String {
+        match self.kind {
+            Kind::Renewal => "more time or downloads on a shared link".into(),
+            Kind::Access => "your own access to a shared link".into(),
+            Kind::Download => self.downloads(),
+        }
+    }
+
+    fn downloads(&self) -> String {
+        match self.asset_ids.len() {
+            1 => "permission to download 1 asset".into(),
+            n => format!("permission to download {n} assets"),
         }
     }
 }

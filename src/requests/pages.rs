@@ -41,31 +41,36 @@ pub struct RequestRow {
     pub about_href: String,
     /// A renewal of a used-up link: the form asks how many more downloads.
     pub ask_downloads: bool,
+    /// A download request's assets: id and name, each linked.
+    pub assets: Vec<(String, String)>,
 }
 
 impl RequestRow {
     pub async fn of(state: &AppState, r: &Request) -> Result<RequestRow, AppError> {
-        let mut ask_downloads = false;
-        let about_href = match (&r.link_id, r.asset_ids.first()) {
-            (Some(l), _) => {
-                if r.kind == super::Kind::Renewal {
-                    ask_downloads = crate::links::get(&state.db, l)
-                        .await
-                        .map(|l| l.downloads_left() == Some(0))
-                        .unwrap_or(false);
-                }
-                format!("/admin/links/{l}")
-            }
-            (None, Some(a)) => format!("/assets/{a}"),
-            (None, None) => String::new(),
+        let link = match &r.link_id {
+            Some(l) => crate::links::get(&state.db, l).await.ok(),
+            None => None,
         };
+        let ask_downloads = r.kind == super::Kind::Renewal
+            && link.as_ref().is_some_and(|l| l.downloads_left() == Some(0));
+        let about_href = r
+            .link_id
+            .as_ref()
+            .map(|l| format!("/admin/links/{l}"))
+            .unwrap_or_default();
+        let mut assets = Vec::new();
+        for id in r.asset_ids.iter().take(20) {
+            if let Some(v) = crate::library::assets::get_current(&state.db, id).await? {
+                assets.push((id.clone(), v.label().to_string()));
+            }
+        }
         Ok(RequestRow {
             id: r.id.clone(),
             kind: r.kind.as_str(),
             pending: r.pending(),
             state: r.state.clone(),
             who: format!("{} <{}>", r.name, r.email),
-            what: r.summary(),
+            what: r.summary_for(link.as_ref()),
             reason: r.reason.clone(),
             when: clock::human(r.created_at),
             decided: match r.decided_at {
@@ -75,6 +80,7 @@ impl RequestRow {
             },
             about_href,
             ask_downloads,
+            assets,
         })
     }
 

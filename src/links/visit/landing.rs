@@ -101,7 +101,7 @@ pub(super) async fn landing(
     any: super::AnyVisit,
 ) -> PageResult<Response> {
     if any.expired {
-        return super::renew::expired_page(&any.visit);
+        return super::renew::expired_page(&state, &any.visit).await;
     }
     let v = any.visit;
     if !v.password_ok() {
@@ -123,7 +123,10 @@ pub(super) async fn landing(
     let listed = &gallery.items;
     let more = listed.len() as i64 > GALLERY_LIMIT;
     let total: i64 = listed.iter().map(|a| a.size).sum();
-    let buttons = match (v.terms_ok(), v.link.allow_original) {
+    // A used-up link offers no download that would only be refused (its page offers to ask
+    // for more instead).
+    let used_up = v.link.downloads_left() == Some(0);
+    let buttons = match (v.terms_ok() && !used_up, v.link.allow_original) {
         (false, _) => Buttons::None,
         (true, true) => Buttons::Original,
         (true, false) => Buttons::Preview,
@@ -184,7 +187,7 @@ pub(super) async fn landing(
         total_size: human_size(total),
         expires: clock::human(v.link.expires_at),
         downloads_left: v.link.downloads_left(),
-        renew: super::renew::RenewForm::for_visit(&v),
+        renew: super::renew::RenewForm::read(&state, &v).await?,
     };
     Ok(render(&page)?.into_response())
 }

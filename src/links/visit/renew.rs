@@ -29,15 +29,41 @@ pub struct RenewForm {
     pub reason: String,
     /// A bound link's recipient, masked ("b•••@supermart.test"), on the forwarded page.
     pub masked: String,
+    /// The link is live with its downloads used up: more downloads, not more time.
+    pub used_up: bool,
+    /// This (known) address has asked already and waits for the answer.
+    pub pending: bool,
 }
 
 impl RenewForm {
     pub fn for_visit(v: &LinkVisit) -> RenewForm {
+        let used_up = v.link.downloads_left() == Some(0);
         RenewForm {
-            offered: v.link.downloads_left() == Some(0),
+            offered: used_up,
             locked_email: v.unlock.code.clone().or_else(|| v.link.recipient.clone()),
+            used_up,
             ..RenewForm::default()
         }
+    }
+
+    /// `for_visit`, knowing whether the visitor's known address has a request waiting (then the
+    /// page says so instead of offering the form again).
+    pub async fn read(state: &AppState, v: &LinkVisit) -> Result<RenewForm, AppError> {
+        let mut form = RenewForm::for_visit(v);
+        if let Some(email) = &form.locked_email {
+            form.pending = crate::requests::list(
+                &state.db,
+                crate::requests::Show::Pending,
+                Some(&v.link.id),
+                None,
+                None,
+                100,
+            )
+            .await?
+            .iter()
+            .any(|r| r.kind == crate::requests::Kind::Renewal && &r.email == email);
+        }
+        Ok(form)
     }
 }
 
@@ -53,7 +79,7 @@ pub fn mask(email: &str) -> String {
 }
 
 /// An expired link's page (410): the code gate first when the link has one, then the form.
-pub(super) fn expired_page(v: &LinkVisit) -> PageResult<Response> {
+pub(super) async fn expired_page(state: &AppState, v: &LinkVisit) -> PageResult<Response> {
     if v.link.require_code && !v.code_ok() {
         let mut page = gate_page(v, "code");
         page.code_sent = v.unlock.pending.is_some();
@@ -62,7 +88,7 @@ pub(super) fn expired_page(v: &LinkVisit) -> PageResult<Response> {
         return Ok((StatusCode::GONE, render(&page)?).into_response());
     }
     let mut page = gate_page(v, "renew");
-    page.renew = RenewForm::for_visit(v);
+    page.renew = RenewForm::read(state, v).await?;
     page.renew.offered = true;
     Ok((StatusCode::GONE, render(&page)?).into_response())
 }
@@ -95,6 +121,7 @@ pub(super) async fn ask_renewal(
         return Ok(axum::response::Redirect::to(&v.home()).into_response());
     }
     let known = RenewForm::for_visit(v).locked_email;
+    let used_up = !any.expired;
     let email = known.clone().unwrap_or_else(|| form.email.clone());
     let result = match Asker::parse(&form.name, &email, &form.reason) {
         Ok(asker) => actions::ask_renewal(&state, &v.link, asker, &v.client).await,
@@ -111,7 +138,8 @@ pub(super) async fn ask_renewal(
                 name: form.name,
                 email: form.email,
                 reason: form.reason,
-                masked: String::new(),
+                used_up,
+                ..RenewForm::default()
             };
             Ok((e.status(), render(&page)?).into_response())
         }
@@ -124,11 +152,9 @@ pub(super) fn forwarded_page(v: &LinkVisit, email: &str) -> PageResult<Response>
     let mut page = gate_page(v, "forwarded");
     page.renew = RenewForm {
         offered: true,
-        locked_email: None,
-        name: String::new(),
         email: email.to_string(),
-        reason: String::new(),
         masked: mask(v.link.recipient.as_deref().unwrap_or("")),
+        ..RenewForm::default()
     };
     Ok((StatusCode::FORBIDDEN, render(&page)?).into_response())
 }
@@ -153,11 +179,11 @@ pub(super) async fn ask_access(
             page.error = Some(e.to_string());
             page.renew = RenewForm {
                 offered: true,
-                locked_email: None,
                 name: form.name,
                 email: form.email,
                 reason: form.reason,
                 masked: mask(v.link.recipient.as_deref().unwrap_or("")),
+                ..RenewForm::default()
             };
             Ok((e.status(), render(&page)?).into_response())
         }
