@@ -124,6 +124,13 @@ pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0015_webhooks.sql"),
         include_str!("../../migrations/postgres/0015_webhooks.sql"),
     ),
+    // 16 is reserved for issue 19's renewal / access requests (another branch).
+    (
+        17,
+        "upload link slots",
+        include_str!("../../migrations/sqlite/0017_upload_slots.sql"),
+        include_str!("../../migrations/postgres/0017_upload_slots.sql"),
+    ),
 ];
 
 impl Db {

@@ -5,9 +5,12 @@
 //! reference files and required metadata fields; its owner is told when files arrive.
 pub mod actions;
 pub mod api;
+pub mod notices;
 pub mod options;
 pub mod pages;
 pub mod quota;
+pub mod sender;
+pub mod slots;
 pub mod visit;
 
 use crate::clock;
@@ -212,6 +215,7 @@ pub async fn create(
     .bind(new.ip_allow.to_column())
     .execute(&mut *tx)
     .await?;
+    slots::insert(&mut tx, &id, &new.slots).await?;
     for (i, asset_id) in new.reference_ids.iter().enumerate() {
         sqlx::query(
             "INSERT INTO upload_link_refs (upload_link_id, asset_id, position) VALUES ($1, $2, $3) \

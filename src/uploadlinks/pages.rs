@@ -161,6 +161,7 @@ async fn create(
         required_fields: all(&form, "required"),
         reference_asset_ids: Vec::new(),
         ip_allow: ip_allow_field(&form),
+        slots: super::slots::from_form(&form)?,
     };
     match actions::create_upload_link(&state, &me.account, options, &client).await {
         Ok((_, url)) => {
