@@ -207,10 +207,7 @@ impl Config {
             anyhow::bail!("ASSETPORT_RECALL_DAYS must be between 1 and 3650");
         }
         if let Some(v) = env("ASSETPORT_SLOT_REMINDER_HOURS") {
-            c.slot_reminder_hours = v
-                .trim()
-                .parse()
-                .context("ASSETPORT_SLOT_REMINDER_HOURS")?;
+            c.slot_reminder_hours = v.trim().parse().context("ASSETPORT_SLOT_REMINDER_HOURS")?;
         } else if let Some(v) = file.slot_reminder_hours {
             c.slot_reminder_hours = v;
         }

@@ -266,7 +266,10 @@ pub const SLOTS_FILLED: Kind = Kind {
             "upload_link",
             "the upload link's title, or “your upload link”",
         ),
-        ("slots", "each slot with how many files it holds, one per line"),
+        (
+            "slots",
+            "each slot with how many files it holds, one per line",
+        ),
         ("queue", "the review queue's address"),
     ],
     required: &["slots"],
@@ -287,7 +290,10 @@ pub const UPLOAD_RECEIPT: Kind = Kind {
             "upload_link",
             "the upload link's title, or “the upload link”",
         ),
-        ("files", "every file the sender delivered, one per line with its slot"),
+        (
+            "files",
+            "every file the sender delivered, one per line with its slot",
+        ),
         (
             "open",
             "the slots still waiting for files and a blank line, or nothing",

@@ -231,25 +231,16 @@ pub async fn receive_via_link(
         });
     let Some(received) = received else {
         reservation.release().await?;
-        return Err(result.err().unwrap_or_else(|| {
-            AppError::BadRequest("the form has no 'file' part".into())
-        }));
+        return Err(result
+            .err()
+            .unwrap_or_else(|| AppError::BadRequest("the form has no 'file' part".into())));
     };
     if let Err(e) = result {
         received.discard(state).await;
         reservation.release().await?;
         return Err(e);
     }
-    commit_via_link(
-        state,
-        link,
-        sender,
-        &fields,
-        received,
-        reservation,
-        client,
-    )
-    .await
+    commit_via_link(state, link, sender, &fields, received, reservation, client).await
 }
 
 /// A file stored through an upload link, with its place in a slot (if the link has slots).
@@ -311,7 +302,9 @@ impl FileSink for ToLinkStorage<'_> {
     ) -> Result<LinkReceived, AppError> {
         let state = self.state;
         let Some(slot) = pick_slot(self.slots, fields)? else {
-            let received = ToStorage(state, self.max).store(filename, fields, field).await?;
+            let received = ToStorage(state, self.max)
+                .store(filename, fields, field)
+                .await?;
             return Ok(LinkReceived {
                 received,
                 ticket: None,
@@ -364,14 +357,15 @@ async fn store_checked(
     let key = storage::original_key(&version_id);
     let first = futures_util::stream::once(std::future::ready(Ok(head.freeze())));
     let body = futures_util::StreamExt::chain(first, field);
-    let blob = state
-        .storage
-        .put_stream(&key, body, limit)
-        .await
-        .map_err(|e| match AppError::from(e) {
-            AppError::TooLarge(_) if limit < max => slot.too_large(),
-            e => e,
-        })?;
+    let blob =
+        state
+            .storage
+            .put_stream(&key, body, limit)
+            .await
+            .map_err(|e| match AppError::from(e) {
+                AppError::TooLarge(_) if limit < max => slot.too_large(),
+                e => e,
+            })?;
     Ok(Received {
         key,
         version_id,

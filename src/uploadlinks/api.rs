@@ -27,7 +27,12 @@ async fn create(
     Json(options): Json<UploadLinkOptions>,
 ) -> ApiResult<Response> {
     let (link, url) = actions::create_upload_link(&state, &admin, options, &client).await?;
-    let json = with_slots(&state, &link, link.to_json(state.clock.now_ms(), Some(&url))).await?;
+    let json = with_slots(
+        &state,
+        &link,
+        link.to_json(state.clock.now_ms(), Some(&url)),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(json)).into_response())
 }
 

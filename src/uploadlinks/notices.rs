@@ -178,7 +178,11 @@ fn slot_lines<'a>(slots: impl Iterator<Item = &'a Filled>) -> String {
         .join("\n")
 }
 
-async fn filled_mail(state: &AppState, link: &UploadLink, slots: &[Filled]) -> Result<(), JobError> {
+async fn filled_mail(
+    state: &AppState,
+    link: &UploadLink,
+    slots: &[Filled],
+) -> Result<(), JobError> {
     let Some(owner) = link.created_by.as_deref() else {
         return Ok(());
     };

@@ -24,8 +24,8 @@ pub fn of_request(
     secure: bool,
     now: i64,
 ) -> Sender {
-    let given = signed_cookie::value(headers, COOKIE)
-        .filter(|t| t.starts_with("s_") && t.len() <= 100);
+    let given =
+        signed_cookie::value(headers, COOKIE).filter(|t| t.starts_with("s_") && t.len() <= 100);
     if let Some(t) = given {
         return Sender {
             hash: crate::token::hash_token(t),

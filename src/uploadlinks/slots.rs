@@ -106,7 +106,10 @@ pub fn parse(given: Vec<SlotOptions>) -> Result<Vec<Slot>, AppError> {
         let f = |name: &str| format!("slots[{i}].{name}");
         let name = s.name.trim().to_string();
         if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
-            return Err(bad(f("name"), "give each slot a name of up to 200 characters"));
+            return Err(bad(
+                f("name"),
+                "give each slot a name of up to 200 characters",
+            ));
         }
         if out.iter().any(|o| o.name == name) {
             return Err(bad(f("name"), format!("“{name}” is used twice")));
@@ -148,7 +151,10 @@ pub fn parse(given: Vec<SlotOptions>) -> Result<Vec<Slot>, AppError> {
             return Err(bad(f("max_bytes"), "must be positive"));
         }
         if !(1..=MAX_FILES).contains(&s.files.max) {
-            return Err(bad(f("files.max"), format!("must be between 1 and {MAX_FILES}")));
+            return Err(bad(
+                f("files.max"),
+                format!("must be between 1 and {MAX_FILES}"),
+            ));
         }
         if !(1..=s.files.max).contains(&s.files.min) {
             return Err(bad(
