@@ -361,4 +361,131 @@ on_both_backends!(
     parallel_senders_never_overfill_a_slot,
     a_sender_with_empty_slots_is_reminded_once_before_the_end,
     a_link_without_slots_takes_any_file_as_before,
+    tus_refuses_a_small_image_at_its_header_or_at_completion_keeping_nothing,
 );
+
+/// A tus request from a sender's browser.
+fn tus(c: &reqwest::Client, method: reqwest::Method, url: &str) -> reqwest::RequestBuilder {
+    c.request(method, url)
+        .header("Tus-Resumable", "1.0.0")
+        .header(header::ACCEPT, "application/json")
+}
+
+async fn tus_patch(
+    c: &reqwest::Client,
+    url: &str,
+    offset: usize,
+    bytes: &[u8],
+) -> reqwest::Response {
+    tus(c, reqwest::Method::PATCH, url)
+        .header("Upload-Offset", offset.to_string())
+        .header(header::CONTENT_TYPE, "application/offset+octet-stream")
+        .body(bytes.to_vec())
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn tus_start(
+    c: &reqwest::Client,
+    app: &TestApp,
+    path: &str,
+    slot: &str,
+    file: &[u8],
+) -> String {
+    let meta = [
+        ("filename", "hero.png"),
+        ("uploader_name", "Nora Studio"),
+        ("uploader_email", "nora@studio.example"),
+        ("slot", slot),
+        ("title", "Hero"),
+    ]
+    .iter()
+    .map(|(k, v)| format!("{k} {}", b64(v)))
+    .collect::<Vec<_>>()
+    .join(",");
+    let r = tus(c, reqwest::Method::POST, &app.url(&format!("{path}/tus")))
+        .header("Upload-Length", file.len().to_string())
+        .header("Upload-Metadata", meta)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    location(&r)
+}
+
+async fn tus_refuses_a_small_image_at_its_header_or_at_completion_keeping_nothing(app: TestApp) {
+    let admin = app.admin().await;
+    let (link, path) = link_with(
+        &admin,
+        json!([{"name": "Hero", "types": ["image/png"], "min_width": 3000,
+                "files": {"min": 1, "max": 1}, "title_required": true}]),
+        json!({}),
+    )
+    .await;
+    let hero = slot_id(&link, 0);
+    let nora = sender_browser();
+    nora.get(app.url(&path)).send().await.unwrap();
+    let before = app.stored_files().await;
+    let small = png(2000, 4, 1);
+
+    // The whole header in the first PATCH: refused there, the upload is gone.
+    let url = tus_start(&nora, &app, &path, &hero, &small).await;
+    let r = tus_patch(&nora, &url, 0, &small).await;
+    let body = expect_json(r, 422).await;
+    assert_eq!(
+        body["message"],
+        "2000×4 — this slot needs at least 3000 px wide"
+    );
+    let r = tus(&nora, reqwest::Method::HEAD, &url)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+
+    // A first PATCH too short to hold the size: taken, then refused when the file is whole.
+    let url = tus_start(&nora, &app, &path, &hero, &small).await;
+    assert_eq!(tus_patch(&nora, &url, 0, &small[..12]).await.status(), 204);
+    let r = tus_patch(&nora, &url, 12, &small[12..]).await;
+    let body = expect_json(r, 422).await;
+    assert!(
+        body["message"].as_str().unwrap().contains("2000×4"),
+        "{body}"
+    );
+    assert_eq!(
+        app.stored_files().await,
+        before,
+        "nothing of a refused file stays"
+    );
+    assert_eq!(app.count("tus_uploads").await, 0);
+    assert_eq!(app.count("assets").await, 0);
+
+    // A right file through tus lands in the slot; another browser cannot touch an upload.
+    let good = png(3000, 4, 2);
+    let url = tus_start(&nora, &app, &path, &hero, &good).await;
+    let r = tus(&sender_browser(), reqwest::Method::HEAD, &url)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    assert_eq!(tus_patch(&nora, &url, 0, &good[..100]).await.status(), 204);
+    let r = tus_patch(&nora, &url, 100, &good[100..]).await;
+    assert_eq!(r.status(), 204);
+    let asset = r.headers()["assetport-asset-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let asset = expect_json(admin.get(&format!("/assets/{asset}")).await, 200).await;
+    assert_eq!(
+        (asset["status"].as_str(), asset["title"].as_str()),
+        (Some("in_review"), Some("Hero"))
+    );
+    let read = expect_json(
+        admin
+            .get(&format!("/upload-links/{}", link["id"].as_str().unwrap()))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(read["slots"][0]["delivered"], 1);
+}

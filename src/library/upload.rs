@@ -444,7 +444,7 @@ pub async fn commit_via_link(
 }
 
 /// The sender's name and email, and the link's required fields, checked.
-fn sender(link: &UploadLink, fields: &Fields) -> Result<(String, String), AppError> {
+pub fn sender(link: &UploadLink, fields: &Fields) -> Result<(String, String), AppError> {
     let name = fields.uploader_name.as_deref().unwrap_or("").trim();
     if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
         return Err(AppError::BadRequest(

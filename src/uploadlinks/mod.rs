@@ -11,6 +11,7 @@ pub mod pages;
 pub mod quota;
 pub mod sender;
 pub mod slots;
+pub mod tus;
 pub mod visit;
 
 use crate::clock;

@@ -38,6 +38,7 @@ pub fn routes(max_upload: u64) -> Router<AppState> {
             )),
         )
         .route("/u/{token}/refs/{asset_id}", get(reference))
+        .merge(super::tus::routes())
         .layer(axum::middleware::from_fn(private_headers))
 }
 
