@@ -355,6 +355,70 @@ async fn a_link_without_slots_takes_any_file_as_before(app: TestApp) {
     expect_json(r, 201).await;
 }
 
+async fn the_admin_form_sets_slots_and_refuses_contradictions(app: TestApp) {
+    let admin = app.admin().await;
+    let folder = admin.folder(None, "Incoming").await;
+    let b = app.browser();
+    b.login_ok("admin@example.com").await;
+    let (status, html) = b
+        .page(&format!("/admin/upload-links/new?folder_id={folder}"))
+        .await;
+    assert_eq!(status, 200);
+    assert!(html.contains(r#"name="slot_name""#));
+    let csrf = csrf_in(&html).unwrap();
+    let form = |min_w: &'static str, max_w: &'static str| {
+        vec![
+            ("csrf_token", csrf.clone()),
+            ("folder_id", folder.clone()),
+            ("title", "From the page".to_string()),
+            ("expires", String::new()),
+            ("slot_name", "Hero banner 3000 px".into()),
+            ("slot_types", "image/jpeg, image/png".into()),
+            ("slot_min_width", min_w.into()),
+            ("slot_min_height", String::new()),
+            ("slot_max_width", max_w.into()),
+            ("slot_max_height", String::new()),
+            ("slot_max_mb", "50".into()),
+            ("slot_min_files", "1".into()),
+            ("slot_max_files", "5".into()),
+            ("slot_title", "1".into()),
+            // An empty second row is left out.
+            ("slot_name", String::new()),
+            ("slot_types", String::new()),
+            ("slot_min_width", String::new()),
+            ("slot_min_height", String::new()),
+            ("slot_max_width", String::new()),
+            ("slot_max_height", String::new()),
+            ("slot_max_mb", String::new()),
+            ("slot_min_files", "1".into()),
+            ("slot_max_files", "1".into()),
+            ("slot_title", "0".into()),
+        ]
+    };
+    let bad = form("3000", "2000");
+    let bad: Vec<(&str, &str)> = bad.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = b.post_form("/admin/upload-links", &bad).await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("slots[0].min_width"));
+    let good = form("3000", "");
+    let good: Vec<(&str, &str)> = good.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = b.post_form("/admin/upload-links", &good).await;
+    assert_eq!(r.status(), 200);
+    let list = expect_json(admin.get("/upload-links").await, 200).await;
+    let id = list["items"][0]["id"].as_str().unwrap().to_string();
+    let link = expect_json(admin.get(&format!("/upload-links/{id}")).await, 200).await;
+    assert_eq!(link["slots"].as_array().unwrap().len(), 1);
+    let s = &link["slots"][0];
+    assert_eq!(s["name"], "Hero banner 3000 px");
+    assert_eq!(s["types"], json!(["image/jpeg", "image/png"]));
+    assert_eq!(
+        (s["min_width"].as_i64(), s["max_bytes"].as_i64()),
+        (Some(3000), Some(50_000_000))
+    );
+    assert_eq!(s["files"], json!({"min": 1, "max": 5}));
+    assert_eq!(s["title_required"], true);
+}
+
 on_both_backends!(
     contradicting_slot_rules_answer_422_naming_the_field,
     a_sender_fills_every_slot_and_everyone_hears_once,
@@ -362,6 +426,7 @@ on_both_backends!(
     a_sender_with_empty_slots_is_reminded_once_before_the_end,
     a_link_without_slots_takes_any_file_as_before,
     tus_refuses_a_small_image_at_its_header_or_at_completion_keeping_nothing,
+    the_admin_form_sets_slots_and_refuses_contradictions,
 );
 
 /// A tus request from a sender's browser.

@@ -26,6 +26,9 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/admin/upload-links/{id}/revoke", post(revoke))
 }
 
+/// How many slot rows the creation form offers (the API takes up to `slots::MAX_SLOTS`).
+const SLOT_ROWS: usize = 4;
+
 struct Row {
     id: String,
     title: String,
@@ -94,6 +97,8 @@ struct NewPage {
     default_expiry: String,
     max_days: i64,
     error: Option<String>,
+    /// Empty slot rows the form offers.
+    slot_rows: Vec<usize>,
 }
 
 async fn new_form(
@@ -114,6 +119,7 @@ async fn new_form(
             .to_string(),
         max_days: state.config.max_link_days,
         error: None,
+        slot_rows: (1..=SLOT_ROWS).collect(),
     };
     Ok(render(&page)?.into_response())
 }
@@ -181,6 +187,7 @@ async fn create(
                 default_expiry: first(&form, "expires"),
                 max_days: state.config.max_link_days,
                 error: Some(e.to_string()),
+                slot_rows: (1..=SLOT_ROWS).collect(),
             };
             Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response())
         }
