@@ -1,8 +1,9 @@
 //! Upload links (SPEC §1 "Upload link"): a secret URL `/u/{token}` through which someone without
 //! an account sends files into one folder until the link expires, within optional file and byte
 //! quotas, behind an optional password. Everything arrives `in_review`; senders never see each
-//! other's files (the page lists nothing that was sent). The link can carry a brief with
-//! reference files and required metadata fields; its owner is told when files arrive.
+//! other's files (the page lists only what this browser's sender delivered, `sender`). The link
+//! can carry a brief with reference files, required metadata fields and delivery slots
+//! (`slots`); its owner is told when files arrive and when every slot is filled (`notices`).
 pub mod actions;
 pub mod api;
 pub mod notices;

@@ -492,6 +492,49 @@ impl Drop for SlotTicket {
     }
 }
 
+/// The slots of the admin form: rows of `slot_*` fields in order (a row without a name is
+/// left out); numbers empty for "no limit", sizes in MB.
+pub fn from_form(form: &[(String, String)]) -> Result<Vec<SlotOptions>, AppError> {
+    let col = |k: &str| crate::links::pages::all(form, k);
+    let at = |v: &[String], i: usize| v.get(i).map(|s| s.trim().to_string()).unwrap_or_default();
+    let num = |v: &[String], i: usize, what: &str| -> Result<Option<i64>, AppError> {
+        match at(v, i).as_str() {
+            "" => Ok(None),
+            s => s.parse::<i64>().map(Some).map_err(|_| {
+                AppError::Unprocessable(format!("slot {}: {what} must be a whole number", i + 1))
+            }),
+        }
+    };
+    let names = col("slot_name");
+    let mut out = Vec::new();
+    for i in 0..names.len() {
+        if at(&names, i).is_empty() {
+            continue;
+        }
+        let min = num(&col("slot_min_files"), i, "the fewest files")?.unwrap_or(1);
+        out.push(SlotOptions {
+            name: at(&names, i),
+            types: at(&col("slot_types"), i)
+                .split([',', ' '])
+                .filter(|t| !t.is_empty())
+                .map(str::to_string)
+                .collect(),
+            min_width: num(&col("slot_min_width"), i, "the least width")?,
+            min_height: num(&col("slot_min_height"), i, "the least height")?,
+            max_width: num(&col("slot_max_width"), i, "the most width")?,
+            max_height: num(&col("slot_max_height"), i, "the most height")?,
+            max_bytes: num(&col("slot_max_mb"), i, "the largest size")?
+                .map(|m| m.saturating_mul(1_000_000)),
+            files: FileCount {
+                min,
+                max: num(&col("slot_max_files"), i, "the most files")?.unwrap_or(min),
+            },
+            title_required: at(&col("slot_title"), i) == "1",
+        });
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -545,47 +588,4 @@ mod tests {
         assert_eq!(s.check_head(b"\xFF\xD8\xFF", false), Verdict::Pending);
         assert_eq!(slot(None).check_head(&png, true), Verdict::Accepted);
     }
-}
-
-/// The slots of the admin form: rows of `slot_*` fields in order (a row without a name is
-/// left out); numbers empty for "no limit", sizes in MB.
-pub fn from_form(form: &[(String, String)]) -> Result<Vec<SlotOptions>, AppError> {
-    let col = |k: &str| crate::links::pages::all(form, k);
-    let at = |v: &[String], i: usize| v.get(i).map(|s| s.trim().to_string()).unwrap_or_default();
-    let num = |v: &[String], i: usize, what: &str| -> Result<Option<i64>, AppError> {
-        match at(v, i).as_str() {
-            "" => Ok(None),
-            s => s.parse::<i64>().map(Some).map_err(|_| {
-                AppError::Unprocessable(format!("slot {}: {what} must be a whole number", i + 1))
-            }),
-        }
-    };
-    let names = col("slot_name");
-    let mut out = Vec::new();
-    for i in 0..names.len() {
-        if at(&names, i).is_empty() {
-            continue;
-        }
-        let min = num(&col("slot_min_files"), i, "the fewest files")?.unwrap_or(1);
-        out.push(SlotOptions {
-            name: at(&names, i),
-            types: at(&col("slot_types"), i)
-                .split([',', ' '])
-                .filter(|t| !t.is_empty())
-                .map(str::to_string)
-                .collect(),
-            min_width: num(&col("slot_min_width"), i, "the least width")?,
-            min_height: num(&col("slot_min_height"), i, "the least height")?,
-            max_width: num(&col("slot_max_width"), i, "the most width")?,
-            max_height: num(&col("slot_max_height"), i, "the most height")?,
-            max_bytes: num(&col("slot_max_mb"), i, "the largest size")?
-                .map(|m| m.saturating_mul(1_000_000)),
-            files: FileCount {
-                min,
-                max: num(&col("slot_max_files"), i, "the most files")?.unwrap_or(min),
-            },
-            title_required: at(&col("slot_title"), i) == "1",
-        });
-    }
-    Ok(out)
 }
