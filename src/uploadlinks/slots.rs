@@ -572,11 +572,11 @@ mod tests {
     #[test]
     fn refuses_by_content_with_the_reason() {
         let s = slot(Some(3000));
-        // A PNG header: 800×600.
-        let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
-        png.extend_from_slice(&800u32.to_be_bytes());
-        png.extend_from_slice(&600u32.to_be_bytes());
-        png.extend_from_slice(&[8, 2, 0, 0, 0, 0, 0, 0, 0]);
+        let mut png = std::io::Cursor::new(Vec::new());
+        image::GrayImage::new(800, 600)
+            .write_to(&mut png, image::ImageFormat::Png)
+            .unwrap();
+        let png = png.into_inner();
         assert_eq!(
             s.check_head(&png, false),
             Verdict::Refused("800×600 — this slot needs at least 3000 px wide".into())
