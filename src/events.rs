@@ -97,6 +97,7 @@ event_kinds! {
     WebhookEnabled = "webhook_enabled",
     WebhookDisabled = "webhook_disabled",
     WebhookDeliveryResent = "webhook_delivery_resent",
+    UploadLinkRevision = "upload_link_revision",
 }
 
 impl Serialize for EventKind {

@@ -419,6 +419,145 @@ async fn the_admin_form_sets_slots_and_refuses_contradictions(app: TestApp) {
     assert_eq!(s["title_required"], true);
 }
 
+/// Posts a revision of `asset` from the link's page, as its form does (JSON answer).
+async fn send_revision(
+    c: &reqwest::Client,
+    app: &TestApp,
+    path: &str,
+    asset: &str,
+    comment: &str,
+    file: Vec<u8>,
+) -> reqwest::Response {
+    let form = reqwest::multipart::Form::new()
+        .text("comment", comment.to_string())
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(file).file_name("hero-v2.png"),
+        );
+    c.post(app.url(&format!("{path}/files/{asset}/revision")))
+        .header(header::ACCEPT, "application/json")
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn a_revision_through_the_upload_link_lands_as_version_2_of_the_same_asset(app: TestApp) {
+    let admin = app.admin().await;
+    let (link, path) = link_with(
+        &admin,
+        json!([{"name": "Hero", "types": ["image/png"], "min_width": 3000}]),
+        json!({"expires_at": app.in_secs(3 * 24 * 3600)}),
+    )
+    .await;
+    let nora = sender_browser();
+    nora.get(app.url(&path)).send().await.unwrap();
+    let r = send(
+        &nora,
+        &app,
+        &path,
+        &slot_id(&link, 0),
+        "Hero",
+        ("hero.png", png(3000, 4, 1)),
+    )
+    .await;
+    let asset = expect_json(r, 201).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // Nobody can revise a file that is not waiting for changes, nor someone else's.
+    let r = send_revision(&nora, &app, &path, &asset, "", png(3000, 4, 2)).await;
+    assert_eq!(r.status(), 409);
+    let r = admin
+        .post(
+            &format!("/assets/{asset}/reject"),
+            json!({"comment": "The logo is cut off"}),
+        )
+        .await;
+    assert!(r.status().is_success(), "{}", r.status());
+    let stranger = sender_browser();
+    stranger.get(app.url(&path)).send().await.unwrap();
+    let r = send_revision(&stranger, &app, &path, &asset, "", png(3000, 4, 2)).await;
+    assert_eq!(r.status(), 404);
+
+    // The sender is mailed the comment and the way back to the same link.
+    let mail = app
+        .wait_for_mail("nora@studio.example", |m| m.contains("The logo is cut off"))
+        .await;
+    assert!(mail.contains(&app.url(&path)), "{mail}");
+    let html = nora
+        .get(app.url(&path))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("Changes requested: The logo is cut off"),
+        "{html}"
+    );
+    assert!(html.contains("Upload a revision"));
+    let other = stranger
+        .get(app.url(&path))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!other.contains("The logo is cut off"));
+
+    // The revision still has to fit the slot; a fitting one is version 2 of the same asset.
+    let r = send_revision(&nora, &app, &path, &asset, "smaller", png(1000, 4, 2)).await;
+    assert_eq!(r.status(), 422);
+    let r = send_revision(
+        &nora,
+        &app,
+        &path,
+        &asset,
+        "Logo moved inside",
+        png(3000, 4, 3),
+    )
+    .await;
+    let sent = expect_json(r, 201).await;
+    assert_eq!(
+        (sent["id"].as_str(), sent["version"].as_i64()),
+        (Some(asset.as_str()), Some(2))
+    );
+    let a = expect_json(admin.get(&format!("/assets/{asset}")).await, 200).await;
+    assert_eq!(
+        (a["status"].as_str(), a["version"].as_i64()),
+        (Some("in_review"), Some(2))
+    );
+    let versions = expect_json(admin.get(&format!("/assets/{asset}/versions")).await, 200).await;
+    let comments: Vec<&str> = versions["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["comment"].as_str().unwrap())
+        .collect();
+    assert_eq!(versions["items"].as_array().unwrap().len(), 2);
+    assert!(comments.contains(&"Logo moved inside"), "{versions}");
+    assert_eq!(app.count("assets").await, 1);
+
+    // Once the link has ended, the mail says so instead of pointing back.
+    app.advance(std::time::Duration::from_secs(4 * 24 * 3600));
+    let r = admin
+        .post(
+            &format!("/assets/{asset}/reject"),
+            json!({"comment": "Still cut off"}),
+        )
+        .await;
+    assert!(r.status().is_success(), "{}", r.status());
+    let mail = app
+        .wait_for_mail("nora@studio.example", |m| m.contains("Still cut off"))
+        .await;
+    assert!(mail.contains("has ended"), "{mail}");
+    assert!(!mail.contains(&path), "{mail}");
+}
+
 on_both_backends!(
     contradicting_slot_rules_answer_422_naming_the_field,
     a_sender_fills_every_slot_and_everyone_hears_once,
@@ -427,6 +566,7 @@ on_both_backends!(
     a_link_without_slots_takes_any_file_as_before,
     tus_refuses_a_small_image_at_its_header_or_at_completion_keeping_nothing,
     the_admin_form_sets_slots_and_refuses_contradictions,
+    a_revision_through_the_upload_link_lands_as_version_2_of_the_same_asset,
 );
 
 /// A tus request from a sender's browser.

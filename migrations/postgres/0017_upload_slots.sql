@@ -24,6 +24,7 @@ CREATE INDEX assets_upload_sender ON assets (upload_link_id, upload_sender);
 
 ALTER TABLE upload_links ADD COLUMN slots_filled_at BIGINT;
 ALTER TABLE upload_links ADD COLUMN reminded_at BIGINT;
+ALTER TABLE upload_links ADD COLUMN token_sealed TEXT NOT NULL DEFAULT '';
 
 ALTER TABLE tus_uploads ALTER COLUMN user_id DROP NOT NULL;
 ALTER TABLE tus_uploads ADD COLUMN upload_link_id TEXT REFERENCES upload_links (id) ON DELETE CASCADE;

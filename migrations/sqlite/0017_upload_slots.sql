@@ -35,6 +35,11 @@ CREATE INDEX assets_upload_sender ON assets (upload_link_id, upload_sender);
 ALTER TABLE upload_links ADD COLUMN slots_filled_at BIGINT;
 ALTER TABLE upload_links ADD COLUMN reminded_at BIGINT;
 
+-- The link's token sealed with the shared secret (`uploadlinks::seal`), so a mail sent later
+-- (changes requested on a sender's file, issue 19 part 5) can point back to the same link.
+-- Empty for links made before: their mails say to use the address the sender was given.
+ALTER TABLE upload_links ADD COLUMN token_sealed TEXT NOT NULL DEFAULT '';
+
 -- Resumable uploads through an upload link: no account (user_id NULL), the link and the
 -- sender instead. SQLite cannot drop NOT NULL, so the two tus tables are rebuilt (parts first,
 -- so nothing references the old table when it goes; the rename rewrites the reference).

@@ -250,7 +250,34 @@ pub const KINDS: &[&Kind] = &[
     &SLOTS_FILLED,
     &UPLOAD_RECEIPT,
     &SLOT_REMINDER,
+    &UPLOAD_CHANGES_REQUESTED,
 ];
+
+pub const UPLOAD_CHANGES_REQUESTED: Kind = Kind {
+    key: "upload_changes_requested",
+    label: "Changes requested from a sender",
+    when: "to someone who sent a file through an upload link when a reviewer requests changes \
+           on it",
+    subject: "Changes requested: {asset}",
+    body: "Hello {name},\n\nThe reviewer asked for changes to {asset} (version {version}), \
+           which you sent through {upload_link}:\n\n{comment}\n\n{next}\n",
+    vars: &[
+        PORTAL,
+        ("name", "the sender's name"),
+        ("asset", "the file's title or name"),
+        ("version", "the version number"),
+        (
+            "upload_link",
+            "the upload link's title, or “the upload link”",
+        ),
+        ("comment", "the reviewer's comment"),
+        (
+            "next",
+            "the upload link's address to send a revision, or that the link has ended",
+        ),
+    ],
+    required: &["comment", "next"],
+};
 
 pub const SLOTS_FILLED: Kind = Kind {
     key: "slots_filled",

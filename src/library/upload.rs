@@ -302,16 +302,14 @@ impl FileSink for ToLinkStorage<'_> {
     ) -> Result<LinkReceived, AppError> {
         let state = self.state;
         let Some(slot) = pick_slot(self.slots, fields)? else {
-            let received = ToStorage(state, self.max)
-                .store(filename, fields, field)
-                .await?;
+            let received = store_checked(state, None, self.max, filename, field).await?;
             return Ok(LinkReceived {
                 received,
                 ticket: None,
             });
         };
         let ticket = slots::reserve(&state.db, slot).await?;
-        match store_checked(state, slot, self.max, filename, field).await {
+        match store_checked(state, Some(slot), self.max, filename, field).await {
             Ok(received) => Ok(LinkReceived {
                 received,
                 ticket: Some(ticket),
@@ -324,15 +322,21 @@ impl FileSink for ToLinkStorage<'_> {
     }
 }
 
-/// Reads the file's first bytes (up to `probe::HEAD`), refuses it if the slot does not take
-/// it (nothing stored), then stores those bytes and the rest.
-async fn store_checked(
+/// Stores a file part under a fresh version id, at most `max` bytes; with a slot, first reads
+/// the file's first bytes (up to `probe::HEAD`) and refuses it if the slot does not take it
+/// (nothing stored), then stores those bytes and the rest, cut at the slot's byte limit.
+pub async fn store_checked(
     state: &AppState,
-    slot: &Slot,
+    slot: Option<&Slot>,
     max: u64,
     filename: String,
     field: &mut Field<'_>,
 ) -> Result<Received, AppError> {
+    let Some(slot) = slot else {
+        return ToStorage(state, max)
+            .store(filename, &Fields::default(), field)
+            .await;
+    };
     let mut head = bytes::BytesMut::new();
     let mut ended = false;
     while head.len() < crate::media::probe::HEAD {

@@ -7,7 +7,9 @@
 //!   file pushes the job back, so a batch gets one receipt), listing everything they delivered;
 //! - `reminder <link> <sender>`: each sender who left an address, once, when the link ends
 //!   within `ASSETPORT_SLOT_REMINDER_HOURS` and some slot is still short (claimed by
-//!   `upload_links.reminded_at`, see `scan_reminders`).
+//!   `upload_links.reminded_at`, see `scan_reminders`);
+//! - `changes <link> <asset>`: the sender of a file a reviewer requested changes on, with the
+//!   comment and the way back to the same link while it lives (`revisions`).
 use sqlx::Row;
 
 use super::slots::{self, Filled};
@@ -153,6 +155,7 @@ pub async fn run(state: AppState, job: Job) -> Result<(), JobError> {
         (Some("filled"), _) => filled_mail(&state, &link, &filled).await,
         (Some("receipt"), Some(s)) => receipt(&state, &link, s, &filled).await,
         (Some("reminder"), Some(s)) => reminder(&state, &link, s, &filled).await,
+        (Some("changes"), Some(asset)) => changes(&state, &link, asset).await,
         _ => Err(JobError::Permanent(format!("bad subject {}", job.subject))),
     }
 }
@@ -310,6 +313,58 @@ async fn reminder(
     state
         .mailer
         .send_kind(&d.email, &mail::SLOT_REMINDER, &vars, None)
+        .await?;
+    Ok(())
+}
+
+/// The reviewer's comment on a sender's file, with the address of the same link while it
+/// lives; once it has ended, the mail says so. Nothing when the file was revised meanwhile.
+async fn changes(state: &AppState, link: &UploadLink, asset_id: &str) -> Result<(), JobError> {
+    let Some(view) = crate::library::assets::get_current(&state.db, asset_id).await? else {
+        return Ok(());
+    };
+    if view.asset.status != "rejected" || view.asset.uploader_email.is_empty() {
+        return Ok(());
+    }
+    let live = !matches!(link.state(state.clock.now_ms()), "expired" | "revoked");
+    let address = if live {
+        super::address(
+            &state.db,
+            state.secret.expose(),
+            &state.config.public_url,
+            &link.id,
+        )
+        .await?
+    } else {
+        None
+    };
+    let next = match (live, address) {
+        (true, Some(url)) => format!(
+            "Open the upload link you used to see the comment and upload a revision:\n{url}"
+        ),
+        (true, None) => "Open the upload link you were given to upload a revision.".to_string(),
+        (false, _) => "This upload link has ended, so no revision can be sent through it. Ask \
+                       the person who invited you for a new link."
+            .to_string(),
+    };
+    let name = title(link, "the upload link");
+    let version = view.version.number.to_string();
+    let vars = [
+        ("name", view.asset.uploader_name.as_str()),
+        ("asset", view.label()),
+        ("version", version.as_str()),
+        ("upload_link", name.as_str()),
+        ("comment", view.asset.review_comment.as_str()),
+        ("next", next.as_str()),
+    ];
+    state
+        .mailer
+        .send_kind(
+            &view.asset.uploader_email,
+            &mail::UPLOAD_CHANGES_REQUESTED,
+            &vars,
+            None,
+        )
         .await?;
     Ok(())
 }

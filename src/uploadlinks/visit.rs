@@ -38,6 +38,12 @@ pub fn routes(max_upload: u64) -> Router<AppState> {
             )),
         )
         .route("/u/{token}/refs/{asset_id}", get(reference))
+        .route(
+            "/u/{token}/files/{asset_id}/revision",
+            post(super::revisions::upload_revision).layer(DefaultBodyLimit::max(
+                (max_upload + upload::MULTIPART_OVERHEAD) as usize,
+            )),
+        )
         .merge(super::tus::routes())
         .layer(axum::middleware::from_fn(private_headers))
 }
@@ -120,10 +126,14 @@ struct SlotView {
 
 /// A file this sender delivered (never another sender's).
 struct Delivered {
+    asset_id: String,
     filename: String,
     title: String,
     slot: String,
     status: String,
+    /// The reviewer's comment while the file waits for a revision.
+    changes: Option<String>,
+    version: i64,
 }
 
 #[derive(Template)]
@@ -186,7 +196,9 @@ async fn delivered_by(
 ) -> Result<Vec<Delivered>, sqlx::Error> {
     use sqlx::Row;
     sqlx::query(
-        "SELECT a.filename, a.title, a.status, s.name AS slot FROM assets a \
+        "SELECT a.id, a.filename, a.title, a.status, a.review_comment, v.number, \
+         s.name AS slot FROM assets a \
+         JOIN asset_versions v ON v.id = a.current_version_id \
          LEFT JOIN upload_link_slots s ON s.id = a.upload_slot_id \
          WHERE a.upload_link_id = $1 AND a.upload_sender = $2 ORDER BY a.created_at, a.id",
     )
@@ -196,11 +208,17 @@ async fn delivered_by(
     .await?
     .iter()
     .map(|r| {
+        let status: String = r.try_get("status")?;
         Ok(Delivered {
+            asset_id: r.try_get("id")?,
+            changes: (status == "rejected")
+                .then(|| r.try_get("review_comment"))
+                .transpose()?,
+            version: r.try_get("number")?,
             filename: r.try_get("filename")?,
             title: r.try_get("title")?,
             slot: r.try_get::<Option<String>, _>("slot")?.unwrap_or_default(),
-            status: r.try_get::<String, _>("status")?.replace('_', " "),
+            status: status.replace('_', " "),
         })
     })
     .collect()
