@@ -417,6 +417,8 @@ async fn the_admin_form_sets_slots_and_refuses_contradictions(app: TestApp) {
     );
     assert_eq!(s["files"], json!({"min": 1, "max": 5}));
     assert_eq!(s["title_required"], true);
+    let (_, list) = b.page("/admin/upload-links").await;
+    assert!(list.contains("0 of 1 filled"), "{list}");
 }
 
 /// Posts a revision of `asset` from the link's page, as its form does (JSON answer).

@@ -38,6 +38,8 @@ struct Row {
     bytes: String,
     expires: String,
     protected: bool,
+    /// "2 of 3 filled", or empty for a link without slots.
+    slots: String,
 }
 
 #[derive(Template)]
@@ -55,6 +57,7 @@ async fn list_page(
     let links = super::list(&state.db, 500).await?;
     let ids: Vec<&str> = links.iter().map(|l| l.folder_id.as_str()).collect();
     let folders = folders::many(&state.db, &ids).await?;
+    let progress = super::slots::progress(&state.db).await?;
     let rows = links
         .iter()
         .map(|l| Row {
@@ -80,6 +83,11 @@ async fn list_page(
             },
             expires: clock::human(l.expires_at),
             protected: l.password_hash.is_some(),
+            slots: progress
+                .iter()
+                .find(|(id, ..)| *id == l.id.as_str())
+                .map(|(_, n, filled)| format!("{filled} of {n} filled"))
+                .unwrap_or_default(),
         })
         .collect();
     let page = ListPage {
