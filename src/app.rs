@@ -200,6 +200,18 @@ impl App {
                 }
             }
         }));
+        // Upload links ending soon remind their senders of empty slots; every instance looks
+        // once a minute, and a claim on the link keeps it one reminder.
+        let state = self.state.clone();
+        workers.push(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                if let Err(e) = crate::uploadlinks::notices::scan_reminders(&state).await {
+                    tracing::warn!(error = %e, "reminding senders of empty slots failed");
+                }
+            }
+        }));
         // Digests: each instance asks for the day's job once a minute; one job runs.
         if let Some(hour) = self.state.config.digest_hour {
             let state = self.state.clone();
@@ -259,6 +271,9 @@ fn start_jobs(state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
                     jobs::JobKind::Webhook => webhooks::deliver(state.clone(), job).await,
                     jobs::JobKind::RecallNotices => {
                         crate::recalls::notices::run(state.clone(), job).await
+                    }
+                    jobs::JobKind::UploadLinkMail => {
+                        crate::uploadlinks::notices::run(state.clone(), job).await
                     }
                 };
                 let label = if outcome.is_ok() { "ok" } else { "error" };

@@ -57,6 +57,9 @@ pub struct Config {
     /// How far back a completed download makes its holder hear of a recall, in days
     /// (`ASSETPORT_RECALL_DAYS`, default 365).
     pub recall_days: i64,
+    /// How long before an upload link with delivery slots ends its senders are reminded of
+    /// slots still empty, in hours (`ASSETPORT_SLOT_REMINDER_HOURS`, default 48).
+    pub slot_reminder_hours: i64,
 }
 
 /// The optional file; every key mirrors an `ASSETPORT_*` variable.
@@ -81,6 +84,7 @@ struct FileConfig {
     digest_hour: Option<String>,
     webhooks_allow_private: Option<bool>,
     recall_days: Option<i64>,
+    slot_reminder_hours: Option<i64>,
 }
 
 impl Config {
@@ -107,6 +111,7 @@ impl Config {
             digest_hour: Some(7),
             webhooks_allow_private: false,
             recall_days: 365,
+            slot_reminder_hours: 48,
         }
     }
 
@@ -200,6 +205,14 @@ impl Config {
         }
         if !(1..=3650).contains(&c.recall_days) {
             anyhow::bail!("ASSETPORT_RECALL_DAYS must be between 1 and 3650");
+        }
+        if let Some(v) = env("ASSETPORT_SLOT_REMINDER_HOURS") {
+            c.slot_reminder_hours = v.trim().parse().context("ASSETPORT_SLOT_REMINDER_HOURS")?;
+        } else if let Some(v) = file.slot_reminder_hours {
+            c.slot_reminder_hours = v;
+        }
+        if !(1..=24 * 365).contains(&c.slot_reminder_hours) {
+            anyhow::bail!("ASSETPORT_SLOT_REMINDER_HOURS must be between 1 and 8760");
         }
         if c.db_pool == Some(0) {
             anyhow::bail!("ASSETPORT_DB_POOL must be at least 1");

@@ -102,6 +102,7 @@ event_kinds! {
     RequestDenied = "request_denied",
     DownloadGrantRevoked = "download_grant_revoked",
     LinkForwardAttempt = "link_forward_attempt",
+    UploadLinkRevision = "upload_link_revision",
 }
 
 impl Serialize for EventKind {

@@ -10,6 +10,20 @@
   // Upload links: the sender's name, email and metadata go with every file.
   var fieldsForm = zone.getAttribute('data-fields-form') ?
     document.getElementById(zone.getAttribute('data-fields-form')) : null;
+  // Each file gets its own title (and the slot chosen when it was added): the form's one
+  // title field would otherwise be applied to a whole batch. Files wait with their title
+  // field until "Send".
+  var perFile = fieldsForm && fieldsForm.querySelector('.batch-title');
+  var batchTitle = perFile ? perFile.querySelector('input') : null;
+  var titleRequired = batchTitle ? batchTitle.required : false;
+  var slotSelect = fieldsForm ? fieldsForm.querySelector('select[name="slot"]') : null;
+  var sendStaged = document.querySelector('.send-staged');
+  var staged = [];
+  if (perFile) {
+    perFile.hidden = true;
+    batchTitle.required = false;
+    batchTitle.disabled = true;
+  }
   function fieldsReady() { return !fieldsForm || fieldsForm.reportValidity(); }
   var max = Number(zone.getAttribute('data-max'));
   var list = document.querySelector('.upload-list');
@@ -49,13 +63,62 @@
     li.appendChild(name); li.appendChild(bar); li.appendChild(state);
     list.appendChild(li);
     var item = { file: file, path: relativePath, bar: bar, state: state, sent: 0 };
+    if (slotSelect) {
+      var option = slotSelect.options[slotSelect.selectedIndex];
+      item.slot = slotSelect.value;
+      item.slotTitleRequired = option && option.getAttribute('data-title-required') === 'true';
+      var tag = document.createElement('span');
+      tag.className = 'muted';
+      tag.textContent = option ? ' (' + option.textContent + ')' : '';
+      name.appendChild(tag);
+    }
+    if (perFile) {
+      item.title = document.createElement('input');
+      item.title.maxLength = 500;
+      item.title.placeholder = 'Title';
+      item.title.setAttribute('aria-label', 'Title of ' + (relativePath || file.name));
+      item.title.required = titleRequired || !!item.slotTitleRequired;
+      li.insertBefore(item.title, bar);
+    }
     totals.bytes += file.size;
     totals.files += 1;
     if (file.size > max) {
       fail(item, 'too large');
       return;
     }
+    if (perFile) {
+      staged.push(item);
+      sendStaged.hidden = false;
+      return;
+    }
     queue.push(item);
+  }
+
+  if (sendStaged) {
+    sendStaged.querySelector('button').addEventListener('click', function () {
+      if (!fieldsReady()) return;
+      for (var i = 0; i < staged.length; i++) {
+        if (!staged[i].title.reportValidity()) return;
+      }
+      staged.forEach(function (item) { item.title.readOnly = true; queue.push(item); });
+      staged = [];
+      sendStaged.hidden = true;
+      pump();
+    });
+  }
+
+  // The text fields sent with a file: the form's (sender, description, keywords), then the
+  // file's own title and slot.
+  function eachField(item, add) {
+    if (fieldsForm) {
+      new FormData(fieldsForm).forEach(function (value, key) {
+        if (typeof value !== 'string') return;
+        if (perFile && (key === 'title' || key === 'slot')) return;
+        add(key, value);
+      });
+    }
+    if (item.title) add('title', item.title.value);
+    if (item.slot) add('slot', item.slot);
   }
 
   function refresh() {
@@ -99,11 +162,13 @@
   }
 
   function startTus(item) {
-    var metadata = { filename: item.file.name, folder_id: folderId };
+    var metadata = { filename: item.file.name };
+    if (folderId) metadata.folder_id = folderId;
+    eachField(item, function (key, value) { metadata[key] = value; });
     if (item.path) metadata.relative_path = item.path;
     var upload = new window.tus.Upload(item.file, {
       endpoint: tusUrl,
-      headers: { 'X-CSRF-Token': csrf },
+      headers: csrf ? { 'X-CSRF-Token': csrf } : {},
       metadata: metadata,
       chunkSize: 64 * 1000 * 1000,
       retryDelays: [0, 1000, 3000, 5000, 10000, 20000, 30000],
@@ -141,11 +206,7 @@
       return;
     }
     var form = new FormData();
-    if (fieldsForm) {
-      new FormData(fieldsForm).forEach(function (value, key) {
-        if (typeof value === 'string') form.append(key, value);
-      });
-    }
+    eachField(item, function (key, value) { form.append(key, value); });
     if (item.path) form.append('relative_path', item.path);
     form.append('file', item.file, item.file.name);
     var xhr = new XMLHttpRequest();

@@ -22,6 +22,7 @@ impl FileSink for Count {
     async fn store(
         &mut self,
         filename: String,
+        _fields: &Fields,
         field: &mut Field<'_>,
     ) -> Result<(String, usize), AppError> {
         let mut n = 0;

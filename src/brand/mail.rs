@@ -317,7 +317,108 @@ pub const KINDS: &[&Kind] = &[
     &REQUEST_RECEIVED,
     &REQUEST_APPROVED,
     &REQUEST_DENIED,
+    &SLOTS_FILLED,
+    &UPLOAD_RECEIPT,
+    &SLOT_REMINDER,
+    &UPLOAD_CHANGES_REQUESTED,
 ];
+
+pub const UPLOAD_CHANGES_REQUESTED: Kind = Kind {
+    key: "upload_changes_requested",
+    label: "Changes requested from a sender",
+    when: "to someone who sent a file through an upload link when a reviewer requests changes \
+           on it",
+    subject: "Changes requested: {asset}",
+    body: "Hello {name},\n\nThe reviewer asked for changes to {asset} (version {version}), \
+           which you sent through {upload_link}:\n\n{comment}\n\n{next}\n",
+    vars: &[
+        PORTAL,
+        ("name", "the sender's name"),
+        ("asset", "the file's title or name"),
+        ("version", "the version number"),
+        (
+            "upload_link",
+            "the upload link's title, or “the upload link”",
+        ),
+        ("comment", "the reviewer's comment"),
+        (
+            "next",
+            "the upload link's address to send a revision, or that the link has ended",
+        ),
+    ],
+    required: &["comment", "next"],
+};
+
+pub const SLOTS_FILLED: Kind = Kind {
+    key: "slots_filled",
+    label: "Every slot of an upload link filled",
+    when: "once, to the creator of an upload link with delivery slots when every slot holds \
+           the files its brief asks for",
+    subject: "Every slot of {upload_link} is filled",
+    body: "Every delivery slot of {upload_link} now holds what the brief asks for:\n\n\
+           {slots}\n\nThe files wait for review here:\n{queue}\n",
+    vars: &[
+        PORTAL,
+        (
+            "upload_link",
+            "the upload link's title, or “your upload link”",
+        ),
+        (
+            "slots",
+            "each slot with how many files it holds, one per line",
+        ),
+        ("queue", "the review queue's address"),
+    ],
+    required: &["slots"],
+};
+
+pub const UPLOAD_RECEIPT: Kind = Kind {
+    key: "upload_receipt",
+    label: "Receipt for a sender",
+    when: "to someone who sent files through an upload link, a minute after their last file \
+           arrived",
+    subject: "Received: your files for {upload_link}",
+    body: "Hello {name},\n\nThank you. These files of yours arrived through {upload_link}:\n\n\
+           {files}\n\n{open}They are reviewed before anyone else sees them.\n",
+    vars: &[
+        PORTAL,
+        ("name", "the sender's name"),
+        (
+            "upload_link",
+            "the upload link's title, or “the upload link”",
+        ),
+        (
+            "files",
+            "every file the sender delivered, one per line with its slot",
+        ),
+        (
+            "open",
+            "the slots still waiting for files and a blank line, or nothing",
+        ),
+    ],
+    required: &["files"],
+};
+
+pub const SLOT_REMINDER: Kind = Kind {
+    key: "slot_reminder",
+    label: "Reminder of empty slots",
+    when: "once, to each sender of an upload link that ends soon while some of its slots still \
+           wait for files (ASSETPORT_SLOT_REMINDER_HOURS before the end)",
+    subject: "{upload_link} ends {expires}: slots still empty",
+    body: "Hello {name},\n\n{upload_link} stops taking files on {expires}. These slots still \
+           wait for files:\n\n{slots}\n\nUse the address you were given to send them.\n",
+    vars: &[
+        PORTAL,
+        ("name", "the sender's name"),
+        (
+            "upload_link",
+            "the upload link's title, or “the upload link”",
+        ),
+        ("expires", "when the link ends"),
+        ("slots", "the slots still waiting, one per line"),
+    ],
+    required: &["slots"],
+};
 
 pub fn kind(key: &str) -> Option<&'static Kind> {
     KINDS.iter().copied().find(|k| k.key == key)

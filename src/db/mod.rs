@@ -130,6 +130,12 @@ pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0016_requests.sql"),
         include_str!("../../migrations/postgres/0016_requests.sql"),
     ),
+    (
+        17,
+        "upload link slots",
+        include_str!("../../migrations/sqlite/0017_upload_slots.sql"),
+        include_str!("../../migrations/postgres/0017_upload_slots.sql"),
+    ),
 ];
 
 impl Db {

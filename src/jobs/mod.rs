@@ -37,14 +37,18 @@ pub enum JobKind {
     RecallNotices,
     /// One webhook message to one endpoint (`webhooks::deliver`); subject: the delivery id.
     Webhook,
+    /// A mail about an upload link's delivery slots (`uploadlinks::notices::run`); subject:
+    /// `filled <link>`, `receipt <link> <sender>` or `reminder <link> <sender>`.
+    UploadLinkMail,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 4] = [
+    pub const ALL: [JobKind; 5] = [
         JobKind::Renditions,
         JobKind::Digests,
         JobKind::RecallNotices,
         JobKind::Webhook,
+        JobKind::UploadLinkMail,
     ];
 
     /// The name stored in the database and used as the metrics label.
@@ -54,6 +58,7 @@ impl JobKind {
             JobKind::Digests => "digests",
             JobKind::RecallNotices => "recall_notices",
             JobKind::Webhook => "webhook",
+            JobKind::UploadLinkMail => "upload_link_mail",
         }
     }
 
@@ -63,7 +68,10 @@ impl JobKind {
     pub fn max_attempts(self) -> i64 {
         match self {
             JobKind::Webhook => 10,
-            JobKind::Renditions | JobKind::Digests | JobKind::RecallNotices => 5,
+            JobKind::Renditions
+            | JobKind::Digests
+            | JobKind::RecallNotices
+            | JobKind::UploadLinkMail => 5,
         }
     }
 }

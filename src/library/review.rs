@@ -91,6 +91,10 @@ pub async fn decide(
     if matches!(action, Action::Approve | Action::Reject) {
         notify(state, admin, &before, action == Action::Approve, comment).await?;
     }
+    // A sender without an account hears of it by mail, with the way back to their link.
+    if action == Action::Reject {
+        crate::uploadlinks::revisions::changes_requested(state, &before).await;
+    }
     if action == Action::Approve && webhooks::wanted(state, WebhookKind::AssetApproved) {
         let mut data = asset_data(state, &before);
         data["folder_id"] = json!(into.unwrap_or(&before.asset.folder_id));

@@ -44,7 +44,7 @@ use crate::web::client::ClientInfo;
 
 const VERSION: &str = "1.0.0";
 /// An unfinished upload is kept this long after it was created.
-const KEEP_MS: i64 = 7 * 24 * 60 * 60 * 1000;
+pub(crate) const KEEP_MS: i64 = 7 * 24 * 60 * 60 * 1000;
 /// Header that tells a client which asset a finished upload became.
 pub const ASSET_HEADER: &str = "assetport-asset-id";
 /// How long a join claim holds before another request may take over (its holder died).
@@ -89,7 +89,7 @@ fn tus_headers(r: &mut Response) {
     crate::web::headers::mark_private(h);
 }
 
-fn with_tus(status: StatusCode, extra: &[(HeaderName, String)]) -> Response {
+pub(crate) fn with_tus(status: StatusCode, extra: &[(HeaderName, String)]) -> Response {
     let mut r = status.into_response();
     tus_headers(&mut r);
     for (k, v) in extra {
@@ -100,7 +100,7 @@ fn with_tus(status: StatusCode, extra: &[(HeaderName, String)]) -> Response {
     r
 }
 
-fn hv(name: &'static str) -> HeaderName {
+pub(crate) fn hv(name: &'static str) -> HeaderName {
     HeaderName::from_static(name)
 }
 
@@ -119,7 +119,7 @@ async fn capabilities(State(state): State<AppState>) -> Response {
 }
 
 /// Every request but OPTIONS must say which protocol version it speaks.
-fn check_version(headers: &HeaderMap) -> Result<(), AppError> {
+pub(crate) fn check_version(headers: &HeaderMap) -> Result<(), AppError> {
     match headers.get("tus-resumable").and_then(|v| v.to_str().ok()) {
         Some(VERSION) => Ok(()),
         _ => Err(AppError::PreconditionFailed(format!(
@@ -129,7 +129,7 @@ fn check_version(headers: &HeaderMap) -> Result<(), AppError> {
 }
 
 /// `Upload-Metadata`: comma-separated `key base64value` pairs.
-fn parse_metadata(raw: &str) -> Result<HashMap<String, String>, AppError> {
+pub(crate) fn parse_metadata(raw: &str) -> Result<HashMap<String, String>, AppError> {
     let mut out = HashMap::new();
     for pair in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let (key, value) = pair.split_once(' ').unwrap_or((pair, ""));
@@ -225,7 +225,7 @@ async fn create<C: Caller>(
     ))
 }
 
-fn httpdate(ms: i64) -> String {
+pub(crate) fn httpdate(ms: i64) -> String {
     let t = clock::from_ms(ms);
     let fmt = time::macros::format_description!(
         "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
@@ -233,24 +233,47 @@ fn httpdate(ms: i64) -> String {
     t.format(&fmt).unwrap_or_default()
 }
 
-struct Upload {
-    id: String,
-    folder_id: String,
-    length: i64,
-    received: i64,
-    meta: HashMap<String, String>,
-    asset_id: Option<String>,
+/// An unfinished (or just finished) resumable upload.
+pub(crate) struct Upload {
+    pub id: String,
+    pub folder_id: String,
+    pub length: i64,
+    pub received: i64,
+    pub meta: HashMap<String, String>,
+    pub asset_id: Option<String>,
+}
+
+/// Whose upload it is: a member's (by account), or an upload-link sender's (by link and the
+/// hash of the sender cookie). Nobody else may read, continue or end it (404).
+#[derive(Clone, Copy)]
+pub(crate) enum Owner<'a> {
+    Account(&'a Account),
+    Sender { link_id: &'a str, sender: &'a str },
+}
+
+impl Owner<'_> {
+    /// The SQL condition on `tus_uploads` that names this owner (`$2`, `$4`), and its values.
+    fn filter(&self) -> (&'static str, &str, &str) {
+        match self {
+            Owner::Account(a) => ("user_id = $2 AND $4 = ''", a.id.as_str(), ""),
+            Owner::Sender { link_id, sender } => {
+                ("upload_link_id = $2 AND sender = $4", link_id, sender)
+            }
+        }
+    }
 }
 
 /// The caller's own upload (anyone else's is 404, like a missing one).
-async fn load(state: &AppState, who: &Account, id: &str) -> Result<Upload, AppError> {
-    let row = sqlx::query(
+pub(crate) async fn load(state: &AppState, who: Owner<'_>, id: &str) -> Result<Upload, AppError> {
+    let (filter, a, b) = who.filter();
+    let row = sqlx::query(&format!(
         "SELECT id, folder_id, length, received, metadata, asset_id FROM tus_uploads \
-         WHERE id = $1 AND user_id = $2 AND expires_at > $3",
-    )
+         WHERE id = $1 AND {filter} AND expires_at > $3"
+    ))
     .bind(id)
-    .bind(&who.id)
+    .bind(a)
     .bind(state.clock.now_ms())
+    .bind(b)
     .fetch_optional(&state.db.pool)
     .await?
     .ok_or(AppError::NotFound)?;
@@ -265,7 +288,7 @@ async fn load(state: &AppState, who: &Account, id: &str) -> Result<Upload, AppEr
     })
 }
 
-fn progress_headers(u: &Upload) -> Vec<(HeaderName, String)> {
+pub(crate) fn progress_headers(u: &Upload) -> Vec<(HeaderName, String)> {
     let mut h = vec![
         (hv("upload-offset"), u.received.to_string()),
         (hv("upload-length"), u.length.to_string()),
@@ -283,7 +306,7 @@ async fn status<C: Caller>(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     check_version(&headers)?;
-    let u = load(&state, caller.account(), &id).await?;
+    let u = load(&state, Owner::Account(caller.account()), &id).await?;
     Ok(with_tus(StatusCode::OK, &progress_headers(&u)))
 }
 
@@ -311,34 +334,44 @@ async fn append<C: Caller>(
         .and_then(|v| v.trim().parse().ok())
         .ok_or_else(|| AppError::BadRequest("Upload-Offset is required".into()))?;
     let who = caller.account();
-    let mut u = load(&state, who, &id).await?;
-    if offset != u.received {
-        return Err(AppError::Conflict(format!(
-            "Upload-Offset {offset} does not match the {} bytes received; ask with HEAD",
-            u.received
-        )));
-    }
+    let mut u = load(&state, Owner::Account(who), &id).await?;
+    check_offset(&u, offset)?;
     if u.received < u.length {
-        let stored = store_part(&state, &u, body).await?;
+        let stored = store_part(&state, &u, body.into_data_stream()).await?;
         u.received += stored;
     }
     if u.received == u.length && u.asset_id.is_none() {
         if claim_join(&state, &u.id).await? {
             let joined = finish(&state, who, &u, &client).await;
             if joined.is_err() {
-                // Let a retry join again.
-                let _ = sqlx::query("DELETE FROM tus_parts WHERE upload_id = $1 AND start = $2")
-                    .bind(&u.id)
-                    .bind(JOIN_CLAIM)
-                    .execute(&state.db.pool)
-                    .await;
+                unclaim_join(&state, &u.id).await;
             }
             u.asset_id = Some(joined?);
         } else {
-            u.asset_id = Some(joined_by_another(&state, who, &u.id).await?);
+            u.asset_id = Some(joined_by_another(&state, Owner::Account(who), &u.id).await?);
         }
     }
     Ok(with_tus(StatusCode::NO_CONTENT, &progress_headers(&u)))
+}
+
+/// A PATCH must continue exactly where the upload stands (409 otherwise).
+pub(crate) fn check_offset(u: &Upload, offset: i64) -> Result<(), AppError> {
+    if offset != u.received {
+        return Err(AppError::Conflict(format!(
+            "Upload-Offset {offset} does not match the {} bytes received; ask with HEAD",
+            u.received
+        )));
+    }
+    Ok(())
+}
+
+/// Lets a retry join again after a join that failed.
+pub(crate) async fn unclaim_join(state: &AppState, id: &str) {
+    let _ = sqlx::query("DELETE FROM tus_parts WHERE upload_id = $1 AND start = $2")
+        .bind(id)
+        .bind(JOIN_CLAIM)
+        .execute(&state.db.pool)
+        .await;
 }
 
 /// Claims the right to join a complete upload's parts: one conditional statement, so of
@@ -346,7 +379,7 @@ async fn append<C: Caller>(
 /// `start = -1` whose `size` is when it lapses (a claimant that died is replaced after
 /// `JOIN_LEASE_MS`); nobody claims an upload that already has its asset. Finishing removes the
 /// upload's parts, the claim with them.
-async fn claim_join(state: &AppState, id: &str) -> Result<bool, AppError> {
+pub(crate) async fn claim_join(state: &AppState, id: &str) -> Result<bool, AppError> {
     let now = state.clock.now_ms();
     let row = sqlx::query(
         "INSERT INTO tus_parts (upload_id, start, size, blob_key) \
@@ -367,7 +400,11 @@ async fn claim_join(state: &AppState, id: &str) -> Result<bool, AppError> {
 
 /// Another request is joining (or has joined) this upload: waits a little for its asset, then
 /// answers with it, or 409 so the client asks again with HEAD. Never an error of the server.
-async fn joined_by_another(state: &AppState, who: &Account, id: &str) -> Result<String, AppError> {
+pub(crate) async fn joined_by_another(
+    state: &AppState,
+    who: Owner<'_>,
+    id: &str,
+) -> Result<String, AppError> {
     for _ in 0..100 {
         if let Some(asset) = load(state, who, id).await?.asset_id {
             return Ok(asset);
@@ -381,11 +418,15 @@ async fn joined_by_another(state: &AppState, who: &Account, id: &str) -> Result<
 
 /// Streams the body into a new part and counts it; a cut connection keeps what arrived.
 /// Returns how many bytes were added.
-async fn store_part(state: &AppState, u: &Upload, body: Body) -> Result<i64, AppError> {
+pub(crate) async fn store_part<S, E>(state: &AppState, u: &Upload, body: S) -> Result<i64, AppError>
+where
+    S: futures_util::Stream<Item = Result<bytes::Bytes, E>> + Send,
+    E: Send,
+{
     let cut = Arc::new(AtomicBool::new(false));
     let seen_cut = cut.clone();
     // A body error ends the stream instead of failing it, so the bytes before it are kept.
-    let stream = body.into_data_stream().scan((), move |_, item| {
+    let stream = body.scan((), move |_, item| {
         let cut = seen_cut.clone();
         async move {
             match item {
@@ -444,6 +485,42 @@ async fn finish(
     u: &Upload,
     client: &ClientInfo,
 ) -> Result<String, AppError> {
+    let (received, keys) = join(state, u).await?;
+    let key = received.key.clone();
+    let view =
+        match upload::commit_received(state, who, &u.folder_id, &u.meta, &received, client).await {
+            Ok(v) => v,
+            Err(e) => {
+                let _ = state.storage.delete(&key).await;
+                return Err(e);
+            }
+        };
+    finished(state, u, &view.asset.id, &keys).await?;
+    Ok(view.asset.id.into())
+}
+
+/// Records the asset a joined upload became and removes its parts.
+pub(crate) async fn finished(
+    state: &AppState,
+    u: &Upload,
+    asset_id: &str,
+    keys: &[String],
+) -> Result<(), AppError> {
+    sqlx::query("UPDATE tus_uploads SET asset_id = $2 WHERE id = $1")
+        .bind(&u.id)
+        .bind(asset_id)
+        .execute(&state.db.pool)
+        .await?;
+    remove_parts(state, &u.id, keys).await;
+    Ok(())
+}
+
+/// Joins an upload's parts into a new original (hashed as it is written); returns it and the
+/// parts' keys, which the caller removes once the asset exists.
+pub(crate) async fn join(
+    state: &AppState,
+    u: &Upload,
+) -> Result<(Received, Vec<String>), AppError> {
     let parts: Vec<(String, u64)> = sqlx::query(
         "SELECT blob_key, size FROM tus_parts WHERE upload_id = $1 AND start >= 0 \
              ORDER BY start",
@@ -470,30 +547,16 @@ async fn finish(
         )));
     }
     let received = Received {
-        key: key.clone(),
+        key,
         version_id,
         filename,
         blob,
     };
-    let view =
-        match upload::commit_received(state, who, &u.folder_id, &u.meta, &received, client).await {
-            Ok(v) => v,
-            Err(e) => {
-                let _ = state.storage.delete(&key).await;
-                return Err(e);
-            }
-        };
-    sqlx::query("UPDATE tus_uploads SET asset_id = $2 WHERE id = $1")
-        .bind(&u.id)
-        .bind(&view.asset.id)
-        .execute(&state.db.pool)
-        .await?;
-    remove_parts(state, &u.id, &keys).await;
-    Ok(view.asset.id.into())
+    Ok((received, keys))
 }
 
 /// Removes up to 50 expired, unfinished uploads and their parts.
-async fn purge_expired(state: &AppState, now: i64) {
+pub(crate) async fn purge_expired(state: &AppState, now: i64) {
     let ids: Vec<String> = match sqlx::query(
         "SELECT id FROM tus_uploads WHERE expires_at <= $1 AND asset_id IS NULL LIMIT 50",
     )
@@ -527,7 +590,7 @@ async fn purge_expired(state: &AppState, now: i64) {
     }
 }
 
-async fn remove_parts(state: &AppState, id: &str, keys: &[String]) {
+pub(crate) async fn remove_parts(state: &AppState, id: &str, keys: &[String]) {
     for k in keys {
         if let Err(e) = state.storage.delete(k).await {
             tracing::warn!(error = %e, "could not remove a part of a resumable upload");
@@ -546,7 +609,13 @@ async fn terminate<C: Caller>(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     check_version(&headers)?;
-    let u = load(&state, caller.account(), &id).await?;
+    let u = load(&state, Owner::Account(caller.account()), &id).await?;
+    discard(&state, &u).await?;
+    Ok(with_tus(StatusCode::NO_CONTENT, &[]))
+}
+
+/// Removes an upload: its parts, their objects and its row.
+pub(crate) async fn discard(state: &AppState, u: &Upload) -> Result<(), AppError> {
     let keys: Vec<String> =
         sqlx::query("SELECT blob_key FROM tus_parts WHERE upload_id = $1 AND start >= 0")
             .bind(&u.id)
@@ -555,10 +624,10 @@ async fn terminate<C: Caller>(
             .iter()
             .map(|r| r.try_get("blob_key"))
             .collect::<Result<_, _>>()?;
-    remove_parts(&state, &u.id, &keys).await;
+    remove_parts(state, &u.id, &keys).await;
     sqlx::query("DELETE FROM tus_uploads WHERE id = $1")
         .bind(&u.id)
         .execute(&state.db.pool)
         .await?;
-    Ok(with_tus(StatusCode::NO_CONTENT, &[]))
+    Ok(())
 }

@@ -16,6 +16,7 @@ use crate::library::assets::{self, AssetView};
 use crate::library::{checkout, folders, review};
 use crate::sanitize;
 use crate::storage::{self, StoredBlob};
+use crate::uploadlinks::slots::{self, Slot, SlotTicket};
 use crate::uploadlinks::{quota, UploadLink};
 use crate::web::client::ClientInfo;
 
@@ -36,6 +37,8 @@ pub struct Fields {
     /// Who sends files through an upload link (no account behind them).
     pub uploader_name: Option<String>,
     pub uploader_email: Option<String>,
+    /// The delivery slot (its id) a file sent through an upload link goes into.
+    pub slot: Option<String>,
 }
 
 pub struct Received {
@@ -180,13 +183,16 @@ pub async fn commit_received(
 
 /// Handles one file sent through an upload link: it lands `in_review` in the link's folder (or
 /// the subfolders of its `relative_path`), attributed to the sender's name and email, within the
-/// link's quota. The link's required fields must be filled in.
+/// link's quota and, when the link has delivery slots, in the slot the form names (`slot`,
+/// before the file part), which checks the file's first bytes before any is stored. The link's
+/// required fields must be filled in.
 ///
 /// The quota is reserved (`uploadlinks::quota`) before a byte is read and the stream is cut at
 /// the reservation, so a full link stores nothing and a file over what is left stops there.
 pub async fn receive_via_link(
     state: &AppState,
     link: &UploadLink,
+    sender: &str,
     headers: &HeaderMap,
     mut multipart: Multipart,
     client: &ClientInfo,
@@ -195,10 +201,12 @@ pub async fn receive_via_link(
     if let Some(left) = link.bytes_left() {
         check_declared_length(headers, left.max(0) as u64)?;
     }
-    let folder = folders::get(&state.db, &link.folder_id)
+    let slots: Vec<Slot> = slots::of_link(&state.db, &link.id)
         .await?
-        .ok_or(AppError::NotFound)?;
-    let mut reservation = quota::reserve(
+        .into_iter()
+        .map(|f| f.slot)
+        .collect();
+    let reservation = quota::reserve(
         &state.db,
         link,
         declared_length(headers),
@@ -208,72 +216,239 @@ pub async fn receive_via_link(
     let max = state.config.max_upload_bytes;
     let limit = reservation.limit().map_or(max, |l| l.min(max));
     let mut fields = Fields::default();
-    let mut received: Option<Received> = None;
-    let result = read_fields(state, limit, &mut multipart, &mut fields, &mut received)
+    let mut received: Option<LinkReceived> = None;
+    let mut sink = ToLinkStorage {
+        state,
+        max: limit,
+        slots: &slots,
+    };
+    let result = read_form(&mut multipart, &mut fields, &mut received, &mut sink)
         .await
         .map_err(|e| match e {
             // Cut at the reservation, not at the server's own limit: the link is what is full.
             AppError::TooLarge(_) if limit < max => quota::too_large(),
             e => e,
         });
-    let outcome = match (result, &received) {
-        (Ok(()), Some(r)) => match sender(link, &fields) {
-            Ok((name, email)) => {
-                let submitter = Submitter {
-                    status: "in_review",
-                    submitted_by: None,
-                    uploaded_by: None,
-                    via: Some((link, name, email)),
-                };
-                commit(
-                    state,
-                    &submitter,
-                    &folder,
-                    &fields,
-                    r,
-                    Some(&mut reservation),
-                )
-                .await
-            }
-            Err(e) => Err(e),
-        },
-        (Ok(()), None) => Err(AppError::BadRequest("the form has no 'file' part".into())),
-        (Err(e), _) => Err(e),
+    let Some(received) = received else {
+        reservation.release().await?;
+        return Err(result
+            .err()
+            .unwrap_or_else(|| AppError::BadRequest("the form has no 'file' part".into())));
     };
-    match outcome {
-        Ok(view) => {
-            let detail = format!(
-                "{} <{}>: {}",
-                fields.uploader_name.as_deref().unwrap_or("").trim(),
-                fields.uploader_email.as_deref().unwrap_or("").trim(),
-                view.version.filename
-            );
-            state
-                .events
-                .record(uploaded(&view).link(&link.id).detail(&detail), client)
-                .await?;
-            let sender = review::Sender::UploadLink {
-                link_id: &link.id,
-                name: &view.asset.uploader_name,
-                email: &view.asset.uploader_email,
-            };
-            review::submission_received(state, &view, sender, "upload_link").await;
-            Ok(view)
+    if let Err(e) = result {
+        received.discard(state).await;
+        reservation.release().await?;
+        return Err(e);
+    }
+    commit_via_link(state, link, sender, &fields, received, reservation, client).await
+}
+
+/// A file stored through an upload link, with its place in a slot (if the link has slots).
+pub struct LinkReceived {
+    pub received: Received,
+    pub ticket: Option<SlotTicket>,
+}
+
+impl LinkReceived {
+    /// Removes the stored binary and gives the slot place back (the file was refused).
+    pub async fn discard(self, state: &AppState) {
+        if let Err(del) = state.storage.delete(&self.received.key).await {
+            tracing::warn!(error = %del, "could not remove the binary of a failed upload");
         }
-        Err(e) => {
-            if let Some(r) = received {
-                if let Err(del) = state.storage.delete(&r.key).await {
-                    tracing::warn!(error = %del, "could not remove the binary of a failed upload");
-                }
+        if let Some(t) = self.ticket {
+            if let Err(e) = t.release().await {
+                tracing::warn!(error = %e, "could not give back a slot place");
             }
-            reservation.release().await?;
-            Err(e)
         }
     }
 }
 
+/// The slot a file goes into: the one the form names, or none on a link without slots. A
+/// slot that wants a title per file refuses a file without one, before its bytes.
+pub fn pick_slot<'s>(slots: &'s [Slot], fields: &Fields) -> Result<Option<&'s Slot>, AppError> {
+    if slots.is_empty() {
+        return Ok(None);
+    }
+    let wanted = fields.slot.as_deref().unwrap_or("").trim();
+    let slot = slots
+        .iter()
+        .find(|s| s.id == wanted)
+        .ok_or_else(|| AppError::Unprocessable("choose the slot this file is for".into()))?;
+    if slot.title_required && fields.title.as_deref().is_none_or(|t| t.trim().is_empty()) {
+        return Err(AppError::Unprocessable(format!(
+            "“{}” needs a title for each file",
+            slot.name
+        )));
+    }
+    Ok(Some(slot))
+}
+
+/// An upload link's sink: takes the file's place in its slot, checks the first bytes against
+/// the slot before storing any, and stores the rest cut at `max` (and the slot's byte limit).
+struct ToLinkStorage<'a> {
+    state: &'a AppState,
+    max: u64,
+    slots: &'a [Slot],
+}
+
+impl FileSink for ToLinkStorage<'_> {
+    type Stored = LinkReceived;
+
+    async fn store(
+        &mut self,
+        filename: String,
+        fields: &Fields,
+        field: &mut Field<'_>,
+    ) -> Result<LinkReceived, AppError> {
+        let state = self.state;
+        let Some(slot) = pick_slot(self.slots, fields)? else {
+            let received = store_checked(state, None, self.max, filename, field).await?;
+            return Ok(LinkReceived {
+                received,
+                ticket: None,
+            });
+        };
+        let ticket = slots::reserve(&state.db, slot).await?;
+        match store_checked(state, Some(slot), self.max, filename, field).await {
+            Ok(received) => Ok(LinkReceived {
+                received,
+                ticket: Some(ticket),
+            }),
+            Err(e) => {
+                ticket.release().await?;
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Stores a file part under a fresh version id, at most `max` bytes; with a slot, first reads
+/// the file's first bytes (up to `probe::HEAD`) and refuses it if the slot does not take it
+/// (nothing stored), then stores those bytes and the rest, cut at the slot's byte limit.
+pub async fn store_checked(
+    state: &AppState,
+    slot: Option<&Slot>,
+    max: u64,
+    filename: String,
+    field: &mut Field<'_>,
+) -> Result<Received, AppError> {
+    let Some(slot) = slot else {
+        return ToStorage(state, max)
+            .store(filename, &Fields::default(), field)
+            .await;
+    };
+    let mut head = bytes::BytesMut::new();
+    let mut ended = false;
+    while head.len() < crate::media::probe::HEAD {
+        match field
+            .chunk()
+            .await
+            .map_err(|e| AppError::BadRequest(format!("malformed multipart body: {e}")))?
+        {
+            Some(c) => head.extend_from_slice(&c),
+            None => {
+                ended = true;
+                break;
+            }
+        }
+    }
+    slot.check_head(&head, ended).into_result()?;
+    let limit = slot.max_bytes.map_or(max, |b| (b as u64).min(max));
+    if head.len() as u64 > limit {
+        return Err(slot.too_large());
+    }
+    let version_id = db::new_id();
+    let key = storage::original_key(&version_id);
+    let first = futures_util::stream::once(std::future::ready(Ok(head.freeze())));
+    let body = futures_util::StreamExt::chain(first, field);
+    let blob =
+        state
+            .storage
+            .put_stream(&key, body, limit)
+            .await
+            .map_err(|e| match AppError::from(e) {
+                AppError::TooLarge(_) if limit < max => slot.too_large(),
+                e => e,
+            })?;
+    Ok(Received {
+        key,
+        version_id,
+        filename,
+        blob,
+    })
+}
+
+/// Creates the asset of a file stored through an upload link (multipart or tus): checks the
+/// sender's fields, settles the quota reservation and the slot place in the asset's
+/// transaction, records the upload; on any refusal removes the binary and gives both back.
+pub async fn commit_via_link(
+    state: &AppState,
+    link: &UploadLink,
+    sender_hash: &str,
+    fields: &Fields,
+    received: LinkReceived,
+    mut reservation: quota::Reservation,
+    client: &ClientInfo,
+) -> Result<AssetView, AppError> {
+    let folder = folders::get(&state.db, &link.folder_id)
+        .await?
+        .ok_or(AppError::NotFound);
+    let outcome = match (folder, sender(link, fields)) {
+        (Ok(folder), Ok((name, email))) => {
+            let submitter = Submitter {
+                status: "in_review",
+                submitted_by: None,
+                uploaded_by: None,
+                via: Some(Via {
+                    link,
+                    name,
+                    email,
+                    slot_id: received.ticket.as_ref().map(|t| t.slot.id.as_str()),
+                    sender: sender_hash,
+                }),
+            };
+            commit(
+                state,
+                &submitter,
+                &folder,
+                fields,
+                &received.received,
+                Some(&mut reservation),
+            )
+            .await
+        }
+        (Err(e), _) | (_, Err(e)) => Err(e),
+    };
+    let view = match outcome {
+        Ok(view) => view,
+        Err(e) => {
+            received.discard(state).await;
+            reservation.release().await?;
+            return Err(e);
+        }
+    };
+    if let Some(mut t) = received.ticket {
+        t.committed();
+    }
+    let detail = format!(
+        "{} <{}>: {}",
+        view.asset.uploader_name, view.asset.uploader_email, view.version.filename
+    );
+    state
+        .events
+        .record(uploaded(&view).link(&link.id).detail(&detail), client)
+        .await?;
+    let sender = review::Sender::UploadLink {
+        link_id: &link.id,
+        name: &view.asset.uploader_name,
+        email: &view.asset.uploader_email,
+    };
+    review::submission_received(state, &view, sender, "upload_link").await;
+    Ok(view)
+}
+
 /// The sender's name and email, and the link's required fields, checked.
-fn sender(link: &UploadLink, fields: &Fields) -> Result<(String, String), AppError> {
+pub fn sender(link: &UploadLink, fields: &Fields) -> Result<(String, String), AppError> {
     let name = fields.uploader_name.as_deref().unwrap_or("").trim();
     if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
         return Err(AppError::BadRequest(
@@ -343,10 +518,12 @@ async fn read_fields(
 /// Where the file part of an upload form goes, as its bytes arrive.
 pub trait FileSink {
     type Stored;
-    /// Takes the part (file name already accepted by `sanitize::name`) to its end.
+    /// Takes the part (file name already accepted by `sanitize::name`) to its end; `fields`
+    /// holds the text fields that came before it.
     fn store(
         &mut self,
         filename: String,
+        fields: &Fields,
         field: &mut Field<'_>,
     ) -> impl std::future::Future<Output = Result<Self::Stored, AppError>> + Send;
 }
@@ -360,6 +537,7 @@ impl FileSink for ToStorage<'_> {
     async fn store(
         &mut self,
         filename: String,
+        _fields: &Fields,
         field: &mut Field<'_>,
     ) -> Result<Received, AppError> {
         let state = self.0;
@@ -402,10 +580,10 @@ pub async fn read_form<S: FileSink>(
                 let raw = field.file_name().unwrap_or("").to_string();
                 let filename = sanitize::name(&raw)
                     .map_err(|e| AppError::BadRequest(format!("file name refused: {e}")))?;
-                *received = Some(sink.store(filename, &mut field).await?);
+                *received = Some(sink.store(filename, fields, &mut field).await?);
             }
             "title" | "description" | "keywords" | "relative_path" | "comment"
-            | "uploader_name" | "uploader_email" => {
+            | "uploader_name" | "uploader_email" | "slot" => {
                 let mut text = Vec::new();
                 while let Some(chunk) = field
                     .chunk()
@@ -426,6 +604,7 @@ pub async fn read_form<S: FileSink>(
                     "comment" => &mut fields.comment,
                     "uploader_name" => &mut fields.uploader_name,
                     "uploader_email" => &mut fields.uploader_email,
+                    "slot" => &mut fields.slot,
                     _ => &mut fields.relative_path,
                 };
                 *slot = Some(text);
@@ -441,9 +620,19 @@ struct Submitter<'a> {
     status: &'static str,
     submitted_by: Option<&'a str>,
     uploaded_by: Option<&'a str>,
-    /// An upload link, with the sender's name and email: its reservation is settled in the
-    /// same transaction that creates the asset.
-    via: Option<(&'a UploadLink, String, String)>,
+    /// An upload link, with the sender: its reservation is settled in the same transaction
+    /// that creates the asset.
+    via: Option<Via<'a>>,
+}
+
+/// A file's way in through an upload link: who sent it (name, email, the sender cookie's hash)
+/// and into which slot.
+struct Via<'a> {
+    link: &'a UploadLink,
+    name: String,
+    email: String,
+    slot_id: Option<&'a str>,
+    sender: &'a str,
 }
 
 async fn commit(
@@ -484,15 +673,21 @@ async fn commit(
         q.settle(&mut tx, r.blob.size, now).await?;
     }
     let target = folders::ensure_path(&mut tx, folder, &dirs, state.clock.now_ms()).await?;
-    let (link_id, name, email) = match &who.via {
-        Some((l, n, e)) => (Some(l.id.as_str()), n.as_str(), e.as_str()),
-        None => (None, "", ""),
+    let (link_id, name, email, slot_id, sender) = match &who.via {
+        Some(v) => (
+            Some(v.link.id.as_str()),
+            v.name.as_str(),
+            v.email.as_str(),
+            v.slot_id,
+            v.sender,
+        ),
+        None => (None, "", "", None, ""),
     };
     sqlx::query(
         "INSERT INTO assets (id, folder_id, filename, status, title, description, keywords, \
          current_version_id, submitted_by, created_at, updated_at, upload_link_id, \
-         uploader_name, uploader_email) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13)",
+         uploader_name, uploader_email, upload_slot_id, upload_sender) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13, $14, $15)",
     )
     .bind(&asset_id)
     .bind(&target.id)
@@ -507,6 +702,8 @@ async fn commit(
     .bind(link_id)
     .bind(name)
     .bind(email)
+    .bind(slot_id)
+    .bind(sender)
     .execute(&mut *tx)
     .await?;
     sqlx::query(

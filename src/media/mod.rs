@@ -29,6 +29,7 @@ mod landlock;
 mod meta;
 mod pdf;
 mod pixels;
+pub mod probe;
 mod psd;
 mod raster;
 mod sniff;

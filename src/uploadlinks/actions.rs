@@ -37,7 +37,7 @@ pub async fn create_upload_link(
             )));
         }
     }
-    let (link, token) = super::create(&state.db, &actor.id, new).await?;
+    let (link, token) = super::create(&state.db, state.secret.expose(), &actor.id, new).await?;
     state
         .events
         .record(

@@ -27,11 +27,23 @@ async fn create(
     Json(options): Json<UploadLinkOptions>,
 ) -> ApiResult<Response> {
     let (link, url) = actions::create_upload_link(&state, &admin, options, &client).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(link.to_json(state.clock.now_ms(), Some(&url))),
+    let json = with_slots(
+        &state,
+        &link,
+        link.to_json(state.clock.now_ms(), Some(&url)),
     )
-        .into_response())
+    .await?;
+    Ok((StatusCode::CREATED, Json(json)).into_response())
+}
+
+/// A link's JSON with its slots and what each holds.
+async fn with_slots(
+    state: &AppState,
+    link: &super::UploadLink,
+    mut json: Value,
+) -> Result<Value, crate::error::AppError> {
+    json["slots"] = super::slots::to_json(&super::slots::of_link(&state.db, &link.id).await?);
+    Ok(json)
 }
 
 async fn list(State(state): State<AppState>, ApiAdmin(_a): ApiAdmin) -> ApiResult<Json<Value>> {
@@ -50,7 +62,8 @@ async fn read(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let link = super::get(&state.db, &id).await?;
-    Ok(Json(link.to_json(state.clock.now_ms(), None)))
+    let json = link.to_json(state.clock.now_ms(), None);
+    Ok(Json(with_slots(&state, &link, json).await?))
 }
 
 #[derive(Deserialize)]

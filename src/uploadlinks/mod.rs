@@ -1,13 +1,20 @@
 //! Upload links (SPEC §1 "Upload link"): a secret URL `/u/{token}` through which someone without
 //! an account sends files into one folder until the link expires, within optional file and byte
 //! quotas, behind an optional password. Everything arrives `in_review`; senders never see each
-//! other's files (the page lists nothing that was sent). The link can carry a brief with
-//! reference files and required metadata fields; its owner is told when files arrive.
+//! other's files (the page lists only what this browser's sender delivered, `sender`). The link
+//! can carry a brief with reference files, required metadata fields and delivery slots
+//! (`slots`); its owner is told when files arrive and when every slot is filled (`notices`).
 pub mod actions;
 pub mod api;
+pub mod notices;
 pub mod options;
 pub mod pages;
 pub mod quota;
+pub mod revisions;
+pub mod seal;
+pub mod sender;
+pub mod slots;
+pub mod tus;
 pub mod visit;
 
 use crate::clock;
@@ -181,6 +188,7 @@ pub async fn live_of(
 /// `actions::create_upload_link`, which records the event.
 pub async fn create(
     db: &Db,
+    secret: &str,
     creator: &str,
     new: NewUploadLink,
 ) -> Result<(UploadLink, String), AppError> {
@@ -194,8 +202,9 @@ pub async fn create(
     let mut tx = db.pool.begin().await?;
     sqlx::query(
         "INSERT INTO upload_links (id, token_hash, folder_id, title, brief, password_hash, \
-         max_files, max_bytes, required_fields, created_by, created_at, expires_at, ip_allow) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+         max_files, max_bytes, required_fields, created_by, created_at, expires_at, ip_allow, \
+         token_sealed) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
     )
     .bind(&id)
     .bind(crate::token::hash_token(&token))
@@ -210,8 +219,10 @@ pub async fn create(
     .bind(now)
     .bind(new.expires_at)
     .bind(new.ip_allow.to_column())
+    .bind(seal::seal(secret, &id, &token))
     .execute(&mut *tx)
     .await?;
+    slots::insert(&mut tx, &id, &new.slots).await?;
     for (i, asset_id) in new.reference_ids.iter().enumerate() {
         sqlx::query(
             "INSERT INTO upload_link_refs (upload_link_id, asset_id, position) VALUES ($1, $2, $3) \
@@ -225,6 +236,26 @@ pub async fn create(
     }
     tx.commit().await?;
     Ok((get(db, &id).await?, token))
+}
+
+/// The link's address again (for a mail sent later), if its token was sealed at creation
+/// (`seal`); links made before that have none.
+pub async fn address(
+    db: &Db,
+    secret: &str,
+    public_url: &str,
+    id: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    use sqlx::Row;
+    let row = sqlx::query("SELECT token_hash, token_sealed FROM upload_links WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&db.pool)
+        .await?;
+    Ok(row.and_then(|r| {
+        let hash: String = r.try_get("token_hash").ok()?;
+        let sealed: String = r.try_get("token_sealed").ok()?;
+        seal::open(secret, id, &sealed, &hash).map(|t| url(public_url, &t))
+    }))
 }
 
 pub async fn revoke(db: &Db, id: &str, now: i64) -> Result<bool, sqlx::Error> {

@@ -35,6 +35,9 @@ pub struct UploadLinkOptions {
     /// CIDR ranges (or addresses) senders may use the link from; empty for anywhere.
     #[serde(default)]
     pub ip_allow: Vec<String>,
+    /// Delivery slots of the brief (`slots::SlotOptions`); empty: any file, as before.
+    #[serde(default)]
+    pub slots: Vec<super::slots::SlotOptions>,
 }
 
 /// A new upload link, every value checked (the folder and references are checked against
@@ -51,6 +54,7 @@ pub struct NewUploadLink {
     pub reference_ids: Vec<String>,
     pub expires_at: i64,
     pub ip_allow: IpAllow,
+    pub slots: Vec<super::slots::Slot>,
 }
 
 impl UploadLinkOptions {
@@ -77,6 +81,13 @@ impl UploadLinkOptions {
             }
             required.push(f);
         }
+        let slots = super::slots::parse(self.slots)?;
+        let least: i64 = slots.iter().map(|s| s.files.min).sum();
+        if self.max_files.is_some_and(|m| m < least) {
+            return Err(AppError::Unprocessable(format!(
+                "max_files: the slots need at least {least} files"
+            )));
+        }
         Ok(NewUploadLink {
             folder_id: self.folder_id,
             title: check_text("title", &self.title, 200)?,
@@ -88,6 +99,7 @@ impl UploadLinkOptions {
             reference_ids: self.reference_asset_ids,
             expires_at,
             ip_allow: IpAllow::parse(&self.ip_allow)?,
+            slots,
         })
     }
 }

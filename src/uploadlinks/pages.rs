@@ -26,6 +26,9 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/admin/upload-links/{id}/revoke", post(revoke))
 }
 
+/// How many slot rows the creation form offers (the API takes up to `slots::MAX_SLOTS`).
+const SLOT_ROWS: usize = 4;
+
 struct Row {
     id: String,
     title: String,
@@ -35,6 +38,8 @@ struct Row {
     bytes: String,
     expires: String,
     protected: bool,
+    /// "2 of 3 filled", or empty for a link without slots.
+    slots: String,
 }
 
 #[derive(Template)]
@@ -52,6 +57,7 @@ async fn list_page(
     let links = super::list(&state.db, 500).await?;
     let ids: Vec<&str> = links.iter().map(|l| l.folder_id.as_str()).collect();
     let folders = folders::many(&state.db, &ids).await?;
+    let progress = super::slots::progress(&state.db).await?;
     let rows = links
         .iter()
         .map(|l| Row {
@@ -77,6 +83,11 @@ async fn list_page(
             },
             expires: clock::human(l.expires_at),
             protected: l.password_hash.is_some(),
+            slots: progress
+                .iter()
+                .find(|(id, ..)| *id == l.id.as_str())
+                .map(|(_, n, filled)| format!("{filled} of {n} filled"))
+                .unwrap_or_default(),
         })
         .collect();
     let page = ListPage {
@@ -94,6 +105,8 @@ struct NewPage {
     default_expiry: String,
     max_days: i64,
     error: Option<String>,
+    /// Empty slot rows the form offers.
+    slot_rows: Vec<usize>,
 }
 
 async fn new_form(
@@ -114,6 +127,7 @@ async fn new_form(
             .to_string(),
         max_days: state.config.max_link_days,
         error: None,
+        slot_rows: (1..=SLOT_ROWS).collect(),
     };
     Ok(render(&page)?.into_response())
 }
@@ -161,6 +175,7 @@ async fn create(
         required_fields: all(&form, "required"),
         reference_asset_ids: Vec::new(),
         ip_allow: ip_allow_field(&form),
+        slots: super::slots::from_form(&form)?,
     };
     match actions::create_upload_link(&state, &me.account, options, &client).await {
         Ok((_, url)) => {
@@ -180,6 +195,7 @@ async fn create(
                 default_expiry: first(&form, "expires"),
                 max_days: state.config.max_link_days,
                 error: Some(e.to_string()),
+                slot_rows: (1..=SLOT_ROWS).collect(),
             };
             Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response())
         }

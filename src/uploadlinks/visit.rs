@@ -38,6 +38,13 @@ pub fn routes(max_upload: u64) -> Router<AppState> {
             )),
         )
         .route("/u/{token}/refs/{asset_id}", get(reference))
+        .route(
+            "/u/{token}/files/{asset_id}/revision",
+            post(super::revisions::upload_revision).layer(DefaultBodyLimit::max(
+                (max_upload + upload::MULTIPART_OVERHEAD) as usize,
+            )),
+        )
+        .merge(super::tus::routes())
         .layer(axum::middleware::from_fn(private_headers))
 }
 
@@ -105,6 +112,30 @@ struct Reference {
     size: String,
 }
 
+/// A slot as the sender's page shows it.
+struct SlotView {
+    id: String,
+    name: String,
+    rules: String,
+    delivered: i64,
+    max: i64,
+    min: i64,
+    full: bool,
+    title_required: bool,
+}
+
+/// A file this sender delivered (never another sender's).
+struct Delivered {
+    asset_id: String,
+    filename: String,
+    title: String,
+    slot: String,
+    status: String,
+    /// The reviewer's comment while the file waits for a revision.
+    changes: Option<String>,
+    version: i64,
+}
+
 #[derive(Template)]
 #[template(path = "uploads/visit.html")]
 struct UploadPage {
@@ -124,28 +155,106 @@ struct UploadPage {
     need_description: bool,
     need_keywords: bool,
     received: bool,
+    slots: Vec<SlotView>,
+    delivered: Vec<Delivered>,
 }
 
 async fn page(
     State(state): State<AppState>,
     v: UploadLinkVisit,
+    headers: HeaderMap,
     axum::extract::Query(q): axum::extract::Query<Vec<(String, String)>>,
 ) -> PageResult<Response> {
     let received = q.iter().any(|(k, _)| k == "received");
-    Ok(
-        render(&upload_page(&state, &v.link, &v.token, v.unlocked, None, received).await?)?
-            .into_response(),
+    // The sender's cookie is set with the page, so the files its script sends in parallel
+    // all belong to one sender.
+    let who = v.unlocked.then(|| sender_of(&state, &v, &headers));
+    let hash = who.as_ref().map(|w| w.hash.as_str());
+    let page = upload_page(&state, &v.link, &v.token, hash, None, received).await?;
+    let mut r = render(&page)?.into_response();
+    if let Some(c) = who.and_then(|w| w.set_cookie) {
+        r.headers_mut().insert(header::SET_COOKIE, c);
+    }
+    Ok(r)
+}
+
+fn sender_of(state: &AppState, v: &UploadLinkVisit, headers: &HeaderMap) -> super::sender::Sender {
+    super::sender::of_request(
+        headers,
+        &v.link,
+        &v.token,
+        state.config.secure_cookies(),
+        state.clock.now_ms(),
     )
 }
 
+/// The files `sender` delivered through `link`, oldest first.
+async fn delivered_by(
+    state: &AppState,
+    link: &UploadLink,
+    sender: &str,
+) -> Result<Vec<Delivered>, sqlx::Error> {
+    use sqlx::Row;
+    sqlx::query(
+        "SELECT a.id, a.filename, a.title, a.status, a.review_comment, v.number, \
+         s.name AS slot FROM assets a \
+         JOIN asset_versions v ON v.id = a.current_version_id \
+         LEFT JOIN upload_link_slots s ON s.id = a.upload_slot_id \
+         WHERE a.upload_link_id = $1 AND a.upload_sender = $2 ORDER BY a.created_at, a.id",
+    )
+    .bind(&link.id)
+    .bind(sender)
+    .fetch_all(&state.db.pool)
+    .await?
+    .iter()
+    .map(|r| {
+        let status: String = r.try_get("status")?;
+        Ok(Delivered {
+            asset_id: r.try_get("id")?,
+            changes: (status == "rejected")
+                .then(|| r.try_get("review_comment"))
+                .transpose()?,
+            version: r.try_get("number")?,
+            filename: r.try_get("filename")?,
+            title: r.try_get("title")?,
+            slot: r.try_get::<Option<String>, _>("slot")?.unwrap_or_default(),
+            status: status.replace('_', " "),
+        })
+    })
+    .collect()
+}
+
+/// The page; `sender` is the hash of the sender's cookie once past the password gate
+/// (`None`: locked, nothing about the link is shown).
 async fn upload_page(
     state: &AppState,
     link: &UploadLink,
     token: &str,
-    unlocked: bool,
+    sender: Option<&str>,
     error: Option<String>,
     received: bool,
 ) -> Result<UploadPage, AppError> {
+    let unlocked = sender.is_some();
+    let (slots, delivered) = match sender {
+        Some(s) => (
+            super::slots::of_link(&state.db, &link.id)
+                .await?
+                .into_iter()
+                .map(|f| SlotView {
+                    full: f.is_full(),
+                    id: f.slot.id.clone(),
+                    rules: f.slot.rules(),
+                    delivered: f.delivered,
+                    max: f.slot.files.max,
+                    min: f.slot.files.min,
+                    title_required: f.slot.title_required,
+                    name: f.slot.name,
+                })
+                .collect(),
+            delivered_by(state, link, s).await?,
+        ),
+        None => (Vec::new(), Vec::new()),
+    };
     // Before the gate, nothing about the link: not even its title.
     let heading = if !unlocked || link.title.is_empty() {
         "Send files".to_string()
@@ -191,6 +300,8 @@ async fn upload_page(
         need_description: link.requires("description"),
         need_keywords: link.requires("keywords"),
         received,
+        slots,
+        delivered,
     })
 }
 
@@ -237,7 +348,7 @@ async fn unlock_password(
             &state,
             &link,
             &token,
-            false,
+            None,
             Some("That password is not right.".into()),
             false,
         )
@@ -271,8 +382,9 @@ async fn files(
     multipart: Multipart,
 ) -> Response {
     let wants_json = wants_json(&headers);
-    let result = receive(&state, &v, &headers, multipart).await;
-    match (result, wants_json) {
+    let who = sender_of(&state, &v, &headers);
+    let result = receive(&state, &v, &who.hash, &headers, multipart).await;
+    let mut r = match (result, wants_json) {
         (Ok(view), true) => (
             StatusCode::CREATED,
             Json(serde_json::json!({
@@ -285,12 +397,17 @@ async fn files(
         (Ok(_), false) => Redirect::to(&format!("/u/{}?received=1", v.token)).into_response(),
         (Err(e), true) => e.into_response(),
         (Err(e), false) => PageError(e).into_response(),
+    };
+    if let Some(c) = who.set_cookie {
+        r.headers_mut().insert(header::SET_COOKIE, c);
     }
+    r
 }
 
 async fn receive(
     state: &AppState,
     v: &UploadLinkVisit,
+    sender: &str,
     headers: &HeaderMap,
     multipart: Multipart,
 ) -> Result<crate::library::assets::AssetView, AppError> {
@@ -299,9 +416,22 @@ async fn receive(
             "enter the link's password first".into(),
         ));
     }
-    let view = upload::receive_via_link(state, &v.link, headers, multipart, &v.client).await?;
-    notify_owner(state, &v.link, &view).await;
+    let view =
+        upload::receive_via_link(state, &v.link, sender, headers, multipart, &v.client).await?;
+    delivered(state, &v.link, sender, &view).await;
     Ok(view)
+}
+
+/// What follows a stored file, however it came (multipart or tus): the owner's arrival mail
+/// and the slot mails.
+pub(crate) async fn delivered(
+    state: &AppState,
+    link: &UploadLink,
+    sender: &str,
+    view: &crate::library::assets::AssetView,
+) {
+    notify_owner(state, link, view).await;
+    super::notices::on_delivery(state, link, sender).await;
 }
 
 /// Tells the link's owner that files are arriving: at most one mail per link every ten
