@@ -187,7 +187,7 @@ pub(super) async fn landing(
         total_size: human_size(total),
         expires: clock::human(v.link.expires_at),
         downloads_left: v.link.downloads_left(),
-        renew: super::renew::RenewForm::read(&state, &v).await?,
+        renew: super::renew::RenewForm::read(&state, &v, false).await?,
     };
     Ok(render(&page)?.into_response())
 }

@@ -46,10 +46,19 @@ impl RenewForm {
         }
     }
 
-    /// `for_visit`, knowing whether the visitor's known address has a request waiting (then the
-    /// page says so instead of offering the form again).
-    pub async fn read(state: &AppState, v: &LinkVisit) -> Result<RenewForm, AppError> {
+    /// `for_visit` on an expired (`expired`) or used-up link's page, knowing whether the
+    /// visitor's known address has a request waiting (then the page says so instead of
+    /// offering the form again). A live link's page costs no query here: it is a hot path.
+    pub async fn read(
+        state: &AppState,
+        v: &LinkVisit,
+        expired: bool,
+    ) -> Result<RenewForm, AppError> {
         let mut form = RenewForm::for_visit(v);
+        form.offered |= expired;
+        if !form.offered {
+            return Ok(form);
+        }
         if let Some(email) = &form.locked_email {
             form.pending = crate::requests::list(
                 &state.db,
@@ -88,8 +97,7 @@ pub(super) async fn expired_page(state: &AppState, v: &LinkVisit) -> PageResult<
         return Ok((StatusCode::GONE, render(&page)?).into_response());
     }
     let mut page = gate_page(v, "renew");
-    page.renew = RenewForm::read(state, v).await?;
-    page.renew.offered = true;
+    page.renew = RenewForm::read(state, v, true).await?;
     Ok((StatusCode::GONE, render(&page)?).into_response())
 }
 
