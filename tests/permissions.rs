@@ -307,8 +307,12 @@ async fn view_without_download_cannot_download(app: TestApp) {
     let (status, html) = b.page(&format!("/assets/{}", w.lookbook_asset)).await;
     assert_eq!(status, 200);
     assert!(
-        !html.contains("/download"),
+        !html.contains(&format!("/assets/{}/download", w.lookbook_asset)),
         "no download button without the right"
+    );
+    assert!(
+        html.contains("Request download"),
+        "but a way to ask for it (issue 19)"
     );
     assert_eq!(
         b.get(&format!("/assets/{}/download", w.lookbook_asset))
