@@ -67,12 +67,14 @@
       var option = slotSelect.options[slotSelect.selectedIndex];
       item.slot = slotSelect.value;
       item.slotTitleRequired = option && option.getAttribute('data-title-required') === 'true';
+      item.slotName = option ? option.textContent : '';
       var tag = document.createElement('span');
       tag.className = 'muted';
       tag.textContent = option ? ' (' + option.textContent + ')' : '';
       name.appendChild(tag);
     }
     if (perFile) {
+      li.className = 'with-title';
       item.title = document.createElement('input');
       item.title.maxLength = 500;
       item.title.placeholder = 'Title';
@@ -128,7 +130,16 @@
     overallText.textContent = totals.finished + ' of ' + totals.files + ' files · ' +
       human(totals.sent) + ' of ' + human(totals.bytes) +
       (totals.failed ? ' · ' + totals.failed + ' failed' : '');
-    if (totals.finished === totals.files && totals.files > 0) done.hidden = false;
+    // "Everything arrived" only when it did: not while files wait, not when one was refused.
+    done.hidden = !(totals.finished === totals.files && totals.files > 0 && !totals.failed);
+  }
+
+  // Files chosen after the last batch ended start a new one: its bar, count and "Everything
+  // arrived" speak of these files, not of earlier (perhaps refused) ones still listed above.
+  function newBatch() {
+    if (active || queue.length || staged.length || totals.finished !== totals.files) return;
+    totals = { bytes: 0, sent: 0, files: 0, finished: 0, failed: 0 };
+    done.hidden = true;
   }
 
   function fail(item, why) {
@@ -157,8 +168,38 @@
     item.state.textContent = 'done';
     item.state.className = 'state ok';
     totals.finished += 1;
+    arrivedInSlot(item);
     refresh();
     pump();
+  }
+
+  // Upload links with slots: a stored file counts in its slot's "N of M delivered" at once (the
+  // page says the same after a reload); a slot that is now full is no longer offered. The slot's
+  // line is the one named like the file's option (names are unique within a link); the fewest
+  // files it needs shows in "(at least N needed)" while unmet, and equals M when never shown.
+  function arrivedInSlot(item) {
+    if (!item.slot || !item.slotName) return;
+    var lines = document.querySelectorAll('.slots > li');
+    for (var i = 0; i < lines.length; i++) {
+      var name = lines[i].querySelector('strong');
+      var count = lines[i].lastElementChild;
+      if (!name || name.textContent !== item.slotName || count === name.parentNode) continue;
+      var m = /^(\d+) of (\d+) delivered(?: \(at least (\d+) needed\))?/.exec(count.textContent.trim());
+      if (!m) return;
+      var n = Number(m[1]) + 1;
+      var most = Number(m[2]);
+      var met = count.classList.contains('ok');
+      var least = m[3] ? Number(m[3]) : (met ? 0 : most);
+      count.textContent = n + ' of ' + most + ' delivered' +
+        (least < most && n < least ? ' (at least ' + least + ' needed)' : '');
+      count.className = n >= least ? 'ok' : 'muted';
+      if (n >= most && slotSelect) {
+        for (var j = 0; j < slotSelect.options.length; j++) {
+          if (slotSelect.options[j].value === item.slot) { slotSelect.remove(j); break; }
+        }
+      }
+      return;
+    }
   }
 
   function startTus(item) {
@@ -231,6 +272,7 @@
         item.state.textContent = 'done';
         item.state.className = 'state ok';
         totals.finished += 1;
+        arrivedInSlot(item);
         refresh();
       } else {
         var message = 'failed';
@@ -246,6 +288,7 @@
 
   function addFiles(files, useRelative) {
     if (!fieldsReady()) return;
+    newBatch();
     for (var i = 0; i < files.length; i++) {
       var f = files[i];
       add(f, useRelative && f.webkitRelativePath ? f.webkitRelativePath : '');
@@ -292,6 +335,7 @@
   zone.addEventListener('drop', function (e) {
     e.preventDefault();
     if (!fieldsReady()) return;
+    newBatch();
     var items = e.dataTransfer.items;
     if (items && items.length && items[0].webkitGetAsEntry) {
       var pending = { count: 0 };

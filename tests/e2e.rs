@@ -1,6 +1,7 @@
 //! Browser journeys (issue 8): the real binary, started as a process on a fresh data dir, and
 //! Debian's Chromium driven by Playwright (`tests/e2e/journeys.mjs`) through what an admin, a
-//! partner, an agency and a visitor without an account do, at 1280 and 390 px, with checks for
+//! partner, an agency, a visitor without an account and a sender through an upload link's
+//! delivery slots do, at 1280 and 390 px, with checks for
 //! overflow, labels and keyboard focus on every page. Screenshots land in
 //! `target/tmp/e2e-shots`. Needs node, /usr/bin/chromium and `npm ci` in tests/e2e (.ci/run
 //! installs them); without them the test says so and passes, except under `CI=true`.

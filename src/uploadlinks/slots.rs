@@ -209,7 +209,7 @@ impl Slot {
                 .any(|a| a == t || (a == "image/*" && t.starts_with("image/")));
             if !ok {
                 return Verdict::Refused(format!(
-                    "a {t} file — “{}” takes {}",
+                    "this is {t} — “{}” takes {}",
                     self.name,
                     self.types.join(", ")
                 ));

@@ -1,4 +1,4 @@
-// Browser journeys of assetport's four personas, in real headless Chromium driven by Playwright,
+// Browser journeys of assetport's five personas, in real headless Chromium driven by Playwright,
 // against a running server (started by tests/e2e.rs, or by hand: see README.md here).
 //
 //   1. admin   — signs in, builds folders, groups, memberships and grants through the pages,
@@ -10,10 +10,15 @@
 //                watches the progress bars, and finds its submissions waiting for review.
 //   4. visitor — opens the link on a phone, is refused a wrong password, unlocks it, downloads
 //                one file and "Download all".
+//   5. sender  — without an account, fills the delivery slots of an upload link the admin made:
+//                wrong files refused with the reason, right ones sent with a title each (the big
+//                one through tus), what they delivered still listed after a reload; checked
+//                through the admin's API.
 //
 // Every visited page is checked (no sideways scrolling, named form controls, no broken images or
 // script errors; on the main pages Tab from the top reaches the main action with a visible focus)
 // and screenshotted to SHOTS_DIR as <journey>-<step>-<width>.png. Exit 0 only if all pass.
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -35,6 +40,10 @@ const OUTBOX = env('OUTBOX_DIR');
 const SHOTS = path.resolve(env('SHOTS_DIR', path.join(path.dirname(new URL(import.meta.url).pathname), 'shots')));
 const CHROMIUM = env('CHROMIUM', '/usr/bin/chromium');
 const TIME_LIMIT_S = Number(env('E2E_TIME_LIMIT_S', '170'));
+// Serves /static/* from this directory instead of the server (files it lacks still come from
+// the server): static/ changes tried against a server built before them. tests/e2e.rs never
+// sets it.
+const STATIC_DIR = env('E2E_STATIC_DIR', '');
 
 const DESKTOP = { width: 1280, height: 900 };
 const PHONE = { width: 390, height: 844 };
@@ -70,6 +79,14 @@ watchdog.unref();
 async function newContext(viewport) {
   const context = await browser.newContext({ viewport, acceptDownloads: true, locale: 'en-GB', timezoneId: 'UTC' });
   await context.addInitScript(IN_PAGE);
+  if (STATIC_DIR) {
+    const types = { '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.png': 'image/png' };
+    await context.route(`${BASE}/static/**`, (route) => {
+      const file = path.join(STATIC_DIR, path.basename(new URL(route.request().url()).pathname));
+      if (!fs.existsSync(file)) return route.continue();
+      return route.fulfill({ status: 200, contentType: types[path.extname(file)] || 'application/octet-stream', body: fs.readFileSync(file) });
+    });
+  }
   context.setDefaultTimeout(15000);
   context.setDefaultNavigationTimeout(30000);
   return context;
@@ -87,6 +104,7 @@ async function open(page, p, status = null) {
 /** Clicks something that submits a form or follows a link, and waits for the next page. */
 async function clickAndLoad(page, locator) {
   const nav = page.waitForEvent('framenavigated', { predicate: (f) => f === page.mainFrame() });
+  nav.catch(() => {}); // a click that fails is the error to report, not this wait's timeout
   await locator.click();
   await nav;
   await page.waitForLoadState('load');
@@ -826,14 +844,232 @@ async function visitorJourney() {
 }
 
 // =============================================================================================
+// The sender of an upload link with delivery slots (issue 19 parts 4-5): no account. The admin
+// asks for files with the "Request files" form (two slots); the sender gives name and email,
+// chooses a slot per file, is refused a file that breaks a slot's rule with the reason, sends
+// the right files with a title each (the big one resumable, through tus) and after a reload
+// still sees what they delivered. The admin's API confirms what arrived, titles and bytes.
+async function senderJourney() {
+  const J = new Journey('sender', { shotsDir: SHOTS, base: BASE });
+  running = J;
+  journeys.push(J);
+  const admin = await newContext(DESKTOP);
+  const apage = await admin.newPage();
+  J.watch(apage);
+  const LINK_TITLE = 'Spring campaign deliveries';
+  const SLOTS = { hero: 'Hero banner', logo: 'Logo' };
+  const SENDER = { name: 'Nora Studio', email: 'nora@studio.example' };
+
+  const [small, wrongType, hero, logo] = await J.step('make the files (canvas JPEG and PNG; the hero over 8 MB)', async () => {
+    await apage.setContent('<!doctype html><title>canvas</title>');
+    return makeImages(apage, [
+      { name: 'hero-draft.jpg', type: 'image/jpeg', w: 800, h: 600, hue: 15, label: 'Draft' },
+      { name: 'logo-flat.jpg', type: 'image/jpeg', w: 400, h: 400, hue: 300, label: 'Logo' },
+      { name: 'hero-spring.png', type: 'image/png', w: 2800, h: 1500, hue: 35, label: 'Spring hero', noise: true },
+      { name: 'logo.png', type: 'image/png', w: 512, h: 512, hue: 260, label: 'Logo' },
+    ]);
+  }, apage);
+  const titles = { [hero.name]: 'Spring hero, wide crop', [logo.name]: 'Logo on white' };
+
+  await signIn(J, apage, ADMIN, '01-login');
+
+  let linkPath = '';
+  await J.step('create a folder and an upload link with two slots on the "Request files" form', async () => {
+    const folderForm = apage.locator('form[action="/folders"]');
+    await folderForm.getByLabel('Name').fill('Supplier deliveries');
+    await clickAndLoad(apage, folderForm.getByRole('button', { name: 'Create folder' }));
+    await noErrorBox(apage);
+    const folderId = /\/folders\/([^/?#]+)/.exec(apage.url());
+    expect(folderId, 'creating the folder did not open its page');
+    // The folder page offers "Request files…" only once it holds assets (the button sits in
+    // the selection bar), so the empty inbox is asked for by the form's address.
+    await open(apage, `/admin/upload-links/new?folder_id=${folderId[1]}`);
+    expect((await textOf(apage, 'h1')) === 'Request files', `the upload link form is titled "${await textOf(apage, 'h1')}"`);
+    const form = apage.locator('form[action="/admin/upload-links"]');
+    await form.getByLabel(/^Title \(/).fill(LINK_TITLE);
+    await form.getByLabel(/^Brief/).fill('One hero banner (or two crops) and the logo as PNG, by Friday.');
+    const rows = form.locator('.slot-row');
+    const fill = async (i, v) => {
+      const row = rows.nth(i);
+      await row.getByLabel('Name', { exact: true }).fill(v.name);
+      await row.getByLabel(/^Types/).fill(v.types);
+      if (v.minWidth) await row.getByLabel('Min width px').fill(String(v.minWidth));
+      if (v.maxMb) await row.getByLabel('Max MB per file').fill(String(v.maxMb));
+      await row.getByLabel('Files, at least').fill(String(v.min));
+      await row.getByLabel('Files, at most').fill(String(v.max));
+      await row.locator('select[name="slot_title"]').selectOption(v.title ? 'required' : 'optional');
+    };
+    await fill(0, { name: SLOTS.hero, types: 'image/jpeg, image/png', minWidth: 1200, maxMb: 40, min: 1, max: 2, title: true });
+    await fill(1, { name: SLOTS.logo, types: 'image/png', min: 1, max: 1, title: false });
+    await J.checkPage(apage, '02-request-files');
+    await apage.setViewportSize(PHONE);
+    await J.checkPage(apage, '02-request-files');
+    await apage.setViewportSize(DESKTOP);
+    await clickAndLoad(apage, form.getByRole('button', { name: 'Create upload link' }));
+    await noErrorBox(apage);
+    const url = await apage.locator('.copy-field').first().inputValue();
+    const m = /\/u\/[A-Za-z0-9_-]+$/.exec(url);
+    expect(m, `the created page shows no upload link address (got "${url}")`);
+    linkPath = m[0];
+    await J.checkPage(apage, '03-link-created');
+  }, apage);
+
+  // The sender: another browser, no account.
+  const sender = await newContext(DESKTOP);
+  const page = await sender.newPage();
+  const refused = [];
+  const tus = [];
+  J.watch(page, {
+    expected: (res) => {
+      const p = new URL(res.url()).pathname;
+      if (res.status() === 422 && (p === `${linkPath}/files` || p.startsWith(`${linkPath}/tus`))) { refused.push(p); return true; }
+      return false;
+    },
+  });
+  page.on('request', (req) => { if (new URL(req.url()).pathname.startsWith(`${linkPath}/tus`)) tus.push(req.method()); });
+  const slotLine = async (name) => ((await page.locator('ul.slots li', { hasText: name }).first().innerText()) || '').replace(/\s+/g, ' ').trim();
+  const rowState = (name) => page.locator('.upload-list li', { has: page.locator('.name', { hasText: name }) }).locator('.state');
+  const settled = (n) => page.waitForFunction((n) => document.querySelectorAll('.upload-list .state.ok, .upload-list .state.failed').length >= n, n, { timeout: 30000 });
+  const pick = async (slot, file) => {
+    await page.locator('select[name="slot"]').selectOption({ label: slot });
+    await page.locator('#file-input').setInputFiles({ name: file.name, mimeType: file.mimeType, buffer: file.buffer });
+    await page.getByLabel(`Title of ${file.name}`).waitFor();
+  };
+  const send = page.locator('.send-staged').getByRole('button', { name: 'Send' });
+
+  await J.step('the sender opens the link: the brief, both slots at "0 of N delivered"', async () => {
+    await open(page, linkPath);
+    expect((await textOf(page, 'h1')) === LINK_TITLE, `the upload page is titled "${await textOf(page, 'h1')}"`);
+    const heroLine = await slotLine(SLOTS.hero);
+    expect(heroLine.includes('0 of 2 delivered') && heroLine.includes('at least 1200 px wide'), `the hero slot reads "${heroLine}"`);
+    expect((await slotLine(SLOTS.logo)).includes('0 of 1 delivered'), `the logo slot reads "${await slotLine(SLOTS.logo)}"`);
+    expect(await page.locator('h2', { hasText: 'You delivered' }).count() === 0, 'a new sender is shown deliveries');
+    await J.checkPage(page, '04-sender-open', { keyboard: { target: '#file-input', what: 'the "Choose files" button' } });
+  }, page);
+
+  await J.step('a file too small for its slot and one of the wrong type are refused with the reason', async () => {
+    await page.getByLabel('Your name').fill(SENDER.name);
+    await page.getByLabel('Your email').fill(SENDER.email);
+    await pick(SLOTS.hero, small);
+    await pick(SLOTS.logo, wrongType);
+    expect(await page.getByLabel(`Title of ${small.name}`).evaluate((i) => i.required), 'the hero slot\'s file has no required title field');
+    expect(!(await page.getByLabel(`Title of ${wrongType.name}`).evaluate((i) => i.required)), 'the logo slot\'s file has a required title field');
+    await J.checkPage(page, '05-staged');
+    // The hero slot wants a title for each file: "Send" without one sends nothing.
+    await send.click();
+    await sleep(300);
+    expect(await page.getByLabel(`Title of ${small.name}`).evaluate((i) => i.validity.valueMissing), 'the missing title is not flagged');
+    expect(await page.locator('.upload-list .state.ok, .upload-list .state.failed').count() === 0, '"Send" sent files although a required title is missing');
+    await page.getByLabel(`Title of ${small.name}`).fill('Draft hero');
+    await send.click();
+    await settled(2);
+    const smallWhy = (await rowState(small.name).innerText()).trim();
+    expect(smallWhy.includes('800×600') && smallWhy.includes('at least 1200 px wide'), `the small hero's row says "${smallWhy}", expected the pixel size and the slot's rule`);
+    const typeWhy = (await rowState(wrongType.name).innerText()).trim();
+    expect(typeWhy.includes('image/jpeg') && typeWhy.includes(SLOTS.logo), `the wrong type's row says "${typeWhy}", expected the type and the slot`);
+    expect(refused.length === 2, `expected two refusals (422), saw ${refused.length}`);
+    expect(!(await page.locator('.upload-done').isVisible()), 'the page says everything arrived although every file was refused');
+    await J.checkPage(page, '06-refused');
+    await page.setViewportSize(PHONE);
+    await J.checkPage(page, '06-refused');
+    await page.setViewportSize(DESKTOP);
+  }, page);
+
+  await J.step('the right files, each with its own title, arrive (the big one through tus)', async () => {
+    await pick(SLOTS.hero, hero);
+    await pick(SLOTS.logo, logo);
+    for (const f of [hero, logo]) await page.getByLabel(`Title of ${f.name}`).fill(titles[f.name]);
+    await send.click();
+    await settled(4);
+    for (const f of [hero, logo]) {
+      const st = (await rowState(f.name).innerText()).trim();
+      expect(st === 'done', `${f.name}: "${st}", expected done`);
+    }
+    expect(tus.includes('POST') && tus.includes('PATCH'), `the ${(hero.buffer.length / 1e6).toFixed(1)} MB hero did not go through tus (requests: ${tus.join(', ') || 'none'})`);
+    const heroLine = await slotLine(SLOTS.hero);
+    expect(heroLine.includes('1 of 2 delivered'), `after the upload the hero slot reads "${heroLine}"`);
+    expect((await slotLine(SLOTS.logo)).includes('1 of 1 delivered'), `after the upload the logo slot reads "${await slotLine(SLOTS.logo)}"`);
+    await J.checkPage(page, '07-delivered');
+    J.log(`     ${hero.name}: ${hero.buffer.length} bytes via tus (${tus.join(' ')})`);
+  }, page);
+
+  await J.step('after a reload (on a phone) the page lists what this sender delivered', async () => {
+    await page.setViewportSize(PHONE);
+    await page.reload({ waitUntil: 'load' });
+    const heroLine = await slotLine(SLOTS.hero);
+    expect(heroLine.includes('1 of 2 delivered'), `after a reload the hero slot reads "${heroLine}"`);
+    expect((await slotLine(SLOTS.logo)).includes('1 of 1 delivered'), `after a reload the logo slot reads "${await slotLine(SLOTS.logo)}"`);
+    const mine = (await page.locator('ul.delivered li').allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim());
+    expect(mine.length === 2, `"You delivered" lists ${mine.length} files: ${mine.join(' | ')}`);
+    for (const f of [hero, logo]) {
+      expect(mine.some((t) => t.includes(f.name) && t.includes(titles[f.name])), `"You delivered" does not list ${f.name} with its title (${mine.join(' | ')})`);
+    }
+    // "1 of 2 delivered" beside a long rule on a phone: whole words, on at most two lines.
+    const squeezed = await page.locator('ul.slots > li > :last-child').evaluateAll((els) => els
+      .filter((el) => el.getBoundingClientRect().height > 2.5 * parseFloat(getComputedStyle(el).lineHeight))
+      .map((el) => `"${el.textContent.trim()}" (${Math.round(el.getBoundingClientRect().width)} px wide)`));
+    expect(squeezed.length === 0, `a slot's count is squeezed onto more than two lines: ${squeezed.join('; ')}`);
+    const options = await page.locator('select[name="slot"]').locator('option').allTextContents();
+    expect(JSON.stringify(options) === JSON.stringify([SLOTS.hero]), `the slot list offers [${options.join(', ')}]; the full logo slot should be gone`);
+    await J.checkPage(page, '08-reloaded', { keyboard: { target: '#file-input', what: 'the "Choose files" button' } });
+    await page.setViewportSize(DESKTOP);
+    await J.checkPage(page, '08-reloaded');
+  }, page);
+
+  await J.step('the admin\'s API shows the two files, in review, with their titles and bytes', async () => {
+    await open(apage, '/account');
+    const tokenForm = apage.locator('form[action="/account/tokens"]');
+    await tokenForm.getByLabel('Name of a new token').fill('sender journey check');
+    await clickAndLoad(apage, tokenForm.getByRole('button'));
+    const token = (await textOf(apage, 'code.token'));
+    expect(token, 'the account page shows no new API token');
+    const api = async (p) => {
+      const r = await admin.request.get(`${BASE}/api/v1${p}`, { headers: { Authorization: `Bearer ${token}` } });
+      expect(r.status() === 200, `GET /api/v1${p} answered ${r.status()}`);
+      return r.json();
+    };
+    const links = (await api('/upload-links')).items.filter((l) => l.title === LINK_TITLE);
+    expect(links.length === 1, `the API lists ${links.length} upload links titled "${LINK_TITLE}"`);
+    const link = await api(`/upload-links/${links[0].id}`);
+    const counts = link.slots.map((s) => `${s.name}: ${s.delivered}${s.filled ? ' filled' : ''}`);
+    expect(JSON.stringify(counts) === JSON.stringify([`${SLOTS.hero}: 1 filled`, `${SLOTS.logo}: 1 filled`]), `the link's slots read [${counts.join('; ')}]`);
+    const arrived = (await api('/review')).items.filter((a) => a.upload_link_id === link.id);
+    const names = arrived.map((a) => a.filename).sort();
+    expect(JSON.stringify(names) === JSON.stringify([hero.name, logo.name].sort()), `the review queue holds [${names.join(', ')}] from the link; the refused files must not be stored`);
+    for (const f of [hero, logo]) {
+      const a = arrived.find((x) => x.filename === f.name);
+      expect(a.title === titles[f.name], `${f.name} arrived titled "${a.title}", expected "${titles[f.name]}"`);
+      expect(a.uploader_name === SENDER.name && a.uploader_email === SENDER.email, `${f.name} arrived from ${a.uploader_name} <${a.uploader_email}>`);
+      expect(a.status === 'in_review', `${f.name} is "${a.status}", expected in_review`);
+      const sha = crypto.createHash('sha256').update(f.buffer).digest('hex');
+      expect(a.sha256 === sha && a.size === f.buffer.length, `${f.name} arrived with ${a.size} bytes and another checksum than the file sent`);
+    }
+  }, apage);
+
+  await sender.close();
+  await admin.close();
+  return J;
+}
+
+// =============================================================================================
 async function main() {
   console.log(`assetport browser journeys against ${BASE}; screenshots in ${SHOTS}`);
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
   console.log(`chromium ${browser.version()} (${CHROMIUM})`);
-  const order = [['admin', adminJourney], ['partner', partnerJourney], ['agency', agencyJourney], ['visitor', visitorJourney]];
+  // The sender's journey builds its own folder and link, so it runs whatever the others did.
+  const order = [['admin', adminJourney], ['partner', partnerJourney], ['agency', agencyJourney], ['visitor', visitorJourney],
+    ['sender', senderJourney, { independent: true }]];
+  // JOURNEYS=sender (comma-separated names) runs only those; partner, agency and visitor need admin.
+  const only = env('JOURNEYS', '').split(',').map((n) => n.trim()).filter(Boolean);
+  const unknown = only.filter((n) => !order.some(([name]) => name === n));
+  if (unknown.length) {
+    console.error(`journeys.mjs: unknown journey(s) in JOURNEYS: ${unknown.join(', ')} (known: ${order.map(([n]) => n).join(', ')})`);
+    process.exit(2);
+  }
   let stoppedBy = null;
-  for (const [name, run] of order) {
-    if (stoppedBy) {
+  for (const [name, run, { independent = false } = {}] of order) {
+    if (only.length && !only.includes(name)) continue;
+    if (stoppedBy && !independent) {
       console.log(`[${name}] skipped: it needs what "${stoppedBy}" did not finish`);
       journeys.push({ name, skipped: true, failures: [] });
       continue;
@@ -848,7 +1084,7 @@ async function main() {
       const j = journeys.find((x) => x.name === name);
       if (j) j.broken = e.message;
       else journeys.push({ name, broken: e.message, failures: [] });
-      stoppedBy = name;
+      if (!independent) stoppedBy = name;
     }
     console.log(`[${name}] finished in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   }

@@ -218,12 +218,16 @@ export class Journey {
     this.log(`CHECK FAILED ${where}: ${what}`);
   }
 
-  /** Follows a page's script errors and failed subresources for the rest of the journey. */
-  watch(page) {
+  /**
+   * Follows a page's script errors and failed subresources for the rest of the journey.
+   * `expected(res)` names the answers of 400 and over the journey provokes on purpose (a refused
+   * upload); they are not failures.
+   */
+  watch(page, { expected = () => false } = {}) {
     page.on('pageerror', (err) => this.fail(`${rel(page.url(), this.base)} @${width(page)}`, `script error: ${err.message}`));
     page.on('response', (res) => {
       const type = res.request().resourceType();
-      if (res.status() >= 400 && type !== 'document') {
+      if (res.status() >= 400 && type !== 'document' && !expected(res)) {
         this.fail(`${rel(page.url(), this.base)} @${width(page)}`, `${type} ${rel(res.url(), this.base)} answered ${res.status()}`);
       }
     });
