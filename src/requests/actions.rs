@@ -48,6 +48,13 @@ impl Asker {
                 "name: please give your name".into(),
             ));
         }
+        // A name is one line: it heads the deciders' mail, where a line break could forge
+        // lines of its own ("Approve for 30 days: …").
+        if name.contains(['\n', '\r', '\t']) {
+            return Err(AppError::Unprocessable(
+                "name: please give your name on one line".into(),
+            ));
+        }
         if email.trim().is_empty() {
             return Err(AppError::Unprocessable(
                 "email: please give your email address".into(),

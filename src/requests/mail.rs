@@ -57,6 +57,17 @@ pub(super) async fn about(state: &AppState, request: &Request, link: Option<&Lin
     }
 }
 
+/// The asker's text in a decider's mail: its second and later lines start with "> ", so
+/// nothing the asker writes can pass for the mail's own lines (a fake "Approve for 30 days:"
+/// address above the real one).
+/// A bare carriage return counts as a line break too (some mail programs show it as one).
+fn quoted(text: &str) -> String {
+    text.replace("\r\n", "\n")
+        .split(['\r', '\n'])
+        .collect::<Vec<_>>()
+        .join("\n> ")
+}
+
 /// Mails each decider a signed Approve (7 or 30 days) and Deny address.
 pub async fn tell_deciders(state: &AppState, request: &Request, link: Option<&Link>) {
     let people = match deciders(state, link).await {
@@ -71,7 +82,7 @@ pub async fn tell_deciders(state: &AppState, request: &Request, link: Option<&Li
     let reason = if request.reason.is_empty() {
         "(none given)".to_string()
     } else {
-        request.reason.clone()
+        quoted(&request.reason)
     };
     let about = about(state, request, link).await;
     let inbox = format!("{}/admin/requests", state.config.public_url);

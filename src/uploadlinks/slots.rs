@@ -206,7 +206,11 @@ impl Slot {
             let ok = self
                 .types
                 .iter()
-                .any(|a| a == t || (a == "image/*" && t.starts_with("image/")));
+                // `image/*` means pictures: an SVG is a document that can carry script, so a
+                // slot takes one only when it names `image/svg+xml`.
+                .any(|a| {
+                    a == t || (a == "image/*" && t.starts_with("image/") && t != "image/svg+xml")
+                });
             if !ok {
                 return Verdict::Refused(format!(
                     "this is {t} — “{}” takes {}",

@@ -123,10 +123,17 @@ pub(super) async fn send_code(
     }
     let given = crate::accounts::users::normalize_email(&form.email).unwrap_or_default();
     let now = state.clock.now_ms();
-    let key = format!("linkcode:send:{}", v.link.id);
-    // Every request counts (a mail may go out), reserved before anything is sent.
+    let foreign = v.link.bind_recipient && v.link.recipient.as_deref() != Some(given.as_str());
+    // Every request counts (a mail may go out), reserved before anything is sent. Forwarded
+    // copies count apart: whoever holds a forwarded bound link must not use up the codes of
+    // the person it was sent to.
+    let key = if foreign {
+        format!("linkcode:forward:{}", v.link.id)
+    } else {
+        format!("linkcode:send:{}", v.link.id)
+    };
     let _sent = throttle::reserve(&state.db, &key, CODES_SENT_PER_LINK, now).await?;
-    if v.link.bind_recipient && v.link.recipient.as_deref() != Some(given.as_str()) {
+    if foreign {
         let detail = format!(
             "by {}",
             if given.is_empty() {
