@@ -8,37 +8,6 @@ use serde_json::{json, Value};
 
 const DAY: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
-/// The first line of `mail` starting with `label`, without it.
-fn line_after(mail: &str, label: &str) -> String {
-    mail.lines()
-        .find_map(|l| l.trim().strip_prefix(label))
-        .unwrap_or_else(|| panic!("no {label:?} in {mail}"))
-        .trim()
-        .to_string()
-}
-
-/// The path part of an absolute URL of this portal.
-fn path_of(url: &str) -> String {
-    let after = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
-    after[after.find('/').unwrap_or(after.len())..].to_string()
-}
-
-/// The six-digit code in a mail.
-fn code_in(mail: &str) -> String {
-    mail.lines()
-        .map(str::trim)
-        .find(|l| l.len() == 6 && l.chars().all(|c| c.is_ascii_digit()))
-        .expect("a code in the mail")
-        .to_string()
-}
-
-async fn requests(api: &Api, query: &str) -> Vec<Value> {
-    expect_json(api.get(&format!("/requests{query}")).await, 200).await["items"]
-        .as_array()
-        .unwrap()
-        .clone()
-}
-
 async fn request_state(admin: &Api, id: &str) -> String {
     requests(admin, "?state=all")
         .await
@@ -791,18 +760,6 @@ async fn a_personal_grant_opens_exactly_one_members_assets_while_it_lasts(app: T
 // ---------------------------------------------------------------------------------------------
 // 5. Upload-link slots and revisions
 
-fn upload_path(url: &str) -> String {
-    url[url.find("/u/").expect("an upload link URL")..].to_string()
-}
-
-fn sender_browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
 async fn send(
     c: &reqwest::Client,
     app: &TestApp,
@@ -839,10 +796,6 @@ async fn upload_link(admin: &Api, slots: Value) -> (Value, String) {
         .await;
     let path = upload_path(created["url"].as_str().unwrap());
     (created, path)
-}
-
-fn slot_id(link: &Value, i: usize) -> String {
-    link["slots"][i]["id"].as_str().unwrap().to_string()
 }
 
 /// A PNG's first bytes with an IHDR stating `w`×`h`, and nothing after (a truncated file).
@@ -960,12 +913,6 @@ async fn slot_checks_read_the_bytes_not_the_name_and_survive_broken_headers(app:
     }
     let r = send(&nora, &app, &path, &hero, ("real.png", png(3000, 4, 2))).await;
     assert_eq!(r.status(), 201, "the server still works");
-}
-
-fn tus(c: &reqwest::Client, method: Method, url: &str) -> reqwest::RequestBuilder {
-    c.request(method, url)
-        .header("Tus-Resumable", "1.0.0")
-        .header(header::ACCEPT, "application/json")
 }
 
 fn tus_meta(slot: &str) -> String {

@@ -8,40 +8,9 @@ mod common;
 use common::smtp::SmtpServer;
 use common::*;
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::json;
 
 const DAY: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
-
-/// The first line of `mail` starting with `label`, without it.
-fn line_after(mail: &str, label: &str) -> String {
-    mail.lines()
-        .find_map(|l| l.trim().strip_prefix(label))
-        .unwrap_or_else(|| panic!("no {label:?} in {mail}"))
-        .trim()
-        .to_string()
-}
-
-/// The path part of an absolute URL of this portal.
-fn path_of(url: &str) -> String {
-    let after = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
-    after[after.find('/').unwrap_or(after.len())..].to_string()
-}
-
-/// The six-digit code in a mail.
-fn code_in(mail: &str) -> String {
-    mail.lines()
-        .map(str::trim)
-        .find(|l| l.len() == 6 && l.chars().all(|c| c.is_ascii_digit()))
-        .expect("a code in the mail")
-        .to_string()
-}
-
-async fn requests(admin: &Api, query: &str) -> Vec<Value> {
-    expect_json(admin.get(&format!("/requests{query}")).await, 200).await["items"]
-        .as_array()
-        .unwrap()
-        .clone()
-}
 
 /// The mail to `to` containing `needle`, from the SMTP server, decoded.
 async fn smtp_mail(smtp: &SmtpServer, to: &str, needle: &str) -> String {

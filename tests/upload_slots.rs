@@ -7,19 +7,6 @@ use common::*;
 use reqwest::header;
 use serde_json::{json, Value};
 
-fn path_of(url: &str) -> String {
-    url[url.find("/u/").expect("an upload link URL")..].to_string()
-}
-
-/// A sender's browser: keeps the sender cookie the page sets.
-fn sender_browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
 /// Sends one file as the page's script does: the sender's fields, the slot, a title.
 async fn send(
     client: &reqwest::Client,
@@ -67,12 +54,8 @@ async fn link_with(admin: &Api, slots: Value, extra: Value) -> (Value, String) {
         body[k] = v.clone();
     }
     let created = admin.post_ok("/upload-links", body, 201).await;
-    let path = path_of(created["url"].as_str().unwrap());
+    let path = upload_path(created["url"].as_str().unwrap());
     (created, path)
-}
-
-fn slot_id(link: &Value, i: usize) -> String {
-    link["slots"][i]["id"].as_str().unwrap().to_string()
 }
 
 async fn contradicting_slot_rules_answer_422_naming_the_field(app: TestApp) {
@@ -586,13 +569,6 @@ on_both_backends!(
     the_admin_form_sets_slots_and_refuses_contradictions,
     a_revision_through_the_upload_link_lands_as_version_2_of_the_same_asset,
 );
-
-/// A tus request from a sender's browser.
-fn tus(c: &reqwest::Client, method: reqwest::Method, url: &str) -> reqwest::RequestBuilder {
-    c.request(method, url)
-        .header("Tus-Resumable", "1.0.0")
-        .header(header::ACCEPT, "application/json")
-}
 
 async fn tus_patch(
     c: &reqwest::Client,

@@ -3,8 +3,10 @@
 //! small clients so each test reads like a user story.
 #![allow(dead_code)]
 
+pub mod asks;
 pub mod s3;
 pub mod smtp;
+pub use asks::*;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
