@@ -319,20 +319,7 @@ async fn append<C: Caller>(
     body: Body,
 ) -> ApiResult<Response> {
     check_version(&headers)?;
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if content_type != "application/offset+octet-stream" {
-        return Err(AppError::Unsupported(
-            "PATCH bodies are Content-Type: application/offset+octet-stream".into(),
-        ));
-    }
-    let offset: i64 = headers
-        .get("upload-offset")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse().ok())
-        .ok_or_else(|| AppError::BadRequest("Upload-Offset is required".into()))?;
+    let offset = patch_offset(&headers)?;
     let who = caller.account();
     let mut u = load(&state, Owner::Account(who), &id).await?;
     check_offset(&u, offset)?;
@@ -630,4 +617,23 @@ pub(crate) async fn discard(state: &AppState, u: &Upload) -> Result<(), AppError
         .execute(&state.db.pool)
         .await?;
     Ok(())
+}
+
+/// A PATCH's `Upload-Offset`, after checking its body's type (tus 1.0.0 core protocol); shared
+/// by members' and upload links' tus.
+pub fn patch_offset(headers: &HeaderMap) -> Result<i64, AppError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if content_type != "application/offset+octet-stream" {
+        return Err(AppError::Unsupported(
+            "PATCH bodies are Content-Type: application/offset+octet-stream".into(),
+        ));
+    }
+    headers
+        .get("upload-offset")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(|| AppError::BadRequest("Upload-Offset is required".into()))
 }

@@ -245,20 +245,7 @@ async fn append_inner(
     body: Body,
 ) -> Result<Response, AppError> {
     let (mut u, sender) = own(state, v, headers, id).await?;
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("");
-    if content_type != "application/offset+octet-stream" {
-        return Err(AppError::Unsupported(
-            "PATCH bodies are Content-Type: application/offset+octet-stream".into(),
-        ));
-    }
-    let offset: i64 = headers
-        .get("upload-offset")
-        .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.trim().parse().ok())
-        .ok_or_else(|| AppError::BadRequest("Upload-Offset is required".into()))?;
+    let offset = tus::patch_offset(headers)?;
     tus::check_offset(&u, offset)?;
     let fields = fields_of(&u.meta);
     let slot = slot_of(state, &v.link, &fields).await?;

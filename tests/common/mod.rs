@@ -6,6 +6,7 @@
 pub mod asks;
 pub mod s3;
 pub mod smtp;
+#[allow(unused_imports)] // not every test file asks
 pub use asks::*;
 
 use std::net::SocketAddr;
