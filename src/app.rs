@@ -301,6 +301,7 @@ fn router(state: AppState) -> Router {
 
     let api = Router::new()
         .merge(accounts::api::routes())
+        .merge(accounts::invite_pages::api_routes())
         .merge(library::api::routes(config.max_upload_bytes))
         .merge(links::api::routes())
         .merge(crate::receipts::api::routes())
@@ -318,6 +319,7 @@ fn router(state: AppState) -> Router {
     let pages = Router::new()
         .merge(accounts::pages::routes())
         .merge(accounts::self_pages::routes())
+        .merge(accounts::invite_pages::routes())
         .merge(crate::digests::pages::routes())
         .merge(library::pages::routes(config.max_upload_bytes))
         .merge(links::pages::routes())

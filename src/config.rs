@@ -60,6 +60,9 @@ pub struct Config {
     /// How long before an upload link with delivery slots ends its senders are reminded of
     /// slots still empty, in hours (`ASSETPORT_SLOT_REMINDER_HOURS`, default 48).
     pub slot_reminder_hours: i64,
+    /// How long an invitation's set-password link works, in days (`ASSETPORT_INVITE_DAYS`,
+    /// default 7).
+    pub invite_days: i64,
 }
 
 /// The optional file; every key mirrors an `ASSETPORT_*` variable.
@@ -85,6 +88,7 @@ struct FileConfig {
     webhooks_allow_private: Option<bool>,
     recall_days: Option<i64>,
     slot_reminder_hours: Option<i64>,
+    invite_days: Option<i64>,
 }
 
 impl Config {
@@ -112,6 +116,7 @@ impl Config {
             webhooks_allow_private: false,
             recall_days: 365,
             slot_reminder_hours: 48,
+            invite_days: 7,
         }
     }
 
@@ -197,6 +202,14 @@ impl Config {
             };
         } else if let Some(v) = file.webhooks_allow_private {
             c.webhooks_allow_private = v;
+        }
+        if let Some(v) = env("ASSETPORT_INVITE_DAYS") {
+            c.invite_days = v.trim().parse().context("ASSETPORT_INVITE_DAYS")?;
+        } else if let Some(v) = file.invite_days {
+            c.invite_days = v;
+        }
+        if !(1..=90).contains(&c.invite_days) {
+            anyhow::bail!("ASSETPORT_INVITE_DAYS must be between 1 and 90");
         }
         if let Some(v) = env("ASSETPORT_RECALL_DAYS") {
             c.recall_days = v.trim().parse().context("ASSETPORT_RECALL_DAYS")?;

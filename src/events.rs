@@ -103,6 +103,9 @@ event_kinds! {
     DownloadGrantRevoked = "download_grant_revoked",
     LinkForwardAttempt = "link_forward_attempt",
     UploadLinkRevision = "upload_link_revision",
+    InvitationSent = "invitation_sent",
+    InvitationWithdrawn = "invitation_withdrawn",
+    InvitationAccepted = "invitation_accepted",
 }
 
 impl Serialize for EventKind {

@@ -3,6 +3,8 @@ pub mod actions;
 pub mod api;
 pub mod auth;
 pub mod groups;
+pub mod invitations;
+pub mod invite_pages;
 pub mod nav;
 pub mod pages;
 pub mod password;

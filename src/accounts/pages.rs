@@ -157,7 +157,7 @@ async fn login_submit(
 
 /// Binds `user_id` to the session under a new session id (defeating session fixation) and a
 /// new CSRF token, so nothing seen before sign-in is worth anything after it.
-async fn sign_in(session: &Session, user_id: &str) -> Result<(), AppError> {
+pub(super) async fn sign_in(session: &Session, user_id: &str) -> Result<(), AppError> {
     let internal = |e: tower_sessions::session::Error| AppError::Internal(e.into());
     session.cycle_id().await.map_err(internal)?;
     session.insert(USER_KEY, user_id).await.map_err(internal)?;
@@ -304,6 +304,20 @@ struct UsersPage {
     users: Vec<UserRow>,
     me: String,
     new_token: Option<(String, String)>,
+    /// Invitations not accepted (pending, expired, withdrawn), newest first.
+    invitations: Vec<InviteRow>,
+    /// Every group, for the invitation form.
+    all_groups: Vec<groups::Group>,
+}
+
+struct InviteRow {
+    id: String,
+    email: String,
+    role: &'static str,
+    groups: String,
+    state: &'static str,
+    sent: String,
+    expires: String,
 }
 
 async fn users_page(
@@ -322,11 +336,41 @@ async fn users_page(
     }
     // A token created on the previous request is shown once, then forgotten.
     let new_token: Option<(String, String)> = me.session.remove("new_token").await.ok().flatten();
+    let all_groups = groups::list(&state.db).await?;
+    let now = state.clock.now_ms();
+    let group_name = |id: &String| {
+        all_groups
+            .iter()
+            .find(|g| &g.id == id)
+            .map(|g| g.name.clone())
+            .unwrap_or_default()
+    };
+    let invitations = super::invitations::list(&state, 200)
+        .await?
+        .into_iter()
+        .filter(|i| i.accepted_at.is_none())
+        .map(|i| InviteRow {
+            state: i.state(now),
+            groups: i
+                .groups
+                .iter()
+                .map(group_name)
+                .collect::<Vec<_>>()
+                .join(", "),
+            role: i.role.as_str(),
+            sent: clock::human(i.sent_at),
+            expires: clock::human(i.expires_at),
+            id: i.id,
+            email: i.email,
+        })
+        .collect();
     let page = UsersPage {
         layout: Layout::for_user("Users", &me, "users"),
         users: rows,
         me: me.account.id.to_string(),
         new_token,
+        invitations,
+        all_groups,
     };
     Ok(render(&page)?.into_response())
 }

@@ -303,6 +303,24 @@ pub const REQUEST_DENIED: Kind = Kind {
     required: &[],
 };
 
+pub const INVITATION: Kind = Kind {
+    key: "invitation",
+    label: "Invitation",
+    when: "to a person an admin invites, with the link to set their password",
+    subject: "{inviter} invited you to {portal}",
+    body: "Hello,\n\n{inviter} invited you to {portal}, where you will find the files shared \
+           with you.\n\nChoose your password here to start:\n\n  {link}\n\n\
+           The link works once, until {expires}. If you did not expect this, ignore this \
+           message.\n",
+    vars: &[
+        PORTAL,
+        ("inviter", "the name of the admin who invited"),
+        ("link", "the single-use set-password address"),
+        ("expires", "when the link stops working"),
+    ],
+    required: &["link"],
+};
+
 pub const KINDS: &[&Kind] = &[
     &LINK_INVITATION,
     &LINK_CODE,
@@ -321,6 +339,7 @@ pub const KINDS: &[&Kind] = &[
     &UPLOAD_RECEIPT,
     &SLOT_REMINDER,
     &UPLOAD_CHANGES_REQUESTED,
+    &INVITATION,
 ];
 
 pub const UPLOAD_CHANGES_REQUESTED: Kind = Kind {

@@ -136,6 +136,12 @@ pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0017_upload_slots.sql"),
         include_str!("../../migrations/postgres/0017_upload_slots.sql"),
     ),
+    (
+        18,
+        "invitations",
+        include_str!("../../migrations/sqlite/0018_invitations.sql"),
+        include_str!("../../migrations/postgres/0018_invitations.sql"),
+    ),
 ];
 
 impl Db {

@@ -1,0 +1,23 @@
+-- Invitations (issue 20). Keep in step with migrations/sqlite/0018_invitations.sql.
+--
+-- An admin invites a person by address, with the role and groups they will have; the person
+-- sets their own password through a single-use link (only its hash is kept). Re-sending gives a
+-- new token (the old link dies); withdrawing or accepting ends it. `groups` is a comma-
+-- separated list of group ids, applied when the account is made.
+CREATE TABLE invitations (
+    id           TEXT PRIMARY KEY,
+    email        TEXT NOT NULL,
+    name         TEXT NOT NULL DEFAULT '',
+    role         TEXT NOT NULL DEFAULT 'member',
+    groups       TEXT NOT NULL DEFAULT '',
+    token_hash   TEXT NOT NULL,
+    created_by   TEXT,
+    created_at   BIGINT NOT NULL,
+    sent_at      BIGINT NOT NULL,
+    expires_at   BIGINT NOT NULL,
+    accepted_at  BIGINT,
+    withdrawn_at BIGINT,
+    user_id      TEXT
+);
+CREATE UNIQUE INDEX invitations_token ON invitations (token_hash);
+CREATE INDEX invitations_email ON invitations (email);
