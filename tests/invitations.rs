@@ -301,6 +301,30 @@ async fn the_users_page_invites_and_lists_pending_invitations(app: TestApp) {
         .unwrap()
         .iter()
         .any(|i| i["name"] == "Ann Lee"));
+
+    // Last sign-in and its method, and the filters.
+    app.member("quiet@retail.test", &[&group]).await;
+    let (_, html) = b.page("/admin/users").await;
+    assert!(
+        html.contains("· password"),
+        "the admin signed in with a password"
+    );
+    assert!(html.contains("never"), "the quiet member never signed in");
+    let table = |html: &str| html[html.find("<tbody>").unwrap()..].to_string();
+    let (_, html) = b.page("/admin/users?never=1").await;
+    assert!(
+        table(&html).contains("quiet@retail.test") && !table(&html).contains("admin@example.com")
+    );
+    let (_, html) = b.page("/admin/users?role=admin").await;
+    assert!(
+        !table(&html).contains("quiet@retail.test") && table(&html).contains("admin@example.com")
+    );
+    let (_, html) = b.page(&format!("/admin/users?group={group}")).await;
+    assert!(
+        table(&html).contains("quiet@retail.test") && !table(&html).contains("admin@example.com")
+    );
+    let (_, html) = b.page("/admin/users?state=disabled").await;
+    assert!(!table(&html).contains("quiet@retail.test"));
 }
 
 /// Ten submissions of one invitation at once make one account.

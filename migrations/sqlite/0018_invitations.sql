@@ -21,3 +21,8 @@ CREATE TABLE invitations (
 );
 CREATE UNIQUE INDEX invitations_token ON invitations (token_hash);
 CREATE INDEX invitations_email ON invitations (email);
+
+-- When and how each account last signed in (the users page shows it; "never signed in" is a
+-- filter): written by `accounts::pages::sign_in`, the one place a session is bound to a user.
+ALTER TABLE users ADD COLUMN last_sign_in_at BIGINT;
+ALTER TABLE users ADD COLUMN sign_in_method TEXT NOT NULL DEFAULT '';

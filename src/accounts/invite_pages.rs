@@ -97,7 +97,7 @@ async fn invite_submit(
     };
     match result {
         Ok(account) => {
-            super::pages::sign_in(&session, &account.id).await?;
+            super::pages::sign_in(&state.db, &session, &account.id, "password").await?;
             let _ = session
                 .insert("flash", "Welcome! Your password is set.")
                 .await;

@@ -147,7 +147,7 @@ async fn login_submit(
         acct.clear(&state.db).await?;
         ip.give_back(&state.db).await?;
     }
-    sign_in(&session, &account.id).await?;
+    sign_in(&state.db, &session, &account.id, "password").await?;
     state
         .events
         .record(Event::new(EventKind::Login).by(&account.id), &client)
@@ -157,11 +157,19 @@ async fn login_submit(
 
 /// Binds `user_id` to the session under a new session id (defeating session fixation) and a
 /// new CSRF token, so nothing seen before sign-in is worth anything after it.
-pub(super) async fn sign_in(session: &Session, user_id: &str) -> Result<(), AppError> {
+/// Also notes when and how (`method`: "password") the account last signed in.
+pub(super) async fn sign_in(
+    db: &db::Db,
+    session: &Session,
+    user_id: &str,
+    method: &str,
+) -> Result<(), AppError> {
     let internal = |e: tower_sessions::session::Error| AppError::Internal(e.into());
     session.cycle_id().await.map_err(internal)?;
     session.insert(USER_KEY, user_id).await.map_err(internal)?;
-    csrf::rotate(session).await
+    csrf::rotate(session).await?;
+    users::signed_in(db, user_id, method).await?;
+    Ok(())
 }
 
 async fn logout(session: Session) -> PageResult<Response> {
@@ -270,7 +278,7 @@ async fn setup_submit(
         Err(e) => return Err(e.into()),
     };
     db::delete_setting(&state.db, SETUP_KEY).await?;
-    sign_in(&session, &account.id).await?;
+    sign_in(&state.db, &session, &account.id, "password").await?;
     state
         .events
         .record(
@@ -295,6 +303,22 @@ struct UserRow {
     account: Account,
     groups: String,
     created: String,
+    /// "never", or when and how ("4 Dec 2026 17:02 UTC · password").
+    last_sign_in: String,
+}
+
+/// The users page's filters (`?role=&group=&state=&never=1`).
+#[derive(Deserialize, Default)]
+struct UserFilter {
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    group: String,
+    /// "active" or "disabled".
+    #[serde(default)]
+    state: String,
+    #[serde(default)]
+    never: String,
 }
 
 #[derive(Template)]
@@ -306,8 +330,9 @@ struct UsersPage {
     new_token: Option<(String, String)>,
     /// Invitations not accepted (pending, expired, withdrawn), newest first.
     invitations: Vec<InviteRow>,
-    /// Every group, for the invitation form.
+    /// Every group, for the invitation form and the filter.
     all_groups: Vec<groups::Group>,
+    filter: UserFilter,
 }
 
 struct InviteRow {
@@ -323,13 +348,45 @@ struct InviteRow {
 async fn users_page(
     State(state): State<AppState>,
     PageAdmin(me): PageAdmin,
+    Query(filter): Query<UserFilter>,
 ) -> PageResult<Response> {
     let list = users::list(&state.db, None, 1000).await?;
+    let sign_ins = users::sign_ins(&state.db).await?;
+    let in_group: Option<Vec<String>> = if filter.group.is_empty() {
+        None
+    } else {
+        Some(
+            groups::members(&state.db, &filter.group)
+                .await?
+                .into_iter()
+                .map(|a| a.id.to_string())
+                .collect(),
+        )
+    };
     let mut rows = Vec::with_capacity(list.len());
     for u in list {
+        let last = sign_ins.get(u.id.as_str());
+        let keep = (filter.role.is_empty() || filter.role == u.role.as_str())
+            && in_group
+                .as_ref()
+                .is_none_or(|m| m.iter().any(|id| id == u.id.as_str()))
+            && match filter.state.as_str() {
+                "active" => !u.disabled,
+                "disabled" => u.disabled,
+                _ => true,
+            }
+            && (filter.never.is_empty() || last.is_none());
+        if !keep {
+            continue;
+        }
         let groups = groups::of_user(&state.db, &u.id).await?.join(", ");
         rows.push(UserRow {
             created: clock::human(u.created_at_ms),
+            last_sign_in: match last {
+                Some((t, how)) if how.is_empty() => clock::human(*t),
+                Some((t, how)) => format!("{} · {how}", clock::human(*t)),
+                None => "never".into(),
+            },
             groups,
             account: u,
         });
@@ -371,6 +428,7 @@ async fn users_page(
         new_token,
         invitations,
         all_groups,
+        filter,
     };
     Ok(render(&page)?.into_response())
 }

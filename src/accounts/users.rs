@@ -217,6 +217,36 @@ pub async fn credentials(db: &Db, email: &str) -> Result<Option<(Account, String
 }
 
 /// One page of accounts ordered by id (creation order); `after` is the cursor.
+/// Notes a sign-in (the users page's "last sign-in" and its method).
+pub async fn signed_in(db: &Db, user_id: &str, method: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET last_sign_in_at = $1, sign_in_method = $2 WHERE id = $3")
+        .bind(db.clock.now_ms())
+        .bind(method)
+        .bind(user_id)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
+/// When and how each account last signed in (never: absent), by account id.
+pub async fn sign_ins(
+    db: &Db,
+) -> Result<std::collections::HashMap<String, (i64, String)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT id, last_sign_in_at, sign_in_method FROM users WHERE last_sign_in_at IS NOT NULL",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get("id")?,
+                (r.try_get("last_sign_in_at")?, r.try_get("sign_in_method")?),
+            ))
+        })
+        .collect()
+}
+
 pub async fn list(db: &Db, after: Option<&str>, limit: i64) -> Result<Vec<Account>, sqlx::Error> {
     sqlx::query(&format!(
         "SELECT {COLUMNS} FROM users u WHERE u.id > $1 ORDER BY u.id LIMIT $2"
