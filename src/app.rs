@@ -302,6 +302,7 @@ fn router(state: AppState) -> Router {
     let api = Router::new()
         .merge(accounts::api::routes())
         .merge(accounts::invite_pages::api_routes())
+        .merge(crate::scim::admin::api_routes())
         .merge(library::api::routes(config.max_upload_bytes))
         .merge(links::api::routes())
         .merge(crate::receipts::api::routes())
@@ -320,6 +321,7 @@ fn router(state: AppState) -> Router {
         .merge(accounts::pages::routes())
         .merge(accounts::self_pages::routes())
         .merge(accounts::invite_pages::routes())
+        .merge(crate::scim::admin::page_routes())
         .merge(crate::digests::pages::routes())
         .merge(library::pages::routes(config.max_upload_bytes))
         .merge(links::pages::routes())
@@ -356,8 +358,16 @@ fn router(state: AppState) -> Router {
             csrf::same_origin_only,
         ));
 
+    // SCIM provisioning: bearer tokens only, SCIM's own error shape (scim/).
+    let scim = crate::scim::routes()
+        .fallback(|| async {
+            crate::scim::ScimError::new(axum::http::StatusCode::NOT_FOUND, "no such resource")
+        })
+        .layer(headers::no_store());
+
     let mut app = Router::new()
         .nest("/api/v1", api)
+        .nest("/scim/v2", scim)
         .merge(pages)
         .merge(visitors)
         .route("/static/{name}", get(static_files::serve))

@@ -106,6 +106,8 @@ event_kinds! {
     InvitationSent = "invitation_sent",
     InvitationWithdrawn = "invitation_withdrawn",
     InvitationAccepted = "invitation_accepted",
+    ScimTokenCreated = "scim_token_created",
+    ScimTokenRevoked = "scim_token_revoked",
 }
 
 impl Serialize for EventKind {

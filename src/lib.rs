@@ -38,6 +38,7 @@ pub mod renditions;
 pub mod reports;
 pub mod requests;
 pub mod sanitize;
+pub mod scim;
 pub mod search;
 pub mod secret;
 pub mod secret_string;

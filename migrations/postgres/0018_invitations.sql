@@ -26,3 +26,18 @@ CREATE INDEX invitations_email ON invitations (email);
 -- filter): written by `accounts::pages::sign_in`, the one place a session is bound to a user.
 ALTER TABLE users ADD COLUMN last_sign_in_at BIGINT;
 ALTER TABLE users ADD COLUMN sign_in_method TEXT NOT NULL DEFAULT '';
+
+-- SCIM 2.0 provisioning tokens (issue 20): an identity provider's bearer token for
+-- /scim/v2, made on /admin/sso and shown once; only its hash is kept.
+CREATE TABLE scim_tokens (
+    id         TEXT PRIMARY KEY,
+    name       TEXT NOT NULL DEFAULT '',
+    token_hash TEXT NOT NULL,
+    created_by TEXT,
+    created_at BIGINT NOT NULL,
+    last_used_at BIGINT,
+    revoked_at BIGINT
+);
+CREATE UNIQUE INDEX scim_tokens_hash ON scim_tokens (token_hash);
+-- The identity provider's own id for an account or group (SCIM `externalId`).
+ALTER TABLE users ADD COLUMN external_id TEXT;

@@ -1,0 +1,125 @@
+//! SCIM 2.0 provisioning (RFC 7643/7644; issue 20): an identity provider creates, updates and
+//! disables partner accounts at `/scim/v2/Users` with a bearer token made on `/admin/sso`
+//! (`tokens`). Bodies are `application/scim+json`; errors use SCIM's error schema. Disabling
+//! goes through the same account action as an admin's (sessions and API tokens end at once).
+//! Groups (`/scim/v2/Groups`) come next (see docs/architecture.md).
+pub mod admin;
+pub mod tokens;
+pub mod users;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use serde_json::{json, Value};
+
+use crate::accounts::Account;
+use crate::app::AppState;
+use crate::error::AppError;
+
+pub const CONTENT_TYPE: &str = "application/scim+json";
+const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
+
+pub fn routes() -> Router<AppState> {
+    users::routes()
+}
+
+/// A SCIM answer: the resource with `application/scim+json`.
+pub fn scim_json(status: StatusCode, body: Value) -> Response {
+    let mut r = (status, axum::Json(body)).into_response();
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+    r
+}
+
+/// An error in SCIM's shape (RFC 7644 §3.12), with `scimType` where the RFC names one.
+pub struct ScimError {
+    pub status: StatusCode,
+    pub detail: String,
+    pub scim_type: Option<&'static str>,
+}
+
+impl ScimError {
+    pub fn new(status: StatusCode, detail: impl Into<String>) -> ScimError {
+        ScimError {
+            status,
+            detail: detail.into(),
+            scim_type: None,
+        }
+    }
+    pub fn typed(status: StatusCode, scim_type: &'static str, detail: impl Into<String>) -> Self {
+        ScimError {
+            status,
+            detail: detail.into(),
+            scim_type: Some(scim_type),
+        }
+    }
+}
+
+impl From<AppError> for ScimError {
+    fn from(e: AppError) -> ScimError {
+        let scim_type = match &e {
+            AppError::Conflict(_) => Some("uniqueness"),
+            AppError::BadRequest(_) | AppError::Unprocessable(_) => Some("invalidValue"),
+            _ => None,
+        };
+        let status = match e.status() {
+            // SCIM has no 422: a value it cannot take is a 400 with `invalidValue`.
+            StatusCode::UNPROCESSABLE_ENTITY => StatusCode::BAD_REQUEST,
+            s => s,
+        };
+        ScimError {
+            status,
+            detail: e.public_message(),
+            scim_type,
+        }
+    }
+}
+
+impl From<sqlx::Error> for ScimError {
+    fn from(e: sqlx::Error) -> ScimError {
+        AppError::from(e).into()
+    }
+}
+
+impl IntoResponse for ScimError {
+    fn into_response(self) -> Response {
+        let mut body = json!({
+            "schemas": [ERROR_SCHEMA],
+            "status": self.status.as_u16().to_string(),
+            "detail": self.detail,
+        });
+        if let Some(t) = self.scim_type {
+            body["scimType"] = json!(t);
+        }
+        scim_json(self.status, body)
+    }
+}
+
+pub type ScimResult<T> = Result<T, ScimError>;
+
+/// The identity provider, by its bearer token: acts as the admin who made the token (who must
+/// still be an active admin). Anything else is 401.
+pub struct ScimClient {
+    pub acting: Account,
+}
+
+impl FromRequestParts<AppState> for ScimClient {
+    type Rejection = ScimError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ScimError> {
+        let unauthorized =
+            || ScimError::new(StatusCode::UNAUTHORIZED, "a valid bearer token is required");
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or_else(unauthorized)?;
+        let acting = tokens::check(state, token.trim())
+            .await?
+            .ok_or_else(unauthorized)?;
+        Ok(ScimClient { acting })
+    }
+}

@@ -1,0 +1,257 @@
+//! SCIM 2.0 provisioning (issue 20): the sequence identity providers send — look up by
+//! `userName`, create, read, deactivate by PATCH, reactivate, delete (disable) — with RFC 7644's
+//! status codes and `application/scim+json` bodies (the create body is RFC 7643 §8.1's
+//! example); deactivating ends the person's sessions and API tokens at once. Both databases.
+mod common;
+use common::*;
+use reqwest::header;
+use serde_json::{json, Value};
+
+const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+const PATCH: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+const ERROR: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
+
+struct Idp {
+    base: String,
+    token: String,
+    client: reqwest::Client,
+}
+
+impl Idp {
+    async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut r = self
+            .client
+            .request(method, format!("{}/scim/v2{path}", self.base))
+            .bearer_auth(&self.token);
+        if let Some(b) = body {
+            r = r
+                .header(header::CONTENT_TYPE, "application/scim+json")
+                .body(b.to_string());
+        }
+        let r = r.send().await.unwrap();
+        let status = r.status().as_u16();
+        if status != 204 {
+            let ct = r.headers()[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .to_string();
+            assert!(ct.starts_with("application/scim+json"), "{path}: {ct}");
+        }
+        let text = r.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+}
+
+async fn an_identity_provider_creates_deactivates_and_deletes_a_partner(app: TestApp) {
+    let admin = app.admin().await;
+    let made = admin
+        .post_ok("/scim/tokens", json!({ "name": "Entra ID" }), 201)
+        .await;
+    let idp = Idp {
+        base: app.url(""),
+        token: made["token"].as_str().unwrap().to_string(),
+        client: reqwest::Client::new(),
+    };
+    // Without a token, or with another: 401 in SCIM's error shape.
+    let stranger = Idp {
+        token: "scim_nope".into(),
+        ..Idp {
+            base: idp.base.clone(),
+            token: String::new(),
+            client: idp.client.clone(),
+        }
+    };
+    let (s, e) = stranger.send(reqwest::Method::GET, "/Users", None).await;
+    assert_eq!(s, 401);
+    assert_eq!(e["schemas"][0], ERROR);
+    assert_eq!(e["status"], "401");
+
+    // Look up first: nobody yet.
+    let filter = "/Users?filter=userName%20eq%20%22bjensen%40example.com%22";
+    let (s, list) = idp.send(reqwest::Method::GET, filter, None).await;
+    assert_eq!(s, 200);
+    assert_eq!(list["totalResults"], 0);
+    assert_eq!(
+        list["schemas"][0],
+        "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+    );
+    // RFC 7643 §8.1's minimal user, with a name.
+    let body = json!({
+        "schemas": [USER],
+        "userName": "bjensen@example.com",
+        "externalId": "bjensen",
+        "name": { "formatted": "Ms. Barbara J Jensen III", "familyName": "Jensen", "givenName": "Barbara" },
+    });
+    let (s, user) = idp
+        .send(reqwest::Method::POST, "/Users", Some(body.clone()))
+        .await;
+    assert_eq!(s, 201, "{user}");
+    assert_eq!(user["schemas"][0], USER);
+    assert_eq!(user["userName"], "bjensen@example.com");
+    assert_eq!(user["externalId"], "bjensen");
+    assert_eq!(user["displayName"], "Ms. Barbara J Jensen III");
+    assert_eq!(user["active"], true);
+    assert_eq!(user["meta"]["resourceType"], "User");
+    let id = user["id"].as_str().unwrap().to_string();
+    assert!(user["meta"]["location"]
+        .as_str()
+        .unwrap()
+        .ends_with(&format!("/scim/v2/Users/{id}")));
+    let (s, e) = idp.send(reqwest::Method::POST, "/Users", Some(body)).await;
+    assert_eq!(s, 409);
+    assert_eq!(e["scimType"], "uniqueness");
+    let (s, list) = idp.send(reqwest::Method::GET, filter, None).await;
+    assert_eq!(s, 200);
+    assert_eq!(list["totalResults"], 1);
+    assert_eq!(list["Resources"][0]["id"], id.as_str());
+    let (s, read) = idp
+        .send(reqwest::Method::GET, &format!("/Users/{id}"), None)
+        .await;
+    assert_eq!(
+        (s, read["userName"].clone()),
+        (200, json!("bjensen@example.com"))
+    );
+
+    // The person has a session and an API token (an admin set a password for the test).
+    let r = admin
+        .patch(
+            &format!("/users/{id}"),
+            json!({ "password": "barbara's password" }),
+        )
+        .await;
+    assert!(r.status().is_success());
+    let page = app.browser();
+    assert_eq!(
+        page.login("bjensen@example.com", "barbara's password")
+            .await
+            .status(),
+        303
+    );
+    assert_eq!(page.get("/").await.status(), 200);
+    let account = assetport::accounts::users::by_id(&app.state.db, &id)
+        .await
+        .unwrap()
+        .unwrap();
+    let api = app.api_for(&account).await;
+    assert_eq!(api.get("/account").await.status(), 200);
+
+    // Deactivated the way Entra ID sends it ("False", a capitalised op): both end at once.
+    let (s, off) = idp
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/Users/{id}"),
+            Some(json!({ "schemas": [PATCH], "Operations": [{ "op": "Replace", "path": "active", "value": "False" }] })),
+        )
+        .await;
+    assert_eq!(s, 200, "{off}");
+    assert_eq!(off["active"], false);
+    assert_ne!(page.get("/").await.status(), 200, "the session ended");
+    assert_eq!(
+        api.get("/account").await.status(),
+        401,
+        "the API token ended"
+    );
+    // Reactivated the way Okta sends it (no path, an object value); renamed too.
+    let (s, on) = idp
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/Users/{id}"),
+            Some(json!({ "schemas": [PATCH], "Operations": [{ "op": "replace", "value": { "active": true, "displayName": "Barbara Jensen" } }] })),
+        )
+        .await;
+    assert_eq!(s, 200, "{on}");
+    assert_eq!(on["active"], true);
+    assert_eq!(on["displayName"], "Barbara Jensen");
+    // Bad requests change nothing.
+    let (s, e) = idp
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/Users/{id}"),
+            Some(json!({ "Operations": [] })),
+        )
+        .await;
+    assert_eq!((s, e["scimType"].clone()), (400, json!("invalidSyntax")));
+    let (s, e) = idp
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/Users/{id}"),
+            Some(
+                json!({ "schemas": [PATCH], "Operations": [{ "op": "remove", "path": "emails" }] }),
+            ),
+        )
+        .await;
+    assert_eq!((s, e["scimType"].clone()), (400, json!("invalidValue")));
+    let (s, e) = idp
+        .send(
+            reqwest::Method::GET,
+            "/Users?filter=emails%20co%20%22x%22",
+            None,
+        )
+        .await;
+    assert_eq!((s, e["scimType"].clone()), (400, json!("invalidFilter")));
+    let (s, e) = idp.send(reqwest::Method::GET, "/Users/nope", None).await;
+    assert_eq!((s, e["status"].clone()), (404, json!("404")));
+    // DELETE disables: the account stays (its history with it), inactive.
+    let (s, _) = idp
+        .send(reqwest::Method::DELETE, &format!("/Users/{id}"), None)
+        .await;
+    assert_eq!(s, 204);
+    let (_, read) = idp
+        .send(reqwest::Method::GET, &format!("/Users/{id}"), None)
+        .await;
+    assert_eq!(read["active"], false);
+    // Revoked on /admin/sso: the provider is shut out.
+    let tokens = expect_json(admin.get("/scim/tokens").await, 200).await;
+    let tid = tokens["items"][0]["id"].as_str().unwrap();
+    assert!(tokens["items"][0]["last_used_at"].is_string());
+    assert_eq!(
+        admin.delete(&format!("/scim/tokens/{tid}")).await.status(),
+        204
+    );
+    let (s, _) = idp.send(reqwest::Method::GET, "/Users", None).await;
+    assert_eq!(s, 401);
+    // Members cannot make tokens.
+    let member = app.member("m@example.com", &[]).await;
+    assert_eq!(
+        member
+            .post("/scim/tokens", json!({ "name": "x" }))
+            .await
+            .status(),
+        404
+    );
+}
+
+async fn the_sso_page_makes_a_token_shown_once(app: TestApp) {
+    app.admin().await;
+    let b = app.browser();
+    b.login_ok("admin@example.com").await;
+    let csrf = b.csrf("/admin/sso").await;
+    let r = b
+        .post_form(
+            "/admin/sso/scim-tokens",
+            &[("csrf_token", &csrf), ("name", "Okta")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let (_, html) = b.page("/admin/sso").await;
+    let start = html.find("scim_").expect("the token, once");
+    let token: String = html[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+        .collect();
+    let (_, again) = b.page("/admin/sso").await;
+    assert!(!again.contains(&token), "shown once");
+    assert!(again.contains("Okta"));
+    let r = reqwest::Client::new()
+        .get(app.url("/scim/v2/Users"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+on_both_backends!(
+    an_identity_provider_creates_deactivates_and_deletes_a_partner,
+    the_sso_page_makes_a_token_shown_once,
+);
