@@ -108,6 +108,7 @@ event_kinds! {
     InvitationAccepted = "invitation_accepted",
     ScimTokenCreated = "scim_token_created",
     ScimTokenRevoked = "scim_token_revoked",
+    GroupDeleted = "group_deleted",
 }
 
 impl Serialize for EventKind {

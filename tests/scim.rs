@@ -251,7 +251,104 @@ async fn the_sso_page_makes_a_token_shown_once(app: TestApp) {
     assert_eq!(r.status(), 200);
 }
 
+async fn groups_and_their_members_follow_the_provider(app: TestApp) {
+    let admin = app.admin().await;
+    let made = admin
+        .post_ok("/scim/tokens", json!({ "name": "Okta" }), 201)
+        .await;
+    let idp = Idp {
+        base: app.url(""),
+        token: made["token"].as_str().unwrap().to_string(),
+        client: reqwest::Client::new(),
+    };
+    let mut ids = Vec::new();
+    let mut apis = Vec::new();
+    for who in ["ann@retail.test", "bob@retail.test"] {
+        let (s, u) = idp
+            .send(
+                reqwest::Method::POST,
+                "/Users",
+                Some(json!({ "schemas": [USER], "userName": who })),
+            )
+            .await;
+        assert_eq!(s, 201);
+        let id = u["id"].as_str().unwrap().to_string();
+        let account = assetport::accounts::users::by_id(&app.state.db, &id)
+            .await
+            .unwrap()
+            .unwrap();
+        apis.push(app.api_for(&account).await);
+        ids.push(id);
+    }
+    let (s, g) = idp
+        .send(
+            reqwest::Method::POST,
+            "/Groups",
+            Some(json!({ "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Retail partners", "members": [{ "value": ids[0] }] })),
+        )
+        .await;
+    assert_eq!(s, 201, "{g}");
+    assert_eq!(g["members"].as_array().unwrap().len(), 1);
+    let gid = g["id"].as_str().unwrap().to_string();
+    // The admin grants the provider's group a folder: its members see it.
+    let folder = admin.folder(None, "Retail").await;
+    admin.grant(&folder, &gid, true, true, false).await;
+    let asset = admin.published(&folder, "hero.png", png(20, 20, 1)).await;
+    let sees = |n: usize| {
+        let api = &apis[n];
+        let path = format!("/assets/{asset}");
+        async move { api.get(&path).await.status().as_u16() }
+    };
+    assert_eq!((sees(0).await, sees(1).await), (200, 404));
+    let patch = |ops: Value| {
+        let idp = &idp;
+        let path = format!("/Groups/{gid}");
+        async move {
+            idp.send(
+                reqwest::Method::PATCH,
+                &path,
+                Some(json!({ "schemas": [PATCH], "Operations": ops })),
+            )
+            .await
+        }
+    };
+    let (s, g) =
+        patch(json!([{ "op": "add", "path": "members", "value": [{ "value": ids[1] }] }])).await;
+    assert_eq!((s, g["members"].as_array().unwrap().len()), (200, 2));
+    assert_eq!(sees(1).await, 200);
+    let (s, g) =
+        patch(json!([{ "op": "remove", "path": format!("members[value eq \"{}\"]", ids[0]) }]))
+            .await;
+    assert_eq!((s, g["members"].as_array().unwrap().len()), (200, 1));
+    assert_eq!(
+        sees(0).await,
+        404,
+        "removed from the group, out of the folder"
+    );
+    let (s, e) =
+        patch(json!([{ "op": "add", "path": "members", "value": [{ "value": "nobody" }] }])).await;
+    assert_eq!((s, e["scimType"].clone()), (400, json!("invalidValue")));
+    let (s, list) = idp
+        .send(
+            reqwest::Method::GET,
+            "/Groups?filter=displayName%20eq%20%22Retail%20partners%22",
+            None,
+        )
+        .await;
+    assert_eq!((s, list["totalResults"].clone()), (200, json!(1)));
+    let (s, _) = idp
+        .send(reqwest::Method::DELETE, &format!("/Groups/{gid}"), None)
+        .await;
+    assert_eq!(s, 204);
+    let (s, _) = idp
+        .send(reqwest::Method::GET, &format!("/Groups/{gid}"), None)
+        .await;
+    assert_eq!(s, 404);
+    assert_eq!(sees(1).await, 404, "the group's grant went with it");
+}
+
 on_both_backends!(
+    groups_and_their_members_follow_the_provider,
     an_identity_provider_creates_deactivates_and_deletes_a_partner,
     the_sso_page_makes_a_token_shown_once,
 );

@@ -173,3 +173,18 @@ pub async fn remove_member(
         .detail(&detail);
     state.events.record(e, client).await
 }
+
+/// Deletes a group (an identity provider's deprovisioning through SCIM): its memberships and
+/// grants go with it; its members keep their accounts.
+pub async fn delete_group(
+    state: &AppState,
+    by: &Account,
+    group_id: &str,
+    client: &ClientInfo,
+) -> Result<(), AppError> {
+    let g = groups::delete(&state.db, group_id).await?;
+    let e = Event::new(EventKind::GroupDeleted)
+        .by(&by.id)
+        .detail(&g.name);
+    state.events.record(e, client).await
+}

@@ -126,3 +126,19 @@ pub async fn remove_member(db: &Db, group_id: &str, user_id: &str) -> Result<(),
         .await?;
     Ok(())
 }
+
+/// Deletes a group with its memberships and grants (its members keep their accounts). 404 if
+/// there is none.
+pub async fn delete(db: &Db, group_id: &str) -> Result<Group, AppError> {
+    let g = get(db, group_id).await?;
+    let mut tx = db.pool.begin().await?;
+    for sql in [
+        "DELETE FROM group_members WHERE group_id = $1",
+        "DELETE FROM grants WHERE group_id = $1",
+        "DELETE FROM user_groups WHERE id = $1",
+    ] {
+        sqlx::query(sql).bind(group_id).execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(g)
+}

@@ -2,8 +2,9 @@
 //! disables partner accounts at `/scim/v2/Users` with a bearer token made on `/admin/sso`
 //! (`tokens`). Bodies are `application/scim+json`; errors use SCIM's error schema. Disabling
 //! goes through the same account action as an admin's (sessions and API tokens end at once).
-//! Groups (`/scim/v2/Groups`) come next (see docs/architecture.md).
+//! Groups and their members: `/scim/v2/Groups` (`groups`).
 pub mod admin;
+pub mod groups;
 pub mod tokens;
 pub mod users;
 
@@ -22,7 +23,32 @@ pub const CONTENT_TYPE: &str = "application/scim+json";
 const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 
 pub fn routes() -> Router<AppState> {
-    users::routes()
+    users::routes().merge(groups::routes())
+}
+
+/// The value of a filter `<attr> eq "value"` (case-insensitive attribute and operator), the one
+/// form identity providers send; anything else is `invalidFilter`.
+pub fn eq_filter(f: &str, attr: &str) -> ScimResult<String> {
+    let invalid = || {
+        ScimError::typed(
+            StatusCode::BAD_REQUEST,
+            "invalidFilter",
+            format!("only the filter {attr} eq \"…\" is supported"),
+        )
+    };
+    let mut parts = f.trim().splitn(3, ' ');
+    let (Some(a), Some(op), Some(value)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(invalid());
+    };
+    if !a.eq_ignore_ascii_case(attr) || !op.eq_ignore_ascii_case("eq") {
+        return Err(invalid());
+    }
+    value
+        .trim()
+        .strip_prefix('"')
+        .and_then(|v| v.strip_suffix('"'))
+        .map(str::to_string)
+        .ok_or_else(invalid)
 }
 
 /// A SCIM answer: the resource with `application/scim+json`.

@@ -194,26 +194,7 @@ struct ListQuery {
 
 /// `userName eq "value"` (the one filter identity providers send before creating a user).
 fn user_name_filter(f: &str) -> ScimResult<String> {
-    let invalid = || {
-        ScimError::typed(
-            StatusCode::BAD_REQUEST,
-            "invalidFilter",
-            "only the filter userName eq \"…\" is supported",
-        )
-    };
-    let mut parts = f.trim().splitn(3, ' ');
-    let (Some(attr), Some(op), Some(value)) = (parts.next(), parts.next(), parts.next()) else {
-        return Err(invalid());
-    };
-    if !attr.eq_ignore_ascii_case("userName") || !op.eq_ignore_ascii_case("eq") {
-        return Err(invalid());
-    }
-    let value = value.trim();
-    value
-        .strip_prefix('"')
-        .and_then(|v| v.strip_suffix('"'))
-        .map(|v| v.to_lowercase())
-        .ok_or_else(invalid)
+    Ok(super::eq_filter(f, "userName")?.to_lowercase())
 }
 
 async fn list(
