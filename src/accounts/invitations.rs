@@ -176,6 +176,13 @@ pub async fn invite(
                 "{email} is invited already; re-send that invitation instead"
             )));
         }
+        // The account is made with this name if the person keeps it: refuse what
+        // `users::create_user` would (control characters, a line break) now, not at acceptance.
+        if name.chars().any(char::is_control) {
+            return Err(AppError::Unprocessable(format!(
+                "name: the name for {email} has control characters"
+            )));
+        }
         people.push((email, name.trim().chars().take(200).collect()));
     }
     for g in &invite.groups {
@@ -183,7 +190,7 @@ pub async fn invite(
             .await
             .map_err(|_| AppError::Unprocessable(format!("groups: no such group: {g}")))?;
     }
-    let mut out = Vec::new();
+    let mut made: Vec<(String, String, String)> = Vec::new();
     for (email, name) in people {
         let id = db::new_id();
         let token = crate::token::new_token("invite");
@@ -203,6 +210,46 @@ pub async fn invite(
         .bind(now + state.config.invite_days * DAY_MS)
         .execute(&state.db.pool)
         .await?;
+        made.push((id, email, token));
+    }
+    // A racing request (a double-clicked form, another instance) may have invited the same
+    // address between the check above and these inserts: two live links, and withdrawing one
+    // would leave the other working. Each request looks, after its own inserts, for another
+    // pending invitation of its addresses and, if there is one, takes all of its own back
+    // (nothing sent). Of two racers at least one sees the other, so at most one link lives;
+    // both may step back, which is safe.
+    let now = state.clock.now_ms();
+    let mut raced = None;
+    for (id, email, _) in &made {
+        let others = sqlx::query(
+            "SELECT COUNT(*) AS n FROM invitations WHERE email = $1 AND id <> $2 \
+             AND accepted_at IS NULL AND withdrawn_at IS NULL AND expires_at > $3",
+        )
+        .bind(email)
+        .bind(id)
+        .bind(now)
+        .fetch_one(&state.db.pool)
+        .await?
+        .try_get::<i64, _>("n")?;
+        if others > 0 {
+            raced = Some(email.clone());
+            break;
+        }
+    }
+    if let Some(email) = raced {
+        for (id, _, _) in &made {
+            sqlx::query("DELETE FROM invitations WHERE id = $1")
+                .bind(id)
+                .execute(&state.db.pool)
+                .await?;
+        }
+        return Err(AppError::Conflict(format!(
+            "{email} was being invited by another request at the same moment; nothing was \
+             sent — look at the invitations before sending again"
+        )));
+    }
+    let mut out = Vec::new();
+    for (id, _, token) in made {
         let i = get(state, &id).await?;
         sent(state, by, &i, &token, client).await?;
         out.push(i);
@@ -229,7 +276,9 @@ async fn sent(
         .await?;
     let link = format!("{}/invite/{token}", state.config.public_url);
     let expires = clock::human(i.expires_at);
+    let name = if i.name.is_empty() { &i.email } else { &i.name };
     let vars = [
+        ("name", name.as_str()),
         ("inviter", by.name.as_str()),
         ("link", link.as_str()),
         ("expires", expires.as_str()),

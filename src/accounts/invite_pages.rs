@@ -171,8 +171,11 @@ async fn invite_form(
     };
     match invitations::invite(&state, &me.account, invite, &client).await {
         Ok(sent) => {
-            me.flash(format!("{} invitation(s) sent.", sent.len()))
-                .await
+            me.flash(match sent.len() {
+                1 => "1 invitation sent.".to_string(),
+                n => format!("{n} invitations sent."),
+            })
+            .await
         }
         Err(e) if e.is_correctable() => me.flash(format!("Nothing sent: {e}.")).await,
         Err(e) => return Err(e.into()),

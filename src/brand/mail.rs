@@ -308,12 +308,14 @@ pub const INVITATION: Kind = Kind {
     label: "Invitation",
     when: "to a person an admin invites, with the link to set their password",
     subject: "{inviter} invited you to {portal}",
-    body: "Hello,\n\n{inviter} invited you to {portal}, where you will find the files shared \
+    body:
+        "Hello {name},\n\n{inviter} invited you to {portal}, where you will find the files shared \
            with you.\n\nChoose your password here to start:\n\n  {link}\n\n\
            The link works once, until {expires}. If you did not expect this, ignore this \
            message.\n",
     vars: &[
         PORTAL,
+        ("name", "the person's name, or their address"),
         ("inviter", "the name of the admin who invited"),
         ("link", "the single-use set-password address"),
         ("expires", "when the link stops working"),

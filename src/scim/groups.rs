@@ -3,7 +3,7 @@
 //! `remove` by `members[value eq "…"]` or with a list) and the name, DELETE. Membership changes
 //! go through the account actions (events `member_added` / `member_removed`), acting as the
 //! token's admin; grants stay an admin's choice on `/admin/groups`.
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
@@ -11,7 +11,7 @@ use axum::Router;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{scim_json, ScimClient, ScimError, ScimResult};
+use super::{scim_json, ScimClient, ScimError, ScimJson, ScimQuery, ScimResult};
 use crate::accounts::{actions, groups};
 use crate::app::AppState;
 use crate::web::client::ClientInfo;
@@ -91,9 +91,8 @@ async fn create(
     State(state): State<AppState>,
     idp: ScimClient,
     client: ClientInfo,
-    body: axum::Json<GroupBody>,
+    ScimJson(b): ScimJson<GroupBody>,
 ) -> ScimResult<Response> {
-    let b = body.0;
     let g = actions::create_group(&state, &idp.acting, &b.display_name, &client).await?;
     for m in &b.members {
         add(&state, &idp, &g.id, &m.value, &client).await?;
@@ -119,7 +118,7 @@ struct ListQuery {
 async fn list(
     State(state): State<AppState>,
     _idp: ScimClient,
-    Query(q): Query<ListQuery>,
+    ScimQuery(q): ScimQuery<ListQuery>,
 ) -> ScimResult<Response> {
     let all = groups::list(&state.db).await?;
     let wanted: Option<String> = match &q.filter {
@@ -182,9 +181,8 @@ async fn patch(
     idp: ScimClient,
     client: ClientInfo,
     Path(id): Path<String>,
-    body: axum::Json<PatchBody>,
+    ScimJson(b): ScimJson<PatchBody>,
 ) -> ScimResult<Response> {
-    let b = body.0;
     if !b.schemas.iter().any(|s| s == PATCH_SCHEMA) {
         return Err(ScimError::typed(
             StatusCode::BAD_REQUEST,

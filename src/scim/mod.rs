@@ -8,7 +8,7 @@ pub mod groups;
 pub mod tokens;
 pub mod users;
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -23,7 +23,56 @@ pub const CONTENT_TYPE: &str = "application/scim+json";
 const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 
 pub fn routes() -> Router<AppState> {
-    users::routes().merge(groups::routes())
+    users::routes()
+        .merge(groups::routes())
+        // A method a resource does not have (PUT, say) is a SCIM error too, not axum's bare 405.
+        .method_not_allowed_fallback(|| async {
+            ScimError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "this method is not supported here",
+            )
+        })
+}
+
+/// A JSON body whose rejection (malformed JSON, a wrong type, no JSON content type, too large)
+/// answers in SCIM's error shape rather than axum's plain text.
+pub struct ScimJson<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for ScimJson<T> {
+    type Rejection = ScimError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ScimError> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(ScimJson(v)),
+            Err(e) => {
+                let status = e.status();
+                let detail = e.body_text();
+                Err(
+                    if status == StatusCode::UNSUPPORTED_MEDIA_TYPE
+                        || status == StatusCode::PAYLOAD_TOO_LARGE
+                    {
+                        ScimError::new(status, detail)
+                    } else {
+                        ScimError::typed(StatusCode::BAD_REQUEST, "invalidSyntax", detail)
+                    },
+                )
+            }
+        }
+    }
+}
+
+/// Query parameters whose rejection (`count=abc`) is a SCIM `invalidValue`.
+pub struct ScimQuery<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ScimQuery<T> {
+    type Rejection = ScimError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ScimError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| ScimQuery(q.0))
+            .map_err(|e| ScimError::typed(StatusCode::BAD_REQUEST, "invalidValue", e.body_text()))
+    }
 }
 
 /// The value of a filter `<attr> eq "value"` (case-insensitive attribute and operator), the one

@@ -2,7 +2,7 @@
 //! `filter=userName eq "…"`, PATCH `active` and the name, DELETE (disables: the account and its
 //! history stay for the audit log). The account actions (`accounts::actions`) do the changes,
 //! acting as the admin who made the token, so each records its usual event.
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use sqlx::Row;
 
-use super::{scim_json, ScimClient, ScimError, ScimResult};
+use super::{scim_json, ScimClient, ScimError, ScimJson, ScimQuery, ScimResult};
 use crate::accounts::actions;
 use crate::accounts::users::{self, Account, NewUser, Role, UserChanges};
 use crate::app::AppState;
@@ -121,9 +121,8 @@ async fn create(
     State(state): State<AppState>,
     idp: ScimClient,
     client: ClientInfo,
-    body: axum::Json<UserBody>,
+    ScimJson(b): ScimJson<UserBody>,
 ) -> ScimResult<Response> {
-    let b = body.0;
     let email = b
         .user_name
         .clone()
@@ -200,7 +199,7 @@ fn user_name_filter(f: &str) -> ScimResult<String> {
 async fn list(
     State(state): State<AppState>,
     _idp: ScimClient,
-    Query(q): Query<ListQuery>,
+    ScimQuery(q): ScimQuery<ListQuery>,
 ) -> ScimResult<Response> {
     let start = q.start_index.unwrap_or(1).max(1);
     let count = q.count.unwrap_or(100).clamp(0, 500);
@@ -255,9 +254,8 @@ async fn patch(
     idp: ScimClient,
     client: ClientInfo,
     Path(id): Path<String>,
-    body: axum::Json<PatchBody>,
+    ScimJson(b): ScimJson<PatchBody>,
 ) -> ScimResult<Response> {
-    let b = body.0;
     if !b.schemas.iter().any(|s| s == PATCH_SCHEMA) {
         return Err(ScimError::typed(
             StatusCode::BAD_REQUEST,
@@ -267,6 +265,9 @@ async fn patch(
     }
     account(&state, &id).await?;
     let mut ch = UserChanges::default();
+    // Written only once every operation is known good and the change went through, so a
+    // refused PATCH changes nothing.
+    let mut external: Option<String> = None;
     let bad = |what: &str| {
         ScimError::typed(
             StatusCode::BAD_REQUEST,
@@ -296,15 +297,14 @@ async fn patch(
                 }
                 "externalId" => {
                     let ext = v.as_str().ok_or_else(|| bad("externalId"))?;
-                    sqlx::query("UPDATE users SET external_id = $1 WHERE id = $2")
-                        .bind(ext.chars().take(200).collect::<String>())
-                        .bind(&id)
-                        .execute(&state.db.pool)
-                        .await?;
+                    external = Some(ext.chars().take(200).collect());
                 }
                 other => return Err(bad(other)),
             }
         }
+    }
+    if ch.disabled == Some(true) {
+        not_yourself(&idp, &id)?;
     }
     let uid: crate::ids::UserId = id.clone().into();
     let a = match ch.disabled {
@@ -316,8 +316,28 @@ async fn patch(
         }
         _ => account(&state, &id).await?,
     };
+    if let Some(ext) = external {
+        sqlx::query("UPDATE users SET external_id = $1 WHERE id = $2")
+            .bind(ext)
+            .bind(&id)
+            .execute(&state.db.pool)
+            .await?;
+    }
     let ext = external_id(&state, &id).await?;
     Ok(scim_json(StatusCode::OK, resource(&state, &a, ext)))
+}
+
+/// The token acts as its admin, who cannot disable their own account: a 409 without
+/// `scimType` (nothing is taken, so it is not `uniqueness`, which providers read as "already
+/// exists").
+fn not_yourself(idp: &ScimClient, id: &str) -> ScimResult<()> {
+    if idp.acting.id.as_str() == id {
+        return Err(ScimError::new(
+            StatusCode::CONFLICT,
+            "this token acts as this account's admin, who cannot disable their own account",
+        ));
+    }
+    Ok(())
 }
 
 /// DELETE disables: the provider's "deprovision" (sessions and API tokens end at once).
@@ -328,6 +348,7 @@ async fn remove(
     Path(id): Path<String>,
 ) -> ScimResult<StatusCode> {
     account(&state, &id).await?;
+    not_yourself(&idp, &id)?;
     let uid: crate::ids::UserId = id.into();
     actions::disable_user(&state, &idp.acting, &uid, &client).await?;
     Ok(StatusCode::NO_CONTENT)
