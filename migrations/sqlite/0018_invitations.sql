@@ -21,6 +21,10 @@ CREATE TABLE invitations (
 );
 CREATE UNIQUE INDEX invitations_token ON invitations (token_hash);
 CREATE INDEX invitations_email ON invitations (email);
+-- At most one open invitation per address (two admins inviting at once: one wins, the other
+-- gets 409); an expired one is closed (withdrawn) when the address is invited again.
+CREATE UNIQUE INDEX invitations_open ON invitations (email)
+    WHERE accepted_at IS NULL AND withdrawn_at IS NULL;
 
 -- When and how each account last signed in (the users page shows it; "never signed in" is a
 -- filter): written by `accounts::pages::sign_in`, the one place a session is bound to a user.

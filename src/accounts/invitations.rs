@@ -190,12 +190,25 @@ pub async fn invite(
             .await
             .map_err(|_| AppError::Unprocessable(format!("groups: no such group: {g}")))?;
     }
+    // One transaction: every row or none. A racing request (a double-clicked form, another
+    // instance) inviting the same address meets the unique index on open invitations, and
+    // its whole batch is a 409 with nothing sent. An expired invitation of the address is
+    // closed first, so the address can be invited again.
     let mut made: Vec<(String, String, String)> = Vec::new();
+    let now = state.clock.now_ms();
+    let mut tx = state.db.pool.begin().await?;
     for (email, name) in people {
+        sqlx::query(
+            "UPDATE invitations SET withdrawn_at = $1 WHERE email = $2 AND accepted_at IS NULL \
+             AND withdrawn_at IS NULL AND expires_at <= $1",
+        )
+        .bind(now)
+        .bind(&email)
+        .execute(&mut *tx)
+        .await?;
         let id = db::new_id();
         let token = crate::token::new_token("invite");
-        let now = state.clock.now_ms();
-        sqlx::query(
+        let inserted = sqlx::query(
             "INSERT INTO invitations (id, email, name, role, groups, token_hash, created_by, \
              created_at, sent_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)",
         )
@@ -208,46 +221,19 @@ pub async fn invite(
         .bind(&by.id)
         .bind(now)
         .bind(now + state.config.invite_days * DAY_MS)
-        .execute(&state.db.pool)
-        .await?;
-        made.push((id, email, token));
-    }
-    // A racing request (a double-clicked form, another instance) may have invited the same
-    // address between the check above and these inserts: two live links, and withdrawing one
-    // would leave the other working. Each request looks, after its own inserts, for another
-    // pending invitation of its addresses and, if there is one, takes all of its own back
-    // (nothing sent). Of two racers at least one sees the other, so at most one link lives;
-    // both may step back, which is safe.
-    let now = state.clock.now_ms();
-    let mut raced = None;
-    for (id, email, _) in &made {
-        let others = sqlx::query(
-            "SELECT COUNT(*) AS n FROM invitations WHERE email = $1 AND id <> $2 \
-             AND accepted_at IS NULL AND withdrawn_at IS NULL AND expires_at > $3",
-        )
-        .bind(email)
-        .bind(id)
-        .bind(now)
-        .fetch_one(&state.db.pool)
-        .await?
-        .try_get::<i64, _>("n")?;
-        if others > 0 {
-            raced = Some(email.clone());
-            break;
+        .execute(&mut *tx)
+        .await;
+        match inserted {
+            Ok(_) => made.push((id, email, token)),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                return Err(AppError::Conflict(format!(
+                    "{email} is invited already; re-send that invitation instead"
+                )));
+            }
+            Err(e) => return Err(e.into()),
         }
     }
-    if let Some(email) = raced {
-        for (id, _, _) in &made {
-            sqlx::query("DELETE FROM invitations WHERE id = $1")
-                .bind(id)
-                .execute(&state.db.pool)
-                .await?;
-        }
-        return Err(AppError::Conflict(format!(
-            "{email} was being invited by another request at the same moment; nothing was \
-             sent — look at the invitations before sending again"
-        )));
-    }
+    tx.commit().await?;
     let mut out = Vec::new();
     for (id, _, token) in made {
         let i = get(state, &id).await?;
