@@ -684,8 +684,8 @@ async fn scim_cannot_escalate_or_lock_out_its_admin(app: TestApp) {
     let boss = user_row(&app, "boss@x.test").await.unwrap();
     assert_eq!(boss.role, assetport::accounts::users::Role::Member);
 
-    // The token's own admin: disabling by PATCH or DELETE is a SCIM 409 (not "uniqueness":
-    // nothing is taken), and leaves the admin and their token working.
+    // The token's own admin (any admin): provisioning manages partners only, so disabling by
+    // PATCH or DELETE is a SCIM 403, and leaves the admin and their token working.
     let me = admin.user_id.clone();
     let got = send(
         Method::PATCH,
@@ -693,7 +693,7 @@ async fn scim_cannot_escalate_or_lock_out_its_admin(app: TestApp) {
         json!({ "schemas": [PATCH], "Operations": [{ "op": "replace", "path": "externalId", "value": "x" }, { "op": "replace", "path": "active", "value": false }] }),
     )
     .await;
-    scim_error("self-disable by PATCH", &got, 409);
+    scim_error("self-disable by PATCH", &got, 403);
     assert_ne!(got.2["scimType"], "uniqueness", "{}", got.2);
     let got = scim(
         &base,
@@ -703,7 +703,7 @@ async fn scim_cannot_escalate_or_lock_out_its_admin(app: TestApp) {
         None,
     )
     .await;
-    scim_error("self-disable by DELETE", &got, 409);
+    scim_error("self-disable by DELETE", &got, 403);
     assert_ne!(got.2["scimType"], "uniqueness", "{}", got.2);
     let (s, _, read) = scim(
         &base,

@@ -191,6 +191,34 @@ async fn an_identity_provider_creates_deactivates_and_deletes_a_partner(app: Tes
     assert_eq!((s, e["scimType"].clone()), (400, json!("invalidFilter")));
     let (s, e) = idp.send(reqwest::Method::GET, "/Users/nope", None).await;
     assert_eq!((s, e["status"].clone()), (404, json!("404")));
+    // Admins are not provisioned: another admin's account cannot be deactivated or deleted.
+    let other = app
+        .user(
+            "second-admin@example.com",
+            assetport::accounts::users::Role::Admin,
+        )
+        .await;
+    let (s, e) = idp
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/Users/{}", other.id),
+            Some(json!({ "schemas": [PATCH], "Operations": [{ "op": "replace", "path": "active", "value": false }] })),
+        )
+        .await;
+    assert_eq!((s, e["status"].clone()), (403, json!("403")));
+    let (s, _) = idp
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/Users/{}", other.id),
+            None,
+        )
+        .await;
+    assert_eq!(s, 403);
+    let still = assetport::accounts::users::by_id(&app.state.db, &other.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!still.disabled);
     // DELETE disables: the account stays (its history with it), inactive.
     let (s, _) = idp
         .send(reqwest::Method::DELETE, &format!("/Users/{id}"), None)

@@ -303,9 +303,7 @@ async fn patch(
             }
         }
     }
-    if ch.disabled == Some(true) {
-        not_yourself(&idp, &id)?;
-    }
+    members_only(&state, &id).await?;
     let uid: crate::ids::UserId = id.clone().into();
     let a = match ch.disabled {
         Some(true) if ch.name.is_none() => {
@@ -327,14 +325,14 @@ async fn patch(
     Ok(scim_json(StatusCode::OK, resource(&state, &a, ext)))
 }
 
-/// The token acts as its admin, who cannot disable their own account: a 409 without
-/// `scimType` (nothing is taken, so it is not `uniqueness`, which providers read as "already
-/// exists").
-fn not_yourself(idp: &ScimClient, id: &str) -> ScimResult<()> {
-    if idp.acting.id.as_str() == id {
+/// Provisioning manages partner accounts: an admin's account (the token's own among them) is
+/// managed in the portal, where its local sign-in is the break-glass way in when the provider
+/// fails. A 403 (RFC 7644 §3.12: not permitted for this authorization), nothing changed.
+async fn members_only(state: &AppState, id: &str) -> ScimResult<()> {
+    if account(state, id).await?.is_admin() {
         return Err(ScimError::new(
-            StatusCode::CONFLICT,
-            "this token acts as this account's admin, who cannot disable their own account",
+            StatusCode::FORBIDDEN,
+            "admins are managed in the portal, not by provisioning",
         ));
     }
     Ok(())
@@ -347,8 +345,7 @@ async fn remove(
     client: ClientInfo,
     Path(id): Path<String>,
 ) -> ScimResult<StatusCode> {
-    account(&state, &id).await?;
-    not_yourself(&idp, &id)?;
+    members_only(&state, &id).await?;
     let uid: crate::ids::UserId = id.into();
     actions::disable_user(&state, &idp.acting, &uid, &client).await?;
     Ok(StatusCode::NO_CONTENT)
