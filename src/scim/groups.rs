@@ -11,14 +11,13 @@ use axum::Router;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{scim_json, ScimClient, ScimError, ScimJson, ScimQuery, ScimResult};
+use super::{scim_json, PatchBody, ScimClient, ScimError, ScimJson, ScimQuery, ScimResult};
 use crate::accounts::{actions, groups};
 use crate::app::AppState;
 use crate::web::client::ClientInfo;
 
 const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
-const PATCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -145,21 +144,6 @@ async fn list(
     ))
 }
 
-#[derive(Deserialize)]
-struct PatchBody {
-    #[serde(default)]
-    schemas: Vec<String>,
-    #[serde(rename = "Operations")]
-    operations: Vec<Operation>,
-}
-
-#[derive(Deserialize)]
-struct Operation {
-    op: String,
-    path: Option<String>,
-    value: Option<Value>,
-}
-
 /// The user ids in a members value (`[{"value": id}, …]`).
 fn member_ids(v: &Value) -> ScimResult<Vec<String>> {
     let bad = || {
@@ -183,15 +167,9 @@ async fn patch(
     Path(id): Path<String>,
     ScimJson(b): ScimJson<PatchBody>,
 ) -> ScimResult<Response> {
-    if !b.schemas.iter().any(|s| s == PATCH_SCHEMA) {
-        return Err(ScimError::typed(
-            StatusCode::BAD_REQUEST,
-            "invalidSyntax",
-            format!("schemas must contain {PATCH_SCHEMA}"),
-        ));
-    }
+    let operations = b.operations()?;
     group(&state, &id).await?;
-    for op in &b.operations {
+    for op in &operations {
         let kind = op.op.to_ascii_lowercase();
         let path = op.path.as_deref().unwrap_or("");
         let value = op.value.clone().unwrap_or(Value::Null);

@@ -198,3 +198,35 @@ impl FromRequestParts<AppState> for ScimClient {
         Ok(ScimClient { acting })
     }
 }
+
+const PATCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+
+/// A PATCH request (RFC 7644 §3.5.2) for Users and Groups alike.
+#[derive(serde::Deserialize)]
+pub struct PatchBody {
+    #[serde(default)]
+    schemas: Vec<String>,
+    #[serde(rename = "Operations")]
+    operations: Vec<Operation>,
+}
+
+#[derive(serde::Deserialize)]
+pub struct Operation {
+    pub op: String,
+    pub path: Option<String>,
+    pub value: Option<Value>,
+}
+
+impl PatchBody {
+    /// Its operations, once the body says it is a PatchOp (else `invalidSyntax`).
+    pub fn operations(self) -> ScimResult<Vec<Operation>> {
+        if !self.schemas.iter().any(|s| s == PATCH_SCHEMA) {
+            return Err(ScimError::typed(
+                StatusCode::BAD_REQUEST,
+                "invalidSyntax",
+                format!("schemas must contain {PATCH_SCHEMA}"),
+            ));
+        }
+        Ok(self.operations)
+    }
+}

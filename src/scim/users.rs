@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use sqlx::Row;
 
-use super::{scim_json, ScimClient, ScimError, ScimJson, ScimQuery, ScimResult};
+use super::{scim_json, PatchBody, ScimClient, ScimError, ScimJson, ScimQuery, ScimResult};
 use crate::accounts::actions;
 use crate::accounts::users::{self, Account, NewUser, Role, UserChanges};
 use crate::app::AppState;
@@ -20,7 +20,6 @@ use crate::web::client::ClientInfo;
 
 const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
-const PATCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -231,22 +230,6 @@ async fn list(
     ))
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct PatchBody {
-    #[serde(default)]
-    schemas: Vec<String>,
-    #[serde(rename = "Operations")]
-    operations: Vec<Operation>,
-}
-
-#[derive(Deserialize)]
-struct Operation {
-    op: String,
-    path: Option<String>,
-    value: Option<Value>,
-}
-
 /// Applies `replace`/`add` of `active` and the name (with or without a path); anything else is
 /// a 400 naming it, and nothing changes.
 async fn patch(
@@ -256,13 +239,7 @@ async fn patch(
     Path(id): Path<String>,
     ScimJson(b): ScimJson<PatchBody>,
 ) -> ScimResult<Response> {
-    if !b.schemas.iter().any(|s| s == PATCH_SCHEMA) {
-        return Err(ScimError::typed(
-            StatusCode::BAD_REQUEST,
-            "invalidSyntax",
-            format!("schemas must contain {PATCH_SCHEMA}"),
-        ));
-    }
+    let operations = b.operations()?;
     account(&state, &id).await?;
     let mut ch = UserChanges::default();
     // Written only once every operation is known good and the change went through, so a
@@ -275,7 +252,7 @@ async fn patch(
             format!("cannot apply {what}"),
         )
     };
-    for op in &b.operations {
+    for op in &operations {
         if !matches!(op.op.to_ascii_lowercase().as_str(), "replace" | "add") {
             return Err(bad(&format!("op {}", op.op)));
         }
