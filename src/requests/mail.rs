@@ -41,12 +41,13 @@ pub(super) async fn about(state: &AppState, request: &Request, link: Option<&Lin
         }
         return String::new();
     }
-    let mut names = Vec::new();
-    for id in request.asset_ids.iter().take(5) {
-        if let Ok(Some(v)) = crate::library::assets::get_current(&state.db, id).await {
-            names.push(v.label().to_string());
-        }
-    }
+    let mut names: Vec<String> = request
+        .asset_labels(&state.db, 5)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(_, label)| label)
+        .collect();
     if request.asset_ids.len() > 5 {
         names.push(format!("and {} more", request.asset_ids.len() - 5));
     }

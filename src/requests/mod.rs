@@ -146,6 +146,22 @@ impl Request {
         }
     }
 
+    /// The first `n` of a download request's assets that still exist: id and label (title, or
+    /// file name), for the inbox, the decision page and the deciders' mail.
+    pub async fn asset_labels(
+        &self,
+        db: &Db,
+        n: usize,
+    ) -> Result<Vec<(String, String)>, sqlx::Error> {
+        let mut out = Vec::new();
+        for id in self.asset_ids.iter().take(n) {
+            if let Some(v) = crate::library::assets::get_current(db, id).await? {
+                out.push((id.clone(), v.label().to_string()));
+            }
+        }
+        Ok(out)
+    }
+
     fn downloads(&self) -> String {
         match self.asset_ids.len() {
             1 => "permission to download 1 asset".into(),

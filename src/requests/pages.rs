@@ -58,12 +58,7 @@ impl RequestRow {
             .as_ref()
             .map(|l| format!("/admin/links/{l}"))
             .unwrap_or_default();
-        let mut assets = Vec::new();
-        for id in r.asset_ids.iter().take(20) {
-            if let Some(v) = crate::library::assets::get_current(&state.db, id).await? {
-                assets.push((id.clone(), v.label().to_string()));
-            }
-        }
+        let assets = r.asset_labels(&state.db, 20).await?;
         Ok(RequestRow {
             id: r.id.clone(),
             kind: r.kind.as_str(),
