@@ -118,6 +118,9 @@ impl App {
             jobs: jobs::Waker::default(),
             webhooks: Arc::new(hub),
         }));
+        crate::sso::providers::apply_config(&state)
+            .await
+            .map_err(|e| anyhow::anyhow!("[[sso]] in the configuration: {e:?}"))?;
         Ok(App {
             router: router(state.clone()),
             addr: listener.local_addr()?,
@@ -303,6 +306,7 @@ fn router(state: AppState) -> Router {
         .merge(accounts::api::routes())
         .merge(accounts::invite_pages::api_routes())
         .merge(crate::scim::admin::api_routes())
+        .merge(crate::sso::admin::api_routes())
         .merge(library::api::routes(config.max_upload_bytes))
         .merge(links::api::routes())
         .merge(crate::receipts::api::routes())
@@ -322,6 +326,8 @@ fn router(state: AppState) -> Router {
         .merge(accounts::self_pages::routes())
         .merge(accounts::invite_pages::routes())
         .merge(crate::scim::admin::page_routes())
+        .merge(crate::sso::admin::page_routes())
+        .merge(crate::sso::flow::routes())
         .merge(crate::digests::pages::routes())
         .merge(library::pages::routes(config.max_upload_bytes))
         .merge(links::pages::routes())

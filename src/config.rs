@@ -63,6 +63,9 @@ pub struct Config {
     /// How long an invitation's set-password link works, in days (`ASSETPORT_INVITE_DAYS`,
     /// default 7).
     pub invite_days: i64,
+    /// Identity providers from the file's `[[sso]]` tables (issue 20), saved at start; each
+    /// one's client secret may instead come from `ASSETPORT_SSO_<ID>_CLIENT_SECRET`.
+    pub sso: Vec<crate::sso::providers::ProviderInput>,
 }
 
 /// The optional file; every key mirrors an `ASSETPORT_*` variable.
@@ -89,6 +92,7 @@ struct FileConfig {
     recall_days: Option<i64>,
     slot_reminder_hours: Option<i64>,
     invite_days: Option<i64>,
+    sso: Option<Vec<crate::sso::providers::ProviderInput>>,
 }
 
 impl Config {
@@ -117,6 +121,7 @@ impl Config {
             recall_days: 365,
             slot_reminder_hours: 48,
             invite_days: 7,
+            sso: Vec::new(),
         }
     }
 
@@ -148,6 +153,16 @@ impl Config {
         c.public_url_from_bind = configured.is_none();
         c.public_url = configured.unwrap_or(bound);
         c.secret = secret_env("ASSETPORT_SECRET").or(file.secret);
+        c.sso = file.sso.unwrap_or_default();
+        for p in &mut c.sso {
+            let key = format!(
+                "ASSETPORT_SSO_{}_CLIENT_SECRET",
+                p.id.to_ascii_uppercase().replace('-', "_")
+            );
+            if let Some(s) = secret_env(&key) {
+                p.client_secret = Some(s);
+            }
+        }
         c.smtp_url = secret_env("ASSETPORT_SMTP_URL").or(file.smtp_url);
         if let Some(v) = env("ASSETPORT_MAX_UPLOAD_BYTES") {
             c.max_upload_bytes = v.parse().context("ASSETPORT_MAX_UPLOAD_BYTES")?;

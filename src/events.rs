@@ -109,6 +109,13 @@ event_kinds! {
     ScimTokenCreated = "scim_token_created",
     ScimTokenRevoked = "scim_token_revoked",
     GroupDeleted = "group_deleted",
+    SsoProviderSaved = "sso_provider_saved",
+    SsoProviderDeleted = "sso_provider_deleted",
+    SsoLogin = "sso_login",
+    SsoLoginFailed = "sso_login_failed",
+    SsoAccountCreated = "sso_account_created",
+    SsoAccountLinked = "sso_account_linked",
+    SsoGroupsApplied = "sso_groups_applied",
 }
 
 impl Serialize for EventKind {

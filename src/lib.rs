@@ -42,6 +42,7 @@ pub mod scim;
 pub mod search;
 pub mod secret;
 pub mod secret_string;
+pub mod sso;
 pub mod storage;
 pub mod token;
 pub mod upload_cli;

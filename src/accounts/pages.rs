@@ -48,6 +48,17 @@ struct LoginPage {
     next: String,
     email: String,
     error: Option<String>,
+    /// "Sign in with …" buttons: (id, name).
+    providers: Vec<(String, String)>,
+}
+
+/// The identity providers offered on the sign-in page.
+async fn providers(db: &db::Db) -> Result<Vec<(String, String)>, AppError> {
+    Ok(crate::sso::list(db)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p.name))
+        .collect())
 }
 
 #[derive(Deserialize)]
@@ -55,7 +66,11 @@ struct NextQuery {
     next: Option<String>,
 }
 
-async fn login_page(session: Session, Query(q): Query<NextQuery>) -> PageResult<Response> {
+async fn login_page(
+    State(state): State<AppState>,
+    session: Session,
+    Query(q): Query<NextQuery>,
+) -> PageResult<Response> {
     let mut layout = Layout::anonymous("Sign in");
     layout.csrf = csrf::token(&session).await?;
     // "Your password has been changed" after a reset, and the like.
@@ -65,6 +80,7 @@ async fn login_page(session: Session, Query(q): Query<NextQuery>) -> PageResult<
         next: safe_next(q.next.as_deref()),
         email: String::new(),
         error: None,
+        providers: providers(&state.db).await?,
     };
     Ok(render(&page)?.into_response())
 }
@@ -88,6 +104,7 @@ async fn login_submit(
     let email = f.email.trim().to_lowercase();
     let acct_key = format!("login:acct:{email}");
     let ip_key = format!("login:ip:{}", client.ip);
+    let offered = providers(&state.db).await?;
     let again = |status: StatusCode, error: String, csrf: String| -> PageResult<Response> {
         let mut layout = Layout::anonymous("Sign in");
         layout.csrf = csrf;
@@ -96,6 +113,7 @@ async fn login_submit(
             next: safe_next(f.next.as_deref()),
             email: f.email.clone(),
             error: Some(error),
+            providers: offered.clone(),
         };
         Ok((status, render(&page)?).into_response())
     };
@@ -129,17 +147,37 @@ async fn login_submit(
     };
     let ok = password::verify(f.password.clone(), hash).await?;
     let account = account.filter(|a| ok && !a.disabled);
-    let Some(account) = account else {
+    // The right password, but the organisation signs its members in through its provider
+    // ("SSO only"); admins keep their password as the break-glass way in. Told only to
+    // someone who knew the password.
+    let sso_only = match &account {
+        Some(a) => crate::sso::password_refused(&state.db, &email, a.is_admin()).await?,
+        None => None,
+    };
+    let refusal = match (&account, &sso_only) {
+        (None, _) => Some((
+            StatusCode::UNAUTHORIZED,
+            "That email and password do not match.".to_string(),
+            email.clone(),
+        )),
+        (Some(_), Some(p)) => Some((
+            StatusCode::FORBIDDEN,
+            format!(
+                "Your organisation signs you in with {}: use the button below.",
+                p.name
+            ),
+            format!("{email} (SSO only: {})", p.id),
+        )),
+        _ => None,
+    };
+    let (Some(account), None) = (account, refusal.as_ref()) else {
         // Both attempts stay counted.
+        let (status, message, detail) = refusal.unwrap_or_default();
         state
             .events
-            .record(Event::new(EventKind::LoginFailed).detail(&email), &client)
+            .record(Event::new(EventKind::LoginFailed).detail(&detail), &client)
             .await?;
-        return again(
-            StatusCode::UNAUTHORIZED,
-            "That email and password do not match.".into(),
-            csrf_token,
-        );
+        return again(status, message, csrf_token);
     };
     // A success clears the account's count and gives the IP's attempt back.
     let mut attempts = attempts.into_iter();
@@ -157,8 +195,8 @@ async fn login_submit(
 
 /// Binds `user_id` to the session under a new session id (defeating session fixation) and a
 /// new CSRF token, so nothing seen before sign-in is worth anything after it.
-/// Also notes when and how (`method`: "password") the account last signed in.
-pub(super) async fn sign_in(
+/// Also notes when and how (`method`: "password" or "sso") the account last signed in.
+pub(crate) async fn sign_in(
     db: &db::Db,
     session: &Session,
     user_id: &str,
@@ -172,12 +210,20 @@ pub(super) async fn sign_in(
     Ok(())
 }
 
-async fn logout(session: Session) -> PageResult<Response> {
+/// Ends the session; one opened through a provider that supports RP-initiated logout goes on
+/// to the provider's end-session address, so the provider's session ends too.
+async fn logout(State(state): State<AppState>, session: Session) -> PageResult<Response> {
+    let memo = session
+        .get::<crate::sso::flow::LogoutMemo>(crate::sso::flow::LOGOUT_KEY)
+        .await
+        .ok()
+        .flatten();
     session
         .flush()
         .await
         .map_err(|e| AppError::Internal(e.into()))?;
-    Ok(Redirect::to("/login").into_response())
+    let to = crate::sso::flow::after_logout(&state, memo).await;
+    Ok(Redirect::to(&to).into_response())
 }
 
 // ---- first-run setup -------------------------------------------------------------------
@@ -384,6 +430,7 @@ async fn users_page(
             created: clock::human(u.created_at_ms),
             last_sign_in: match last {
                 Some((t, how)) if how.is_empty() => clock::human(*t),
+                Some((t, how)) if how == "sso" => format!("{} · SSO", clock::human(*t)),
                 Some((t, how)) => format!("{} · {how}", clock::human(*t)),
                 None => "never".into(),
             },

@@ -142,6 +142,12 @@ pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0018_invitations.sql"),
         include_str!("../../migrations/postgres/0018_invitations.sql"),
     ),
+    (
+        19,
+        "single sign-on",
+        include_str!("../../migrations/sqlite/0019_sso.sql"),
+        include_str!("../../migrations/postgres/0019_sso.sql"),
+    ),
 ];
 
 impl Db {

@@ -1,6 +1,5 @@
-//! Admins' side of SCIM tokens: `/admin/sso` (the page where single sign-on will be set up too)
+//! Admins' side of SCIM tokens: the forms on `/admin/sso` (the page itself is `sso::admin`'s)
 //! and `GET/POST /api/v1/scim/tokens`, `DELETE /api/v1/scim/tokens/{id}`.
-use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -12,14 +11,11 @@ use serde_json::{json, Value};
 use super::tokens;
 use crate::accounts::{ApiAdmin, PageAdmin};
 use crate::app::AppState;
-use crate::clock;
 use crate::error::{ApiResult, PageResult};
 use crate::web::client::ClientInfo;
-use crate::web::layout::{render, Layout};
 
 pub fn page_routes() -> Router<AppState> {
     Router::new()
-        .route("/admin/sso", get(page))
         .route("/admin/sso/scim-tokens", post(create_form))
         .route("/admin/sso/scim-tokens/{id}/revoke", post(revoke_form))
 }
@@ -28,49 +24,6 @@ pub fn api_routes() -> Router<AppState> {
     Router::new()
         .route("/scim/tokens", get(api_list).post(api_create))
         .route("/scim/tokens/{id}", delete(api_revoke))
-}
-
-struct TokenRow {
-    id: String,
-    name: String,
-    created: String,
-    used: String,
-    revoked: bool,
-}
-
-#[derive(Template)]
-#[template(path = "admin/sso.html")]
-struct SsoPage {
-    layout: Layout,
-    tokens: Vec<TokenRow>,
-    /// A token made on the previous request, shown this once.
-    new_token: Option<String>,
-    scim_url: String,
-}
-
-async fn page(State(state): State<AppState>, PageAdmin(me): PageAdmin) -> PageResult<Response> {
-    let new_token: Option<String> = me.session.remove("new_scim_token").await.ok().flatten();
-    let rows = tokens::list(&state)
-        .await?
-        .into_iter()
-        .map(|t| TokenRow {
-            created: clock::human(t.created_at),
-            used: t
-                .last_used_at
-                .map(clock::human)
-                .unwrap_or_else(|| "never".into()),
-            revoked: t.revoked_at.is_some(),
-            id: t.id,
-            name: t.name,
-        })
-        .collect();
-    let page = SsoPage {
-        layout: Layout::for_user("Single sign-on and provisioning", &me, "sso"),
-        tokens: rows,
-        new_token,
-        scim_url: format!("{}/scim/v2", state.config.public_url),
-    };
-    Ok(render(&page)?.into_response())
 }
 
 #[derive(Deserialize)]
@@ -87,7 +40,7 @@ async fn create_form(
 ) -> PageResult<Response> {
     let (_, secret) = tokens::create(&state, &me.account, &f.name, &client).await?;
     let _ = me.session.insert("new_scim_token", secret).await;
-    Ok(Redirect::to("/admin/sso").into_response())
+    Ok(Redirect::to("/admin/sso#scim").into_response())
 }
 
 async fn revoke_form(
@@ -99,7 +52,7 @@ async fn revoke_form(
     tokens::revoke(&state, &me.account, &id, &client).await?;
     me.flash("Token revoked; the provider can no longer use it.")
         .await;
-    Ok(Redirect::to("/admin/sso").into_response())
+    Ok(Redirect::to("/admin/sso#scim").into_response())
 }
 
 async fn api_list(State(state): State<AppState>, ApiAdmin(_): ApiAdmin) -> ApiResult<Json<Value>> {
