@@ -2,6 +2,7 @@
 //! member, a careless admin or a misbehaving identity provider can try, kept as regression
 //! tests. Over real HTTP on both databases.
 mod common;
+use common::asks::invite_path;
 use common::*;
 use reqwest::{header, Method};
 use serde_json::{json, Value};
@@ -11,24 +12,6 @@ const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 const PATCH: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 const ERROR: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 const PW: &str = "a long enough password";
-
-/// The `/invite/…` path in the newest invitation mail to `to` that is not in `not`.
-async fn invite_path(app: &TestApp, to: &str, not: &[String]) -> String {
-    eventually(&format!("an invitation to {to}"), || async {
-        app.outbox()
-            .iter()
-            .map(|m| mail_text(m))
-            .filter(|m| m.lines().any(|l| l == format!("To: {to}")))
-            .filter_map(|m| {
-                m.lines()
-                    .map(str::trim)
-                    .find(|l| l.contains("/invite/"))
-                    .map(path_of)
-            })
-            .find(|p| !not.contains(p))
-    })
-    .await
-}
 
 /// Posts the acceptance form with a form token taken from `/login` (a valid session token,
 /// not the invitation page's), plus any `extra` fields.

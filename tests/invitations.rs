@@ -3,29 +3,12 @@
 //! in; re-sending kills the old link, withdrawing ends it, the moved clock expires it. Over real
 //! HTTP on both databases.
 mod common;
+use common::asks::invite_path;
 use common::smtp::SmtpServer;
 use common::*;
 use serde_json::{json, Value};
 
 const DAY: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
-
-/// The `/invite/…` path in the newest invitation mail to `to` (from the outbox).
-async fn invite_path(app: &TestApp, to: &str, not: &[String]) -> String {
-    eventually(&format!("an invitation to {to}"), || async {
-        app.outbox()
-            .iter()
-            .map(|m| mail_text(m))
-            .filter(|m| m.lines().any(|l| l == format!("To: {to}")))
-            .filter_map(|m| {
-                m.lines()
-                    .map(str::trim)
-                    .find(|l| l.contains("/invite/"))
-                    .map(path_of)
-            })
-            .find(|p| !not.contains(p))
-    })
-    .await
-}
 
 async fn accept(app: &TestApp, path: &str, name: &str, password: &str) -> reqwest::Response {
     let b = app.browser();

@@ -496,11 +496,69 @@ async fn sso_only_refuses_a_members_password_and_logout_ends_both_sessions(app: 
     let ib = app.browser();
     assert_eq!(ib.login("it@partner.test", PASSWORD).await.status(), 303);
 
+    // An invitation to an address of that domain sets no password: it makes the account with
+    // the invitation's groups and sends the person on to the provider. (Of those groups, one
+    // the provider maps follows the claim from the first sign-in on; the other stays.)
+    let guests = admin.group("Guests").await;
+    let press = admin.get("/groups").await;
+    let press = expect_json(press, 200).await["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["name"] == "Press")
+        .unwrap()["id"]
+        .clone();
+    admin
+        .post_ok(
+            "/invitations",
+            json!({ "emails": ["carl@partner.test"], "groups": [press, guests], "role": "member" }),
+            201,
+        )
+        .await;
+    let invite = common::asks::invite_path(&app, "carl@partner.test", &[]).await;
+    let cb = app.browser();
+    let (_, page) = cb.page(&invite).await;
+    assert!(page.contains("signs you in with Partner ID"), "{page}");
+    assert!(!page.contains("new_password"), "no password to choose");
+    let csrf = csrf_in(&page).unwrap();
+    let r = cb
+        .post_form(
+            &invite,
+            &[
+                ("csrf_token", &csrf),
+                ("name", "Carl"),
+                ("new_password", "a password I chose myself"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(location(&r), "/sso/partner/start?next=/");
+    assert_eq!(
+        who_is_signed_in(&cb).await.0,
+        303,
+        "not signed in by a password"
+    );
+    assert_eq!(
+        cb.login("carl@partner.test", "a password I chose myself")
+            .await
+            .status(),
+        401,
+        "the typed password was not kept"
+    );
+    idp.set_users(json!({
+        "alice": alice(&["retail"]),
+        "carl": { "email": "carl@partner.test", "name": "Carl", "groups": [] },
+    }));
+    let r = sign_in(&cb, &idp, "carl").await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(who_is_signed_in(&cb).await.0, 200);
+    assert_eq!(groups_of(&app, "carl@partner.test").await, vec!["Guests"]);
+
     // Through the provider: the existing account is linked by its verified address.
     let r = sign_in(&b, &idp, "alice").await;
     assert_eq!(r.status(), 303);
     assert_eq!(who_is_signed_in(&b).await.0, 200);
-    assert_eq!(events(&app, "sso_account_linked").await.len(), 1);
+    assert_eq!(events(&app, "sso_account_linked").await.len(), 2);
     assert_eq!(events(&app, "sso_account_created").await.len(), 0);
     assert_eq!(groups_of(&app, "alice@partner.test").await, vec!["Retail"]);
 

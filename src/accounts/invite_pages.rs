@@ -46,6 +46,17 @@ struct InvitePage {
     email: String,
     name: String,
     error: Option<String>,
+    /// The provider the person's organisation signs in with ("SSO only"): no password is
+    /// chosen, the account is made and the person continues there.
+    sso: Option<String>,
+}
+
+/// The "SSO only" provider that governs an invitation's address, if any.
+async fn sso_only(
+    state: &AppState,
+    i: &invitations::Invitation,
+) -> Result<Option<crate::sso::Provider>, AppError> {
+    crate::sso::password_refused(&state.db, &i.email, i.role == Role::Admin).await
 }
 
 async fn invite_page(
@@ -63,12 +74,14 @@ async fn invite_page(
     };
     let mut layout = Layout::anonymous("Welcome");
     layout.csrf = csrf::token(&session).await?;
+    let sso = sso_only(&state, &i).await?.map(|p| p.name);
     Ok(render(&InvitePage {
         layout,
         token,
         email: i.email,
         name: i.name,
         error: None,
+        sso,
     })?
     .into_response())
 }
@@ -90,6 +103,20 @@ async fn invite_submit(
     Path(token): Path<String>,
     Form(f): Form<AcceptForm>,
 ) -> PageResult<Response> {
+    // Where the organisation signs in through its provider, the invitation makes the account
+    // (with its groups and role, and a password nobody knows) and the person goes on to the
+    // provider: a password chosen here would get round "SSO only".
+    let governed = match invitations::by_token(&state, &token).await? {
+        Some(i) => sso_only(&state, &i).await?,
+        None => None,
+    };
+    if let Some(p) = governed {
+        let unset = crate::token::new_token("sso-unset");
+        return match invitations::accept(&state, &token, &f.name, &unset, &client).await {
+            Ok(_) => Ok(Redirect::to(&format!("/sso/{}/start?next=/", p.id)).into_response()),
+            Err(e) => Err(e.into()),
+        };
+    }
     let result = if f.new_password != f.confirm_password {
         Err(AppError::Unprocessable("The two passwords differ.".into()))
     } else {
@@ -115,6 +142,7 @@ async fn invite_submit(
                 email: i.email,
                 name: f.name,
                 error: Some(e.to_string()),
+                sso: None,
             };
             Ok((e.status(), render(&page)?).into_response())
         }

@@ -20,6 +20,25 @@ pub fn path_of(url: &str) -> String {
     after[after.find('/').unwrap_or(after.len())..].to_string()
 }
 
+/// The `/invite/…` path in the newest invitation mail to `to` that is not in `not` (from the
+/// outbox).
+pub async fn invite_path(app: &super::TestApp, to: &str, not: &[String]) -> String {
+    super::eventually(&format!("an invitation to {to}"), || async {
+        app.outbox()
+            .iter()
+            .map(|m| super::mail_text(m))
+            .filter(|m| m.lines().any(|l| l == format!("To: {to}")))
+            .filter_map(|m| {
+                m.lines()
+                    .map(str::trim)
+                    .find(|l| l.contains("/invite/"))
+                    .map(path_of)
+            })
+            .find(|p| !not.contains(p))
+    })
+    .await
+}
+
 /// The `/u/…` path of an upload link's URL.
 pub fn upload_path(url: &str) -> String {
     url[url.find("/u/").expect("an upload link URL")..].to_string()
