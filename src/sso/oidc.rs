@@ -95,19 +95,56 @@ pub struct Discovered {
     end_session: Option<openidconnect::EndSessionUrl>,
 }
 
-/// Reads the provider's discovery document and keys (on every sign-in: they rotate, and
-/// sign-ins are rare enough that a cache would only add a way to be stale).
+/// How long a provider's discovery document and keys are reused. Short: providers publish a
+/// new key before signing with it, so a minute-old key set is current; long enough that a
+/// burst of sign-in clicks (or of anonymous `/sso/{id}/start` requests) does not become a
+/// burst of requests to the provider.
+const DISCOVERY_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+
+type Cache = std::sync::Mutex<HashMap<String, (std::time::Instant, ProviderMetadataWithLogout)>>;
+
+fn cache() -> &'static Cache {
+    static CACHE: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
+    CACHE.get_or_init(Default::default)
+}
+
+async fn metadata(
+    issuer_url: &str,
+    http: &reqwest::Client,
+) -> Result<ProviderMetadataWithLogout, Failure> {
+    let fresh = |(at, m): &(std::time::Instant, ProviderMetadataWithLogout)| {
+        (at.elapsed() < DISCOVERY_TTL).then(|| m.clone())
+    };
+    if let Some(m) = cache()
+        .lock()
+        .ok()
+        .and_then(|c| c.get(issuer_url).and_then(fresh))
+    {
+        return Ok(m);
+    }
+    let issuer = IssuerUrl::new(issuer_url.to_string())
+        .map_err(|e| Failure::new(UNREACHABLE, format!("issuer: {e}")))?;
+    let meta = ProviderMetadataWithLogout::discover_async(issuer, http)
+        .await
+        .map_err(|e| Failure::new(UNREACHABLE, format!("discovery: {e}")))?;
+    if let Ok(mut c) = cache().lock() {
+        c.insert(
+            issuer_url.to_string(),
+            (std::time::Instant::now(), meta.clone()),
+        );
+    }
+    Ok(meta)
+}
+
+/// The provider's discovery document and keys (`metadata`: reused for a minute), made into a
+/// client for this provider's id, secret and redirect address.
 pub async fn discover(
     p: &Provider,
     client_secret: Option<String>,
     redirect_uri: &str,
 ) -> Result<Discovered, Failure> {
     let http = http()?;
-    let issuer = IssuerUrl::new(p.issuer.clone())
-        .map_err(|e| Failure::new(UNREACHABLE, format!("issuer: {e}")))?;
-    let meta = ProviderMetadataWithLogout::discover_async(issuer, &http)
-        .await
-        .map_err(|e| Failure::new(UNREACHABLE, format!("discovery: {e}")))?;
+    let meta = metadata(&p.issuer, &http).await?;
     let end_session = meta.additional_metadata().end_session_endpoint.clone();
     let redirect = RedirectUrl::new(redirect_uri.to_string())
         .map_err(|e| Failure::new(UNREACHABLE, format!("redirect uri: {e}")))?;
