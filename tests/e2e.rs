@@ -77,6 +77,37 @@ fn create_user(dir: &Path, email: &str, role: &str) {
     assert!(child.wait().unwrap().success(), "user {email} created");
 }
 
+/// Starts tests/oidc's provider for `base` with the sso journey's partner; its issuer.
+fn oidc_provider(dir: &Path, base: &str) -> Result<(Server, String), String> {
+    use std::io::BufRead;
+    let oidc = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oidc");
+    if !oidc.join("node_modules/oidc-provider").exists() {
+        return Err("oidc-provider is not installed (cd tests/oidc && npm ci)".into());
+    }
+    let users = dir.join("oidc-users.json");
+    let partner = r#"{"sso-partner":{"email":"sam@partner.e2e.example","name":"Sam Partner"}}"#;
+    std::fs::write(&users, partner).map_err(|e| e.to_string())?;
+    let mut child = Command::new("node")
+        .current_dir(&oidc)
+        .arg("provider.mjs")
+        .arg(&users)
+        .arg(format!("{base}/sso/partner/callback"))
+        .arg(format!("{base}/login"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("node provider.mjs: {e}"))?;
+    let mut lines = std::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let first = lines.next().and_then(Result::ok).unwrap_or_default();
+    // Keep draining, so a later line never meets a closed pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    let issuer = serde_json::from_str::<serde_json::Value>(&first)
+        .ok()
+        .and_then(|v| v["issuer"].as_str().map(str::to_string))
+        .ok_or_else(|| format!("the provider printed {first:?}, not its issuer"))?;
+    Ok((Server(child), issuer))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browser_journeys_of_every_persona() {
     if let Some(why) = missing() {
@@ -108,6 +139,15 @@ async fn browser_journeys_of_every_persona() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
+    // The sso journey's identity provider: oidc-provider from tests/oidc, on a free port.
+    let (_provider, issuer) = match oidc_provider(data.path(), &base) {
+        Ok((p, i)) => (Some(p), i),
+        Err(why) => {
+            common::skip(&format!("the sso browser journey: {why}"));
+            (None, String::new())
+        }
+    };
+
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e-shots");
     let _ = std::fs::remove_dir_all(&shots);
     let run = tokio::process::Command::new("node")
@@ -121,6 +161,7 @@ async fn browser_journeys_of_every_persona() {
         .env("SHOTS_DIR", &shots)
         .env("OUTBOX_DIR", data.path().join("outbox"))
         .env("CHROMIUM", chromium())
+        .env("OIDC_ISSUER", &issuer)
         .kill_on_drop(true)
         .output();
     let out = tokio::time::timeout(Duration::from_secs(300), run)

@@ -113,7 +113,12 @@ async fn invite_submit(
     if let Some(p) = governed {
         let unset = crate::token::new_token("sso-unset");
         return match invitations::accept(&state, &token, &f.name, &unset, &client).await {
-            Ok(_) => Ok(Redirect::to(&format!("/sso/{}/start?next=/", p.id)).into_response()),
+            Ok(_) => crate::sso::flow::continue_to(
+                "Your account is ready",
+                &format!("Now sign in with {}…", p.name),
+                &format!("/sso/{}/start?next=/", p.id),
+                &format!("Continue with {}", p.name),
+            ),
             Err(e) => Err(e.into()),
         };
     }

@@ -222,8 +222,7 @@ async fn logout(State(state): State<AppState>, session: Session) -> PageResult<R
         .flush()
         .await
         .map_err(|e| AppError::Internal(e.into()))?;
-    let to = crate::sso::flow::after_logout(&state, memo).await;
-    Ok(Redirect::to(&to).into_response())
+    crate::sso::flow::after_logout(&state, memo).await
 }
 
 // ---- first-run setup -------------------------------------------------------------------

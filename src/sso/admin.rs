@@ -205,7 +205,7 @@ async fn saved(
     match r {
         Ok(p) => me.flash(format!("Saved the provider {}.", p.name)).await,
         Err(AppError::Unprocessable(m) | AppError::Conflict(m) | AppError::BadRequest(m)) => {
-            me.flash(format!("Not saved — {m}")).await
+            me.flash(format!("Not saved: {m}")).await
         }
         Err(e) => return Err(e.into()),
     }
@@ -257,7 +257,7 @@ async fn delete_form(
             me.flash("Provider deleted; its button is gone from the sign-in page.")
                 .await
         }
-        Err(AppError::Conflict(m)) => me.flash(format!("Not deleted — {m}")).await,
+        Err(AppError::Conflict(m)) => me.flash(format!("Not deleted: {m}")).await,
         Err(e) => return Err(e.into()),
     }
     Ok(Redirect::to("/admin/sso#providers").into_response())

@@ -80,6 +80,31 @@ async fn failed(
     Ok((status, render(&page)?).into_response())
 }
 
+#[derive(Template)]
+#[template(path = "accounts/sso_continue.html")]
+struct ContinuePage {
+    layout: Layout,
+    heading: String,
+    message: String,
+    url: String,
+    button: String,
+}
+
+/// A page that goes on to `url` by itself (and by its button), for the way from a form to the
+/// provider: a redirect answering a form would be blocked by the pages' CSP `form-action
+/// 'self'`, which browsers apply to every redirect after a form is sent; a page's own refresh
+/// is a new navigation.
+pub fn continue_to(heading: &str, message: &str, url: &str, button: &str) -> PageResult<Response> {
+    let page = ContinuePage {
+        layout: Layout::anonymous(heading),
+        heading: heading.into(),
+        message: message.into(),
+        url: url.into(),
+        button: button.into(),
+    };
+    Ok(render(&page)?.into_response())
+}
+
 const UNKNOWN: &str =
     "This sign-in option does not exist (any more). Start again from the sign-in page.";
 const STALE: &str =
@@ -227,21 +252,32 @@ async fn callback(
     Ok(Redirect::to(&flow.next).into_response())
 }
 
-/// Where logout sends the browser: the provider's end-session address when the session was
-/// opened through a provider that has one, else the sign-in page.
-pub async fn after_logout(state: &AppState, memo: Option<LogoutMemo>) -> String {
+/// What logout answers: the sign-in page, or — when the session was opened through a provider
+/// that supports RP-initiated logout — a page going on to the provider's end-session address,
+/// so the provider's session ends too (a page, not a redirect: see `continue_to`).
+pub async fn after_logout(state: &AppState, memo: Option<LogoutMemo>) -> PageResult<Response> {
     let back = format!("{}/login", state.config.public_url.trim_end_matches('/'));
-    let Some(memo) = memo else {
-        return "/login".into();
+    let to_provider = match memo {
+        None => None,
+        Some(memo) => match load(state, &memo.provider).await {
+            Err(_) => None,
+            Ok((p, secret)) => {
+                let redirect_uri = p.redirect_uri(&state.config.public_url);
+                oidc::discover(&p, secret, &redirect_uri)
+                    .await
+                    .ok()
+                    .and_then(|d| d.logout_url(&memo.id_token, &back))
+                    .map(|url| (p.name, url))
+            }
+        },
     };
-    let Ok((p, secret)) = load(state, &memo.provider).await else {
-        return "/login".into();
-    };
-    let redirect_uri = p.redirect_uri(&state.config.public_url);
-    match oidc::discover(&p, secret, &redirect_uri).await {
-        Ok(d) => d
-            .logout_url(&memo.id_token, &back)
-            .unwrap_or_else(|| "/login".into()),
-        Err(_) => "/login".into(),
+    match to_provider {
+        None => Ok(Redirect::to("/login").into_response()),
+        Some((name, url)) => continue_to(
+            "You are signed out",
+            &format!("Signing you out of {name} too…"),
+            &url,
+            &format!("Sign out of {name}"),
+        ),
     }
 }

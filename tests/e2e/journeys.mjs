@@ -14,6 +14,10 @@
 //                wrong files refused with the reason, right ones sent with a title each (the big
 //                one through tus), what they delivered still listed after a reload; checked
 //                through the admin's API.
+//   6. sso     — the admin adds an OpenID provider on /admin/sso (a real oidc-provider started by
+//                tests/e2e.rs, OIDC_ISSUER); a partner signs in on a phone with "Sign in with …"
+//                through the provider's login and consent, lands in the library, signs out of
+//                both; an unknown provider's page is a friendly one. Skipped without OIDC_ISSUER.
 //
 // Every visited page is checked (no sideways scrolling, named form controls, no broken images or
 // script errors; on the main pages Tab from the top reaches the main action with a visible focus)
@@ -1052,13 +1056,99 @@ async function senderJourney() {
 }
 
 // =============================================================================================
+// =============================================================================================
+// Single sign-on (issue 20): the admin registers the provider through the page; a partner of
+// the provider's domain signs in with its button on a phone (the account is made at the first
+// sign-in) and signs out of the portal and of the provider.
+async function ssoJourney() {
+  const J = new Journey('sso', { shotsDir: SHOTS, base: BASE });
+  running = J;
+  journeys.push(J);
+  const ISSUER = env('OIDC_ISSUER', '');
+  if (!ISSUER) {
+    J.log('skipped: no OIDC_ISSUER (tests/e2e.rs starts the provider from tests/oidc)');
+    return J;
+  }
+  const admin = await newContext(DESKTOP);
+  const page = await admin.newPage();
+  J.watch(page);
+  await signIn(J, page, ADMIN, 'sso-01-sign-in');
+  await J.step('add the provider on /admin/sso', async () => {
+    await open(page, '/admin/sso');
+    await J.checkPage(page, '02-sso-empty');
+    const add = page.locator('form[action="/admin/sso/providers"]');
+    if (!(await add.isVisible())) await page.getByText('Add a provider').click();
+    await add.getByLabel(/^Id/).fill('partner');
+    await add.getByLabel(/^Button name/).fill('Partner ID');
+    await add.getByLabel('Issuer URL').fill(ISSUER);
+    await add.getByLabel('Client id').fill('assetport');
+    await add.getByLabel('Client secret').fill('assetport-test-secret');
+    await add.getByLabel('Scopes').fill('openid email profile groups');
+    await add.getByLabel(/^Allowed domains/).fill('partner.e2e.example');
+    await clickAndLoad(page, add.getByRole('button', { name: 'Add provider' }));
+    const flash = await textOf(page, '[role=status], .flash');
+    expect(/Saved the provider Partner ID/.test(flash), `after saving the page says "${flash}"`);
+    expect((await page.content()).includes(`${BASE}/sso/partner/callback`), 'the redirect address to register is not shown');
+    await J.checkPage(page, '03-sso-provider');
+  }, page);
+  await admin.close();
+
+  const phone = await newContext(PHONE);
+  const p = await phone.newPage();
+  J.watch(p);
+  await J.step('a partner signs in with the provider', async () => {
+    await open(p, '/login');
+    const button = p.getByRole('link', { name: 'Sign in with Partner ID' });
+    expect(await button.count() === 1, 'no "Sign in with Partner ID" on the sign-in page');
+    await J.checkPage(p, '04-login-with-sso');
+    await clickAndLoad(p, button);
+    expect(p.url().startsWith(ISSUER), `the button led to ${p.url()}, not the provider`);
+    await p.locator('input[name=login]').fill('sso-partner');
+    await p.locator('input[name=password]').fill('any password');
+    await clickAndLoad(p, p.locator('button[type=submit]').first());
+    // The provider's consent, then back to the portal.
+    const nav = p.waitForURL((u) => u.toString().startsWith(BASE), { timeout: 15000 });
+    await p.locator('button[type=submit]').first().click();
+    await nav;
+    await p.waitForLoadState('load');
+    await noErrorBox(p);
+    expect(new URL(p.url()).pathname === '/', `after the provider the partner is at ${rel(p.url(), BASE)}`);
+    expect(await p.getByRole('button', { name: 'Sign out' }).count() === 1, 'not signed in after the provider');
+    await J.checkPage(p, '05-signed-in');
+  }, p);
+  await J.step('signing out ends the provider\'s session too', async () => {
+    // The portal's answer is a page that goes on to the provider by itself (a redirect after
+    // the form would be blocked by the CSP's form-action 'self').
+    const away = p.waitForURL((u) => u.toString().startsWith(ISSUER), { timeout: 15000 });
+    away.catch(() => {});
+    await p.getByRole('button', { name: 'Sign out' }).click();
+    await away.catch(() => { throw new Error(`sign-out stopped at ${rel(p.url(), BASE)}, not the provider's logout`); });
+    await p.waitForLoadState('load');
+    const nav = p.waitForURL((u) => u.toString().startsWith(BASE), { timeout: 15000 });
+    await p.getByRole('button', { name: /Yes, sign me out/ }).click();
+    await nav;
+    await p.waitForLoadState('load');
+    expect(new URL(p.url()).pathname === '/login', `after the provider's logout the browser is at ${rel(p.url(), BASE)}`);
+    await J.checkPage(p, '06-signed-out');
+  }, p);
+  await J.step('an unknown provider is a page in plain words', async () => {
+    await open(p, '/sso/nobody/start', 404);
+    const h1 = await textOf(p, 'h1');
+    expect(h1 === 'Sign-in did not complete', `h1 "${h1}"`);
+    expect(await p.getByRole('link', { name: /Back to sign-in/ }).count() === 1, 'no way back to sign-in');
+    await J.checkPage(p, '07-unknown-provider');
+  }, p);
+  await phone.close();
+  return J;
+}
+
 async function main() {
   console.log(`assetport browser journeys against ${BASE}; screenshots in ${SHOTS}`);
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
   console.log(`chromium ${browser.version()} (${CHROMIUM})`);
   // The sender's journey builds its own folder and link, so it runs whatever the others did.
   const order = [['admin', adminJourney], ['partner', partnerJourney], ['agency', agencyJourney], ['visitor', visitorJourney],
-    ['sender', senderJourney, { independent: true }]];
+    ['sender', senderJourney, { independent: true }], ['sso', ssoJourney, { independent: true }]];
   // JOURNEYS=sender (comma-separated names) runs only those; partner, agency and visitor need admin.
   const only = env('JOURNEYS', '').split(',').map((n) => n.trim()).filter(Boolean);
   const unknown = only.filter((n) => !order.some(([name]) => name === n));
