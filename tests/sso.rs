@@ -788,6 +788,21 @@ async fn a_provider_from_the_config_file_is_read_only(app: TestApp) {
         app.count("user_groups").await >= 1,
         "its mapped group was made"
     );
+    // Another instance starting with the same file saves nothing new.
+    let other = app.another_instance(crate::corp).await;
+    assert_eq!(events(&app, "sso_provider_saved").await.len(), 1);
+    other.stop().await;
+    // A changed file is saved (and recorded) by the next instance to start.
+    let other = app
+        .another_instance(|c| {
+            crate::corp(c);
+            c.sso[0].name = "Corp SSO".into();
+        })
+        .await;
+    assert_eq!(events(&app, "sso_provider_saved").await.len(), 2);
+    let p = expect_json(admin.get("/sso/providers/corp").await, 200).await;
+    assert_eq!(p["name"], "Corp SSO");
+    other.stop().await;
 }
 
 fn corp(c: &mut assetport::config::Config) {

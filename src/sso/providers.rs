@@ -251,6 +251,13 @@ pub async fn save(
     }
     let c = check(state, input, source == Source::Config).await?;
     let secret = state.secret.expose();
+    if source == Source::Config {
+        if let Some(p) = &existing {
+            if unchanged(state, &id, &c, p).await? {
+                return Ok(p.clone());
+            }
+        }
+    }
     let sealed = match (&c.secret, &existing) {
         (Some(s), _) => seal::seal(secret, &id, s),
         (None, Some(p)) => p.client_secret_sealed.clone(),
@@ -317,6 +324,43 @@ pub async fn save(
     }
     state.events.record(e, client).await?;
     get(&state.db, &id).await
+}
+
+/// Whether the config file says what is stored already (every instance saves the file's
+/// providers at each start; only a change is saved and recorded).
+async fn unchanged(
+    state: &AppState,
+    id: &str,
+    c: &Checked,
+    p: &Provider,
+) -> Result<bool, AppError> {
+    let same_secret = match &c.secret {
+        None => true,
+        Some(s) => {
+            seal::open(state.secret.expose(), id, &p.client_secret_sealed).as_deref()
+                == Some(s.as_str())
+        }
+    };
+    let row = sqlx::query(
+        "SELECT 1 AS one FROM sso_providers WHERE id = $1 AND name = $2 AND issuer = $3 \
+         AND client_id = $4 AND scopes = $5 AND groups_claim = $6 AND group_map = $7 \
+         AND admin_values = $8 AND allowed_domains = $9 AND jit = $10 AND sso_only = $11 \
+         AND source = 'config'",
+    )
+    .bind(id)
+    .bind(&c.name)
+    .bind(&c.issuer)
+    .bind(&c.client_id)
+    .bind(&c.scopes)
+    .bind(&c.groups_claim)
+    .bind(&c.group_map)
+    .bind(&c.admin_values)
+    .bind(&c.allowed_domains)
+    .bind(c.jit as i64)
+    .bind(c.sso_only as i64)
+    .fetch_optional(&state.db.pool)
+    .await?;
+    Ok(same_secret && row.is_some())
 }
 
 /// Deletes a provider and its links to accounts (the accounts stay, and can sign in with a
