@@ -121,6 +121,24 @@ struct Checked {
     sso_only: bool,
 }
 
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+impl Checked {
+    /// Binds the settings, in the column order both statements use ($2 to $11).
+    fn bind_settings<'q>(&'q self, q: AnyQuery<'q>) -> AnyQuery<'q> {
+        q.bind(&self.name)
+            .bind(&self.issuer)
+            .bind(&self.client_id)
+            .bind(&self.scopes)
+            .bind(&self.groups_claim)
+            .bind(&self.group_map)
+            .bind(&self.admin_values)
+            .bind(&self.allowed_domains)
+            .bind(self.jit as i64)
+            .bind(self.sso_only as i64)
+    }
+}
+
 /// Checks everything; group names that do not exist are a 422, unless `create_groups` (the
 /// config file's providers make the groups they name).
 async fn check(
@@ -270,29 +288,18 @@ pub async fn save(
         "admin"
     };
     let sql = if existing.is_some() {
-        "UPDATE sso_providers SET name = $2, issuer = $3, client_id = $4, \
-         client_secret_sealed = $5, scopes = $6, groups_claim = $7, group_map = $8, \
-         admin_values = $9, allowed_domains = $10, jit = $11, sso_only = $12, source = $13, \
-         updated_at = $14 WHERE id = $1"
+        "UPDATE sso_providers SET name = $2, issuer = $3, client_id = $4, scopes = $5, \
+         groups_claim = $6, group_map = $7, admin_values = $8, allowed_domains = $9, jit = $10, \
+         sso_only = $11, client_secret_sealed = $12, source = $13, updated_at = $14 WHERE id = $1"
     } else {
-        "INSERT INTO sso_providers (id, name, issuer, client_id, client_secret_sealed, scopes, \
-         groups_claim, group_map, admin_values, allowed_domains, jit, sso_only, source, \
+        "INSERT INTO sso_providers (id, name, issuer, client_id, scopes, groups_claim, group_map, \
+         admin_values, allowed_domains, jit, sso_only, client_secret_sealed, source, \
          created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)"
     };
-    let res = sqlx::query(sql)
-        .bind(&id)
-        .bind(&c.name)
-        .bind(&c.issuer)
-        .bind(&c.client_id)
+    let res = c
+        .bind_settings(sqlx::query(sql).bind(&id))
         .bind(&sealed)
-        .bind(&c.scopes)
-        .bind(&c.groups_claim)
-        .bind(&c.group_map)
-        .bind(&c.admin_values)
-        .bind(&c.allowed_domains)
-        .bind(c.jit as i64)
-        .bind(c.sso_only as i64)
         .bind(src)
         .bind(now)
         .execute(&state.db.pool)
@@ -341,25 +348,14 @@ async fn unchanged(
                 == Some(s.as_str())
         }
     };
-    let row = sqlx::query(
-        "SELECT 1 AS one FROM sso_providers WHERE id = $1 AND name = $2 AND issuer = $3 \
+    let sql = "SELECT 1 AS one FROM sso_providers WHERE id = $1 AND name = $2 AND issuer = $3 \
          AND client_id = $4 AND scopes = $5 AND groups_claim = $6 AND group_map = $7 \
          AND admin_values = $8 AND allowed_domains = $9 AND jit = $10 AND sso_only = $11 \
-         AND source = 'config'",
-    )
-    .bind(id)
-    .bind(&c.name)
-    .bind(&c.issuer)
-    .bind(&c.client_id)
-    .bind(&c.scopes)
-    .bind(&c.groups_claim)
-    .bind(&c.group_map)
-    .bind(&c.admin_values)
-    .bind(&c.allowed_domains)
-    .bind(c.jit as i64)
-    .bind(c.sso_only as i64)
-    .fetch_optional(&state.db.pool)
-    .await?;
+         AND source = 'config'";
+    let row = c
+        .bind_settings(sqlx::query(sql).bind(id))
+        .fetch_optional(&state.db.pool)
+        .await?;
     Ok(same_secret && row.is_some())
 }
 
