@@ -223,18 +223,21 @@ async fn apply_claims(
     if !p.admin_values.is_empty() {
         let admin = p.admin_values.iter().any(|v| values.contains(v));
         let to = match (admin, account.role) {
-            (true, Role::Member) => Some(Role::Admin),
+            (true, Role::Member) => {
+                sqlx::query("UPDATE users SET role = 'admin', updated_at = $1 WHERE id = $2")
+                    .bind(state.clock.now_ms())
+                    .bind(&account.id)
+                    .execute(&state.db.pool)
+                    .await?;
+                Some(Role::Admin)
+            }
             // The last admin stays one (an empty claim must not lock the portal).
-            (false, Role::Admin) if users::count_admins(&state.db).await? > 1 => Some(Role::Member),
+            (false, Role::Admin) => users::demote_unless_last_admin(&state.db, &account.id)
+                .await?
+                .then_some(Role::Member),
             _ => None,
         };
         if let Some(role) = to {
-            sqlx::query("UPDATE users SET role = $1, updated_at = $2 WHERE id = $3")
-                .bind(role.as_str())
-                .bind(state.clock.now_ms())
-                .bind(&account.id)
-                .execute(&state.db.pool)
-                .await?;
             changes.push(format!("role {}", role.as_str()));
         }
     }
