@@ -80,6 +80,13 @@ pub async fn resolve(
     if !p.allows(&email) {
         return Err(Failure::new(DOMAIN, format!("{email}: domain not allowed")));
     }
+    // A domain an "SSO only" provider governs signs in through that provider alone.
+    if let Some(g) = super::governing(&state.db, &email).await.map_err(internal)? {
+        if g.id != p.id {
+            let why = format!("{email}: signs in only through {} (SSO only)", g.id);
+            return Err(Failure::new(DOMAIN, why));
+        }
+    }
     let user_id = match linked(state, p, &who.subject).await.map_err(internal)? {
         Some(id) => id,
         None => {
