@@ -81,7 +81,10 @@ pub async fn resolve(
         return Err(Failure::new(DOMAIN, format!("{email}: domain not allowed")));
     }
     // A domain an "SSO only" provider governs signs in through that provider alone.
-    if let Some(g) = super::governing(&state.db, &email).await.map_err(internal)? {
+    if let Some(g) = super::governing(&state.db, &email)
+        .await
+        .map_err(internal)?
+    {
         if g.id != p.id {
             let why = format!("{email}: signs in only through {} (SSO only)", g.id);
             return Err(Failure::new(DOMAIN, why));
@@ -97,6 +100,13 @@ pub async fn resolve(
                 ));
             }
             match users::by_email(&state.db, &email).await.map_err(internal)? {
+                // An admin's account is linked only by a provider the admin named its domain
+                // for: one open to any address would hand the portal to whoever that provider
+                // lets claim the admin's address.
+                Some(a) if a.is_admin() && p.allowed_domains.is_empty() => {
+                    let why = format!("{email}: an admin, and {} allows any domain", p.id);
+                    return Err(Failure::new(DOMAIN, why));
+                }
                 Some(a) => {
                     let id = link(state, p, &who.subject, &a.id)
                         .await
