@@ -9,231 +9,37 @@
 //! address, a disallowed domain, a foreign audience, an expired ID token, JIT off — each a
 //! page in plain words, an `sso_login_failed` event and no account. Both databases.
 mod common;
-use std::path::PathBuf;
-use std::process::Stdio;
-
 use assetport::accounts::users::Role;
+use common::oidc::*;
 use common::*;
 use serde_json::{json, Value};
 use sqlx::Row;
-use tokio::io::{AsyncBufReadExt, BufReader};
-
-/// A running provider and the users file it reads at every sign-in.
-struct Idp {
-    issuer: String,
-    users: PathBuf,
-    _dir: tempfile::TempDir,
-    _child: tokio::process::Child,
-}
-
-impl Idp {
-    fn set_users(&self, users: Value) {
-        std::fs::write(&self.users, users.to_string()).expect("users file");
-    }
-}
-
-fn oidc_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/oidc")
-}
-
-/// Starts the provider for the given portal base URLs (their callbacks and `/login` are
-/// registered); `None` (a recorded skip) without node or `npm ci` in tests/oidc.
-async fn idp(bases: &[&str], users: Value) -> Option<Idp> {
-    if !oidc_dir().join("node_modules/oidc-provider").exists() {
-        skip("tests/oidc has no node_modules (run `npm ci` there)");
-        return None;
-    }
-    let dir = tempfile::tempdir().expect("temp dir");
-    let file = dir.path().join("users.json");
-    std::fs::write(&file, users.to_string()).expect("users file");
-    let redirects: Vec<String> = bases
-        .iter()
-        .map(|b| format!("{b}/sso/partner/callback"))
-        .collect();
-    let logouts: Vec<String> = bases.iter().map(|b| format!("{b}/login")).collect();
-    let mut child = match tokio::process::Command::new("node")
-        .current_dir(oidc_dir())
-        .arg("provider.mjs")
-        .arg(&file)
-        .arg(redirects.join(","))
-        .arg(logouts.join(","))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-    {
-        Ok(c) => c,
-        Err(e) => {
-            skip(&format!("node could not start: {e}"));
-            return None;
-        }
-    };
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let first = tokio::time::timeout(std::time::Duration::from_secs(20), lines.next_line())
-        .await
-        .expect("the provider printed its issuer in time")
-        .expect("provider output")
-        .expect("a line");
-    // Keep reading what the provider prints, so a later line never meets a closed pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    let issuer = serde_json::from_str::<Value>(&first).expect("issuer JSON")["issuer"]
-        .as_str()
-        .expect("issuer")
-        .to_string();
-    Some(Idp {
-        issuer,
-        users: file,
-        _dir: dir,
-        _child: child,
-    })
-}
 
 fn alice(groups: &[&str]) -> Value {
     json!({ "email": "alice@partner.test", "name": "Alice Doe", "groups": groups })
 }
 
-/// The provider as an admin registers it through the API.
+/// The provider as an admin registers it through the API, mapping two groups.
 async fn register(admin: &Api, issuer: &str, extra: Value) -> Value {
     let mut body = json!({
-        "id": "partner", "name": "Partner ID", "issuer": issuer,
-        "client_id": "assetport", "client_secret": "assetport-test-secret",
-        "scopes": ["openid", "email", "profile", "groups"],
+        "name": "Partner ID",
         "group_map": { "retail": ["Retail"], "press": ["Press"] },
-        "admin_values": ["portal-admins"],
-        "allowed_domains": ["partner.test"],
     });
     if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
         b.extend(e);
     }
-    admin.post_ok("/sso/providers", body, 201).await
-}
-
-fn form_action(html: &str) -> String {
-    let m = "action=\"";
-    let start = html.find(m).expect("a form") + m.len();
-    let end = html[start..].find('"').expect("action end") + start;
-    html[start..end].replace("&amp;", "&")
-}
-
-/// Where a page's `<meta http-equiv="refresh">` goes (its button goes to the same place).
-fn refresh_target(html: &str) -> String {
-    let m = "content=\"0;url=";
-    let start = html
-        .find(m)
-        .unwrap_or_else(|| panic!("no refresh in {html}"))
-        + m.len();
-    let end = html[start..].find('"').unwrap() + start;
-    // As a browser reads the attribute: askama writes `&` as `&#38;`.
-    let url = html[start..end].replace("&#38;", "&").replace("&amp;", "&");
-    assert!(
-        html.contains(&format!("href=\"{}\"", &html[start..end])),
-        "a button too"
-    );
-    url
-}
-
-fn absolute(base: &str, loc: &str) -> String {
-    if loc.starts_with("http") {
-        loc.to_string()
-    } else {
-        format!("{base}{loc}")
-    }
-}
-
-/// Drives the provider's pages as a person would (login form: `login` is the user id; then
-/// consent) from `start` (the provider's authorisation address) until the provider sends
-/// the browser back to a portal; returns that callback address, not yet followed.
-async fn through_provider(b: &Browser, idp: &Idp, start: &str, login: &str) -> String {
-    let mut url = start.to_string();
-    for _ in 0..12 {
-        let r = b.client.get(&url).send().await.expect("provider");
-        let status = r.status().as_u16();
-        if status == 302 || status == 303 {
-            let loc = absolute(&idp.issuer, &location(&r));
-            if !loc.starts_with(&idp.issuer) {
-                return loc;
-            }
-            url = loc;
-            continue;
-        }
-        let html = r.text().await.unwrap_or_default();
-        assert_eq!(status, 200, "provider page {url}: {html}");
-        let action = absolute(&idp.issuer, &form_action(&html));
-        let fields: Vec<(&str, &str)> = if html.contains("name=\"login\"") {
-            vec![("prompt", "login"), ("login", login), ("password", "any")]
-        } else {
-            vec![("prompt", "consent")]
-        };
-        let r = b
-            .client
-            .post(&action)
-            .form(&fields)
-            .send()
-            .await
-            .expect("provider form");
-        assert!(r.status().is_redirection(), "form {action}: {}", r.status());
-        url = absolute(&idp.issuer, &location(&r));
-        if !url.starts_with(&idp.issuer) {
-            return url;
-        }
-    }
-    panic!("the provider never sent the browser back");
+    register_as(admin, "partner", issuer, body).await
 }
 
 /// The sign-in button on `base`'s page → the provider's authorisation address.
 async fn press_button(b: &Browser, base: &str) -> String {
     let (_, html) = b.page("/login").await;
     assert!(html.contains("Sign in with Partner ID"), "{html}");
-    let r = b
-        .client
-        .get(format!("{base}/sso/partner/start?next=/collections"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303);
-    location(&r)
-}
-
-/// A whole sign-in on `app` as `login`; returns the callback's response.
-async fn sign_in(b: &Browser, idp: &Idp, login: &str) -> reqwest::Response {
-    let auth = press_button(b, &b.base).await;
-    let back = through_provider(b, idp, &auth, login).await;
-    b.client.get(&back).send().await.unwrap()
-}
-
-async fn events(app: &TestApp, kind: &str) -> Vec<String> {
-    sqlx::query("SELECT detail FROM events WHERE kind = $1 ORDER BY created_at, id")
-        .bind(kind)
-        .fetch_all(&app.state.db.pool)
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.try_get::<String, _>("detail").unwrap())
-        .collect()
-}
-
-async fn groups_of(app: &TestApp, email: &str) -> Vec<String> {
-    let a = assetport::accounts::users::by_email(&app.state.db, email)
-        .await
-        .unwrap()
-        .expect("account");
-    assetport::accounts::groups::of_user(&app.state.db, &a.id)
-        .await
-        .unwrap()
+    start_at(b, base, "partner", "/collections").await
 }
 
 async fn role_of(app: &TestApp, email: &str) -> Role {
-    assetport::accounts::users::by_email(&app.state.db, email)
-        .await
-        .unwrap()
-        .expect("account")
-        .role
-}
-
-async fn who_is_signed_in(b: &Browser) -> (u16, String) {
-    let r = b.get("/account").await;
-    let s = r.status().as_u16();
-    (s, r.text().await.unwrap_or_default())
+    account(app, email).await.role
 }
 
 async fn a_partner_signs_in_and_groups_follow_the_claim(app: TestApp) {

@@ -267,6 +267,32 @@ pub async fn count_admins(db: &Db) -> Result<i64, sqlx::Error> {
         .try_get("n")
 }
 
+/// Makes admin `id` a member unless no other active admin would be left (the portal is never
+/// locked out); true if it did. The count and the change are one statement, and on PostgreSQL
+/// the active admins' rows are locked first, so two demotions at once cannot both see the
+/// other still an admin and leave none.
+pub async fn demote_unless_last_admin(db: &Db, id: &str) -> Result<bool, sqlx::Error> {
+    let mut tx = db.pool.begin().await?;
+    if db.dialect == db::Dialect::Postgres {
+        sqlx::query(
+            "SELECT id FROM users WHERE role = 'admin' AND disabled = 0 ORDER BY id FOR UPDATE",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+    }
+    let done = sqlx::query(
+        "UPDATE users SET role = 'member', updated_at = $1 WHERE id = $2 AND role = 'admin' \
+         AND (SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0 AND id <> $2) > 0",
+    )
+    .bind(db.clock.now_ms())
+    .bind(id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    tx.commit().await?;
+    Ok(done == 1)
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UserChanges {

@@ -80,6 +80,16 @@ pub async fn resolve(
     if !p.allows(&email) {
         return Err(Failure::new(DOMAIN, format!("{email}: domain not allowed")));
     }
+    // A domain an "SSO only" provider governs signs in through that provider alone.
+    if let Some(g) = super::governing(&state.db, &email)
+        .await
+        .map_err(internal)?
+    {
+        if g.id != p.id {
+            let why = format!("{email}: signs in only through {} (SSO only)", g.id);
+            return Err(Failure::new(DOMAIN, why));
+        }
+    }
     let user_id = match linked(state, p, &who.subject).await.map_err(internal)? {
         Some(id) => id,
         None => {
@@ -90,6 +100,13 @@ pub async fn resolve(
                 ));
             }
             match users::by_email(&state.db, &email).await.map_err(internal)? {
+                // An admin's account is linked only by a provider the admin named its domain
+                // for: one open to any address would hand the portal to whoever that provider
+                // lets claim the admin's address.
+                Some(a) if a.is_admin() && p.allowed_domains.is_empty() => {
+                    let why = format!("{email}: an admin, and {} allows any domain", p.id);
+                    return Err(Failure::new(DOMAIN, why));
+                }
                 Some(a) => {
                     let id = link(state, p, &who.subject, &a.id)
                         .await
@@ -223,18 +240,21 @@ async fn apply_claims(
     if !p.admin_values.is_empty() {
         let admin = p.admin_values.iter().any(|v| values.contains(v));
         let to = match (admin, account.role) {
-            (true, Role::Member) => Some(Role::Admin),
+            (true, Role::Member) => {
+                sqlx::query("UPDATE users SET role = 'admin', updated_at = $1 WHERE id = $2")
+                    .bind(state.clock.now_ms())
+                    .bind(&account.id)
+                    .execute(&state.db.pool)
+                    .await?;
+                Some(Role::Admin)
+            }
             // The last admin stays one (an empty claim must not lock the portal).
-            (false, Role::Admin) if users::count_admins(&state.db).await? > 1 => Some(Role::Member),
+            (false, Role::Admin) => users::demote_unless_last_admin(&state.db, &account.id)
+                .await?
+                .then_some(Role::Member),
             _ => None,
         };
         if let Some(role) = to {
-            sqlx::query("UPDATE users SET role = $1, updated_at = $2 WHERE id = $3")
-                .bind(role.as_str())
-                .bind(state.clock.now_ms())
-                .bind(&account.id)
-                .execute(&state.db.pool)
-                .await?;
             changes.push(format!("role {}", role.as_str()));
         }
     }

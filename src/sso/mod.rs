@@ -154,16 +154,10 @@ impl Provider {
     }
 }
 
-/// The "SSO only" provider that refuses `email` a password, if any: members (not admins, who
-/// keep a local break-glass sign-in) whose address is in one of its allowed domains.
-pub async fn password_refused(
-    db: &Db,
-    email: &str,
-    is_admin: bool,
-) -> Result<Option<Provider>, AppError> {
-    if is_admin {
-        return Ok(None);
-    }
+/// The "SSO only" provider that governs `email`, if any: one with `sso_only` whose allowed
+/// domains hold the address's domain. Its members sign in through it alone: no password
+/// (`password_refused`), and no other provider (`accounts::resolve`).
+pub async fn governing(db: &Db, email: &str) -> Result<Option<Provider>, AppError> {
     let domain = email.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
     if domain.is_empty() {
         return Ok(None);
@@ -172,4 +166,17 @@ pub async fn password_refused(
         .await?
         .into_iter()
         .find(|p| p.sso_only && p.allowed_domains.iter().any(|d| d == domain)))
+}
+
+/// The "SSO only" provider that refuses `email` a password, if any: the governing one, for
+/// members (not admins, who keep a local break-glass sign-in).
+pub async fn password_refused(
+    db: &Db,
+    email: &str,
+    is_admin: bool,
+) -> Result<Option<Provider>, AppError> {
+    if is_admin {
+        return Ok(None);
+    }
+    governing(db, email).await
 }

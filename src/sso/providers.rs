@@ -297,12 +297,16 @@ pub async fn save(
          created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)"
     };
+    // A subject is unique at its issuer only: links made through the old issuer would let the
+    // new issuer's user of the same `sub` into someone else's account, so they go with it.
+    let new_issuer = existing.as_ref().is_some_and(|p| p.issuer != c.issuer);
+    let mut tx = state.db.pool.begin().await?;
     let res = c
         .bind_settings(sqlx::query(sql).bind(&id))
         .bind(&sealed)
         .bind(src)
         .bind(now)
-        .execute(&state.db.pool)
+        .execute(&mut *tx)
         .await;
     match res {
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
@@ -312,9 +316,18 @@ pub async fn save(
         }
         r => r?,
     };
+    if new_issuer {
+        sqlx::query("DELETE FROM sso_identities WHERE provider_id = $1")
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
     let detail = format!(
         "{id} ({}{})",
-        if existing.is_some() {
+        if new_issuer {
+            "changed; a new issuer, so its links to accounts were removed"
+        } else if existing.is_some() {
             "changed"
         } else {
             "created"

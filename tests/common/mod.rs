@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod asks;
+pub mod oidc;
 pub mod s3;
 pub mod smtp;
 #[allow(unused_imports)] // not every test file asks
