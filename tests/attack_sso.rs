@@ -478,8 +478,8 @@ async fn the_provider_api_is_admin_only_and_never_tells_the_secret(app: TestApp)
     huge["group_map"] = json!({ "x": vec!["y".repeat(100); 40_000] });
     // The server may answer 413 before it has read the whole body and close the connection,
     // so the client can also see its sending cut off; either way nothing is stored.
-    let sent = admin
-        .client
+    // Its own client: the connection the server closes is not one the next requests reuse.
+    let sent = reqwest::Client::new()
         .post(admin.url("/sso/providers"))
         .bearer_auth(&admin.token)
         .json(&huge)
