@@ -395,7 +395,8 @@ fn router(state: AppState) -> Router {
             state.metrics.clone(),
             crate::metrics::track,
         ))
-        .layer(axum::Extension(config.trusted_proxies.clone()));
+        .layer(axum::Extension(config.trusted_proxies.clone()))
+        .layer(middleware::from_fn(crate::web::nul::refuse));
     // Spans name the route template, never the raw URI: URIs can carry secret tokens. Every
     // log line of a request carries its id, which the client also gets as X-Request-Id (kept
     // from a proxy that set one, e.g. nginx's $request_id).

@@ -80,7 +80,9 @@ pub fn from_row<R: Columns + ?Sized>(row: &R) -> Result<Account, sqlx::Error> {
 /// Emails compare case-insensitively: they are stored trimmed and lower-cased.
 pub fn normalize_email(raw: &str) -> Result<String, AppError> {
     let e = raw.trim().to_lowercase();
+    // One `@`: `a@partner.test@evil.test` would read as one domain here and another there.
     let valid = e.len() <= 254
+        && e.matches('@').count() == 1
         && e.split_once('@').is_some_and(|(l, d)| {
             !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.')
         })
@@ -349,4 +351,21 @@ pub async fn update(
         super::tokens::revoke_all_for_user(db, &user.id).await?;
     }
     Ok(user)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize_email;
+
+    #[test]
+    fn an_address_has_one_at_sign() {
+        assert_eq!(
+            normalize_email("  Ann@Partner.Test ").ok().as_deref(),
+            Some("ann@partner.test")
+        );
+        // Read as partner.test by one reader and as evil.test by another.
+        assert!(normalize_email("x@partner.test@evil.test").is_err());
+        assert!(normalize_email("x@@partner.test").is_err());
+        assert!(normalize_email("partner.test").is_err());
+    }
 }

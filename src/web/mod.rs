@@ -5,5 +5,6 @@ pub mod error_page;
 pub mod format;
 pub mod headers;
 pub mod layout;
+pub mod nul;
 pub mod signed_cookie;
 pub mod static_files;
