@@ -39,6 +39,7 @@ pub mod reports;
 pub mod requests;
 pub mod sanitize;
 pub mod scim;
+pub mod sealed;
 pub mod search;
 pub mod secret;
 pub mod secret_string;

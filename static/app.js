@@ -29,6 +29,27 @@ Array.prototype.forEach.call(document.querySelectorAll('[data-copy]'), function 
   field.addEventListener('focus', function () { field.select(); });
 });
 
+// "Copy" beside an address: the clipboard API where the page is a secure context, else the
+// field selected and copied the old way; the button says "Copied" for a moment.
+Array.prototype.forEach.call(document.querySelectorAll('[data-copy-button]'), function (button) {
+  var field = document.getElementById(button.getAttribute('data-copy-button'));
+  if (!field) return;
+  var label = button.textContent;
+  button.addEventListener('click', function () {
+    var done = function () {
+      button.textContent = 'Copied';
+      setTimeout(function () { button.textContent = label; }, 2000);
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(field.value).then(done, function () { field.select(); });
+    } else {
+      field.focus();
+      field.select();
+      try { if (document.execCommand('copy')) done(); } catch (e) { /* the field stays selected */ }
+    }
+  });
+});
+
 // The asset page's preview: a click opens it in a full-window dialog (fitted); a click on the
 // image there toggles its natural size, scrollable. Esc or the close button ends it.
 Array.prototype.forEach.call(document.querySelectorAll('[data-zoom]'), function (trigger) {

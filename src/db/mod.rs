@@ -148,6 +148,12 @@ pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0019_sso.sql"),
         include_str!("../../migrations/postgres/0019_sso.sql"),
     ),
+    (
+        20,
+        "link addresses kept sealed",
+        include_str!("../../migrations/sqlite/0020_link_addresses.sql"),
+        include_str!("../../migrations/postgres/0020_link_addresses.sql"),
+    ),
 ];
 
 impl Db {

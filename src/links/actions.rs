@@ -88,7 +88,7 @@ pub async fn rotate_link(
     id: &LinkId,
     client: &ClientInfo,
 ) -> Result<String, AppError> {
-    let token = super::rotate(&state.db, id).await?;
+    let token = super::rotate(&state.db, state.secret.expose(), id).await?;
     state
         .events
         .record(

@@ -308,16 +308,51 @@ pub async fn purge_expired(db: &Db, now: i64) -> Result<u64, sqlx::Error> {
     Ok(n)
 }
 
+/// The token kept sealed for `link_id`, so its page can show the address again.
+pub fn seal_token(secret: &str, link_id: &str, token: &str) -> String {
+    crate::sealed::seal(
+        secret,
+        crate::sealed::Purpose::ShareLinkToken,
+        link_id,
+        token,
+    )
+}
+
+/// The link's address again, when its token was kept (links made before addresses were kept
+/// have none) and still matches the hash lookups use.
+pub async fn address(
+    state: &crate::app::AppState,
+    link_id: &str,
+) -> Result<Option<String>, AppError> {
+    let row = sqlx::query("SELECT token_hash, token_sealed FROM links WHERE id = $1")
+        .bind(link_id)
+        .fetch_optional(&state.db.pool)
+        .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    use sqlx::Row;
+    let hash: String = row.try_get("token_hash")?;
+    let sealed: String = row.try_get("token_sealed")?;
+    let purpose = crate::sealed::Purpose::ShareLinkToken;
+    Ok(
+        crate::sealed::open(state.secret.expose(), purpose, link_id, &sealed)
+            .filter(|t| crate::token::secret_eq(&crate::token::hash_token(t), &hash))
+            .map(|t| url(&state.config.public_url, &t)),
+    )
+}
+
 /// A fresh token for an existing link: the old URL stops working at once, and unlock cookies
 /// issued for it die with it. Returns the new token.
-pub async fn rotate(db: &Db, id: &str) -> Result<String, AppError> {
+pub async fn rotate(db: &Db, secret: &str, id: &str) -> Result<String, AppError> {
     let token = new_token();
     let n = sqlx::query(
-        "UPDATE links SET token_hash = $1, unlock_epoch = unlock_epoch + 1 \
+        "UPDATE links SET token_hash = $1, token_sealed = $3, unlock_epoch = unlock_epoch + 1 \
          WHERE id = $2 AND revoked_at IS NULL",
     )
     .bind(crate::token::hash_token(&token))
     .bind(id)
+    .bind(seal_token(secret, id, &token))
     .execute(&db.pool)
     .await?
     .rows_affected();

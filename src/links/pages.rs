@@ -379,6 +379,8 @@ struct DetailPage {
     /// Requests about this link (renewals, access to a forwarded copy), newest first.
     rows: Vec<crate::requests::pages::RequestRow>,
     back: String,
+    /// The link's address, shown again (with Copy) when its token was kept.
+    address: Option<String>,
 }
 
 /// A line of the delivery table, ready to show.
@@ -472,7 +474,9 @@ async fn detail_page(
     } else {
         Vec::new()
     };
+    let address = super::address(&state, &link.id).await?;
     let page = DetailPage {
+        address,
         layout: Layout::for_user("Share link", &me, "links"),
         row: row(&state, &link, now).await?,
         active: link.state(now) == LinkState::Active,

@@ -116,10 +116,24 @@ pub async fn tell_deciders(state: &AppState, request: &Request, link: Option<&Li
 /// Tells the asker their request was approved, and what to use now.
 pub async fn tell_approved(state: &AppState, request: &Request, until: i64, url: Option<&str>) {
     let until = clock::human(until);
+    // The renewed link's own address, when it was kept (links made before addresses were
+    // kept have none: "the same address" then).
+    let renewed = match (request.kind, request.link_id.as_deref()) {
+        (Kind::Renewal, Some(id)) => crate::links::address(state, id).await.ok().flatten(),
+        _ => None,
+    };
     let result = match (request.kind, url) {
-        (Kind::Renewal, _) => {
-            format!("The link you asked about works again, at the same address, until {until}.")
-        }
+        (Kind::Renewal, _) => match renewed {
+            Some(u) => format!(
+                "The link you asked about works again until {until}:
+
+  {u}
+"
+            ),
+            None => {
+                format!("The link you asked about works again, at the same address, until {until}.")
+            }
+        },
         (Kind::Access, Some(url)) => format!(
             "Here is your own link, which works until {until}:\n\n  {url}\n\n\
              It asks for a one-time code sent to this address."

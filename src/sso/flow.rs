@@ -17,11 +17,12 @@ use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
 use super::oidc::{self, Failure, Started};
-use super::{accounts, get as provider, seal, Provider};
+use super::{accounts, get as provider, Provider};
 use crate::accounts::auth::safe_next;
 use crate::app::AppState;
 use crate::error::{AppError, PageResult};
 use crate::events::{Event, EventKind};
+use crate::sealed::{self, Purpose};
 use crate::web::client::ClientInfo;
 use crate::web::layout::{render, Layout};
 
@@ -116,7 +117,12 @@ async fn load(state: &AppState, id: &str) -> Result<(Provider, Option<String>), 
     let secret = if p.client_secret_sealed.is_empty() {
         None
     } else {
-        seal::open(state.secret.expose(), &p.id, &p.client_secret_sealed)
+        sealed::open(
+            state.secret.expose(),
+            Purpose::SsoClientSecret,
+            &p.id,
+            &p.client_secret_sealed,
+        )
     };
     Ok((p, secret))
 }

@@ -12,7 +12,8 @@
 //! - `accounts.rs`: which account a verified identity is (its subject, else its verified
 //!   address, else a new account), and its mapped groups and role.
 //! - `admin.rs`: the admin page and API.
-//! - `seal.rs`: the client secret at rest.
+//!
+//! The client secret is kept sealed (`crate::sealed`).
 use serde_json::Value;
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -25,7 +26,6 @@ pub mod admin;
 pub mod flow;
 pub mod oidc;
 pub mod providers;
-pub mod seal;
 
 /// One identity provider, as stored.
 #[derive(Clone, Debug)]

@@ -6,11 +6,12 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{get, seal, Provider};
+use super::{get, Provider};
 use crate::accounts::{groups, Account};
 use crate::app::AppState;
 use crate::error::AppError;
 use crate::events::{Event, EventKind};
+use crate::sealed::{self, Purpose};
 use crate::secret_string::SecretString;
 use crate::web::client::ClientInfo;
 
@@ -277,7 +278,7 @@ pub async fn save(
         }
     }
     let sealed = match (&c.secret, &existing) {
-        (Some(s), _) => seal::seal(secret, &id, s),
+        (Some(s), _) => sealed::seal(secret, Purpose::SsoClientSecret, &id, s),
         (None, Some(p)) => p.client_secret_sealed.clone(),
         (None, None) => String::new(),
     };
@@ -357,7 +358,13 @@ async fn unchanged(
     let same_secret = match &c.secret {
         None => true,
         Some(s) => {
-            seal::open(state.secret.expose(), id, &p.client_secret_sealed).as_deref()
+            sealed::open(
+                state.secret.expose(),
+                Purpose::SsoClientSecret,
+                id,
+                &p.client_secret_sealed,
+            )
+            .as_deref()
                 == Some(s.as_str())
         }
     };

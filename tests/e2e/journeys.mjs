@@ -359,6 +359,20 @@ async function adminJourney() {
     if (!url.startsWith(`${BASE}/s/`)) J.log(`     note: the link address ${url} is not on ${BASE} (ASSETPORT_PUBLIC_URL); the visitor opens ${BASE}${m[0]}`);
     S.link = { url, path: m[0], password: LINK_PASSWORD, recipient: RECIPIENT, title, assets: shared };
     await J.checkPage(page, '15-link-created');
+    // "Copy" puts the address on the clipboard (issue 21).
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: BASE });
+    await page.getByRole('button', { name: /^Copy/ }).first().click();
+    await poll(async () => (await textOf(page, 'button[data-copy-button]')) === 'Copied' || null, { ms: 5000 });
+    const copied = await page.evaluate(() => navigator.clipboard.readText());
+    expect(copied === url, `Copy put "${copied}" on the clipboard, expected ${url}`);
+  }, page);
+
+  await J.step('the link\'s page shows its address again, with Copy', async () => {
+    await clickAndLoad(page, page.getByRole('link', { name: 'Details' }).first());
+    const again = await page.locator('#link-address').inputValue();
+    expect(again === S.link.url, `the link's page shows "${again}", expected ${S.link.url}`);
+    expect(await page.getByRole('button', { name: 'Copy' }).count() === 1, 'no Copy button on the link\'s page');
+    await J.checkPage(page, '15b-link-detail');
   }, page);
 
   await J.step('the recipient\'s mail is in the outbox with the link', async () => {
