@@ -38,7 +38,8 @@ pub const LINK_INVITATION: Kind = Kind {
     key: "link_invitation",
     label: "Share link invitation",
     when: "to each recipient named when a share link is created",
-    subject: "{sender} shared files with you",
+    // "Northwind: Summer Roast 2027 — press kit": the brand and what is shared.
+    subject: "{portal}: {headline}",
     body: "{sender} shared files with you{title}.\n\n{message}Open: {link}\n\
            The link works until {expires}.\n{password_note}\n\
            If you did not expect this, you can ignore this message.\n",
@@ -46,6 +47,10 @@ pub const LINK_INVITATION: Kind = Kind {
         PORTAL,
         ("sender", "the name of the person who shared"),
         ("title", "“: ” and the share's title, or nothing"),
+        (
+            "headline",
+            "the share's title, or “<sender> shared files with you” without one",
+        ),
         (
             "message",
             "the sender's message and a blank line, or nothing",
@@ -168,7 +173,8 @@ pub const LINK_CODE: Kind = Kind {
     key: "link_code",
     label: "One-time code for a share link",
     when: "to a share link's recipient who asks for a code to open it",
-    subject: "Your code for the shared files",
+    // The code itself in the subject: read from the notification without opening the mail.
+    subject: "{code} is your code for the shared files",
     body: "Your code to open the shared files is:\n\n    {code}\n\nIt works for 10 minutes. \
            If you did not ask for it, ignore this message.\n",
     vars: &[PORTAL, ("code", "the six-digit code")],

@@ -247,9 +247,15 @@ impl Invitation<'_> {
             ""
         };
         let expires = clock::human(self.expires_at);
+        let headline = if self.title.is_empty() {
+            format!("{} shared files with you", self.sender)
+        } else {
+            self.title.to_string()
+        };
         let vars = [
             ("sender", self.sender),
             ("title", title_part.as_str()),
+            ("headline", headline.as_str()),
             ("message", message_part.as_str()),
             ("link", link_url),
             ("expires", expires.as_str()),

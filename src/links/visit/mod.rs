@@ -131,6 +131,8 @@ pub struct Refused {
     json: bool,
     /// A share link that ended: the friendly 410 page (`true` if it was revoked).
     gone_revoked: Option<bool>,
+    /// No link has this token: the visitor's "does not exist or has been mistyped" page.
+    unknown: bool,
 }
 
 impl Refused {
@@ -139,6 +141,7 @@ impl Refused {
             error,
             json,
             gone_revoked: None,
+            unknown: false,
         }
     }
 }
@@ -148,6 +151,7 @@ impl IntoResponse for Refused {
         match (self.json, self.gone_revoked) {
             (true, _) => self.error.into_response(),
             (false, Some(revoked)) => gone_page(revoked),
+            (false, None) if self.unknown => crate::web::error_page::unknown_link(),
             (false, None) => crate::web::error_page::for_visitor(self.error),
         }
     }
@@ -200,7 +204,10 @@ impl Knock {
     pub async fn miss(&self, state: &AppState, kind: &str) -> Refused {
         let key = format!("{kind}:{}", self.client.ip);
         match throttle::reserve(&state.db, &key, PROBES_PER_IP, state.clock.now_ms()).await {
-            Ok(_miss) => self.refuse(AppError::NotFound),
+            Ok(_miss) => Refused {
+                unknown: true,
+                ..self.refuse(AppError::NotFound)
+            },
             Err(e) => self.refuse(e),
         }
     }
