@@ -155,15 +155,7 @@ async fn a_new_issuer_does_not_inherit_the_old_issuers_links(app: TestApp) {
     assert_eq!(sign_in(&b, &old, "u1").await.status(), 303);
     assert!(who_is_signed_in(&b).await.1.contains("alice@partner.test"));
     // The admin moves the provider to another issuer (a new tenant, a migration).
-    let r = admin
-        .put(
-            "/sso/providers/partner",
-            json!({ "name": "Partner ID", "issuer": new.issuer, "client_id": "assetport",
-                    "scopes": ["openid", "email", "profile", "groups"],
-                    "allowed_domains": ["partner.test"] }),
-        )
-        .await;
-    assert_eq!(r.status(), 200);
+    reconfigure(&admin, &new.issuer, &["partner.test"], json!({})).await;
     let m = app.browser();
     let r = sign_in(&m, &new, "u1").await;
     assert_eq!(r.status(), 303, "{}", r.text().await.unwrap_or_default());
@@ -202,15 +194,7 @@ async fn an_any_domain_provider_cannot_take_over_an_admin(app: TestApp) {
     assert_eq!(sign_in(&b, &idp, "m").await.status(), 303);
     assert!(who_is_signed_in(&b).await.1.contains("member@example.com"));
     // A provider trusted for the admin's domain may link it (admins use SSO too).
-    let r = admin
-        .put(
-            "/sso/providers/partner",
-            json!({ "name": "Partner ID", "issuer": idp.issuer, "client_id": "assetport",
-                    "scopes": ["openid", "email", "profile", "groups"],
-                    "allowed_domains": ["example.com"] }),
-        )
-        .await;
-    assert_eq!(r.status(), 200);
+    reconfigure(&admin, &idp.issuer, &["example.com"], json!({})).await;
     let b = app.browser();
     assert_eq!(sign_in(&b, &idp, "fake-boss-caps").await.status(), 303);
     assert!(who_is_signed_in(&b).await.1.contains("admin@example.com"));

@@ -243,15 +243,13 @@ async fn bad_inputs_make_no_account(app: TestApp) {
     let b = app.browser();
     refused(sign_in(&b, &idp, "erin").await, 403, "did not confirm").await;
     // JIT off: nobody new.
-    let r = admin
-        .put(
-            "/sso/providers/partner",
-            json!({ "name": "Partner ID", "issuer": idp.issuer, "client_id": "assetport",
-                    "scopes": ["openid", "email", "profile", "groups"],
-                    "allowed_domains": ["partner.test"], "jit": false }),
-        )
-        .await;
-    assert_eq!(r.status(), 200);
+    reconfigure(
+        &admin,
+        &idp.issuer,
+        &["partner.test"],
+        json!({ "jit": false }),
+    )
+    .await;
     let b = app.browser();
     refused(sign_in(&b, &idp, "frank").await, 403, "invite you").await;
     // An unknown provider.

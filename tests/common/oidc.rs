@@ -260,3 +260,17 @@ pub fn refresh_target(html: &str) -> String {
     );
     url
 }
+
+/// The admin changes provider `partner` through the API (PUT: a whole new setting, no secret
+/// given, so the stored one stays) to `issuer`, `allowed_domains` and any `extra` fields;
+/// expects 200.
+pub async fn reconfigure(admin: &Api, issuer: &str, domains: &[&str], extra: Value) {
+    let mut body = json!({ "name": "Partner ID", "issuer": issuer, "client_id": "assetport",
+                           "scopes": ["openid", "email", "profile", "groups"],
+                           "allowed_domains": domains });
+    if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
+        b.extend(e);
+    }
+    let r = admin.put("/sso/providers/partner", body).await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
+}
