@@ -448,6 +448,9 @@ pub struct GalleryItem {
     pub subpath: Vec<String>,
     /// The version's rendition state: `ready` shows the thumbnail.
     pub render_state: String,
+    /// Pixel size, once the renderer has measured it.
+    pub width: Option<i64>,
+    pub height: Option<i64>,
 }
 
 pub async fn link_gallery(
@@ -466,17 +469,17 @@ pub async fn link_gallery(
     } = link_selection(link);
     let inner = format!(
         "SELECT a.id, a.title, v.filename, v.media_type, v.size, {rel_path} AS rel_path, \
-         v.render_state, \
+         v.render_state, v.width, v.height, \
          row_number() OVER (ORDER BY {order}) AS n {from} ORDER BY {order} LIMIT $4"
     );
     let sql = match db.dialect {
         crate::db::Dialect::Sqlite => format!(
             "SELECT json_group_array(json_array(id, title, filename, media_type, size, rel_path, \
-             render_state) ORDER BY n) AS j FROM ({inner}) g"
+             render_state, width, height) ORDER BY n) AS j FROM ({inner}) g"
         ),
         crate::db::Dialect::Postgres => format!(
             "SELECT COALESCE(json_agg(json_build_array(id, title, filename, media_type, size, \
-             rel_path, render_state) ORDER BY n)::text, '[]') AS j FROM ({inner}) g"
+             rel_path, render_state, width, height) ORDER BY n)::text, '[]') AS j FROM ({inner}) g"
         ),
     };
     let json = db
@@ -492,20 +495,34 @@ pub async fn link_gallery(
         )
         .await?
         .unwrap_or_default();
-    type Tuple = (String, String, String, String, i64, String, String);
+    type Tuple = (
+        String,
+        String,
+        String,
+        String,
+        i64,
+        String,
+        String,
+        Option<i64>,
+        Option<i64>,
+    );
     let items: Vec<Tuple> =
         serde_json::from_str(&json).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
     Ok(items
         .into_iter()
         .map(
-            |(id, title, filename, media_type, size, rel, render_state)| GalleryItem {
-                id,
-                title,
-                filename,
-                media_type,
-                size,
-                subpath: split_rel(&rel),
-                render_state,
+            |(id, title, filename, media_type, size, rel, render_state, width, height)| {
+                GalleryItem {
+                    id,
+                    title,
+                    filename,
+                    media_type,
+                    size,
+                    subpath: split_rel(&rel),
+                    render_state,
+                    width,
+                    height,
+                }
             },
         )
         .collect())

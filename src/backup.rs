@@ -61,7 +61,8 @@ fn sqlite_file(config: &Config) -> anyhow::Result<PathBuf> {
 async fn referenced(db: &Db) -> anyhow::Result<Vec<Object>> {
     let rows = sqlx::query(
         "SELECT blob_key, sha256, size FROM asset_versions \
-         UNION SELECT blob_key, sha256, size FROM renditions ORDER BY blob_key",
+         UNION SELECT blob_key, sha256, size FROM renditions \
+         UNION SELECT blob_key, sha256, size FROM presets ORDER BY blob_key",
     )
     .fetch_all(&db.pool)
     .await?;

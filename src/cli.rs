@@ -99,6 +99,9 @@ enum Command {
         max_bytes_alloc: Option<u64>,
         #[arg(long)]
         timeout_ms: Option<u64>,
+        /// Write out/preset.jpg fitted into this many pixels instead of the renditions.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(16..=20_000))]
+        preset_max: Option<u32>,
     },
 }
 
@@ -140,6 +143,7 @@ pub fn main() -> ExitCode {
         max_pixels,
         max_bytes_alloc,
         timeout_ms,
+        preset_max,
     }) = &cli.command
     {
         let defaults = crate::media::Limits::default();
@@ -148,7 +152,11 @@ pub fn main() -> ExitCode {
             max_bytes_alloc: max_bytes_alloc.unwrap_or(defaults.max_bytes_alloc),
             timeout: timeout_ms.map_or(defaults.timeout, std::time::Duration::from_millis),
         };
-        return crate::media::run_render_command(input, out, &limits);
+        let output = match preset_max {
+            Some(max) => crate::media::Output::Preset { max: *max },
+            None => crate::media::Output::Renditions,
+        };
+        return crate::media::run_render_command(input, out, &limits, output);
     }
     let logs = tracing_subscriber::fmt()
         .with_env_filter(

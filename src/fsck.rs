@@ -41,7 +41,8 @@ pub async fn run(
     let mut referenced: HashSet<String> = HashSet::new();
     let rows = sqlx::query(
         "SELECT blob_key, sha256, size FROM asset_versions \
-         UNION ALL SELECT blob_key, sha256, size FROM renditions",
+         UNION ALL SELECT blob_key, sha256, size FROM renditions \
+         UNION ALL SELECT blob_key, sha256, size FROM presets",
     )
     .fetch_all(&db.pool)
     .await?;

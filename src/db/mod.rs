@@ -154,6 +154,12 @@ pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0020_link_addresses.sql"),
         include_str!("../../migrations/postgres/0020_link_addresses.sql"),
     ),
+    (
+        21,
+        "download presets",
+        include_str!("../../migrations/sqlite/0021_presets.sql"),
+        include_str!("../../migrations/postgres/0021_presets.sql"),
+    ),
 ];
 
 impl Db {

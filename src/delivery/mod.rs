@@ -36,6 +36,7 @@ use crate::library::assets::Version;
 use crate::links::unlock::Unlock;
 use crate::links::Link;
 use crate::receipts::{self, Channel, Meta, Op};
+use crate::renditions::presets::{self, Preset};
 use crate::uploadlinks::UploadLink;
 use crate::web::client::ClientInfo;
 pub use policy::{Caller, Refusal, Verdict, Want};
@@ -287,6 +288,40 @@ pub async fn member_rendition(
     .await
 }
 
+/// A member's download preset (`/assets/{id}/download?preset=web`, `/api/v1/assets/{id}/presets/{preset}`).
+pub async fn member_preset(
+    state: &AppState,
+    who: &Account,
+    asset_id: &str,
+    preset: Preset,
+    ask: &Ask<'_>,
+) -> Result<Response, AppError> {
+    let (view, rights) = access::asset(&state.db, who, asset_id, state.clock.now_ms()).await?;
+    let caller = Caller::Member {
+        download: rights.download,
+    };
+    let want = Want::Preset(preset);
+    // Refused before anything is rendered for someone who may not have it.
+    if let Verdict::Refuse(r) = policy::decide(caller, want, policy::Request::default()) {
+        return Err(r.error());
+    }
+    let blob = Some(presets::blob(state, &view.version, preset).await?);
+    let what = format!("{} v{}", preset.name(), view.version.number);
+    let party = Party::Member(who);
+    one(
+        state,
+        &party,
+        caller,
+        want,
+        ask,
+        asset_id,
+        what,
+        blob,
+        &view.version,
+    )
+    .await
+}
+
 fn rendition_want(kind: &str, attachment: bool) -> Want {
     match (kind, attachment) {
         (_, true) => Want::RenditionFile,
@@ -308,23 +343,33 @@ pub async fn link_file(
     ask: &Ask<'_>,
 ) -> Result<Response, AppError> {
     let caller = link_caller(link, unlock);
-    let want = if kind == "original" {
-        Want::Original
-    } else {
-        rendition_want(kind, attachment)
+    let want = match (kind, Preset::parse(kind)) {
+        ("original", _) => Want::Original,
+        (_, Some(p)) => Want::Preset(p),
+        _ => rendition_want(kind, attachment),
     };
     // What does not depend on the asset is refused before looking it up, so a locked link
     // tells nothing about which assets exist.
+    let mut used_up = false;
     if let Verdict::Refuse(r) = policy::decide(caller, want, policy::Request::default()) {
         if r != Refusal::Exhausted {
             return Err(r.error());
         }
+        // Only a resume may still be served, of something sent before.
+        used_up = true;
     }
     let LinkedAsset { view, .. } =
         access::link_asset(&state.db, link, asset_id, state.clock.now_ms()).await?;
     let version = &view.version;
     let blob = match want {
         Want::Original => Some(version.blob()),
+        // A used-up link never has a preset made: one it could resume was made already.
+        Want::Preset(p) if used_up => Some(
+            presets::stored(state, version, p)
+                .await?
+                .ok_or(Refusal::Exhausted.error())?,
+        ),
+        Want::Preset(p) => Some(presets::blob(state, version, p).await?),
         // Renditions-only links show previews with the admin's watermark, if one is set.
         Want::Preview | Want::RenditionFile if kind == "preview" && !link.allow_original => {
             let text = crate::renditions::watermark::text(&state.db).await?;
@@ -501,6 +546,7 @@ async fn one(
 fn object_of(want: Want, blob: &Blob, version: &Version) -> &'static str {
     match want {
         Want::Original => "original",
+        Want::Preset(p) => p.name(),
         Want::Thumb => "thumb",
         _ if blob.key == version.blob_key => "original",
         _ => "preview",
@@ -540,6 +586,7 @@ pub async fn link_zip(
     token: &str,
     ask: &Ask<'_>,
     limit: i64,
+    preset: Option<Preset>,
 ) -> Result<Response, AppError> {
     let caller = link_caller(link, unlock);
     let head = ask.head();
@@ -551,17 +598,26 @@ pub async fn link_zip(
     if listed.is_empty() {
         return Err(AppError::NotFound);
     }
-    let name = if link.title.is_empty() {
-        "shared-files.zip".to_string()
+    let stem = if link.title.is_empty() {
+        "shared-files"
     } else {
-        format!("{}.zip", link.title)
+        link.title.as_str()
     };
+    let name = zip_name(stem, preset);
     let party = Party::Link {
         link,
         token,
         email: link_visitor(link, unlock),
     };
-    zip_of(state, &party, counts, ask, listed, &name, false).await
+    zip_of(state, &party, counts, ask, listed, &name, false, preset).await
+}
+
+/// `Press kit.zip`, or `Press kit-web.zip` for a ZIP of a preset.
+pub fn zip_name(stem: &str, preset: Option<Preset>) -> String {
+    match preset {
+        Some(p) => format!("{stem}-{}.zip", p.name()),
+        None => format!("{stem}.zip"),
+    }
 }
 
 /// A member's ZIP of a selection, a folder tree or a collection (`library::zip::selection`).
@@ -571,6 +627,7 @@ pub async fn member_zip(
     ask: &Ask<'_>,
     listed: Vec<LinkedAsset>,
     name: &str,
+    preset: Option<Preset>,
 ) -> Result<Response, AppError> {
     // `selection` holds only what the member may download.
     let caller = Caller::Member { download: true };
@@ -578,7 +635,9 @@ pub async fn member_zip(
         Verdict::Refuse(r) => return Err(r.error()),
         Verdict::Serve { counts } => counts,
     };
-    zip_of(state, &Party::Member(who), counts, ask, listed, name, true).await
+    let party = Party::Member(who);
+    let name = zip_name(name.strip_suffix(".zip").unwrap_or(name), preset);
+    zip_of(state, &party, counts, ask, listed, &name, true, preset).await
 }
 
 fn head_only(head: bool) -> policy::Request {
@@ -590,7 +649,10 @@ fn head_only(head: bool) -> policy::Request {
 
 /// Streams the archive. A counted one is reserved first and recorded when it ends: per asset
 /// (`per_asset`, members) or as one download of the link; and it opens a receipt per file,
-/// each completed when its last byte has been handed to the client (`zip::Marks`).
+/// each completed when its last byte has been handed to the client (`zip::Marks`). With a
+/// preset, pictures are in it at that size (made first where they were not yet, so sizes and
+/// receipts are exact); other files as they are.
+#[allow(clippy::too_many_arguments)]
 async fn zip_of(
     state: &AppState,
     party: &Party<'_>,
@@ -599,8 +661,14 @@ async fn zip_of(
     listed: Vec<LinkedAsset>,
     name: &str,
     per_asset: bool,
+    preset: Option<Preset>,
 ) -> Result<Response, AppError> {
-    let entries = crate::library::zip::entries_of(&listed);
+    let blobs = match preset {
+        // A HEAD never reads the body: nothing is made for it.
+        Some(p) if !ask.head() => presets::for_zip(state, &listed, p).await?,
+        _ => listed.iter().map(|a| a.view.version.blob()).collect(),
+    };
+    let entries = crate::library::zip::entries_of(&listed, &blobs);
     let marks = zip::Marks::default();
     let response = zip::response(state.storage.clone(), entries, name, marks.clone());
     if !counts {
@@ -614,8 +682,13 @@ async fn zip_of(
     let files: Vec<(String, Meta)> = listed
         .iter()
         .enumerate()
-        .map(|(n, a)| {
-            let meta = party.receipt(ask, true, a.view.asset.id.as_str(), &a.view.version);
+        .zip(&blobs)
+        .map(|((n, a), blob)| {
+            let mut meta = party.receipt(ask, true, a.view.asset.id.as_str(), &a.view.version);
+            if let Some(p) = preset.filter(|_| blob.key != a.view.version.blob_key) {
+                meta.object = p.name();
+                meta.size = blob.size;
+            }
             (format!("{dl}.{n}"), meta)
         })
         .collect();

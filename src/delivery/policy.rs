@@ -16,6 +16,9 @@ pub enum Want {
     RenditionFile,
     /// Several assets as one streamed ZIP.
     Zip,
+    /// A download preset (a JPEG at a fixed size, `renditions::presets`): made from the
+    /// original, so it needs what the original needs.
+    Preset(crate::renditions::presets::Preset),
 }
 
 /// Who asks, and what they have proven.
@@ -101,7 +104,10 @@ pub enum Verdict {
 ///   byte 0.
 pub fn decide(caller: Caller, want: Want, req: Request) -> Verdict {
     use Refusal::*;
-    let download = matches!(want, Want::Original | Want::RenditionFile | Want::Zip);
+    let download = matches!(
+        want,
+        Want::Original | Want::RenditionFile | Want::Zip | Want::Preset(_)
+    );
     let counts = download && !req.head && !req.not_modified && !req.continuing;
     match caller {
         Caller::Member { download: may } => {
@@ -118,7 +124,9 @@ pub fn decide(caller: Caller, want: Want, req: Request) -> Verdict {
             if !open {
                 return Verdict::Refuse(Locked);
             }
-            if matches!(want, Want::Original | Want::Zip) && !allow_original {
+            // A preset is the original at another size: a renditions-only link (previews,
+            // watermarked when the admin set a mark) offers none.
+            if matches!(want, Want::Original | Want::Zip | Want::Preset(_)) && !allow_original {
                 return Verdict::Refuse(NotFound);
             }
             if want != Want::Thumb && !terms_ok {
@@ -143,6 +151,8 @@ mod tests {
     use Refusal::*;
     use Verdict::*;
     use Want::*;
+
+    const WEB: crate::renditions::presets::Preset = crate::renditions::presets::Preset::Web;
 
     const GET: Request = Request {
         head: false,
@@ -211,6 +221,14 @@ mod tests {
             (open, Zip, GET, Serve { counts: true }),
             (previews_only, Original, GET, Refuse(NotFound)),
             (previews_only, Zip, GET, Refuse(NotFound)),
+            (previews_only, Preset(WEB), GET, Refuse(NotFound)),
+            (open, Preset(WEB), GET, Serve { counts: true }),
+            (open, Preset(WEB), HEAD, Serve { counts: false }),
+            (open, Preset(WEB), RESUME, Serve { counts: false }),
+            (used_up, Preset(WEB), GET, Refuse(Exhausted)),
+            (used_up, Preset(WEB), RESUME, Serve { counts: false }),
+            (viewer, Preset(WEB), GET, Refuse(NotFound)),
+            (member, Preset(WEB), GET, Serve { counts: true }),
             (previews_only, RenditionFile, GET, Serve { counts: true }),
             (no_terms, Thumb, GET, Serve { counts: false }),
             (no_terms, Preview, GET, Refuse(Terms)),

@@ -56,6 +56,7 @@ pub fn routes(max_upload: u64) -> Router<AppState> {
         .route("/assets/{id}/restore", post(restore))
         .route("/assets/{id}/original", get(original))
         .route("/assets/{id}/renditions/{kind}", get(rendition))
+        .route("/assets/{id}/presets/{preset}", get(preset))
         .route("/assets/{id}/renditions", post(rerender))
         .route("/assets/bulk", post(bulk_edit))
         .route("/zip", post(zip_selection))
@@ -68,6 +69,8 @@ struct ZipBody {
     asset_ids: Vec<String>,
     folder_id: Option<String>,
     collection_id: Option<String>,
+    /// A download preset's name: pictures at that size.
+    preset: Option<String>,
 }
 
 /// One streamed ZIP of the visible, downloadable assets of a selection or a folder tree.
@@ -79,6 +82,7 @@ async fn zip_selection(
     headers: HeaderMap,
     Json(b): Json<ZipBody>,
 ) -> ApiResult<Response> {
+    let preset = crate::renditions::presets::Preset::from_param(b.preset.as_deref())?;
     let (listed, name) =
         crate::library::zip::selection(&state, &who, b.asset_ids, b.folder_id, b.collection_id)
             .await?;
@@ -88,7 +92,7 @@ async fn zip_selection(
         client: &client,
         api: true,
     };
-    crate::delivery::member_zip(&state, &who, &ask, listed, &name).await
+    crate::delivery::member_zip(&state, &who, &ask, listed, &name, preset).await
 }
 
 #[derive(Deserialize)]
@@ -482,6 +486,26 @@ impl RenditionQuery {
     pub fn wants_file(&self) -> bool {
         matches!(self.download.as_deref(), Some("1" | "true"))
     }
+}
+
+/// A download preset: `large`, `web` or `small` (`renditions::presets`); 404 for a name that
+/// is none of them or an asset that offers none (not a picture).
+async fn preset(
+    State(state): State<AppState>,
+    ApiUser(who): ApiUser,
+    client: ClientInfo,
+    Path((id, preset)): Path<(String, String)>,
+    method: Method,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let preset = crate::renditions::presets::Preset::parse(&preset).ok_or(AppError::NotFound)?;
+    let ask = crate::delivery::Ask {
+        method: &method,
+        headers: &headers,
+        client: &client,
+        api: true,
+    };
+    crate::delivery::member_preset(&state, &who, &id, preset, &ask).await
 }
 
 async fn rendition(

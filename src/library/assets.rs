@@ -194,6 +194,15 @@ impl AssetView {
                 "preview": format!("/api/v1/assets/{}/renditions/preview", a.id),
             },
             "metadata": self.extracted(false),
+            "presets": crate::renditions::presets::offers(
+                &v.media_type, &v.render_state, v.width, v.height,
+            )
+            .iter()
+            .map(|o| serde_json::json!({
+                "name": o.name(), "label": o.label(),
+                "url": format!("/api/v1/assets/{}/presets/{}", a.id, o.name()),
+            }))
+            .collect::<Vec<_>>(),
         });
         if show_review {
             j["review_comment"] = a.review_comment.clone().into();

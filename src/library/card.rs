@@ -1,6 +1,7 @@
 //! How an asset shows as a tile in a grid (library, search, collections, share links), and the
 //! coarse kind of a file that picks its placeholder.
 use super::assets::AssetView;
+use crate::renditions::presets::{offers, Offer};
 use crate::web::format::human_size;
 
 /// The coarse kind of a file, for the typed placeholder tile until renditions exist.
@@ -41,6 +42,17 @@ pub struct AssetCard {
     pub size: String,
     /// A thumbnail exists (else the typed tile shows).
     pub thumb: bool,
+    /// "6000 × 4000 px", when the renderer measured it; else empty.
+    pub dims: String,
+    /// The download presets the file offers (pictures only), largest first.
+    pub presets: Vec<Offer>,
+}
+
+fn dims(width: Option<i64>, height: Option<i64>) -> String {
+    match (width, height) {
+        (Some(w), Some(h)) if w > 0 && h > 0 => format!("{w} × {h} px"),
+        _ => String::new(),
+    }
 }
 
 impl AssetCard {
@@ -66,6 +78,8 @@ impl AssetCard {
             status: "approved".into(),
             size: human_size(size),
             thumb: item.render_state == "ready",
+            dims: dims(item.width, item.height),
+            presets: offers(media_type, &item.render_state, item.width, item.height),
         }
     }
 
@@ -83,6 +97,13 @@ impl AssetCard {
             status: v.asset.status.clone(),
             size: human_size(v.version.size),
             thumb: v.version.render_state == "ready",
+            dims: dims(v.version.width, v.version.height),
+            presets: offers(
+                &v.version.media_type,
+                &v.version.render_state,
+                v.version.width,
+                v.version.height,
+            ),
         }
     }
 }

@@ -5,6 +5,7 @@ use crate::access::{self, LinkedAsset};
 use crate::accounts::Account;
 use crate::app::AppState;
 use crate::error::AppError;
+use crate::http::download::Blob;
 use crate::http::zip;
 
 /// Most assets one selection may name.
@@ -81,18 +82,23 @@ pub async fn selection(
     Ok((listed, name))
 }
 
-/// ZIP entries for listed assets: their subfolders as directories, names safe and unique.
-pub fn entries_of(listed: &[LinkedAsset]) -> Vec<zip::Entry> {
+/// ZIP entries for listed assets, each as `blobs` says (the original, or a preset): their
+/// subfolders as directories, names safe and unique.
+pub fn entries_of(listed: &[LinkedAsset], blobs: &[Blob]) -> Vec<zip::Entry> {
     let mut names = zip::Names::default();
     listed
         .iter()
-        .map(|a| zip::Entry {
-            name: names.unique(&a.subpath, &a.view.version.filename),
-            key: a.view.version.blob_key.clone(),
-            media_type: a.view.version.media_type.clone(),
-            size: a.view.version.size as u64,
-            crc32: a.view.version.crc32.map(|c| c as u32),
-            modified_ms: a.view.version.created_at,
+        .zip(blobs)
+        .map(|(a, b)| {
+            let original = b.key == a.view.version.blob_key;
+            zip::Entry {
+                name: names.unique(&a.subpath, &b.filename),
+                key: b.key.clone(),
+                media_type: b.media_type.clone(),
+                size: b.size,
+                crc32: a.view.version.crc32.filter(|_| original).map(|c| c as u32),
+                modified_ms: a.view.version.created_at,
+            }
         })
         .collect()
 }

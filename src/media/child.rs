@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{ExitCode, Stdio};
 use std::time::Duration;
 
-use super::{external, render_file, Limits, MediaError, Report};
+use super::{external, render_file_as, Limits, MediaError, Output, Report};
 
 /// The JSON a failed render prints.
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -24,9 +24,34 @@ pub async fn render_in_child(
     out_dir: &Path,
     limits: &Limits,
 ) -> Result<Report, MediaError> {
+    child(exe, input, out_dir, limits, Output::Renditions).await
+}
+
+/// [`render_in_child`] for one download preset: the child writes `out_dir/preset.jpg`, fitted
+/// into `max` pixels, and reports its size as `preview`.
+pub async fn render_preset_in_child(
+    exe: &Path,
+    input: &Path,
+    out_dir: &Path,
+    limits: &Limits,
+    max: u32,
+) -> Result<Report, MediaError> {
+    child(exe, input, out_dir, limits, Output::Preset { max }).await
+}
+
+async fn child(
+    exe: &Path,
+    input: &Path,
+    out_dir: &Path,
+    limits: &Limits,
+    output: Output,
+) -> Result<Report, MediaError> {
     let mut command = tokio::process::Command::new(exe);
+    command.arg("render");
+    if let Output::Preset { max } = output {
+        command.arg("--preset-max").arg(max.to_string());
+    }
     command
-        .arg("render")
         .arg("--input")
         .arg(input)
         .arg("--out")
@@ -122,11 +147,16 @@ fn from_code(code: &str, message: String, timeout: Duration) -> MediaError {
 /// no core dumps, no network and, with Landlock, no files but its input, its output directory
 /// and the system's programs and libraries), renders, prints one JSON line. Reads no
 /// configuration, opens no database and no network.
-pub fn run_render_command(input: &Path, out_dir: &Path, limits: &Limits) -> ExitCode {
+pub fn run_render_command(
+    input: &Path,
+    out_dir: &Path,
+    limits: &Limits,
+    output: Output,
+) -> ExitCode {
     external::confine(limits.max_bytes_alloc, limits.timeout.as_secs() + 1);
     super::landlock::restrict(input, out_dir);
     // The panic message goes to stderr, which the parent keeps for its log.
-    let outcome = std::panic::catch_unwind(|| render_file(input, out_dir, limits))
+    let outcome = std::panic::catch_unwind(|| render_file_as(input, out_dir, limits, output))
         .unwrap_or_else(|_| Err(MediaError::Failed("the renderer panicked".into())));
     let (line, exit) = match outcome {
         Ok(report) => (serde_json::to_string(&report), ExitCode::SUCCESS),

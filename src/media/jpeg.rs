@@ -75,7 +75,7 @@ fn render_from<R: BufRead + Seek>(mut reader: R, job: &Job) -> Result<Report, Me
         ..Report::default()
     };
 
-    let divisor = scale_divisor(width.max(height));
+    let divisor = scale_divisor(width.max(height), min_decoded(job.output));
     let requested = (width.div_ceil(divisor), height.div_ceil(divisor));
     let (sw, sh) = decoder
         .scale(requested.0 as u16, requested.1 as u16)
@@ -107,18 +107,28 @@ fn render_from<R: BufRead + Seek>(mut reader: R, job: &Job) -> Result<Report, Me
         orientation,
         icc: rgb_icc,
     };
-    let written = pixels::write_renditions(image, finish, job.out_dir)?;
+    let written = job.write(image, finish)?;
     report.rendered = true;
     report.preview = Some(written.preview);
     report.thumb = Some(written.thumb);
     Ok(report)
 }
 
-/// The largest of 8, 4, 2 that keeps the longest side at `MIN_DECODED` or more; 1 otherwise.
-pub(crate) fn scale_divisor(longest: u32) -> u32 {
+/// The smallest longest side to decode at: renditions accept a 1400 px decode (see
+/// `MIN_DECODED`); a preset needs its full size, so the resize only ever shrinks (the
+/// "shrink-on-load, then reduce" that vipsthumbnail does).
+fn min_decoded(output: super::Output) -> u32 {
+    match output {
+        super::Output::Renditions => MIN_DECODED,
+        super::Output::Preset { max } => max,
+    }
+}
+
+/// The largest of 8, 4, 2 that keeps the longest side at `min` or more; 1 otherwise.
+pub(crate) fn scale_divisor(longest: u32, min: u32) -> u32 {
     [8, 4, 2]
         .into_iter()
-        .find(|d| longest.div_ceil(*d) >= MIN_DECODED)
+        .find(|d| longest.div_ceil(*d) >= min)
         .unwrap_or(1)
 }
 
@@ -221,18 +231,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn presets_decode_at_least_their_size() {
+        assert_eq!(scale_divisor(6000, 1600), 2);
+        assert_eq!(scale_divisor(6000, 3000), 2);
+        assert_eq!(scale_divisor(6000, 800), 4);
+        assert_eq!(scale_divisor(2000, 3000), 1);
+    }
+
+    #[test]
     fn scale_keeps_at_least_1400_pixels() {
-        assert_eq!(scale_divisor(6000), 4);
-        assert_eq!(scale_divisor(11200), 8);
-        assert_eq!(scale_divisor(11193), 8);
-        assert_eq!(scale_divisor(11192), 4);
-        assert_eq!(scale_divisor(5600), 4);
-        assert_eq!(scale_divisor(5597), 4);
-        assert_eq!(scale_divisor(5596), 2);
-        assert_eq!(scale_divisor(2800), 2);
-        assert_eq!(scale_divisor(2799), 2);
-        assert_eq!(scale_divisor(2798), 1);
-        assert_eq!(scale_divisor(2400), 1);
-        assert_eq!(scale_divisor(800), 1);
+        assert_eq!(scale_divisor(6000, MIN_DECODED), 4);
+        assert_eq!(scale_divisor(11200, MIN_DECODED), 8);
+        assert_eq!(scale_divisor(11193, MIN_DECODED), 8);
+        assert_eq!(scale_divisor(11192, MIN_DECODED), 4);
+        assert_eq!(scale_divisor(5600, MIN_DECODED), 4);
+        assert_eq!(scale_divisor(5597, MIN_DECODED), 4);
+        assert_eq!(scale_divisor(5596, MIN_DECODED), 2);
+        assert_eq!(scale_divisor(2800, MIN_DECODED), 2);
+        assert_eq!(scale_divisor(2799, MIN_DECODED), 2);
+        assert_eq!(scale_divisor(2798, MIN_DECODED), 1);
+        assert_eq!(scale_divisor(2400, MIN_DECODED), 1);
+        assert_eq!(scale_divisor(800, MIN_DECODED), 1);
     }
 }

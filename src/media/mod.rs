@@ -36,13 +36,37 @@ mod sniff;
 mod svg;
 mod video;
 
-pub use child::{render_in_child, run_render_command};
+pub use child::{render_in_child, render_preset_in_child, run_render_command};
 
 /// Longest side of a thumbnail, in pixels.
 pub const THUMB_MAX: u32 = 320;
 /// Longest side of a preview, in pixels: a maximum, not an exact size (a JPEG decoded at 1/4
 /// scale gives e.g. a 1500 px preview rather than a second, lossy resize).
 pub const PREVIEW_MAX: u32 = 1600;
+
+/// What one render writes into its output directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Output {
+    /// `thumb.jpg` and `preview.jpg`: what the renditions job keeps for every version.
+    #[default]
+    Renditions,
+    /// `preset.jpg`: the picture fitted into `max` × `max` pixels (never enlarged), for a
+    /// download preset (`renditions::presets`).
+    Preset { max: u32 },
+}
+
+impl Output {
+    /// The file a preset render writes.
+    pub const PRESET_FILE: &'static str = "preset.jpg";
+
+    /// The longest side the decoded pixels are fitted into.
+    pub fn box_max(self) -> u32 {
+        match self {
+            Output::Renditions => PREVIEW_MAX,
+            Output::Preset { max } => max,
+        }
+    }
+}
 
 /// What rendering one file produced and found.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize, PartialEq)]
@@ -139,6 +163,17 @@ impl Default for Limits {
 /// extracts metadata. Unknown formats and absent external renderers give
 /// `Ok(Report { rendered: false, .. })`. A decoder panic becomes [`MediaError::Failed`].
 pub fn render_file(input: &Path, out_dir: &Path, limits: &Limits) -> Result<Report, MediaError> {
+    render_file_as(input, out_dir, limits, Output::Renditions)
+}
+
+/// [`render_file`], writing `output` (renditions, or one preset's picture, whose size the
+/// report's `preview` gives).
+pub fn render_file_as(
+    input: &Path,
+    out_dir: &Path,
+    limits: &Limits,
+    output: Output,
+) -> Result<Report, MediaError> {
     let Some(format) = sniff::sniff_file(input)? else {
         return Ok(Report::default());
     };
@@ -147,6 +182,7 @@ pub fn render_file(input: &Path, out_dir: &Path, limits: &Limits) -> Result<Repo
         out_dir,
         limits,
         deadline: std::time::Instant::now() + limits.timeout,
+        output,
     };
     // Decoders are fuzzed but not proven: a panic on hostile input must cost this file, never
     // the caller (in-process tests, or the render child that reports it as "failed").
@@ -172,9 +208,28 @@ pub(crate) struct Job<'a> {
     pub limits: &'a Limits,
     /// External renderers get what is left of `limits.timeout`.
     pub deadline: std::time::Instant,
+    pub output: Output,
 }
 
 impl Job<'_> {
+    /// The longest side decoders should aim for (they may decode larger and leave the rest to
+    /// [`Job::write`]).
+    pub fn box_max(&self) -> u32 {
+        self.output.box_max()
+    }
+
+    /// Writes what this render is for from the decoded pixels.
+    pub fn write(
+        &self,
+        image: pixels::Rgb,
+        finish: pixels::Finish,
+    ) -> Result<pixels::Written, MediaError> {
+        match self.output {
+            Output::Renditions => pixels::write_renditions(image, finish, self.out_dir),
+            Output::Preset { max } => pixels::write_preset(image, finish, max, self.out_dir),
+        }
+    }
+
     /// Refuses a raster of `width` × `height` beyond `max_pixels`, before anything is allocated.
     pub fn check_pixels(&self, width: u64, height: u64) -> Result<(), MediaError> {
         let pixels = width.saturating_mul(height);

@@ -6,8 +6,8 @@ use std::ffi::OsStr;
 
 use super::external::{self, find_program};
 use super::meta::{self, Found};
-use super::pixels::{self, Finish};
-use super::{Job, MediaError, Report, PREVIEW_MAX};
+use super::pixels::Finish;
+use super::{Job, MediaError, Report};
 
 pub(crate) fn render(job: &Job) -> Result<Report, MediaError> {
     let mut report = Report::default();
@@ -19,7 +19,7 @@ pub(crate) fn render(job: &Job) -> Result<Report, MediaError> {
     };
     let root = job.out_dir.join(".page");
     let ppm = job.out_dir.join(".page.ppm");
-    let scale = PREVIEW_MAX.to_string();
+    let scale = job.box_max().to_string();
     let args: [&OsStr; 10] = [
         "-q".as_ref(),
         "-f".as_ref(),
@@ -49,7 +49,7 @@ pub(crate) fn render(job: &Job) -> Result<Report, MediaError> {
     });
     let _ = std::fs::remove_file(&ppm);
     let page = result?;
-    let written = pixels::write_renditions(page, Finish::default(), job.out_dir)?;
+    let written = job.write(page, Finish::default())?;
     report.rendered = true;
     report.preview = Some(written.preview);
     report.thumb = Some(written.thumb);

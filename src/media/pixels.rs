@@ -11,6 +11,9 @@ use super::{MediaError, PREVIEW_MAX, THUMB_MAX};
 /// 1500 px photo preview.
 const PREVIEW_QUALITY: u8 = 82;
 const THUMB_QUALITY: u8 = 80;
+/// JPEG quality of download presets: pictures people place in layouts and on the web, so a
+/// little above the previews'.
+const PRESET_QUALITY: u8 = 86;
 
 /// 8-bit RGB pixels, rows top to bottom, no padding.
 pub(crate) struct Rgb {
@@ -267,6 +270,34 @@ pub(crate) fn write_renditions(
         return Err(e);
     }
     Ok(written)
+}
+
+/// Writes `preset.jpg` into `out_dir`: `image` fitted into `max` (never enlarged),
+/// colour-converted and oriented. The size written is `Written::preview` (and `thumb`).
+pub(crate) fn write_preset(
+    image: Rgb,
+    finish: Finish,
+    max: u32,
+    out_dir: &Path,
+) -> Result<Written, MediaError> {
+    // Fitted before orienting: a quarter turn swaps the sides, which a square box does not mind.
+    let (w, h) = fit(image.width, image.height, max);
+    let mut picture = if (w, h) == (image.width, image.height) {
+        image
+    } else {
+        resize(&image, w, h)?
+    };
+    if let Some(icc) = finish.icc {
+        to_srgb(&mut picture, icc);
+    }
+    let picture = orient(picture, finish.orientation);
+    let jpeg = encode_jpeg(&picture, PRESET_QUALITY)?;
+    store(out_dir, super::Output::PRESET_FILE, &jpeg)?;
+    let size = (picture.width, picture.height);
+    Ok(Written {
+        preview: size,
+        thumb: size,
+    })
 }
 
 /// Writes under a temporary name and renames, so a reader never sees half a file.

@@ -11,8 +11,8 @@ use std::fs::File;
 use std::io::{BufReader, Read, Seek};
 
 use super::meta::Sources;
-use super::pixels::{self, Finish, Rgb};
-use super::{read_error, Job, MediaError, Report, PREVIEW_MAX};
+use super::pixels::{Finish, Rgb};
+use super::{read_error, Job, MediaError, Report};
 
 /// Image resources larger than this are skipped (they hold thumbnails, paths, slices; the
 /// metadata blocks are small).
@@ -67,7 +67,7 @@ pub(crate) fn render(job: &Job) -> Result<Report, MediaError> {
     if !matches!(header.depth, 8 | 16) || !matches!(compression, 0 | 1) || header.channels < used {
         return Ok(report);
     }
-    let planes = read_planes(&mut reader, &header, used, compression == 1)?;
+    let planes = read_planes(&mut reader, &header, used, compression == 1, job.box_max())?;
     let (rw, rh) = (planes[0].width, planes[0].height);
     let image = if used == 1 {
         Rgb::from_gray(rw, rh, &planes[0].out)?
@@ -77,7 +77,7 @@ pub(crate) fn render(job: &Job) -> Result<Report, MediaError> {
             .collect();
         Rgb::new(rw, rh, data)?
     };
-    let written = pixels::write_renditions(image, Finish::default(), job.out_dir)?;
+    let written = job.write(image, Finish::default())?;
     report.rendered = true;
     report.preview = Some(written.preview);
     report.thumb = Some(written.thumb);
@@ -147,9 +147,10 @@ fn read_planes<R: Read + Seek>(
     header: &Header,
     used: usize,
     packbits: bool,
+    box_max: u32,
 ) -> Result<Vec<Reducer>, MediaError> {
     let (w, h) = (header.width as usize, header.height as usize);
-    let factor = (header.width.max(header.height) / PREVIEW_MAX).max(1);
+    let factor = (header.width.max(header.height) / box_max).max(1);
     let row_bytes = w * usize::from(header.depth / 8);
     let counts = if packbits {
         read_row_counts(reader, header, used)?

@@ -7,7 +7,7 @@ use std::io::{BufReader, Read};
 use image::{DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader};
 
 use super::meta::Sources;
-use super::pixels::{self, Finish, Rgb};
+use super::pixels::{Finish, Rgb};
 use super::sniff::Format;
 use super::{read_error, Job, MediaError, Report};
 
@@ -78,7 +78,7 @@ pub(crate) fn render(format: Format, job: &Job) -> Result<Report, MediaError> {
         orientation,
         icc: icc.as_deref(),
     };
-    let written = pixels::write_renditions(rgb, finish, job.out_dir)?;
+    let written = job.write(rgb, finish)?;
     report.rendered = true;
     report.preview = Some(written.preview);
     report.thumb = Some(written.thumb);

@@ -13,7 +13,7 @@ use resvg::usvg;
 
 use super::meta;
 use super::pixels::{self, Finish, Rgb};
-use super::{read_error, Job, MediaError, Report, PREVIEW_MAX};
+use super::{read_error, Job, MediaError, Report};
 
 /// Larger SVG files are refused: no legitimate logo or illustration needs more.
 const MAX_SVG_BYTES: u64 = 50 * 1024 * 1024;
@@ -38,7 +38,7 @@ pub(crate) fn render(job: &Job) -> Result<Report, MediaError> {
 
     let declared = tree.size();
     let (w, h) = (declared.width(), declared.height());
-    let (pw, ph) = pixels::scale_to(w.ceil() as u32, h.ceil() as u32, PREVIEW_MAX);
+    let (pw, ph) = pixels::scale_to(w.ceil() as u32, h.ceil() as u32, job.box_max());
     let mut pixmap = tiny_skia::Pixmap::new(pw, ph)
         .ok_or_else(|| MediaError::Corrupt(format!("SVG of {w}x{h}")))?;
     // Painting onto white flattens transparency as rendering happens.
@@ -52,7 +52,7 @@ pub(crate) fn render(job: &Job) -> Result<Report, MediaError> {
         .flat_map(|p| [p[0], p[1], p[2]])
         .collect();
     let image = Rgb::new(pw, ph, rgb)?;
-    let written = pixels::write_renditions(image, Finish::default(), job.out_dir)?;
+    let written = job.write(image, Finish::default())?;
     Ok(Report {
         rendered: true,
         width: Some(w.round() as u32),

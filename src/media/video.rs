@@ -5,8 +5,8 @@
 use std::ffi::OsStr;
 
 use super::external::{self, find_program};
-use super::pixels::{self, Finish};
-use super::{Job, MediaError, Report, PREVIEW_MAX};
+use super::pixels::Finish;
+use super::{Job, MediaError, Report};
 
 pub(crate) fn render(job: &Job) -> Result<Report, MediaError> {
     let mut report = Report::default();
@@ -22,7 +22,8 @@ pub(crate) fn render(job: &Job) -> Result<Report, MediaError> {
         .duration_ms
         .map_or(0.0, |ms| (ms as f64 / 1000.0 / 3.0).min(1.0));
     let at = format!("{at:.3}");
-    let fit = format!("scale=w={PREVIEW_MAX}:h={PREVIEW_MAX}:force_original_aspect_ratio=decrease");
+    let max = job.box_max();
+    let fit = format!("scale=w={max}:h={max}:force_original_aspect_ratio=decrease");
     let args: [&OsStr; 20] = [
         "-nostdin".as_ref(),
         "-hide_banner".as_ref(),
@@ -55,7 +56,7 @@ pub(crate) fn render(job: &Job) -> Result<Report, MediaError> {
     let Ok(frame) = frame else {
         return Ok(report); // no picture to show: placeholder
     };
-    let written = pixels::write_renditions(frame, Finish::default(), job.out_dir)?;
+    let written = job.write(frame, Finish::default())?;
     report.rendered = true;
     report.preview = Some(written.preview);
     report.thumb = Some(written.thumb);

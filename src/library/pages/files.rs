@@ -17,6 +17,7 @@ pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/assets/{id}/download", get(download))
         .route("/assets/{id}/renditions/{kind}", get(rendition))
+        .route("/assets/{id}/presets/{preset}", get(preset))
         .route("/assets/{id}/render", post(rerender))
         .route("/zip", post(zip_download))
 }
@@ -55,6 +56,25 @@ async fn rendition(
     };
     let attachment = q.wants_file();
     Ok(delivery::member_rendition(&state, &user.account, &id, &kind, attachment, &ask).await?)
+}
+
+/// The asset page's "Other sizes": a download preset (`renditions::presets`).
+async fn preset(
+    State(state): State<AppState>,
+    user: PageUser,
+    client: ClientInfo,
+    Path((id, preset)): Path<(String, String)>,
+    method: Method,
+    headers: HeaderMap,
+) -> PageResult<Response> {
+    let preset = crate::renditions::presets::Preset::parse(&preset).ok_or(AppError::NotFound)?;
+    let ask = delivery::Ask {
+        method: &method,
+        headers: &headers,
+        client: &client,
+        api: false,
+    };
+    Ok(delivery::member_preset(&state, &user.account, &id, preset, &ask).await?)
 }
 
 async fn rerender(
@@ -103,6 +123,11 @@ async fn zip_download(
     } else {
         (asset_ids, None)
     };
+    let preset = crate::renditions::presets::Preset::from_param(
+        form.iter()
+            .find(|(k, _)| k == "preset")
+            .map(|(_, v)| v.as_str()),
+    )?;
     let (listed, name) =
         crate::library::zip::selection(&state, &user.account, asset_ids, folder_id, collection_id)
             .await?;
@@ -112,5 +137,5 @@ async fn zip_download(
         client: &client,
         api: false,
     };
-    Ok(delivery::member_zip(&state, &user.account, &ask, listed, &name).await?)
+    Ok(delivery::member_zip(&state, &user.account, &ask, listed, &name, preset).await?)
 }

@@ -53,12 +53,23 @@ pub(super) async fn rendition(
     .await?)
 }
 
+#[derive(serde::Deserialize)]
+pub(super) struct ZipQuery {
+    /// A download preset's name: pictures at that size (`renditions::presets`).
+    preset: Option<String>,
+}
+
 pub(super) async fn zip_all(
     State(state): State<AppState>,
     v: LinkVisit,
+    Query(q): Query<ZipQuery>,
     method: Method,
     headers: HeaderMap,
 ) -> PageResult<Response> {
+    let preset = crate::renditions::presets::Preset::from_param(q.preset.as_deref())?;
     let ask = v.ask(&method, &headers);
-    Ok(delivery::link_zip(&state, &v.link, &v.unlock, &v.token, &ask, ZIP_LIMIT).await?)
+    Ok(delivery::link_zip(
+        &state, &v.link, &v.unlock, &v.token, &ask, ZIP_LIMIT, preset,
+    )
+    .await?)
 }

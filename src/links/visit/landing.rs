@@ -10,6 +10,7 @@ use crate::error::PageResult;
 use crate::events::{Event, EventKind};
 use crate::library::card::AssetCard;
 use crate::links::gallery::Buttons;
+use crate::renditions::presets::{self, Preset};
 use crate::web::format::human_size;
 use crate::web::layout::{render, Layout};
 use crate::webhooks::{self, WebhookKind};
@@ -64,6 +65,8 @@ pub(super) struct VisitPage {
     total_size: String,
     expires: String,
     downloads_left: Option<i64>,
+    /// The presets "Download all" can also be had in: those some picture of the link offers.
+    zip_presets: Vec<Preset>,
     /// The renewal form ("renew" stage, or a used-up link's content page): the address, if the
     /// link knows it (then it is not asked), and what the visitor typed before an error.
     pub(super) renew: super::renew::RenewForm,
@@ -92,6 +95,7 @@ pub(super) fn gate_page(v: &LinkVisit, stage: &'static str) -> VisitPage {
         total_size: String::new(),
         expires: String::new(),
         downloads_left: None,
+        zip_presets: Vec::new(),
         renew: super::renew::RenewForm::default(),
     }
 }
@@ -187,7 +191,30 @@ pub(super) async fn landing(
         total_size: human_size(total),
         expires: clock::human(v.link.expires_at),
         downloads_left: v.link.downloads_left(),
+        zip_presets: zip_presets(listed),
         renew: super::renew::RenewForm::read(&state, &v, false).await?,
     };
     Ok(render(&page)?.into_response())
+}
+
+/// The presets offered by at least one listed picture, largest first.
+fn zip_presets(items: &[crate::access::GalleryItem]) -> Vec<Preset> {
+    let mut out: Vec<Preset> = Vec::new();
+    for item in items {
+        for o in presets::offers(
+            &item.media_type,
+            &item.render_state,
+            item.width,
+            item.height,
+        ) {
+            if !out.contains(&o.preset) {
+                out.push(o.preset);
+            }
+        }
+        if out.len() == Preset::ALL.len() {
+            break;
+        }
+    }
+    out.sort_by_key(|p| std::cmp::Reverse(p.max()));
+    out
 }

@@ -1,0 +1,369 @@
+//! Download presets: a picture at a fixed size for people who need a JPEG for a layout, a web
+//! page or a slide rather than the original (Large 3000 px, Web 1600 px, Small 800 px). Each is
+//! made from the original by the confined renderer (`assetport render --preset-max`) the first
+//! time anyone downloads it, kept in storage next to the renditions (table `presets`), and
+//! served from there afterwards like any stored file. Whether a caller may have one, whether
+//! it counts and what is recorded is `delivery`'s, as for originals.
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use sqlx::Row;
+use tokio::sync::Semaphore;
+
+use super::WorkDir;
+use crate::app::AppState;
+use crate::error::AppError;
+use crate::http::download::Blob;
+use crate::library::assets::Version;
+use crate::media::{self, Output};
+use crate::storage;
+
+/// A download preset. The names are the URL segment, the stored kind and the API's word.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Preset {
+    Large,
+    Web,
+    Small,
+}
+
+impl Preset {
+    /// Largest first: the order menus list them in.
+    pub const ALL: [Preset; 3] = [Preset::Large, Preset::Web, Preset::Small];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Preset::Large => "large",
+            Preset::Web => "web",
+            Preset::Small => "small",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Preset::Large => "Large JPEG",
+            Preset::Web => "Web JPEG",
+            Preset::Small => "Small JPEG",
+        }
+    }
+
+    /// Longest side, in pixels.
+    pub fn max(self) -> u32 {
+        match self {
+            Preset::Large => 3000,
+            Preset::Web => 1600,
+            Preset::Small => 800,
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Preset> {
+        Preset::ALL.into_iter().find(|p| p.name() == s)
+    }
+
+    /// A `preset` parameter (a ZIP's): absent or empty means the originals; a name that is no
+    /// preset is a 404, like an unknown path.
+    pub fn from_param(name: Option<&str>) -> Result<Option<Preset>, AppError> {
+        match name.filter(|n| !n.is_empty()) {
+            None => Ok(None),
+            Some(n) => Preset::parse(n).map(Some).ok_or(AppError::NotFound),
+        }
+    }
+
+    /// The size this preset has for a picture of `width` × `height` (never enlarged).
+    pub fn size_for(self, width: u32, height: u32) -> (u32, u32) {
+        let (w, h) = (width.max(1), height.max(1));
+        if w <= self.max() && h <= self.max() {
+            return (w, h);
+        }
+        let scale = f64::from(self.max()) / f64::from(w.max(h));
+        let side = |v: u32| ((f64::from(v) * scale).round() as u32).clamp(1, self.max());
+        (side(w), side(h))
+    }
+}
+
+/// One preset as a menu shows it.
+#[derive(Clone, Debug)]
+pub struct Offer {
+    pub preset: Preset,
+    /// "1600 × 1067 px".
+    pub dims: String,
+}
+
+impl Offer {
+    pub fn name(&self) -> &'static str {
+        self.preset.name()
+    }
+
+    pub fn label(&self) -> &'static str {
+        self.preset.label()
+    }
+}
+
+/// The presets a version offers: pictures (the renderer made their preview, so it can make
+/// a preset) whose size is known; a preset the same size as a larger one is left out (a
+/// 1200 px picture offers Large 1200 px and Small 800 px, not also a Web 1200 px).
+pub fn offers(
+    media_type: &str,
+    render_state: &str,
+    width: Option<i64>,
+    height: Option<i64>,
+) -> Vec<Offer> {
+    let (Some(w), Some(h)) = (width, height) else {
+        return Vec::new();
+    };
+    if !media_type.starts_with("image/") || render_state != "ready" || w <= 0 || h <= 0 {
+        return Vec::new();
+    }
+    let (w, h) = (
+        u32::try_from(w).unwrap_or(u32::MAX),
+        u32::try_from(h).unwrap_or(u32::MAX),
+    );
+    let mut out: Vec<Offer> = Vec::new();
+    let mut last = None;
+    for p in Preset::ALL {
+        let size = p.size_for(w, h);
+        if last != Some(size) {
+            out.push(Offer {
+                preset: p,
+                dims: format!("{} × {} px", size.0, size.1),
+            });
+        }
+        last = Some(size);
+    }
+    out
+}
+
+/// Whether `version` offers `preset`.
+pub fn offered(version: &Version, preset: Preset) -> bool {
+    offers(
+        &version.media_type,
+        &version.render_state,
+        version.width,
+        version.height,
+    )
+    .iter()
+    .any(|o| o.preset == preset)
+}
+
+/// The name a preset is saved under: `poster.psd` → `poster-web.jpg`.
+pub fn file_name(version: &Version, preset: Preset) -> String {
+    super::file_name(version, preset.name())
+}
+
+/// The stored preset, if it was made before (never makes one).
+pub async fn stored(
+    state: &AppState,
+    version: &Version,
+    preset: Preset,
+) -> Result<Option<Blob>, AppError> {
+    if !offered(version, preset) {
+        return Err(AppError::NotFound);
+    }
+    Ok(find(state, version, preset).await?)
+}
+
+async fn find(
+    state: &AppState,
+    version: &Version,
+    preset: Preset,
+) -> Result<Option<Blob>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT blob_key, size, sha256 FROM presets WHERE version_id = $1 AND preset = $2",
+    )
+    .bind(&version.id)
+    .bind(preset.name())
+    .fetch_optional(&state.db.pool)
+    .await?;
+    row.map(|r| {
+        Ok(Blob {
+            key: r.try_get("blob_key")?,
+            size: r.try_get::<i64, _>("size")? as u64,
+            sha256: r.try_get("sha256")?,
+            media_type: "image/jpeg".into(),
+            filename: file_name(version, preset),
+            inline: false,
+        })
+    })
+    .transpose()
+}
+
+/// The stored preset, made now if it was not: only the caller's own request waits for it, and
+/// on one instance the same preset of the same version is made once however many ask at
+/// the same moment. Call only after `delivery` has said the caller may have it.
+pub async fn blob(state: &AppState, version: &Version, preset: Preset) -> Result<Blob, AppError> {
+    if !offered(version, preset) {
+        return Err(AppError::NotFound);
+    }
+    if let Some(blob) = find(state, version, preset).await? {
+        return Ok(blob);
+    }
+    let key = format!("{}:{}", version.id, preset.name());
+    let lock = in_flight(&key);
+    let made = {
+        let _one_maker = lock.lock().await;
+        match find(state, version, preset).await? {
+            Some(blob) => Ok(blob),
+            None => make(state, version, preset).await,
+        }
+    };
+    forget(&key, lock);
+    made
+}
+
+/// What a ZIP of `preset` holds for each listed asset: the preset for pictures (made where it
+/// was not yet, a few at a time), the original for other files.
+pub async fn for_zip(
+    state: &AppState,
+    listed: &[crate::access::LinkedAsset],
+    preset: Preset,
+) -> Result<Vec<Blob>, AppError> {
+    use futures_util::{StreamExt, TryStreamExt};
+    // Owned futures: borrowing `listed` in them trips the compiler's Send check of handlers.
+    let work: Vec<_> = listed
+        .iter()
+        .map(|a| {
+            let (state, v) = (state.clone(), a.view.version.clone());
+            async move {
+                if offered(&v, preset) {
+                    blob(&state, &v, preset).await
+                } else {
+                    Ok(v.blob())
+                }
+            }
+        })
+        .collect();
+    futures_util::stream::iter(work)
+        .buffered(4)
+        .try_collect()
+        .await
+}
+
+/// Presets being made on this process, by "version:preset".
+fn makers() -> &'static Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>> {
+    static MAKERS: OnceLock<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>> = OnceLock::new();
+    MAKERS.get_or_init(Default::default)
+}
+
+fn in_flight(key: &str) -> Arc<tokio::sync::Mutex<()>> {
+    let mut m = makers().lock().unwrap_or_else(|p| p.into_inner());
+    m.entry(key.to_string()).or_default().clone()
+}
+
+fn forget(key: &str, lock: Arc<tokio::sync::Mutex<()>>) {
+    let mut m = makers().lock().unwrap_or_else(|p| p.into_inner());
+    // Ours and the map's: nobody else waits on it.
+    if Arc::strong_count(&lock) <= 2 {
+        m.remove(key);
+    }
+}
+
+/// At most this many presets are rendered at once on one process (each render is a child
+/// process using up to a core and the renderer's memory limit); more requests wait their turn.
+fn renders() -> &'static Semaphore {
+    static RENDERS: OnceLock<Semaphore> = OnceLock::new();
+    RENDERS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Semaphore::new(cores.clamp(1, 4))
+    })
+}
+
+async fn make(state: &AppState, version: &Version, preset: Preset) -> Result<Blob, AppError> {
+    let _turn = renders()
+        .acquire()
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
+    let failed = |what: &str, e: &dyn std::fmt::Display| {
+        AppError::Internal(anyhow::anyhow!(
+            "making the {} of {what}: {e}",
+            preset.name()
+        ))
+    };
+    let work = WorkDir::create(&state.config.data_dir).map_err(|e| failed(&version.id, &e))?;
+    let input = match state.storage.local_path(&version.blob_key) {
+        Some(path) => path,
+        None => {
+            let path = work.path().join("input");
+            state
+                .storage
+                .fetch_to_file(&version.blob_key, &path)
+                .await
+                .map_err(|e| failed(&version.id, &e))?;
+            path
+        }
+    };
+    let out = work.path().join("out");
+    std::fs::create_dir_all(&out).map_err(|e| failed(&version.id, &e))?;
+    let report = media::render_preset_in_child(
+        &state.config.renderer,
+        &input,
+        &out,
+        &media::Limits::default(),
+        preset.max(),
+    )
+    .await
+    .map_err(|e| failed(&version.id, &e))?;
+    let Some((w, h)) = report.preview.filter(|_| report.rendered) else {
+        return Err(failed(&version.id, &"the renderer made no picture"));
+    };
+    let key = storage::rendition_key(&version.id, &format!("preset-{}", preset.name()));
+    let stored = state
+        .storage
+        .put_file(&key, &out.join(Output::PRESET_FILE))
+        .await
+        .map_err(|e| failed(&version.id, &e))?;
+    // Another instance may have made the same preset meanwhile: the same bytes under the same
+    // key, so either row is right.
+    sqlx::query(
+        "INSERT INTO presets (version_id, preset, blob_key, media_type, size, sha256, width, \
+         height, created_at) VALUES ($1, $2, $3, 'image/jpeg', $4, $5, $6, $7, $8) \
+         ON CONFLICT (version_id, preset) DO UPDATE SET blob_key = excluded.blob_key, \
+         size = excluded.size, sha256 = excluded.sha256, width = excluded.width, \
+         height = excluded.height",
+    )
+    .bind(&version.id)
+    .bind(preset.name())
+    .bind(&key)
+    .bind(stored.size as i64)
+    .bind(&stored.sha256)
+    .bind(i64::from(w))
+    .bind(i64::from(h))
+    .bind(state.clock.now_ms())
+    .execute(&state.db.pool)
+    .await?;
+    Ok(Blob {
+        key,
+        size: stored.size,
+        sha256: stored.sha256,
+        media_type: "image/jpeg".into(),
+        filename: file_name(version, preset),
+        inline: false,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_fit_and_never_enlarge() {
+        assert_eq!(Preset::Web.size_for(6000, 4000), (1600, 1067));
+        assert_eq!(Preset::Large.size_for(4000, 6000), (2000, 3000));
+        assert_eq!(Preset::Small.size_for(500, 300), (500, 300));
+    }
+
+    #[test]
+    fn offers_skip_duplicates_and_non_pictures() {
+        let names = |o: Vec<Offer>| o.iter().map(|o| o.name()).collect::<Vec<_>>();
+        assert_eq!(
+            names(offers("image/jpeg", "ready", Some(6000), Some(4000))),
+            ["large", "web", "small"]
+        );
+        assert_eq!(
+            names(offers("image/png", "ready", Some(1200), Some(900))),
+            ["large", "small"]
+        );
+        assert!(offers("image/png", "ready", Some(600), Some(400)).len() == 1);
+        assert!(offers("application/pdf", "ready", Some(600), Some(800)).is_empty());
+        assert!(offers("image/jpeg", "pending", Some(6000), Some(4000)).is_empty());
+        assert!(offers("image/jpeg", "ready", None, None).is_empty());
+    }
+}
