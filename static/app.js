@@ -52,7 +52,8 @@ Array.prototype.forEach.call(document.querySelectorAll('[data-copy-button]'), fu
 
 // The asset page's preview: a click opens it in a full-window dialog (fitted); a click on the
 // image there toggles its natural size, scrollable. Esc or the close button ends it.
-Array.prototype.forEach.call(document.querySelectorAll('[data-zoom]'), function (trigger) {
+// Tiles marked data-lightbox (a share link's gallery) open the lightbox below instead.
+Array.prototype.forEach.call(document.querySelectorAll('[data-zoom]:not([data-lightbox])'), function (trigger) {
   if (typeof HTMLDialogElement !== 'function') return;
   trigger.addEventListener('click', function () {
     var dialog = document.createElement('dialog');
@@ -76,6 +77,262 @@ Array.prototype.forEach.call(document.querySelectorAll('[data-zoom]'), function 
   });
 });
 
+// The share page's lightbox. The gallery's tiles (data-lightbox, in document order) open one
+// modal viewer: the large preview, its title, size and pixels, Download, previous/next (buttons,
+// arrow keys, a swipe on touch screens; both ends wrap round and the counter says where one is)
+// and a zoom to the preview's natural size. The address names the open asset (#asset-ID) so it
+// can be passed on within the link; replaceState rather than pushState, so looking through
+// twenty images does not cost twenty presses of Back. showModal keeps the focus inside and
+// closes on Escape; the focus then goes back to the tile of the asset shown last.
+var ASSET_HASH = /^#asset-([\w-]+)$/;
+(function () {
+  var tiles = Array.prototype.slice.call(document.querySelectorAll('[data-lightbox]'));
+  if (!tiles.length || typeof HTMLDialogElement !== 'function') return;
+  var dialog, ui = {}, current = 0, shown = null, showing = false, zoomed = false, swipe = null;
+  var images = {}; // index -> Image: the one shown and its two neighbours, loaded ahead
+
+  function make(tag, cls, text) {
+    var el = document.createElement(tag);
+    if (cls) el.className = cls;
+    if (text) el.textContent = text;
+    return el;
+  }
+  function button(cls, text) {
+    var b = make('button', 'button ' + cls, text);
+    b.type = 'button';
+    return b;
+  }
+  function wrap(i) { return (i % tiles.length + tiles.length) % tiles.length; }
+  function titleOf(i) { return tiles[wrap(i)].getAttribute('data-title') || ''; }
+  // Hiding the focused control would drop the focus out of the dialog (and the arrow keys
+  // with it): Close takes it first.
+  function hide(el, yes) {
+    if (yes && el.contains(document.activeElement)) ui.close.focus();
+    el.hidden = yes;
+  }
+
+  function build() {
+    dialog = make('dialog', 'lightbox');
+    dialog.setAttribute('aria-labelledby', 'lightbox-title');
+    var head = make('div', 'lb-head');
+    // A polite live region: moving to another asset reads out its title, size and place.
+    var info = make('div', 'lb-info');
+    info.setAttribute('aria-live', 'polite');
+    ui.title = make('h2', 'lb-title');
+    ui.title.id = 'lightbox-title';
+    ui.meta = make('p', 'lb-meta');
+    ui.size = make('span', 'lb-size');
+    ui.count = make('span', 'lb-count');
+    ui.meta.appendChild(ui.size);
+    ui.meta.appendChild(ui.count);
+    info.appendChild(ui.title);
+    info.appendChild(ui.meta);
+    var tools = make('div', 'lb-tools');
+    ui.zoom = button('lb-zoom', 'Actual size');
+    ui.download = make('a', 'button primary lb-download', 'Download');
+    ui.download.setAttribute('download', '');
+    ui.close = button('lb-close', 'Close');
+    ui.close.autofocus = true;
+    tools.appendChild(ui.zoom);
+    tools.appendChild(ui.download);
+    tools.appendChild(ui.close);
+    head.appendChild(info);
+    head.appendChild(tools);
+    var body = make('div', 'lb-body');
+    ui.stage = make('div', 'lb-stage');
+    ui.status = make('p', 'lb-status');
+    ui.prev = button('lb-nav lb-prev');
+    ui.next = button('lb-nav lb-next');
+    body.appendChild(ui.stage);
+    body.appendChild(ui.status);
+    body.appendChild(ui.prev);
+    body.appendChild(ui.next);
+    dialog.appendChild(head);
+    dialog.appendChild(body);
+    document.body.appendChild(dialog);
+
+    ui.prev.addEventListener('click', function () { show(current - 1); });
+    ui.next.addEventListener('click', function () { show(current + 1); });
+    ui.zoom.addEventListener('click', function () { setZoom(!zoomed); });
+    ui.close.addEventListener('click', close);
+    // A click on the picture zooms in on the point clicked (and back out).
+    ui.stage.addEventListener('click', function (e) {
+      if (e.target !== shown || ui.zoom.hidden) return;
+      var r = picture();
+      var s = ui.stage.getBoundingClientRect();
+      setZoom(!zoomed, (e.clientX - r.left) / r.width, (e.clientY - r.top) / r.height, e.clientX - s.left, e.clientY - s.top);
+    });
+    // A swipe (touch or pen; a mouse has the buttons) moves to the neighbour. Zoomed in, the
+    // finger pans the picture instead: CSS lets the browser scroll then (touch-action).
+    ui.stage.addEventListener('pointerdown', function (e) {
+      swipe = !zoomed && e.isPrimary && e.pointerType !== 'mouse' ? { x: e.clientX, y: e.clientY } : null;
+    });
+    ui.stage.addEventListener('pointerup', function (e) {
+      if (!swipe || zoomed) return;
+      var dx = e.clientX - swipe.x, dy = e.clientY - swipe.y;
+      swipe = null;
+      if (Math.abs(dx) > 40 && Math.abs(dx) > 1.5 * Math.abs(dy)) show(current + (dx < 0 ? 1 : -1));
+    });
+    ui.stage.addEventListener('pointercancel', function () { swipe = null; });
+    // Other ways to close (a phone's Back gesture) end here too, a moment later.
+    dialog.addEventListener('close', closed);
+    window.addEventListener('resize', function () { if (dialog.open && !zoomed) settle(); });
+  }
+
+  // Where the fitted picture is drawn: the img box fills the stage and object-fit: scale-down
+  // letterboxes the picture inside it (never enlarged past its natural size).
+  function picture() {
+    var r = shown.getBoundingClientRect();
+    var k = Math.min(1, r.width / shown.naturalWidth, r.height / shown.naturalHeight);
+    var w = shown.naturalWidth * k, h = shown.naturalHeight * k;
+    return { left: r.left + (r.width - w) / 2, top: r.top + (r.height - h) / 2, width: w, height: h };
+  }
+
+  // Zoomed: the natural size, scrolled so that the point (fx, fy) of the picture (fractions)
+  // sits at (px, py) of the stage; by default the middle stays in the middle.
+  function setZoom(on, fx, fy, px, py) {
+    zoomed = !!(on && shown && shown.naturalWidth && !ui.zoom.hidden);
+    dialog.classList.toggle('lb-zoomed', zoomed);
+    ui.zoom.textContent = zoomed ? 'Fit to screen' : 'Actual size';
+    var s = ui.stage;
+    if (!zoomed) { s.scrollLeft = 0; s.scrollTop = 0; return; }
+    if (fx === undefined) { fx = fy = 0.5; px = s.clientWidth / 2; py = s.clientHeight / 2; }
+    s.scrollLeft = shown.offsetLeft + fx * shown.offsetWidth - px;
+    s.scrollTop = shown.offsetTop + fy * shown.offsetHeight - py;
+  }
+
+  // The shown image has loaded (or failed): hide the loading state; offer the zoom only when
+  // the fitted picture is smaller than the preview itself.
+  function settle() {
+    if (!shown.complete) return;
+    var ok = shown.naturalWidth > 0;
+    dialog.classList.remove('lb-loading');
+    dialog.classList.toggle('lb-failed', !ok);
+    ui.status.textContent = ok ? '' : 'This preview could not be loaded.';
+    var r = ok && picture();
+    var more = ok && (shown.naturalWidth > r.width + 1 || shown.naturalHeight > r.height + 1);
+    hide(ui.zoom, !more);
+    dialog.classList.toggle('lb-can-zoom', !!more);
+  }
+
+  function load(i) {
+    var img = images[i];
+    if (!img || (img.complete && !img.naturalWidth)) { // new, or failed before: try again
+      img = images[i] = new Image();
+      img.alt = (tiles[i].querySelector('img') || {}).alt || '';
+      img.draggable = false;
+      img.addEventListener('load', function () { if (img === shown) settle(); });
+      img.addEventListener('error', function () { if (img === shown) settle(); });
+      img.src = tiles[i].getAttribute('data-zoom');
+    }
+    return img;
+  }
+
+  function show(i) {
+    setZoom(false);
+    current = wrap(i);
+    var tile = tiles[current], n = tiles.length;
+    ui.title.textContent = titleOf(current);
+    ui.size.textContent = tile.getAttribute('data-meta') || '';
+    ui.count.textContent = n > 1 ? (current + 1) + ' of ' + n : '';
+    var dl = tile.getAttribute('data-download') || '';
+    hide(ui.download, !dl);
+    if (dl) {
+      ui.download.href = dl;
+      ui.download.textContent = /\/preview\b/.test(dl) ? 'Download preview' : 'Download';
+    }
+    hide(ui.prev, n < 2);
+    hide(ui.next, n < 2);
+    ui.prev.setAttribute('aria-label', 'Previous: ' + titleOf(current - 1));
+    ui.next.setAttribute('aria-label', 'Next: ' + titleOf(current + 1));
+    shown = load(current);
+    ui.stage.textContent = '';
+    ui.stage.appendChild(shown);
+    if (shown.complete) {
+      settle();
+    } else {
+      dialog.classList.add('lb-loading');
+      dialog.classList.remove('lb-failed');
+      ui.status.textContent = 'Loading\u2026';
+    }
+    // The neighbours load now, so the next step shows at once; others are let go.
+    var keep = {};
+    [current + 1, current - 1].forEach(function (k) { keep[wrap(k)] = load(wrap(k)); });
+    keep[current] = shown;
+    images = keep;
+    if (window.history.replaceState) {
+      window.history.replaceState(window.history.state, '', '#asset-' + tile.getAttribute('data-id'));
+    }
+  }
+
+  // Closing puts the focus back on the dialog's opener at once, and the close event follows a
+  // task later; so the lightbox's own Close and Escape tidy up at once, or the focus would rest
+  // on the first tile for a moment (and a screen reader would announce it).
+  function close() {
+    dialog.close();
+    closed();
+  }
+  function closed() {
+    if (!showing) return; // tidied up already
+    showing = false;
+    setZoom(false);
+    if (ASSET_HASH.test(window.location.hash) && window.history.replaceState) {
+      window.history.replaceState(window.history.state, '', window.location.pathname + window.location.search);
+    }
+    tiles[current].focus();
+  }
+
+  function open(i) {
+    if (!dialog) build();
+    if (!dialog.open) dialog.showModal();
+    showing = true;
+    show(i);
+  }
+
+  // Fitted, the arrows step through the assets; zoomed in, they move over the picture.
+  // Modifier keys are left alone (Alt+Left is the browser's Back).
+  document.addEventListener('keydown', function (e) {
+    if (!dialog || !dialog.open || e.altKey || e.ctrlKey || e.metaKey || e.defaultPrevented) return;
+    var k = e.key, s = ui.stage;
+    if (k === 'ArrowLeft' || k === 'ArrowRight') {
+      var step = k === 'ArrowLeft' ? -1 : 1;
+      if (zoomed) s.scrollLeft += step * s.clientWidth / 4;
+      else show(current + step);
+    } else if ((k === 'ArrowUp' || k === 'ArrowDown') && zoomed) {
+      s.scrollTop += (k === 'ArrowUp' ? -1 : 1) * s.clientHeight / 4;
+    } else if (k === 'Escape') {
+      close();
+    } else if (k === 'z' || k === 'Z' || k === '+' || k === '=' || k === '-') {
+      setZoom(k === '-' ? false : (k === 'z' || k === 'Z') ? !zoomed : true);
+    } else {
+      return;
+    }
+    e.preventDefault();
+  });
+
+  tiles.forEach(function (tile, i) {
+    tile.addEventListener('click', function () { open(i); });
+  });
+  function fromHash() {
+    var m = ASSET_HASH.exec(window.location.hash);
+    for (var i = 0; m && i < tiles.length; i++) {
+      if (tiles[i].getAttribute('data-id') === m[1]) { open(i); return; }
+    }
+  }
+  window.addEventListener('hashchange', fromHash);
+  fromHash();
+})();
+
+// An address passed on with #asset-ID that first meets the link's password or code form: the
+// form posts elsewhere, so it carries the fragment along; the server's redirect back to the
+// link keeps it, and the lightbox opens on that asset once the link is open.
+if (ASSET_HASH.test(window.location.hash)) {
+  Array.prototype.forEach.call(document.querySelectorAll('[data-page-url] form'), function (form) {
+    var action = form.getAttribute('action');
+    if (action) form.setAttribute('action', action.split('#')[0] + window.location.hash);
+  });
+}
+
 // Search filters fold away on phones (results come first there); wide screens keep them open.
 if (window.matchMedia && window.matchMedia('(max-width: 760px)').matches) {
   Array.prototype.forEach.call(document.querySelectorAll('details[data-fold-narrow]'), function (d) {
@@ -89,6 +346,6 @@ if (window.matchMedia && window.matchMedia('(max-width: 760px)').matches) {
 Array.prototype.forEach.call(document.querySelectorAll('[data-page-url]'), function (el) {
   var url = el.getAttribute('data-page-url');
   if (url && window.location.pathname !== url && window.history.replaceState) {
-    window.history.replaceState(null, '', url);
+    window.history.replaceState(null, '', url + (ASSET_HASH.test(window.location.hash) ? window.location.hash : ''));
   }
 });

@@ -609,7 +609,18 @@ pub async fn link_zip(
         token,
         email: link_visitor(link, unlock),
     };
-    zip_of(state, &party, counts, ask, listed, &name, false, preset).await
+    zip_of(
+        state,
+        &party,
+        counts,
+        ask,
+        listed,
+        &name,
+        false,
+        preset,
+        &link.terms,
+    )
+    .await
 }
 
 /// `Press kit.zip`, or `Press kit-web.zip` for a ZIP of a preset.
@@ -637,7 +648,7 @@ pub async fn member_zip(
     };
     let party = Party::Member(who);
     let name = zip_name(name.strip_suffix(".zip").unwrap_or(name), preset);
-    zip_of(state, &party, counts, ask, listed, &name, true, preset).await
+    zip_of(state, &party, counts, ask, listed, &name, true, preset, "").await
 }
 
 fn head_only(head: bool) -> policy::Request {
@@ -662,13 +673,16 @@ async fn zip_of(
     name: &str,
     per_asset: bool,
     preset: Option<Preset>,
+    terms: &str,
 ) -> Result<Response, AppError> {
     let blobs = match preset {
         // A HEAD never reads the body: nothing is made for it.
         Some(p) if !ask.head() => presets::for_zip(state, &listed, p).await?,
         _ => listed.iter().map(|a| a.view.version.blob()).collect(),
     };
-    let entries = crate::library::zip::entries_of(&listed, &blobs);
+    let mut entries = crate::library::zip::entries_of(&listed, &blobs);
+    // Last, so the entries' marks stay in the assets' order for the receipts.
+    entries.extend(crate::library::zip::licence(terms, &listed, &entries));
     let marks = zip::Marks::default();
     let response = zip::response(state.storage.clone(), entries, name, marks.clone());
     if !counts {

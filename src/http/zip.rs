@@ -35,6 +35,8 @@ pub struct Entry {
     /// data descriptor.
     pub crc32: Option<u32>,
     pub modified_ms: i64,
+    /// Bytes made for this archive (a licence text), sent instead of reading `key`.
+    pub data: Option<Bytes>,
 }
 
 /// Makes entry names safe and unique. Every segment goes through `sanitize::download_name`
@@ -193,9 +195,15 @@ const MAX32: u32 = 0xFFFF_FFFF;
 /// with sending the current one (otherwise each file start leaves the connection idle).
 type Opening = tokio::task::JoinHandle<anyhow::Result<ByteStream>>;
 
-fn open_in_background(storage: &Storage, key: &str) -> Opening {
+fn open_in_background(storage: &Storage, e: &Entry) -> Opening {
+    if let Some(data) = e.data.clone() {
+        return tokio::spawn(async move {
+            let once: ByteStream = Box::pin(futures_util::stream::once(async move { Ok(data) }));
+            Ok(once)
+        });
+    }
     let storage = storage.clone();
-    let key = key.to_string();
+    let key = e.key.clone();
     tokio::spawn(async move { storage.get(&key, None).await })
 }
 
@@ -268,7 +276,7 @@ impl Stream for ZipStream {
                     this.marks.start(this.offset);
                     let opening = match this.prefetch.take() {
                         Some(o) => o,
-                        None => open_in_background(&this.storage, &e.key),
+                        None => open_in_background(&this.storage, &e),
                     };
                     this.state = State::Opening(opening, open);
                     return Poll::Ready(Some(Ok(head)));
@@ -280,7 +288,7 @@ impl Stream for ZipStream {
                     }
                     Poll::Ready(Ok(Ok(data))) => {
                         if let Some(next) = this.entries.front() {
-                            this.prefetch = Some(open_in_background(&this.storage, &next.key));
+                            this.prefetch = Some(open_in_background(&this.storage, next));
                         }
                         this.state = State::Data(data, open);
                     }
@@ -639,6 +647,7 @@ mod tests {
             size: bytes.len() as u64,
             crc32: crc.then(|| crc32fast::hash(bytes)),
             modified_ms: 1_790_000_000_000,
+            data: None,
         };
         // Both ways of framing (checksum known up front or computed), with and without ZIP64.
         for (zip64_from, crc_known) in [
@@ -685,6 +694,7 @@ mod tests {
             size: 10,
             crc32: None,
             modified_ms: 0,
+            data: None,
         }];
         let stream = ZipStream::new(storage, entries, ZIP64_FROM);
         let items: Vec<_> = stream.collect().await;

@@ -98,7 +98,63 @@ pub fn entries_of(listed: &[LinkedAsset], blobs: &[Blob]) -> Vec<zip::Entry> {
                 size: b.size,
                 crc32: a.view.version.crc32.filter(|_| original).map(|c| c as u32),
                 modified_ms: a.view.version.created_at,
+                data: None,
             }
         })
         .collect()
+}
+
+/// The `LICENCE.txt` a ZIP ends with when terms apply to what it holds: `share_terms` (a
+/// share link's, which the visitor accepted), then each file's own usage terms under its name
+/// in the archive. `None` when there are none, so a ZIP without terms has no such file.
+pub fn licence(
+    share_terms: &str,
+    listed: &[LinkedAsset],
+    entries: &[zip::Entry],
+) -> Option<zip::Entry> {
+    let share_terms = share_terms.trim();
+    let own: Vec<(&str, &str)> = listed
+        .iter()
+        .zip(entries)
+        .filter(|(a, _)| !a.view.asset.usage_terms.trim().is_empty())
+        .map(|(a, e)| (e.name.as_str(), a.view.asset.usage_terms.trim()))
+        .collect();
+    if share_terms.is_empty() && own.is_empty() {
+        return None;
+    }
+    let mut text = String::from("USAGE TERMS\n===========\n\n");
+    if !share_terms.is_empty() {
+        text.push_str("The files in this archive were shared with you under these terms:\n\n");
+        text.push_str(share_terms);
+        text.push_str("\n\n");
+    }
+    if !own.is_empty() {
+        text.push_str("Terms of individual files\n-------------------------\n\n");
+        for (name, terms) in own {
+            text.push_str(&format!("{name}:\n{terms}\n\n"));
+        }
+    }
+    // Windows' Notepad and every other reader: CRLF line ends.
+    let text = text.trim_end().replace('\n', "\r\n") + "\r\n";
+    let taken = |n: &str| entries.iter().any(|e| e.name.eq_ignore_ascii_case(n));
+    let name = (1..)
+        .map(|i| match i {
+            1 => "LICENCE.txt".to_string(),
+            i => format!("LICENCE ({i}).txt"),
+        })
+        .find(|n| !taken(n))
+        .unwrap_or_default();
+    Some(zip::Entry {
+        name,
+        key: String::new(),
+        media_type: "text/plain".into(),
+        size: text.len() as u64,
+        crc32: None,
+        modified_ms: listed
+            .iter()
+            .map(|a| a.view.version.created_at)
+            .max()
+            .unwrap_or(0),
+        data: Some(bytes::Bytes::from(text)),
+    })
 }

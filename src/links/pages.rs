@@ -32,6 +32,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/links/{id}/change", post(change))
         .route("/admin/links/{id}/revoke", post(revoke))
         .route("/admin/links/{id}/rotate", post(rotate))
+        .route("/admin/links/{id}/qr.svg", get(qr))
 }
 
 /// Repeated form or query keys (`asset_ids=a&asset_ids=b`) as pairs.
@@ -629,4 +630,16 @@ async fn set_watermark(
         Err(e) => return Err(e.into()),
     }
     Ok(Redirect::to("/admin/links").into_response())
+}
+
+/// The link's address as a QR code (links made before addresses were kept have none: 404).
+async fn qr(
+    State(state): State<AppState>,
+    PageAdmin(_): PageAdmin,
+    Path(id): Path<LinkId>,
+) -> PageResult<Response> {
+    let address = super::address(&state, id.as_str())
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(crate::web::qr::response(&address, "share-link-qr.svg"))
 }

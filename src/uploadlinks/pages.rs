@@ -24,6 +24,7 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/admin/upload-links", get(list_page).post(create))
         .route("/admin/upload-links/new", get(new_form))
         .route("/admin/upload-links/{id}/revoke", post(revoke))
+        .route("/admin/upload-links/{id}/qr.svg", get(qr))
 }
 
 /// How many slot rows the creation form offers (the API takes up to `slots::MAX_SLOTS`).
@@ -136,6 +137,7 @@ async fn new_form(
 #[template(path = "uploads/created.html")]
 struct CreatedPage {
     layout: Layout,
+    id: String,
     url: String,
 }
 
@@ -178,9 +180,10 @@ async fn create(
         slots: super::slots::from_form(&form)?,
     };
     match actions::create_upload_link(&state, &me.account, options, &client).await {
-        Ok((_, url)) => {
+        Ok((link, url)) => {
             let page = CreatedPage {
                 layout: Layout::for_user("Upload link created", &me, "links"),
+                id: link.id.to_string(),
                 url,
             };
             Ok(render(&page)?.into_response())
@@ -201,6 +204,23 @@ async fn create(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// The upload link's address as a QR code, for a printed brief or a screen.
+async fn qr(
+    State(state): State<AppState>,
+    PageAdmin(_): PageAdmin,
+    Path(id): Path<UploadLinkId>,
+) -> PageResult<Response> {
+    let address = super::address(
+        &state.db,
+        state.secret.expose(),
+        &state.config.public_url,
+        id.as_str(),
+    )
+    .await?
+    .ok_or(AppError::NotFound)?;
+    Ok(crate::web::qr::response(&address, "upload-link-qr.svg"))
 }
 
 async fn revoke(

@@ -6,5 +6,6 @@ pub mod format;
 pub mod headers;
 pub mod layout;
 pub mod nul;
+pub mod qr;
 pub mod signed_cookie;
 pub mod static_files;
