@@ -8,8 +8,9 @@
 //                assets and downloads them as one ZIP; key pages again on a phone.
 //   3. agency  — signs in, drops a folder tree on the upload zone (and picks another folder),
 //                watches the progress bars, and finds its submissions waiting for review.
-//   4. visitor — opens the link on a phone, is refused a wrong password, unlocks it, downloads
-//                one file and "Download all".
+//   4. visitor — opens the link on a phone, is refused a wrong password, unlocks it, looks
+//                through the previews in the lightbox (keyboard, swipe, zoom, #asset-ID
+//                addresses), downloads one file and "Download all".
 //   5. sender  — without an account, fills the delivery slots of an upload link the admin made:
 //                wrong files refused with the reason, right ones sent with a title each (the big
 //                one through tus), what they delivered still listed after a reload; checked
@@ -829,13 +830,181 @@ async function visitorJourney() {
     await page.setViewportSize(PHONE);
   }, page);
 
-  await J.step('enlarge a preview', async () => {
-    await page.locator('button.tile-thumb').first().click();
-    await page.locator('dialog.zoom[open]').waitFor();
-    await page.waitForFunction(() => { const i = document.querySelector('dialog.zoom img'); return i && i.complete && i.naturalWidth > 0; });
-    await J.checkPage(page, '04-zoom');
-    await page.keyboard.press('Escape');
-    await page.locator('dialog.zoom').waitFor({ state: 'detached' });
+  // The gallery's lightbox, by keyboard, at 1280 and at 390 px: Tab to a tile and Enter; the
+  // title (also the dialog's name), size and pixels, Download and the loaded preview; the next
+  // preview loaded ahead; ArrowRight/ArrowLeft (the address names the asset shown), a swipe on
+  // the phone; the zoom; Escape gives the focus back to the tile of the asset shown last; the
+  // address with #asset-ID opens the lightbox on that asset.
+  const tiles = await J.step('the gallery\'s tiles open a lightbox', async () => {
+    const t = await page.locator('button[data-lightbox]').evaluateAll((bs) => bs.map((b) => ({
+      id: b.dataset.id, title: b.dataset.title, meta: b.dataset.meta, download: b.dataset.download, preview: b.dataset.zoom,
+    })));
+    const want = link.assets.map((a) => a.title || a.name).sort();
+    expect(JSON.stringify(t.map((x) => x.title).sort()) === JSON.stringify(want), `the lightbox tiles are [${t.map((x) => x.title).join(', ')}], expected [${want.join(', ')}]`);
+    expect(t.every((x) => x.id && x.meta && /\d × \d/.test(x.meta) && x.download && x.preview), `a tile lacks its id, size and pixels, download or preview: ${JSON.stringify(t)}`);
+    return t;
+  }, page);
+  const previews = new Map(); // path -> requests, to see the next preview loaded ahead (once)
+  page.on('request', (r) => {
+    const p = new URL(r.url()).pathname;
+    if (p.endsWith('/preview')) previews.set(p, (previews.get(p) || 0) + 1);
+  });
+  const lightbox = () => page.evaluate(() => {
+    const d = document.querySelector('dialog.lightbox');
+    const active = document.activeElement;
+    const out = { open: !!(d && d.open), hash: location.hash, focus: window.__e2e.describe(active), focusId: active && active.getAttribute('data-id') };
+    if (!out.open) return out;
+    const text = (sel) => ((d.querySelector(sel) || {}).textContent || '').replace(/\s+/g, ' ').trim();
+    const img = d.querySelector('.lb-stage img');
+    const stage = d.querySelector('.lb-stage');
+    const dl = d.querySelector('a.lb-download');
+    const zoom = d.querySelector('.lb-zoom');
+    const r = d.getBoundingClientRect();
+    return Object.assign(out, {
+      name: window.__e2e.accessibleName(d), title: text('h2'), meta: text('.lb-size'), count: text('.lb-count'),
+      download: dl && dl.getClientRects().length ? { href: dl.getAttribute('href'), attr: dl.hasAttribute('download') } : null,
+      loaded: !!(img && img.complete && img.naturalWidth > 0), src: img && img.getAttribute('src'),
+      natural: img ? [img.naturalWidth, img.naturalHeight] : [], box: img ? [img.offsetWidth, img.offsetHeight] : [],
+      zoomed: d.classList.contains('lb-zoomed'), zoomLabel: zoom.getClientRects().length ? zoom.textContent.trim() : '',
+      scrolls: stage.scrollWidth > stage.clientWidth + 1 || stage.scrollHeight > stage.clientHeight + 1,
+      prev: d.querySelector('.lb-prev').getAttribute('aria-label'), next: d.querySelector('.lb-next').getAttribute('aria-label'),
+      fits: r.left >= 0 && r.top >= 0 && r.right <= innerWidth + 1 && r.bottom <= innerHeight + 1,
+      inside: d.contains(active),
+    });
+  });
+  // Waits until the lightbox shows what `ok` wants; fails with what it showed instead.
+  const until = async (ok, what) => {
+    let last = null;
+    const got = await poll(async () => { last = await lightbox(); return ok(last) ? last : null; }, { ms: 10000, every: 100 });
+    expect(got, `${what}; the lightbox shows ${JSON.stringify(last)}`);
+    return got;
+  };
+  const showing = (t) => (s) => s.open && s.title === t.title && s.loaded && s.src === t.preview;
+  // A real touch swipe (Chromium's input pipeline: touch-action, pointer events) across the stage.
+  const swipe = async (fromX, toX, y) => {
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: [{ x: fromX, y }] });
+    for (let k = 1; k <= 6; k++) await cdp.send('Input.dispatchTouchEvent', { type: 'touchMove', touchPoints: [{ x: fromX + ((toX - fromX) * k) / 6, y }] });
+    await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
+    await cdp.detach();
+  };
+
+  for (const viewport of [DESKTOP, PHONE]) {
+    const w = viewport.width;
+    const [first, second] = tiles;
+    await J.step(`lightbox at ${w} px: Tab to the first tile, Enter opens it with title, size, Download and the preview`, async () => {
+      await page.setViewportSize(viewport);
+      await open(page, link.path);
+      previews.clear();
+      await page.evaluate(() => window.__e2e.resetFocus());
+      let reached = null;
+      for (let i = 0; i < 30 && !reached; i++) {
+        await page.keyboard.press('Tab');
+        reached = await page.evaluate(() => document.activeElement.matches('button[data-lightbox]') && document.activeElement.getAttribute('data-id'));
+      }
+      expect(reached, 'Tab from the top does not reach a gallery tile');
+      expect(reached === first.id, 'the first tile Tab reaches is not the first asset\'s');
+      await page.keyboard.press('Enter');
+      const s = await until(showing(first), `Enter on the tile of "${first.title}" does not show its preview in the lightbox`);
+      expect(s.name === first.title, `the lightbox is named "${s.name}", expected the title "${first.title}"`);
+      expect(s.meta === first.meta, `the lightbox says "${s.meta}", expected the size and pixels "${first.meta}"`);
+      expect(s.count === `1 of ${tiles.length}`, `the counter reads "${s.count}", expected "1 of ${tiles.length}"`);
+      expect(s.download && s.download.href === first.download && s.download.attr, `no Download link to ${first.download} with a download attribute (${JSON.stringify(s.download)})`);
+      expect(s.hash === `#asset-${first.id}`, `the address ends in "${s.hash}", expected #asset-${first.id}`);
+      expect(s.inside, `the focus is not in the lightbox but on ${s.focus}`);
+      expect(s.fits, 'the lightbox is larger than the window');
+      expect(s.prev === `Previous: ${second.title}` && s.next === `Next: ${second.title}`, `the previous/next buttons are named "${s.prev}" / "${s.next}"`);
+      const ahead = await poll(() => previews.get(second.preview), { ms: 5000, every: 100 });
+      expect(ahead, `the next preview (${second.preview}) is not loaded ahead`);
+      await J.checkPage(page, '04-lightbox');
+    }, page);
+
+    await J.step(`lightbox at ${w} px: ArrowRight and ArrowLeft move, the address follows${w < 800 ? ', and so does a swipe' : ''}`, async () => {
+      await page.keyboard.press('ArrowRight');
+      let s = await until(showing(second), `ArrowRight does not show "${second.title}"`);
+      expect(s.hash === `#asset-${second.id}`, `after ArrowRight the address ends in "${s.hash}", expected #asset-${second.id}`);
+      expect(s.count === `2 of ${tiles.length}` && s.meta === second.meta, `after ArrowRight the counter and size read "${s.count}", "${s.meta}"`);
+      expect(previews.get(second.preview) === 1, `the preview loaded ahead was fetched again (${previews.get(second.preview)} requests)`);
+      await J.checkPage(page, '04b-lightbox-next');
+      await page.keyboard.press('ArrowLeft');
+      s = await until(showing(first), `ArrowLeft does not go back to "${first.title}"`);
+      expect(s.hash === `#asset-${first.id}`, `after ArrowLeft the address ends in "${s.hash}", expected #asset-${first.id}`);
+      if (w < 800) {
+        const box = await page.locator('dialog.lightbox .lb-stage').boundingBox();
+        const y = box.y + box.height / 2;
+        await swipe(box.x + box.width * 0.8, box.x + box.width * 0.2, y);
+        await until(showing(second), `a swipe to the left does not show the next asset "${second.title}"`);
+        await swipe(box.x + box.width * 0.2, box.x + box.width * 0.8, y);
+        await until(showing(first), `a swipe to the right does not go back to "${first.title}"`);
+      }
+      await page.keyboard.press('ArrowRight');
+      await until(showing(second), `ArrowRight does not show "${second.title}" again`);
+    }, page);
+
+    await J.step(`lightbox at ${w} px: the zoom shows the natural size and back, by keyboard`, async () => {
+      // The Zoom button is before Close (which has the focus): Shift+Tab, each stop visibly focused.
+      let onZoom = false;
+      for (let i = 0; i < 6 && !onZoom; i++) {
+        await page.keyboard.press('Shift+Tab');
+        onZoom = (await page.evaluate(() => window.__e2e.afterTab('dialog.lightbox .lb-zoom'))).atTarget;
+      }
+      const { invisible, path: walked } = await page.evaluate(() => window.__e2e.finishTab());
+      expect(onZoom, `Shift+Tab in the lightbox does not reach the zoom button (${walked.join(' → ')})`);
+      for (const el of invisible) J.fail(`${rel(page.url(), BASE)} @${w}px`, `keyboard focus is not visible on ${el} in the lightbox`);
+      await page.evaluate(() => document.querySelector('dialog.lightbox .lb-zoom').focus());
+      let s = await lightbox();
+      expect(s.zoomLabel === 'Actual size' && s.box[0] < s.natural[0], `expected a fitted preview smaller than its ${s.natural.join(' × ')} px and "Actual size"; got ${s.box.join(' × ')} and "${s.zoomLabel}"`);
+      await page.keyboard.press('Enter');
+      s = await until((x) => x.zoomed, 'Enter on "Actual size" does not zoom');
+      expect(s.box[0] === s.natural[0] && s.box[1] === s.natural[1], `zoomed, the preview is ${s.box.join(' × ')} px, not its natural ${s.natural.join(' × ')}`);
+      expect(s.scrolls, 'zoomed, the preview cannot be scrolled');
+      expect(s.zoomLabel === 'Fit to screen', `zoomed, the button reads "${s.zoomLabel}", expected "Fit to screen"`);
+      await J.checkPage(page, '04c-lightbox-zoomed');
+      await page.keyboard.press('Enter');
+      s = await until((x) => !x.zoomed, 'Enter on "Fit to screen" does not fit the preview again');
+      expect(s.box[0] <= s.natural[0] && !s.scrolls, 'fitted again, the preview still scrolls');
+      await page.keyboard.press('z');
+      await until((x) => x.zoomed, 'the z key does not zoom');
+      await page.keyboard.press('z');
+      await until((x) => !x.zoomed, 'the z key does not fit the preview again');
+    }, page);
+
+    await J.step(`lightbox at ${w} px: Escape closes it, the focus is on the tile of the asset shown last`, async () => {
+      await page.keyboard.press('Escape');
+      const s = await poll(async () => { const x = await lightbox(); return x.open ? null : x; }, { ms: 5000, every: 100 });
+      expect(s, 'Escape does not close the lightbox');
+      expect(s.focusId === second.id, `after Escape the focus is on ${s.focus}, expected the tile of "${second.title}" (shown last)`);
+      expect(s.hash === '', `after closing the address still ends in "${s.hash}"`);
+    }, page);
+
+    await J.step(`lightbox at ${w} px: the address with #asset-ID opens it on that asset`, async () => {
+      await page.evaluate((h) => history.replaceState(null, '', h), `#asset-${second.id}`);
+      await page.reload({ waitUntil: 'load' });
+      const s = await until(showing(second), `loading ${link.path}#asset-${second.id} does not open the lightbox on "${second.title}"`);
+      expect(s.count === `2 of ${tiles.length}`, `the counter reads "${s.count}"`);
+      await J.checkPage(page, '04d-lightbox-from-address');
+      await page.keyboard.press('Escape');
+      await poll(async () => !(await lightbox()).open, { ms: 5000, every: 100 });
+      expect(await page.evaluate((id) => document.activeElement.getAttribute('data-id') === id, second.id), 'after Escape the focus is not on the tile of the asset opened from the address');
+    }, page);
+  }
+
+  await J.step('someone given the address with #asset-ID unlocks the link and sees that asset', async () => {
+    const other = await newContext(PHONE);
+    const p = await other.newPage();
+    J.watch(p);
+    const t = tiles[1];
+    await open(p, `${link.path}#asset-${t.id}`);
+    await p.getByLabel('Password').fill(link.password);
+    await clickAndLoad(p, p.getByRole('button', { name: 'Open' }));
+    const got = await poll(() => p.evaluate(() => {
+      const d = document.querySelector('dialog.lightbox[open]');
+      return d && { title: d.querySelector('h2').textContent, path: location.pathname, hash: location.hash };
+    }), { ms: 10000, every: 100 });
+    expect(got, `after the password the page ${rel(p.url(), BASE)} shows no lightbox`);
+    expect(got.title === t.title && got.hash === `#asset-${t.id}` && got.path === link.path, `after the password: ${JSON.stringify(got)}; expected "${t.title}" at ${link.path}#asset-${t.id}`);
+    await J.checkPage(p, '04e-lightbox-after-password');
+    await other.close();
   }, page);
 
   await J.step('download one file', async () => {
