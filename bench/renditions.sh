@@ -5,6 +5,8 @@
 #   (b) assetport render --input f --out d (the whole job: 1500 px preview + 320 px thumb +
 #       metadata, in the confined child process the server runs, environment as the server
 #       gives it),
+# and, for download presets, a 1600 px Web JPEG by `assetport render --preset-max 1600` against
+# vipsthumbnail --size 1600,
 # both P files at a time (xargs -P). Best of RUNS for each. Prints images/s, the ratio
 # (target >= 1.0) and the peak RSS of one render child, and writes bench/out/renditions.md.
 #
@@ -88,6 +90,24 @@ run_ours() {
   printf '%s\n' "${FILES[@]}" | xargs -P "$P" -I{} bash -c 'render_one {}'
 }
 
+# Download presets (issue 21): the Web JPEG (1600 px) made on demand, the way the server makes
+# it (assetport render --preset-max 1600 in the confined child), against vipsthumbnail --size
+# 1600 for the same files. Target: at most 1.5x vips' time.
+web_one() {
+  local f=$1 d
+  d="$W/web/$(basename "$f" .jpg)"; mkdir -p "$d"
+  env -i PATH="$PATH" MALLOC_ARENA_MAX=2 "$AP" render --preset-max 1600 --input "$f" --out "$d" >"$d/report.json"
+}
+export -f web_one
+run_vips_web() {
+  rm -rf "$W/vweb"; mkdir -p "$W/vweb"
+  printf '%s\n' "${FILES[@]}" | xargs -P "$P" -I{} vipsthumbnail {} --size 1600 -o "$W/vweb/%s.jpg"
+}
+run_ours_web() {
+  rm -rf "$W/web"; mkdir -p "$W/web"
+  printf '%s\n' "${FILES[@]}" | xargs -P "$P" -I{} bash -c 'web_one {}'
+}
+
 echo "== $N images ($MB MB), $P at a time, best of $RUNS"
 vips_rates=(); our_rates=()
 for r in $(seq 1 "$RUNS"); do
@@ -95,6 +115,21 @@ for r in $(seq 1 "$RUNS"); do
   t0=$(now); run_ours; t1=$(now); our_rates+=("$(per_s "$t0" "$t1")")
   echo "  run $r: vips ${vips_rates[-1]} img/s, assetport ${our_rates[-1]} img/s"
 done
+web_vips=(); web_ours=()
+for r in $(seq 1 "$RUNS"); do
+  t0=$(now); run_vips_web; t1=$(now); web_vips+=("$(per_s "$t0" "$t1")")
+  t0=$(now); run_ours_web; t1=$(now); web_ours+=("$(per_s "$t0" "$t1")")
+  echo "  web preset run $r: vips ${web_vips[-1]} img/s, assetport ${web_ours[-1]} img/s"
+done
+WEB_VIPS=$(printf '%s\n' "${web_vips[@]}" | sort -g | tail -1)
+WEB_OURS=$(printf '%s\n' "${web_ours[@]}" | sort -g | tail -1)
+for f in "${FILES[@]}"; do
+  d="$W/web/$(basename "$f" .jpg)"
+  [ -s "$d/preset.jpg" ] && grep -q '"preview":\[1600,1067\]' "$d/report.json" \
+    || { echo "web preset of $f failed: $(cat "$d/report.json")" >&2; exit 1; }
+done
+WEB_KB=$(( $(stat -c %s "$W/web/photo-1/preset.jpg") / 1024 ))
+VWEB_KB=$(( $(stat -c %s "$W/vweb/photo-1.jpg") / 1024 ))
 VIPS=$(printf '%s\n' "${vips_rates[@]}" | sort -g | tail -1)
 OURS=$(printf '%s\n' "${our_rates[@]}" | sort -g | tail -1)
 
@@ -121,6 +156,11 @@ ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
   echo "| throughput (images/s, best of $RUNS) | $OURS | $VIPS | $(ratio "$OURS" "$VIPS") | ≥ 1.0 |"
   echo "| peak RSS of one process (MiB) | $((RSS_OURS / 1024)) | $((RSS_VIPS / 1024)) | | |"
   echo
+  echo "| Web JPEG preset, made on demand | assetport render --preset-max 1600 | vipsthumbnail --size 1600 | time ratio (ours / vips) | target |"
+  echo "|---|---|---|---|---|"
+  echo "| throughput (images/s, best of $RUNS) | $WEB_OURS | $WEB_VIPS | $(ratio "$WEB_VIPS" "$WEB_OURS") | ≤ 1.5 |"
+  echo "| file size of photo-1 (KiB) | $WEB_KB (q86) | $VWEB_KB (vips default q75) | | |"
+  echo
   echo "assetport writes $SIZES (preview $PREVIEW_KB KiB) plus metadata per image; vips writes one 512 px thumbnail."
-  echo "Runs (img/s): assetport ${our_rates[*]}; vips ${vips_rates[*]}."
+  echo "Runs (img/s): assetport ${our_rates[*]}; vips ${vips_rates[*]}. Web preset runs: assetport ${web_ours[*]}; vips ${web_vips[*]}."
 } | tee "$OUT/renditions.md"
