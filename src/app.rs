@@ -100,6 +100,7 @@ impl App {
             &config.mail_from,
             brand.clone(),
             db.clone(),
+            storage.clone(),
         )?;
         let metrics = Arc::new(crate::metrics::Metrics::new(db.local_fallbacks()));
         let hub = webhooks::Hub::new(config.webhooks_allow_private)?;
@@ -277,6 +278,9 @@ fn start_jobs(state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
                     }
                     jobs::JobKind::UploadLinkMail => {
                         crate::uploadlinks::notices::run(state.clone(), job).await
+                    }
+                    jobs::JobKind::ReviewOutcomes => {
+                        crate::library::outcomes::run(state.clone(), job).await
                     }
                 };
                 let label = if outcome.is_ok() { "ok" } else { "error" };

@@ -132,10 +132,13 @@ async fn a_checked_in_version_waits_for_review_while_partners_keep_the_approved_
     )
     .await;
     assert_eq!(original(&f.partner, id).await, b"version two");
-    let mail = to_studio(app.outbox());
-    assert_eq!(mail.len(), before + 1);
-    let last = mail.last().unwrap();
-    assert!(last.contains("Approved"));
+    // Outcomes go out once the review session is over: ten minutes after the last decision.
+    assert_eq!(to_studio(app.outbox()).len(), before);
+    session_over(&app);
+    let last = app
+        .wait_for_mail("studio@agency.example", |m| m.contains("Approved"))
+        .await;
+    assert_eq!(to_studio(app.outbox()).len(), before + 1, "{last}");
     assert!(!json_of(&f.admin, "/review").await["items"]
         .as_array()
         .unwrap()
@@ -207,12 +210,6 @@ async fn a_rejected_version_leaves_the_published_one_and_reaches_the_contributor
     assert_eq!(seen["review_comment"], "logo too small");
     assert_eq!(seen["stage"], "new version not approved");
     assert_eq!(seen["pending_review"], false);
-    assert!(
-        to_studio(app.outbox())
-            .iter()
-            .any(|m| m.contains("logo too small")),
-        "the contributor hears the reviewer's comment"
-    );
     // The rejected version stays in the timeline.
     let versions = json_of(&f.admin, &format!("/assets/{id}/versions")).await;
     assert_eq!(versions["items"].as_array().unwrap().len(), 2);
@@ -234,6 +231,10 @@ async fn a_rejected_version_leaves_the_published_one_and_reaches_the_contributor
         .collect();
     assert_eq!(digests.len(), 1);
     assert!(digests[0].contains("admin@example.com"));
+    // The contributor hears the reviewer's comment once the review session is over.
+    session_over(&app);
+    app.wait_for_mail("studio@agency.example", |m| m.contains("logo too small"))
+        .await;
     assert_eq!(
         f.partner.get(&format!("/assets/{sub_id}")).await.status(),
         404
@@ -462,6 +463,14 @@ on_both_backends!(
 
 /// The contributor's mail only: other mail (recall notices from the job queue) arrives at its
 /// own moment.
+/// Moves past the review session (decisions ten minutes apart) and lets the jobs run.
+fn session_over(app: &TestApp) {
+    app.advance(std::time::Duration::from_millis(
+        assetport::library::outcomes::SESSION_MS as u64 + 1000,
+    ));
+    app.state.jobs.wake();
+}
+
 fn to_studio(mail: Vec<String>) -> Vec<String> {
     mail.into_iter()
         .filter(|m| m.contains("To: studio@agency.example"))

@@ -166,7 +166,7 @@ async fn a_new_version_tells_each_holder_once_across_two_instances(app: TestApp)
     assert_eq!(ack_url(member_mail).len(), 2, "{member_mail}");
     // With each asset's thumbnail, so the holder recognises the file.
     assert_eq!(
-        member_mail.matches("[attachment: ").count(),
+        member_mail.matches("[inline image]").count(),
         2,
         "{member_mail}"
     );

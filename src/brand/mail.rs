@@ -181,6 +181,29 @@ pub const LINK_CODE: Kind = Kind {
     required: &["code"],
 };
 
+pub const REVIEW_OUTCOMES: Kind = Kind {
+    key: "review_outcomes",
+    label: "Review outcomes",
+    when: "to a contributor, once a reviewer has decided on two or more of their files within \
+           ten minutes of each other (one file gets “Submission approved” or “Changes requested”)",
+    subject: "{portal}: {summary}",
+    body: "Hello {name},\n\n{reviewer} reviewed {count} of your files:\n\n{items}\
+           Your submissions: {link}\n",
+    vars: &[
+        PORTAL,
+        ("name", "the contributor's name"),
+        ("reviewer", "who decided (the last reviewer if several)"),
+        ("count", "how many files"),
+        ("summary", "e.g. “2 files approved, 1 needs changes”"),
+        (
+            "items",
+            "each file with its outcome, the reviewer's comment and its page",
+        ),
+        ("link", "the contributor's submissions page"),
+    ],
+    required: &["items"],
+};
+
 pub const SUBMISSIONS_WAITING: Kind = Kind {
     key: "submissions_waiting",
     label: "New submissions",
@@ -335,6 +358,7 @@ pub const KINDS: &[&Kind] = &[
     &PASSWORD_RESET,
     &REVIEW_APPROVED,
     &REVIEW_REJECTED,
+    &REVIEW_OUTCOMES,
     &SUBMISSIONS_WAITING,
     &UPLOAD_LINK_ARRIVALS,
     &NEW_ASSETS_DIGEST,

@@ -7,6 +7,7 @@
 //! staleness are fine. Pages reach the copy through a task-local set by `middleware`, so the
 //! many `Layout` constructors need no extra argument.
 pub mod mail;
+pub mod mail_html;
 pub mod mail_pages;
 pub mod pages;
 

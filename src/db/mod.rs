@@ -160,6 +160,12 @@ pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0021_presets.sql"),
         include_str!("../../migrations/postgres/0021_presets.sql"),
     ),
+    (
+        23,
+        "review outcomes mailed in batches",
+        include_str!("../../migrations/sqlite/0023_review_outcomes.sql"),
+        include_str!("../../migrations/postgres/0023_review_outcomes.sql"),
+    ),
 ];
 
 impl Db {

@@ -40,15 +40,19 @@ pub enum JobKind {
     /// A mail about an upload link's delivery slots (`uploadlinks::notices::run`); subject:
     /// `filled <link>`, `receipt <link> <sender>` or `reminder <link> <sender>`.
     UploadLinkMail,
+    /// One contributor's review outcomes, as one mail (`library::outcomes::run`); subject:
+    /// the user id. Queued again by every decision, so it runs 10 minutes after the last.
+    ReviewOutcomes,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 5] = [
+    pub const ALL: [JobKind; 6] = [
         JobKind::Renditions,
         JobKind::Digests,
         JobKind::RecallNotices,
         JobKind::Webhook,
         JobKind::UploadLinkMail,
+        JobKind::ReviewOutcomes,
     ];
 
     /// The name stored in the database and used as the metrics label.
@@ -59,6 +63,7 @@ impl JobKind {
             JobKind::RecallNotices => "recall_notices",
             JobKind::Webhook => "webhook",
             JobKind::UploadLinkMail => "upload_link_mail",
+            JobKind::ReviewOutcomes => "review_outcomes",
         }
     }
 
@@ -71,7 +76,8 @@ impl JobKind {
             JobKind::Renditions
             | JobKind::Digests
             | JobKind::RecallNotices
-            | JobKind::UploadLinkMail => 5,
+            | JobKind::UploadLinkMail
+            | JobKind::ReviewOutcomes => 5,
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod card;
 pub mod checkout;
 pub mod folders;
 pub mod listing;
+pub mod outcomes;
 pub mod pages;
 pub mod review;
 pub mod tus;

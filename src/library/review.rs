@@ -209,7 +209,8 @@ pub async fn submission_received(
     webhooks::emit(state, WebhookKind::SubmissionReceived, data).await;
 }
 
-/// Tells the uploader of the version decided on (not the admin who acted).
+/// Tells the uploader of the version decided on (not the admin who acted): kept for the
+/// session's one mail (`outcomes`).
 async fn notify(
     state: &AppState,
     admin: &Account,
@@ -223,28 +224,10 @@ async fn notify(
     if uploader == admin.id.as_str() {
         return Ok(());
     }
-    let Some(to) = users::by_id(&state.db, uploader).await? else {
+    if users::by_id(&state.db, uploader).await?.is_none() {
         return Ok(());
-    };
-    let name = view.label();
-    let url = format!("{}/assets/{}", state.config.public_url, view.asset.id);
-    let n = view.version.number.to_string();
-    let kind = if approved {
-        &crate::brand::mail::REVIEW_APPROVED
-    } else {
-        &crate::brand::mail::REVIEW_REJECTED
-    };
-    let vars = [
-        ("asset", name),
-        ("version", n.as_str()),
-        ("comment", comment),
-        ("link", url.as_str()),
-    ];
-    state
-        .mailer
-        .send_kind(&to.email, kind, &vars, None)
-        .await
-        .map_err(AppError::Internal)
+    }
+    super::outcomes::record(state, uploader, admin.id.as_str(), view, approved, comment).await
 }
 
 /// One entry of the review queue or of a contributor's submissions.

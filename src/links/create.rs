@@ -148,6 +148,7 @@ pub async fn create(
             .unwrap_or_default();
         let invitation = Invitation {
             sender: &creator.name,
+            sender_email: &creator.email,
             title,
             message,
             has_password: password_hash.is_some(),
@@ -205,6 +206,7 @@ pub async fn add_recipient(
     let link_url = url(&state.config.public_url, &token);
     let invitation = Invitation {
         sender: &creator.name,
+        sender_email: &creator.email,
         title: &source.title,
         message: &source.message,
         has_password: source.password_hash.is_some(),
@@ -223,6 +225,8 @@ pub async fn add_recipient(
 /// The invitation mail a link's recipient gets (`brand::mail::LINK_INVITATION`).
 struct Invitation<'a> {
     sender: &'a str,
+    /// Replies go to the person who shared.
+    sender_email: &'a str,
     title: &'a str,
     message: &'a str,
     has_password: bool,
@@ -261,9 +265,13 @@ impl Invitation<'_> {
             ("expires", expires.as_str()),
             ("password_note", password_note),
         ];
+        let extras = crate::mail::Extras {
+            reply_to: crate::mail::mailbox(self.sender, self.sender_email),
+            ..Default::default()
+        };
         state
             .mailer
-            .send_kind(to, &crate::brand::mail::LINK_INVITATION, &vars, None)
+            .send_kind_with(to, &crate::brand::mail::LINK_INVITATION, &vars, extras)
             .await
     }
 }

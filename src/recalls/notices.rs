@@ -121,8 +121,10 @@ pub async fn run(state: AppState, job: Job) -> Result<(), JobError> {
             email,
             &crate::brand::mail::RECALL_NOTICE,
             &vars,
-            None,
-            thumbnails,
+            crate::mail::Extras {
+                pictures: thumbnails,
+                ..Default::default()
+            },
         )
         .await
         .map_err(|e| JobError::Retry(format!("{e:#}")))?;
@@ -150,21 +152,11 @@ pub async fn run(state: AppState, job: Job) -> Result<(), JobError> {
 
 /// The asset's thumbnail, attached so the holder recognises the file; none if it has none (or
 /// it cannot be read: the notice matters more than its picture).
-async fn thumbnail(state: &AppState, asset_id: &str) -> Option<crate::mail::Attachment> {
-    use futures_util::TryStreamExt;
+async fn thumbnail(state: &AppState, asset_id: &str) -> Option<crate::mail::Picture> {
     let view = crate::library::assets::get_current(&state.db, asset_id)
         .await
         .ok()??;
-    let blob = crate::renditions::blob(state, &view.version, "thumb", true)
-        .await
-        .ok()??;
-    let stream = state.storage.get(&blob.key, None).await.ok()?;
-    let chunks: Vec<bytes::Bytes> = stream.try_collect().await.ok()?;
-    Some(crate::mail::Attachment {
-        filename: blob.filename,
-        content_type: blob.media_type,
-        bytes: chunks.concat(),
-    })
+    crate::renditions::mail_picture(state, &view.version.id, view.label()).await
 }
 
 fn retry(e: AppError) -> JobError {

@@ -301,6 +301,24 @@ pub async fn blob(
     }))
 }
 
+/// The thumbnail of version `version_id` as a picture inside a mail, captioned (`None` while
+/// it has none).
+pub async fn mail_picture(
+    state: &AppState,
+    version_id: &str,
+    caption: &str,
+) -> Option<crate::mail::Picture> {
+    use futures_util::TryStreamExt;
+    let r = find(&state.db, version_id, "thumb").await.ok()??;
+    let stream = state.storage.get(&r.blob_key, None).await.ok()?;
+    let chunks: Vec<bytes::Bytes> = stream.try_collect().await.ok()?;
+    Some(crate::mail::Picture {
+        caption: caption.to_string(),
+        content_type: r.media_type,
+        bytes: chunks.concat(),
+    })
+}
+
 /// The name a rendition is saved under: `poster.psd` → `poster-preview.jpg`.
 pub fn file_name(version: &Version, kind: &str) -> String {
     let stem = version

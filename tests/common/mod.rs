@@ -963,7 +963,9 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// A mail as a person reads it: the headers as they are, the body decoded from
-/// quoted-printable or base64 (lettre picks one when the text is not plain ASCII).
+/// quoted-printable or base64 (lettre picks one when the text is not plain ASCII). Of a
+/// multipart mail, the text parts (the HTML part is for `mail_html`), a line per attachment
+/// and an `[inline image]` line per picture inside the HTML.
 pub fn mail_text(raw: &str) -> String {
     let raw = raw.replace("\r\n", "\n");
     let Some((head, body)) = raw.split_once("\n\n") else {
@@ -1001,7 +1003,12 @@ pub fn mail_text(raw: &str) -> String {
                     .map(|n| n.split('\n').next().unwrap_or("").trim_matches('"'))
                     .unwrap_or("");
                 text.push_str(&format!("[attachment: {name}]\n"));
-            } else if part_lower.contains("text/plain") {
+            } else if part_lower.contains("content-disposition: inline")
+                && part_lower.contains("content-id:")
+            {
+                text.push_str("[inline image]\n");
+            } else if part_lower.contains("text/plain") || part_lower.contains("multipart/") {
+                // A nested multipart (alternative, related): its text parts, already decoded.
                 text.push_str(part_body);
             }
         }
