@@ -282,6 +282,9 @@ fn start_jobs(state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
                     jobs::JobKind::ReviewOutcomes => {
                         crate::library::outcomes::run(state.clone(), job).await
                     }
+                    jobs::JobKind::SubmissionsAlert => {
+                        crate::library::alerts::run(state.clone(), job).await
+                    }
                 };
                 let label = if outcome.is_ok() { "ok" } else { "error" };
                 state.metrics.job_run(kind.as_str(), label);

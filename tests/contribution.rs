@@ -227,7 +227,7 @@ async fn a_rejected_version_leaves_the_published_one_and_reaches_the_contributor
     let digests: Vec<String> = app
         .outbox()
         .into_iter()
-        .filter(|m| m.contains("New submissions to review"))
+        .filter(|m| m.contains("To: admin@example.com") && m.contains("for review"))
         .collect();
     assert_eq!(digests.len(), 1);
     assert!(digests[0].contains("admin@example.com"));

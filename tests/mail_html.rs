@@ -250,7 +250,70 @@ async fn review_outcomes_reach_a_contributor_as_one_mail_per_session(app: TestAp
     assert_eq!(raw_mail_to(&app, "studio@agency.example", "").len(), 2);
 }
 
+async fn admins_hear_who_sent_which_files_where(app: TestApp) {
+    let admin = app.admin().await;
+    let folder = admin.folder(None, "Campaigns").await;
+    let g = admin.group("Agencies").await;
+    admin.grant(&folder, &g, true, false, true).await;
+    let agency = app.member("blue@agency.example", &[&g]).await;
+    let upload = |name: &'static str| {
+        let agency = &agency;
+        let folder = &folder;
+        async move {
+            let r = agency.upload_raw(folder, name, png(30, 20, 1), &[]).await;
+            assert_eq!(r.status(), 201);
+        }
+    };
+    // The first file after a quiet spell: at once, naming it.
+    upload("hero.png").await;
+    let first = app
+        .wait_for_mail("admin@example.com", |m| m.contains("for review"))
+        .await;
+    assert!(
+        first.contains("Subject: blue sent 1 file to /Campaigns for review"),
+        "{first}"
+    );
+    assert!(first.contains("hero.png"));
+    // Two more within ten minutes: nothing yet, then one mail naming both.
+    app.advance(std::time::Duration::from_secs(60));
+    upload("banner.png").await;
+    upload("logo.png").await;
+    app.state.jobs.wake();
+    let alerts = |app: &TestApp| {
+        app.outbox()
+            .into_iter()
+            .map(|m| mail_text(&m))
+            .filter(|m| m.contains("To: admin@example.com") && m.contains("for review"))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(alerts(&app).len(), 1);
+    app.advance(std::time::Duration::from_secs(541));
+    app.state.jobs.wake();
+    let second = app
+        .wait_for_mail("admin@example.com", |m| {
+            m.contains("Subject: blue sent 2 files to /Campaigns for review")
+        })
+        .await;
+    assert!(
+        second.contains("banner.png") && second.contains("logo.png"),
+        "{second}"
+    );
+    assert!(!second.contains("hero.png"), "{second}");
+    assert_eq!(alerts(&app).len(), 2);
+    let html = parsed(
+        &app.outbox()
+            .into_iter()
+            .find(|m| mail_text(m).contains("2 files to /Campaigns"))
+            .unwrap(),
+    );
+    assert!(html["html"]
+        .as_str()
+        .unwrap()
+        .contains(">Open the review queue</a>"));
+}
+
 on_both_backends!(
+    admins_hear_who_sent_which_files_where,
     a_share_invitation_is_branded_html_with_a_button_and_the_sender_as_reply_to,
     review_outcomes_reach_a_contributor_as_one_mail_per_session,
 );

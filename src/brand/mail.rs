@@ -207,16 +207,26 @@ pub const REVIEW_OUTCOMES: Kind = Kind {
 pub const SUBMISSIONS_WAITING: Kind = Kind {
     key: "submissions_waiting",
     label: "New submissions",
-    when: "to admins when contributors send files for review (at most every ten minutes)",
-    subject: "New submissions to review",
-    body: "{contributor} sent {file} for review, and perhaps more since.\n\n\
-           The review queue:\n{queue}\n\n\
-           (You hear about new submissions at most every ten minutes.)\n",
+    when: "to admins when contributors send files for review: the first at once, then what \
+           arrives within ten minutes in one mail",
+    subject: "{summary}",
+    body: "{summary}.\n\n{files}The review queue:\n{queue}\n\n\
+           (You hear about new submissions at most every ten minutes; what arrives meanwhile \
+           comes in one mail.)\n",
     vars: &[
         PORTAL,
-        ("contributor", "the name of the person who sent it"),
-        ("file", "the file's name"),
+        (
+            "summary",
+            "e.g. “Agency Blue sent 3 files to /Campaigns for review”",
+        ),
+        ("files", "who sent which files where, one file per line"),
+        (
+            "contributor",
+            "the name of the person who sent the first file",
+        ),
+        ("file", "the first file's name"),
         ("queue", "the review queue's address"),
+        ("link", "the review queue's address (the mail's button)"),
     ],
     required: &["queue"],
 };

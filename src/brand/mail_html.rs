@@ -188,6 +188,7 @@ pub fn button_label(kind: &str) -> &'static str {
         "invitation" => "Set your password",
         "review_approved" | "review_rejected" => "Open the asset",
         "review_outcomes" => "Your submissions",
+        "submissions_waiting" => "Open the review queue",
         "request_approved" => "Open the files",
         _ => "Open",
     }

@@ -43,16 +43,20 @@ pub enum JobKind {
     /// One contributor's review outcomes, as one mail (`library::outcomes::run`); subject:
     /// the user id. Queued again by every decision, so it runs 10 minutes after the last.
     ReviewOutcomes,
+    /// The admins' alert at the end of a ten-minute spell of submissions
+    /// (`library::alerts::run`); subject: `after <ms>`, the spell's start.
+    SubmissionsAlert,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 6] = [
+    pub const ALL: [JobKind; 7] = [
         JobKind::Renditions,
         JobKind::Digests,
         JobKind::RecallNotices,
         JobKind::Webhook,
         JobKind::UploadLinkMail,
         JobKind::ReviewOutcomes,
+        JobKind::SubmissionsAlert,
     ];
 
     /// The name stored in the database and used as the metrics label.
@@ -64,6 +68,7 @@ impl JobKind {
             JobKind::Webhook => "webhook",
             JobKind::UploadLinkMail => "upload_link_mail",
             JobKind::ReviewOutcomes => "review_outcomes",
+            JobKind::SubmissionsAlert => "submissions_alert",
         }
     }
 
@@ -77,7 +82,8 @@ impl JobKind {
             | JobKind::Digests
             | JobKind::RecallNotices
             | JobKind::UploadLinkMail
-            | JobKind::ReviewOutcomes => 5,
+            | JobKind::ReviewOutcomes
+            | JobKind::SubmissionsAlert => 5,
         }
     }
 }

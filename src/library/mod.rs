@@ -1,6 +1,7 @@
 //! The library: folders (the tree, grants), assets and their versions, uploads, and the pages
 //! and API routes over them.
 pub mod actions;
+pub mod alerts;
 pub mod api;
 pub mod assets;
 pub mod bulk;

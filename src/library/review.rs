@@ -318,53 +318,12 @@ pub fn stage(view: &AssetView) -> &'static str {
     }
 }
 
-/// Admins hear about new submissions at most this often (one mail for a whole batch).
-const SUBMISSIONS_EVERY_MS: i64 = 10 * 60 * 1000;
-
-/// Tells every admin that contributors sent something for review: one mail per ten minutes at
-/// most, however many files arrive (claimed in the database, so one instance sends it).
-/// A failure is logged, never returned: the upload itself has succeeded.
-pub async fn notify_admins_of_submission(state: &AppState, who: &Account, view: &AssetView) {
-    let send = async {
-        let now = state.clock.now_ms();
-        sqlx::query(
-            "INSERT INTO settings (key, value) VALUES ('submissions_notified_at', '0') \
-             ON CONFLICT (key) DO NOTHING",
-        )
-        .execute(&state.db.pool)
-        .await?;
-        let claimed = sqlx::query(
-            "UPDATE settings SET value = $1 WHERE key = 'submissions_notified_at' \
-             AND CAST(value AS BIGINT) <= $2",
-        )
-        .bind(now.to_string())
-        .bind(now - SUBMISSIONS_EVERY_MS)
-        .execute(&state.db.pool)
-        .await?
-        .rows_affected()
-            == 1;
-        if !claimed {
-            return Ok::<_, anyhow::Error>(());
-        }
-        let admins = sqlx::query("SELECT email FROM users WHERE role = 'admin' AND disabled = 0")
-            .fetch_all(&state.db.pool)
-            .await?;
-        let queue = format!("{}/admin/review", state.config.public_url);
-        let vars = [
-            ("contributor", who.name.as_str()),
-            ("file", view.version.filename.as_str()),
-            ("queue", queue.as_str()),
-        ];
-        for row in admins {
-            let to: String = row.try_get("email")?;
-            state
-                .mailer
-                .send_kind(&to, &crate::brand::mail::SUBMISSIONS_WAITING, &vars, None)
-                .await?;
-        }
-        Ok(())
-    };
-    if let Err(e) = send.await {
+/// Tells every admin that contributors sent something for review (`alerts`): at once for the
+/// first file after a quiet spell, then what arrives within ten minutes in one mail naming
+/// the files and who sent them. A failure is logged, never returned: the upload itself has
+/// succeeded.
+pub async fn notify_admins_of_submission(state: &AppState, _who: &Account, _view: &AssetView) {
+    if let Err(e) = super::alerts::submitted(state).await {
         tracing::warn!(error = %e, "could not notify admins of a submission");
     }
 }
