@@ -91,4 +91,54 @@ async fn a_recipient_reads_plain_words(app: TestApp) {
     assert!(!html.contains("mistyped"), "{html}");
 }
 
-on_both_backends!(a_recipient_reads_plain_words);
+/// The share page says who shared it and for whom they work, under their message, and opens
+/// with the first picture large once the terms allow previews.
+async fn the_share_page_names_the_sender_and_opens_with_a_cover(app: TestApp) {
+    let admin = app.admin().await;
+    let folder = admin.folder(None, "Press").await;
+    let a = admin.published(&folder, "kit.png", png(40, 30, 2)).await;
+    let b = admin
+        .published(&folder, "notes.txt", b"words".to_vec())
+        .await;
+    for id in [&a, &b] {
+        app.rendered(&admin, id).await;
+    }
+    let link = admin
+        .create_link(json!({ "asset_ids": [b, a], "message": "Here is the kit." }))
+        .await;
+    let page = visitor()
+        .get(app.url(&link.path))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("<figcaption>— admin, assetport</figcaption>"),
+        "{page}"
+    );
+    assert!(page.contains(&format!(
+        "class=\"share-cover\" src=\"{}/assets/{a}/preview\"",
+        link.path
+    )));
+    // With terms to accept first, no preview shows before they are.
+    let terms = admin
+        .create_link(json!({ "asset_ids": [a, b], "terms": "Editorial only." }))
+        .await;
+    let page = visitor()
+        .get(app.url(&terms.path))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("share-cover"));
+    assert!(page.contains("Shared by <strong>admin</strong> · assetport"));
+}
+
+on_both_backends!(
+    a_recipient_reads_plain_words,
+    the_share_page_names_the_sender_and_opens_with_a_cover
+);

@@ -67,6 +67,11 @@ pub(super) struct VisitPage {
     downloads_left: Option<i64>,
     /// The presets "Download all" can also be had in: those some picture of the link offers.
     zip_presets: Vec<Preset>,
+    /// Who shared it ("Ann Lee"), and for whom they work (the portal's name), if known.
+    sender: String,
+    organisation: String,
+    /// The asset shown large above the grid: the first picture, on a page of several.
+    cover: Option<String>,
     /// The renewal form ("renew" stage, or a used-up link's content page): the address, if the
     /// link knows it (then it is not asked), and what the visitor typed before an error.
     pub(super) renew: super::renew::RenewForm,
@@ -96,6 +101,9 @@ pub(super) fn gate_page(v: &LinkVisit, stage: &'static str) -> VisitPage {
         expires: String::new(),
         downloads_left: None,
         zip_presets: Vec::new(),
+        sender: String::new(),
+        organisation: String::new(),
+        cover: None,
         renew: super::renew::RenewForm::default(),
     }
 }
@@ -192,6 +200,14 @@ pub(super) async fn landing(
         expires: clock::human(v.link.expires_at),
         downloads_left: v.link.downloads_left(),
         zip_presets: zip_presets(listed),
+        sender: sender_name(&state, &v.link).await?,
+        organisation: state.brand.get(&state.db).await.name.clone(),
+        // Previews are deliverables: shown once the terms are accepted.
+        cover: listed
+            .iter()
+            .find(|a| a.render_state == "ready" && a.media_type.starts_with("image/"))
+            .filter(|_| listed.len() > 1 && v.terms_ok())
+            .map(|a| a.id.clone()),
         renew: super::renew::RenewForm::read(&state, &v, false).await?,
     };
     Ok(render(&page)?.into_response())
@@ -217,4 +233,20 @@ fn zip_presets(items: &[crate::access::GalleryItem]) -> Vec<Preset> {
     }
     out.sort_by_key(|p| std::cmp::Reverse(p.max()));
     out
+}
+
+/// The name of the admin who made the link ("" if unknown or gone).
+async fn sender_name(state: &AppState, link: &crate::links::Link) -> Result<String, sqlx::Error> {
+    let Some(id) = link.created_by.as_deref() else {
+        return Ok(String::new());
+    };
+    Ok(state
+        .db
+        .read_optional(
+            "SELECT name FROM users WHERE id = $1",
+            &[crate::db::Param::Text(id)],
+            |r| r.text("name"),
+        )
+        .await?
+        .unwrap_or_default())
 }
