@@ -349,3 +349,36 @@ Array.prototype.forEach.call(document.querySelectorAll('[data-page-url]'), funct
     window.history.replaceState(null, '', url + (ASSET_HASH.test(window.location.hash) ? window.location.hash : ''));
   }
 });
+
+// "Select all" / "Select none" wherever a selection has actions (a folder's grid, the review
+// queue): one button at the start of the bar toggles every box of its form; each box's change
+// event runs, so the actions' enabled state follows as when ticking by hand.
+Array.prototype.forEach.call(document.querySelectorAll('.selection-bar, .bulk-actions'), function (bar) {
+  var action = bar.querySelector('[data-needs-selection]');
+  var form = action && action.form;
+  if (!form) return;
+  var boxes = Array.prototype.filter.call(
+    document.querySelectorAll('input[type="checkbox"][name="asset_ids"], input[type="checkbox"][name="ids"]'),
+    function (b) { return b.form === form; });
+  if (boxes.length < 2) return;
+  var toggle = document.createElement('button');
+  toggle.type = 'button';
+  toggle.className = 'button';
+  toggle.setAttribute('data-select-all', '');
+  function allChecked() { return boxes.every(function (b) { return b.checked; }); }
+  function label() { toggle.textContent = allChecked() ? 'Select none' : 'Select all (' + boxes.length + ')'; }
+  toggle.addEventListener('click', function () {
+    var to = !allChecked();
+    boxes.forEach(function (b) {
+      if (b.checked !== to) {
+        b.checked = to;
+        b.dispatchEvent(new Event('change', { bubbles: true }));
+      }
+    });
+    label();
+  });
+  boxes.forEach(function (b) { b.addEventListener('change', label); });
+  label();
+  var row = action.parentNode === bar ? bar : action.parentNode;
+  row.insertBefore(toggle, row.firstChild);
+});

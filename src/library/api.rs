@@ -83,9 +83,15 @@ async fn zip_selection(
     Json(b): Json<ZipBody>,
 ) -> ApiResult<Response> {
     let preset = crate::renditions::presets::Preset::from_param(b.preset.as_deref())?;
-    let (listed, name) =
-        crate::library::zip::selection(&state, &who, b.asset_ids, b.folder_id, b.collection_id)
-            .await?;
+    let (listed, name) = crate::library::zip::selection(
+        &state,
+        &who,
+        b.asset_ids,
+        b.folder_id,
+        b.collection_id,
+        None,
+    )
+    .await?;
     let ask = crate::delivery::Ask {
         method: &method,
         headers: &headers,

@@ -12,15 +12,20 @@ use crate::http::zip;
 const MAX_SELECTION: usize = 10_000;
 
 /// The downloadable assets of a selection (`asset_ids`) or a folder tree (`folder_id`), and a
-/// file name for the archive. Invisible or undownloadable assets are left out; none at all is 404.
+/// file name for the archive: what it came from and the day, "Campaigns-2026-12-04.zip" (a
+/// selection is named by `label`, its folder or search, else "selection"). Invisible or
+/// undownloadable assets are left out; none at all is 404.
 pub async fn selection(
     state: &AppState,
     who: &Account,
     asset_ids: Vec<String>,
     folder_id: Option<String>,
     collection_id: Option<String>,
+    label: Option<String>,
 ) -> Result<(Vec<LinkedAsset>, String), AppError> {
     let now = state.clock.now_ms();
+    let day = crate::reports::date(now);
+    let named = |stem: &str| format!("{}-{day}.zip", stem.trim());
     if let Some(cid) = collection_id {
         if !asset_ids.is_empty() || folder_id.is_some() {
             return Err(AppError::BadRequest(
@@ -40,7 +45,7 @@ pub async fn selection(
         if listed.is_empty() {
             return Err(AppError::NotFound);
         }
-        return Ok((listed, format!("{}.zip", c.name)));
+        return Ok((listed, named(&c.name)));
     }
     let (listed, name) = match (asset_ids.is_empty(), folder_id) {
         (false, None) => {
@@ -63,12 +68,13 @@ pub async fn selection(
                     subpath: Vec::new(),
                 })
                 .collect();
-            (listed, "assets.zip".to_string())
+            let stem = label.filter(|l| !l.trim().is_empty());
+            (listed, named(stem.as_deref().unwrap_or("selection")))
         }
         (true, Some(folder_id)) => {
             let (folder, _) = access::folder(&state.db, who, &folder_id).await?;
             let listed = access::downloadable_tree(&state.db, who, &folder, now).await?;
-            (listed, format!("{}.zip", folder.name))
+            (listed, named(&folder.name))
         }
         _ => {
             return Err(AppError::BadRequest(

@@ -113,6 +113,15 @@ async fn zip_download(
         .iter()
         .find(|(k, v)| k == "collection_id" && !v.is_empty())
         .map(|(_, v)| v.clone());
+    // A selection's ZIP is named after where it was made: its folder, or its search.
+    let label = match (&folder_id, form.iter().find(|(k, _)| k == "q")) {
+        (_, Some((_, q))) if !q.trim().is_empty() => Some(format!("search {}", q.trim())),
+        (Some(id), _) => crate::access::folder(&state.db, &user.account, id)
+            .await
+            .ok()
+            .map(|(f, _)| f.name),
+        _ => None,
+    };
     // The folder page's form carries both the folder and the selection; the button decides.
     let (asset_ids, folder_id) = if collection_id.is_some() {
         (Vec::new(), None)
@@ -128,9 +137,15 @@ async fn zip_download(
             .find(|(k, _)| k == "preset")
             .map(|(_, v)| v.as_str()),
     )?;
-    let (listed, name) =
-        crate::library::zip::selection(&state, &user.account, asset_ids, folder_id, collection_id)
-            .await?;
+    let (listed, name) = crate::library::zip::selection(
+        &state,
+        &user.account,
+        asset_ids,
+        folder_id,
+        collection_id,
+        label,
+    )
+    .await?;
     let ask = delivery::Ask {
         method: &method,
         headers: &headers,
