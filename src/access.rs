@@ -223,6 +223,51 @@ pub async fn roots(db: &Db, who: &Account) -> Result<Vec<Folder>, sqlx::Error> {
     Ok(areas)
 }
 
+/// What a folder's whole tree holds for the caller: how many assets they may see in it, and
+/// the newest of them with a thumbnail (the area's cover). Members see the published ones, and
+/// only under a `view` grant (a contribute-only area shows nothing); admins every asset.
+pub struct AreaSummary {
+    pub assets: i64,
+    pub cover: Option<String>,
+}
+
+pub async fn area_summary(
+    db: &Db,
+    who: &Account,
+    folder: &Folder,
+    now: i64,
+) -> Result<AreaSummary, sqlx::Error> {
+    let (version, filter) = if who.is_admin() {
+        ("a.current_version_id".to_string(), "$2 = $2".to_string())
+    } else {
+        let paths = view_paths(db, who).await?;
+        if !in_subtrees(&paths, &folder.id_path) {
+            return Ok(AreaSummary {
+                assets: 0,
+                cover: None,
+            });
+        }
+        (published_version("a"), published_clause("a", "$2"))
+    };
+    let from = format!(
+        "FROM assets a JOIN asset_versions v ON v.id = {version}          JOIN folders f ON f.id = a.folder_id          WHERE f.id_path LIKE $1 AND a.status <> 'archived' AND {filter}"
+    );
+    let pattern = subtree_pattern(&folder.id_path);
+    let assets: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) {from}"))
+        .bind(&pattern)
+        .bind(now)
+        .fetch_one(&db.pool)
+        .await?;
+    let cover: Option<String> = sqlx::query_scalar(&format!(
+        "SELECT a.id {from} AND v.render_state = 'ready'          AND v.media_type LIKE 'image/%' ORDER BY a.updated_at DESC, a.id LIMIT 1"
+    ))
+    .bind(&pattern)
+    .bind(now)
+    .fetch_optional(&db.pool)
+    .await?;
+    Ok(AreaSummary { assets, cover })
+}
+
 /// Breadcrumbs for `folder`: its ancestors the caller may open, root first.
 pub async fn breadcrumbs(
     db: &Db,

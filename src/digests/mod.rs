@@ -10,7 +10,7 @@
 //! lost lease) never sends the same period twice; a failed delivery puts it back.
 mod admin;
 pub mod pages;
-mod partner;
+pub mod partner;
 mod unsubscribe;
 
 pub use admin::{admin_news, AdminNews};

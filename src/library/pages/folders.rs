@@ -41,6 +41,10 @@ pub(super) fn routes(max_upload: u64) -> Router<AppState> {
 struct HomePage {
     layout: Layout,
     folders: Vec<Folder>,
+    /// Per area (same order as `folders`): what it holds for the caller and its cover.
+    areas: Vec<access::AreaSummary>,
+    /// Published in the last seven days where the caller may see it (12 at most, by folder).
+    new_this_week: Vec<AssetCard>,
     is_admin: bool,
     /// Admins: drafts and submissions waiting for approval.
     queue: Vec<AssetCard>,
@@ -55,14 +59,37 @@ struct HomePage {
     jobs_failed: i64,
 }
 
+/// Assets in the home page's "New this week" strip at most.
+const NEW_THIS_WEEK: usize = 12;
+
 async fn home(State(state): State<AppState>, user: PageUser) -> PageResult<Response> {
     let db = &state.db;
     let who = &user.account;
     let cards = |v: Vec<AssetView>| v.iter().map(AssetCard::from_view).collect::<Vec<_>>();
+    let now = state.clock.now_ms();
+    let folders = access::roots(db, who).await?;
+    let mut areas = Vec::with_capacity(folders.len());
+    for f in &folders {
+        areas.push(access::area_summary(db, who, f, now).await?);
+    }
+    let mut new_this_week = Vec::new();
+    let week = 7 * 24 * 60 * 60 * 1000;
+    for e in crate::digests::partner::new_for(db, who, now - week, now)
+        .await?
+        .iter()
+        .take(NEW_THIS_WEEK)
+    {
+        // Each through the one visibility rule once more, as every asset read is.
+        if let Ok((view, _)) = access::asset(db, who, &e.id, now).await {
+            new_this_week.push(AssetCard::from_view(&view));
+        }
+    }
     let mut page = HomePage {
         layout: Layout::for_user("Library", &user, "library"),
         is_admin: who.is_admin(),
-        folders: access::roots(db, who).await?,
+        folders,
+        areas,
+        new_this_week,
         queue: cards(access::review_queue(db, who, 12).await?),
         submissions: cards(access::own_submissions(db, who, 24).await?),
         selectable: false,
@@ -114,6 +141,8 @@ struct FolderPage {
     max_upload: u64,
     /// Cards get a selection checkbox (for ZIP downloads and share links).
     selectable: bool,
+    /// Assets the caller may see in the whole tree (for a folder holding only subfolders).
+    tree_assets: i64,
 }
 
 #[derive(Deserialize)]
@@ -135,7 +164,7 @@ async fn folder_page(
         items,
         next,
     } = listing::folder_page(db, who, &id, q.cursor.as_deref()).await?;
-    let assets = items.iter().map(AssetCard::from_view).collect();
+    let assets: Vec<AssetCard> = items.iter().map(AssetCard::from_view).collect();
     let is_admin = who.is_admin();
     let (grants, inherited, groups) = if is_admin {
         (
@@ -146,7 +175,15 @@ async fn folder_page(
     } else {
         (Vec::new(), Vec::new(), Vec::new())
     };
+    let tree_assets = if assets.is_empty() {
+        access::area_summary(db, who, &folder, state.clock.now_ms())
+            .await?
+            .assets
+    } else {
+        0
+    };
     let page = FolderPage {
+        tree_assets,
         layout: Layout::for_user(&folder.name, &user, "library"),
         crumbs: access::breadcrumbs(db, who, &folder).await?,
         subfolders: folders::children(db, Some(&folder.id)).await?,
