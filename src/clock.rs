@@ -63,15 +63,30 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
         .map(to_ms)
 }
 
-/// A short human form for pages: `2026-11-25 14:03 UTC`.
+/// A readable form for pages and mails: `11 Dec 2026, 23:59 UTC` (the API speaks RFC 3339).
+/// Pages show it in the viewer's own time zone: static/app.js rewrites exactly this shape.
 pub fn human(ms: i64) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
     let t = from_ms(ms);
     format!(
-        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
-        t.year(),
-        u8::from(t.month()),
+        "{} {} {}, {:02}:{:02} UTC",
         t.day(),
+        MONTHS[usize::from(u8::from(t.month())) - 1],
+        t.year(),
         t.hour(),
         t.minute()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn human_dates_read_like_a_calendar() {
+        let ms = super::parse_rfc3339("2026-12-11T23:59:30Z").unwrap();
+        assert_eq!(super::human(ms), "11 Dec 2026, 23:59 UTC");
+        let ms = super::parse_rfc3339("2027-01-02T03:04:00Z").unwrap();
+        assert_eq!(super::human(ms), "2 Jan 2027, 03:04 UTC");
+    }
 }

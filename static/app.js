@@ -382,3 +382,37 @@ Array.prototype.forEach.call(document.querySelectorAll('.selection-bar, .bulk-ac
   var row = action.parentNode === bar ? bar : action.parentNode;
   row.insertBefore(toggle, row.firstChild);
 });
+
+// Dates on pages are written "11 Dec 2026, 23:59 UTC" (clock::human); show them in the
+// viewer's own time zone, as the browser reports it, with the UTC time kept as a tooltip.
+(function () {
+  if (!window.Intl || !Intl.DateTimeFormat) return;
+  var months = { Jan: 0, Feb: 1, Mar: 2, Apr: 3, May: 4, Jun: 5, Jul: 6, Aug: 7, Sep: 8, Oct: 9, Nov: 10, Dec: 11 };
+  var shape = /\b(\d{1,2}) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) (\d{4}), (\d{2}):(\d{2}) UTC\b/g;
+  var format;
+  try {
+    format = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZoneName: 'short' });
+  } catch (e) { return; }
+  function local(_, d, mon, y, h, m) {
+    var date = new Date(Date.UTC(+y, months[mon], +d, +h, +m));
+    var parts = {};
+    format.formatToParts(date).forEach(function (p) { parts[p.type] = p.value; });
+    return parts.day + ' ' + parts.month + ' ' + parts.year + ', ' + parts.hour + ':' + parts.minute + ' ' + (parts.timeZoneName || '');
+  }
+  var skip = { SCRIPT: 1, STYLE: 1, TEXTAREA: 1, INPUT: 1, OPTION: 1 };
+  var walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT, {
+    acceptNode: function (n) {
+      return !skip[n.parentNode.nodeName] && n.nodeValue.indexOf(' UTC') >= 0 ? NodeFilter.FILTER_ACCEPT : NodeFilter.FILTER_REJECT;
+    }
+  });
+  var nodes = [];
+  while (walker.nextNode()) nodes.push(walker.currentNode);
+  nodes.forEach(function (n) {
+    var before = n.nodeValue;
+    var after = before.replace(shape, local);
+    if (after !== before) {
+      n.nodeValue = after;
+      if (!n.parentNode.title) n.parentNode.title = (before.match(shape) || []).join(' · ');
+    }
+  });
+})();
