@@ -367,7 +367,84 @@ async fn zips_hold_pictures_at_the_chosen_size_and_other_files_as_they_are(app: 
     assert_eq!(r.status(), 404);
 }
 
+async fn a_link_offers_only_the_sizes_its_admin_chose(app: TestApp) {
+    let admin = app.admin().await;
+    let folder = admin.folder(None, "Press").await;
+    let a = photo(&app, &admin, &folder).await;
+    let base = app.base.clone();
+    let page = |path: String| {
+        let url = format!("{base}{path}");
+        async move {
+            visitor()
+                .get(url)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let status = |path: String| {
+        let url = format!("{base}{path}");
+        async move { visitor().get(url).send().await.unwrap().status().as_u16() }
+    };
+    // Two links to the same folder, one with every size, one with Small only: each page
+    // offers its own (the gallery cache keeps them apart).
+    let all = admin.create_link(json!({ "folder_id": folder })).await;
+    let small = admin
+        .create_link(json!({ "folder_id": folder, "presets": ["small"] }))
+        .await;
+    let presets_of = |id: &str| {
+        let path = format!("/links/{id}");
+        let admin = &admin;
+        async move { expect_json(admin.get(&path).await, 200).await["presets"].clone() }
+    };
+    assert_eq!(presets_of(&small.id).await, json!(["small"]));
+    assert_eq!(presets_of(&all.id).await, json!(["large", "web", "small"]));
+    let p_all = page(all.path.clone()).await;
+    let p_small = page(small.path.clone()).await;
+    assert!(p_all.contains(&format!("{}/assets/{a}/web\"", all.path)));
+    assert!(p_small.contains(&format!("{}/assets/{a}/small\"", small.path)));
+    assert!(!p_small.contains(&format!("{}/assets/{a}/web\"", small.path)));
+    assert!(!p_small.contains("zip?preset=web"));
+    assert_eq!(status(format!("{}/assets/{a}/web", small.path)).await, 404);
+    assert_eq!(
+        status(format!("{}/zip?preset=large", small.path)).await,
+        404
+    );
+    assert_eq!(
+        status(format!("{}/assets/{a}/small", small.path)).await,
+        200
+    );
+    // Changed later: Web only.
+    let r = admin
+        .patch(
+            &format!("/links/{}", small.id),
+            json!({ "presets": ["web"] }),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        status(format!("{}/assets/{a}/small", small.path)).await,
+        404
+    );
+    assert_eq!(status(format!("{}/assets/{a}/web", small.path)).await, 200);
+    // None: originals only, no menu at all.
+    let none = admin
+        .create_link(json!({ "asset_ids": [a], "presets": [] }))
+        .await;
+    assert!(!page(none.path.clone()).await.contains("class=\"sizes\""));
+    // A size that does not exist is refused, naming it.
+    let r = admin
+        .post("/links", json!({ "asset_ids": [a], "presets": ["huge"] }))
+        .await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("huge"));
+}
+
 on_both_backends!(
+    a_link_offers_only_the_sizes_its_admin_chose,
     zips_hold_pictures_at_the_chosen_size_and_other_files_as_they_are,
     a_link_visitor_downloads_a_web_jpeg_counted_like_an_original,
     presets_are_refused_where_the_original_is,

@@ -166,6 +166,12 @@ pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0023_review_outcomes.sql"),
         include_str!("../../migrations/postgres/0023_review_outcomes.sql"),
     ),
+    (
+        24,
+        "share links limit their presets",
+        include_str!("../../migrations/sqlite/0024_link_presets.sql"),
+        include_str!("../../migrations/postgres/0024_link_presets.sql"),
+    ),
 ];
 
 impl Db {

@@ -226,6 +226,7 @@ pub fn link_caller(link: &Link, unlock: &Unlock) -> Caller {
         terms_ok: unlock.accepted_terms(link),
         allow_original: link.allow_original,
         exhausted: link.downloads_left() == Some(0),
+        presets: link.presets,
     }
 }
 
@@ -594,6 +595,12 @@ pub async fn link_zip(
         Verdict::Refuse(r) => return Err(r.error()),
         Verdict::Serve { counts } => counts,
     };
+    // A ZIP in a size needs what that size needs on its own.
+    if let Some(p) = preset {
+        if let Verdict::Refuse(r) = policy::decide(caller, Want::Preset(p), head_only(head)) {
+            return Err(r.error());
+        }
+    }
     let listed = access::link_assets(&state.db, link, None, limit, state.clock.now_ms()).await?;
     if listed.is_empty() {
         return Err(AppError::NotFound);

@@ -36,6 +36,8 @@ pub enum Caller {
         allow_original: bool,
         /// The download limit is used up (as read with the link on this request).
         exhausted: bool,
+        /// The download presets the link offers.
+        presets: crate::renditions::presets::PresetSet,
     },
     /// An upload link's sender fetching a reference file of the brief.
     UploadLink { unlocked: bool },
@@ -120,9 +122,16 @@ pub fn decide(caller: Caller, want: Want, req: Request) -> Verdict {
             terms_ok,
             allow_original,
             exhausted,
+            presets,
         } => {
             if !open {
                 return Verdict::Refuse(Locked);
+            }
+            // A size the admin did not offer on this link is not there.
+            if let Want::Preset(p) = want {
+                if !presets.contains(p) {
+                    return Verdict::Refuse(NotFound);
+                }
             }
             // A preset is the original at another size: a renditions-only link (previews,
             // watermarked when the admin set a mark) offers none.
@@ -181,6 +190,7 @@ mod tests {
             terms_ok,
             allow_original,
             exhausted,
+            presets: crate::renditions::presets::PresetSet::ALL,
         }
     }
 
@@ -195,6 +205,13 @@ mod tests {
         let used_up = link(true, true, true, true);
         let used_up_previews = link(true, true, false, true);
         let sender = Caller::UploadLink { unlocked: true };
+        let small_only = Caller::Link {
+            open: true,
+            terms_ok: true,
+            allow_original: true,
+            exhausted: false,
+            presets: crate::renditions::presets::PresetSet::parse(&["small"]).unwrap(),
+        };
         let rows: &[(Caller, Want, Request, Verdict)] = &[
             // Members: browsing never counts, downloads need the right and count once.
             (member, Original, GET, Serve { counts: true }),
@@ -222,6 +239,9 @@ mod tests {
             (previews_only, Original, GET, Refuse(NotFound)),
             (previews_only, Zip, GET, Refuse(NotFound)),
             (previews_only, Preset(WEB), GET, Refuse(NotFound)),
+            (small_only, Preset(WEB), GET, Refuse(NotFound)),
+            (small_only, Preset(WEB), RESUME, Refuse(NotFound)),
+            (small_only, Original, GET, Serve { counts: true }),
             (open, Preset(WEB), GET, Serve { counts: true }),
             (open, Preset(WEB), HEAD, Serve { counts: false }),
             (open, Preset(WEB), RESUME, Serve { counts: false }),

@@ -83,6 +83,11 @@ impl AssetCard {
         }
     }
 
+    /// Whether the card offers a preset of `set` (a share link's "Sizes" menu).
+    pub fn offers_in(&self, set: &crate::renditions::presets::PresetSet) -> bool {
+        self.presets.iter().any(|o| set.contains(o.preset))
+    }
+
     pub fn from_view(v: &AssetView) -> AssetCard {
         AssetCard {
             id: v.asset.id.to_string(),

@@ -91,9 +91,9 @@ pub async fn create(
             "INSERT INTO links (id, share_id, token_hash, target_kind, folder_id, title, message, \
              terms, password_hash, allow_original, max_downloads, require_code, recipient, \
              recipients, created_by, created_at, expires_at, collection_id, ip_allow, bind_recipient, \
-             token_sealed) \
+             token_sealed, presets) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-             $18, $19, $20, $21)",
+             $18, $19, $20, $21, $22)",
         )
         .bind(&id)
         .bind(&share_id)
@@ -119,6 +119,7 @@ pub async fn create(
         .bind(new.ip_allow.to_column())
         .bind(i64::from(new.bind_recipient))
         .bind(super::seal_token(state.secret.expose(), &id, &token))
+        .bind(new.presets.to_column())
         .execute(&mut *tx)
         .await?;
         issued.push(Issued {
@@ -184,10 +185,10 @@ pub async fn add_recipient(
         "INSERT INTO links (id, share_id, token_hash, target_kind, folder_id, title, message, \
          terms, password_hash, allow_original, max_downloads, require_code, recipient, \
          recipients, created_by, created_at, expires_at, collection_id, ip_allow, bind_recipient, \
-         token_sealed) \
+         token_sealed, presets) \
          SELECT $1, share_id, $2, target_kind, folder_id, title, message, terms, password_hash, \
          allow_original, max_downloads, require_code, $3, $3, $4, $5, $6, collection_id, \
-         ip_allow, bind_recipient, $8 FROM links WHERE id = $7",
+         ip_allow, bind_recipient, $8, presets FROM links WHERE id = $7",
     )
     .bind(&id)
     .bind(crate::token::hash_token(&token))

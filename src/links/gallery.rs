@@ -148,12 +148,14 @@ impl Cache {
     }
 }
 
-/// Links to the same assets or folder (one token per recipient) share an entry.
+/// Links to the same assets or folder (one token per recipient) share an entry, if they offer
+/// the same sizes (the cards' menus are rendered into it).
 fn key(link: &Link, limit: i64) -> String {
+    let sizes = link.presets.bits();
     match &link.target {
-        Target::Assets => format!("a:{}:{limit}", link.share_id),
-        Target::Folder(id) => format!("f:{id}:{limit}"),
-        Target::Collection(id) => format!("c:{id}:{limit}"),
+        Target::Assets => format!("a:{}:{limit}:{sizes}", link.share_id),
+        Target::Folder(id) => format!("f:{id}:{limit}:{sizes}"),
+        Target::Collection(id) => format!("c:{id}:{limit}:{sizes}"),
     }
 }
 

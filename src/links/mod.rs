@@ -54,6 +54,8 @@ pub struct Link {
     pub revoked_at: Option<i64>,
     /// Networks the link may be opened from (empty: anywhere).
     pub ip_allow: IpAllow,
+    /// The download presets it offers (`delivery` refuses the others).
+    pub presets: crate::renditions::presets::PresetSet,
 }
 
 /// A link's state at a moment.
@@ -77,7 +79,7 @@ impl State {
 const COLS: &str =
     "id, share_id, target_kind, folder_id, collection_id, title, message, terms, password_hash, \
     allow_original, max_downloads, downloads, require_code, recipient, recipients, unlock_epoch, \
-    created_by, created_at, expires_at, revoked_at, ip_allow, bind_recipient";
+    created_by, created_at, expires_at, revoked_at, ip_allow, bind_recipient, presets";
 
 fn from_row<R: Columns + ?Sized>(r: &R) -> Result<Link, sqlx::Error> {
     let target = match r.text("target_kind")?.as_str() {
@@ -112,6 +114,7 @@ fn from_row<R: Columns + ?Sized>(r: &R) -> Result<Link, sqlx::Error> {
         expires_at: r.int("expires_at")?,
         revoked_at: r.opt_int("revoked_at")?,
         ip_allow: IpAllow::from_column(&r.text("ip_allow")?)?,
+        presets: crate::renditions::presets::PresetSet::from_column(&r.text("presets")?),
     })
 }
 
@@ -149,6 +152,7 @@ impl Link {
             "expires_at": clock::rfc3339(self.expires_at),
             "revoked_at": self.revoked_at.map(clock::rfc3339),
             "ip_allow": self.ip_allow.strings(),
+            "presets": self.presets.names(),
         })
     }
 }
@@ -398,10 +402,11 @@ pub async fn update(db: &Db, link: &Link, ch: Changes) -> Result<(), AppError> {
         None => link.password_hash.clone(),
     };
     let ip_allow = ch.ip_allow.as_ref().unwrap_or(&link.ip_allow).to_column();
+    let presets = ch.presets.unwrap_or(link.presets).to_column();
     sqlx::query(
         "UPDATE links SET expires_at = $1, password_hash = $2, max_downloads = $3, \
          allow_original = $4, title = $5, message = $6, terms = $7, \
-         unlock_epoch = unlock_epoch + $8, ip_allow = $10 WHERE id = $9",
+         unlock_epoch = unlock_epoch + $8, ip_allow = $10, presets = $11 WHERE id = $9",
     )
     .bind(ch.expires_at.unwrap_or(link.expires_at))
     .bind(password_hash)
@@ -413,6 +418,7 @@ pub async fn update(db: &Db, link: &Link, ch: Changes) -> Result<(), AppError> {
     .bind(i64::from(password_changed))
     .bind(&link.id)
     .bind(ip_allow)
+    .bind(presets)
     .execute(&db.pool)
     .await?;
     Ok(())

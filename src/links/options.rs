@@ -13,6 +13,7 @@ use serde::{Deserialize, Deserializer};
 use crate::accounts::{password, users};
 use crate::clock;
 use crate::error::AppError;
+use crate::renditions::presets::PresetSet;
 use crate::web::client::ClientInfo;
 
 /// Default lifetime when none is given (SPEC: 7 days).
@@ -199,10 +200,12 @@ pub struct LinkOptions {
     pub bind_recipient: bool,
     /// CIDR ranges (or addresses) the link may be opened from; empty for anywhere.
     pub ip_allow: Option<Vec<String>>,
+    /// The download presets offered (`large`, `web`, `small`); absent: all of them.
+    pub presets: Option<Vec<String>>,
 }
 
 /// The fields a patch may carry.
-pub const CHANGEABLE: [&str; 8] = [
+pub const CHANGEABLE: [&str; 9] = [
     "expires_at",
     "password",
     "max_downloads",
@@ -211,6 +214,7 @@ pub const CHANGEABLE: [&str; 8] = [
     "message",
     "terms",
     "ip_allow",
+    "presets",
 ];
 
 /// A share as `create_link` receives it: every value checked.
@@ -231,6 +235,7 @@ pub struct NewShare {
     pub require_code: bool,
     pub bind_recipient: bool,
     pub ip_allow: IpAllow,
+    pub presets: PresetSet,
 }
 
 /// Changes to an existing link, every value checked; `None` leaves a field as it is.
@@ -245,6 +250,7 @@ pub struct Changes {
     pub message: Option<String>,
     pub terms: Option<String>,
     pub ip_allow: Option<IpAllow>,
+    pub presets: Option<PresetSet>,
 }
 
 /// An RFC 3339 time from a request.
@@ -378,6 +384,10 @@ impl LinkOptions {
             require_code,
             bind_recipient: self.bind_recipient,
             ip_allow: IpAllow::parse(&self.ip_allow.unwrap_or_default())?,
+            presets: match &self.presets {
+                Some(names) => PresetSet::parse(names)?,
+                None => PresetSet::ALL,
+            },
         })
     }
 
@@ -427,6 +437,7 @@ impl LinkOptions {
                 .map(|s| check_text("terms", &s, 20_000))
                 .transpose()?,
             ip_allow: self.ip_allow.as_deref().map(IpAllow::parse).transpose()?,
+            presets: self.presets.as_deref().map(PresetSet::parse).transpose()?,
         })
     }
 }

@@ -320,7 +320,13 @@ fn form_options(form: &[(String, String)]) -> Result<LinkOptions, AppError> {
         require_code: f("require_code") == "on",
         bind_recipient: f("bind_recipient") == "on",
         ip_allow: Some(ip_allow_field(form)),
+        presets: presets_field(form),
     })
+}
+
+/// The forms' "Other sizes offered" boxes; `None` (all) where a form does not show them.
+fn presets_field(form: &[(String, String)]) -> Option<Vec<String>> {
+    (first(form, "presets_shown") == "1").then(|| all(form, "presets"))
 }
 
 /// The form's "Allowed networks" box.
@@ -536,6 +542,7 @@ async fn change(
 ) -> PageResult<Response> {
     let options = LinkOptions {
         ip_allow: Some(ip_allow_field(&form)),
+        presets: presets_field(&form),
         ..LinkOptions::default()
     };
     match actions::change_link(&state, &me.account, &id, options, &client).await {

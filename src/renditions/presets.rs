@@ -80,6 +80,76 @@ impl Preset {
     }
 }
 
+/// The presets a share link offers (an admin may limit them; all by default). Stored as the
+/// names, comma-separated, in `links.presets`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PresetSet(u8);
+
+impl PresetSet {
+    pub const ALL: PresetSet = PresetSet(0b111);
+
+    fn bit(p: Preset) -> u8 {
+        match p {
+            Preset::Large => 1,
+            Preset::Web => 2,
+            Preset::Small => 4,
+        }
+    }
+
+    pub fn contains(self, p: Preset) -> bool {
+        self.0 & Self::bit(p) != 0
+    }
+
+    /// What an admin chose: preset names; an unknown one is a 422 naming it.
+    pub fn parse<S: AsRef<str>>(names: &[S]) -> Result<PresetSet, AppError> {
+        let mut set = 0;
+        for n in names {
+            let n = n.as_ref().trim();
+            let p = Preset::parse(n).ok_or_else(|| {
+                let shown: String = n.chars().take(40).collect();
+                AppError::Unprocessable(format!(
+                    "presets: {shown:?} is not one of large, web, small"
+                ))
+            })?;
+            set |= Self::bit(p);
+        }
+        Ok(PresetSet(set))
+    }
+
+    /// Reads the stored column; anything unreadable offers none rather than all.
+    pub fn from_column(s: &str) -> PresetSet {
+        let names: Vec<&str> = s.split(',').filter(|n| !n.is_empty()).collect();
+        PresetSet::parse(&names).unwrap_or(PresetSet(0))
+    }
+
+    /// `contains`, for templates (which hand over references).
+    pub fn offers(&self, p: &Preset) -> bool {
+        self.contains(*p)
+    }
+
+    /// Whether the preset named `name` is in the set (templates).
+    pub fn has(&self, name: &str) -> bool {
+        Preset::parse(name).is_some_and(|p| self.contains(p))
+    }
+
+    pub fn names(self) -> Vec<&'static str> {
+        Preset::ALL
+            .into_iter()
+            .filter(|p| self.contains(*p))
+            .map(Preset::name)
+            .collect()
+    }
+
+    pub fn to_column(self) -> String {
+        self.names().join(",")
+    }
+
+    /// A small number naming the set (the link gallery's cache key).
+    pub fn bits(self) -> u8 {
+        self.0
+    }
+}
+
 /// One preset as a menu shows it.
 #[derive(Clone, Debug)]
 pub struct Offer {
@@ -342,6 +412,19 @@ async fn make(state: &AppState, version: &Version, preset: Preset) -> Result<Blo
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sets_round_trip_and_refuse_unknown_names() {
+        let s = PresetSet::parse(&["web", "small"]).unwrap();
+        assert!(s.contains(Preset::Web) && !s.contains(Preset::Large));
+        assert_eq!(PresetSet::from_column(&s.to_column()), s);
+        assert_eq!(PresetSet::from_column("large,web,small"), PresetSet::ALL);
+        assert_eq!(
+            PresetSet::from_column(""),
+            PresetSet::parse::<&str>(&[]).unwrap()
+        );
+        assert!(PresetSet::parse(&["huge"]).is_err());
+    }
 
     #[test]
     fn sizes_fit_and_never_enlarge() {

@@ -35,6 +35,8 @@ struct GalleryCards {
     /// Thumbnails open the preview: once the terms are accepted (a preview is a deliverable).
     zoom: bool,
     token: &'static str,
+    /// The sizes the link offers (the cards' "Sizes" menus list only these).
+    presets: crate::renditions::presets::PresetSet,
 }
 
 const TOKEN_MARKER: &str = "<t>";
@@ -157,6 +159,7 @@ pub(super) async fn landing(
             previews: buttons == Buttons::Preview,
             zoom: buttons != Buttons::None,
             token: TOKEN_MARKER,
+            presets: v.link.presets,
         })
         .map(|html| html.0)
     })?;
@@ -199,7 +202,10 @@ pub(super) async fn landing(
         total_size: human_size(total),
         expires: clock::human(v.link.expires_at),
         downloads_left: v.link.downloads_left(),
-        zip_presets: zip_presets(listed),
+        zip_presets: zip_presets(listed)
+            .into_iter()
+            .filter(|p| v.link.presets.contains(*p))
+            .collect(),
         sender: sender_name(&state, &v.link).await?,
         organisation: state.brand.get(&state.db).await.name.clone(),
         // Previews are deliverables: shown once the terms are accepted.
