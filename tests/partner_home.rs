@@ -63,6 +63,56 @@ async fn home_shows_areas_with_covers_and_what_is_new(app: TestApp) {
         .collect();
     assert_eq!(names.len(), 2, "{names:?}");
 
+    // A collection an admin features shows on the home of those who can see something in it.
+    let c = admin
+        .post_ok(
+            "/collections",
+            serde_json::json!({ "name": "Spring picks" }),
+            201,
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let hidden_only = admin
+        .post_ok(
+            "/collections",
+            serde_json::json!({ "name": "Board only" }),
+            201,
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for (coll, asset) in [(&c, &a), (&hidden_only, &hidden)] {
+        let r = admin
+            .put(
+                &format!("/collections/{coll}/assets/{asset}"),
+                serde_json::json!({}),
+            )
+            .await;
+        assert!(r.status().is_success(), "{}", r.status());
+    }
+    let admin_page = app.browser();
+    admin_page.login_ok("admin@example.com").await;
+    for coll in [&c, &hidden_only] {
+        let csrf = admin_page.csrf(&format!("/collections/{coll}")).await;
+        let r = admin_page
+            .post_form(
+                &format!("/collections/{coll}/feature"),
+                &[("csrf_token", csrf.as_str()), ("featured", "1")],
+            )
+            .await;
+        assert_eq!(r.status(), 303);
+    }
+    let (_, home) = partner.page("/").await;
+    assert!(home.contains("Featured collections"), "{home}");
+    assert!(home.contains("Spring picks") && home.contains("1 asset"));
+    assert!(
+        !home.contains("Board only"),
+        "a collection with nothing the partner may see"
+    );
+
     // Admins: Share and Request files on an empty folder too.
     let empty = admin.folder(None, "Empty").await;
     let page_admin = app.browser();

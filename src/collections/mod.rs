@@ -25,13 +25,15 @@ pub struct Collection {
     pub description: String,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Shown on partners' home (to those who can see something in it).
+    pub featured: bool,
 }
 
 impl Collection {
     pub fn to_json(&self, asset_count: i64) -> serde_json::Value {
         serde_json::json!({
             "id": self.id, "name": self.name, "description": self.description,
-            "asset_count": asset_count,
+            "asset_count": asset_count, "featured": self.featured,
             "created_at": clock::rfc3339(self.created_at),
             "updated_at": clock::rfc3339(self.updated_at),
         })
@@ -45,7 +47,46 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<Collection, sqlx::Error> {
         description: r.try_get("description")?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
+        featured: r.try_get::<i64, _>("featured")? != 0,
     })
+}
+
+/// Features a collection on partners' home, or stops featuring it.
+pub async fn set_featured(db: &Db, id: &str, featured: bool) -> Result<(), AppError> {
+    let n = sqlx::query("UPDATE collections SET featured = $2, updated_at = $3 WHERE id = $1")
+        .bind(id)
+        .bind(i64::from(featured))
+        .bind(db.clock.now_ms())
+        .execute(&db.pool)
+        .await?
+        .rows_affected();
+    if n == 0 {
+        return Err(AppError::NotFound);
+    }
+    Ok(())
+}
+
+/// The featured collections `who` can see something in, with how many assets.
+pub async fn featured(
+    db: &Db,
+    who: &Account,
+    now: i64,
+) -> Result<Vec<(Collection, i64)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT id, name, description, created_at, updated_at, featured FROM collections \
+         WHERE featured = 1 ORDER BY name, id",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    let mut out = Vec::new();
+    for r in &rows {
+        let c = from_row(r)?;
+        let n = visible_assets(db, who, &c.id, now).await?.len() as i64;
+        if n > 0 {
+            out.push((c, n));
+        }
+    }
+    Ok(out)
 }
 
 pub fn check_name(name: &str) -> Result<String, AppError> {
@@ -82,6 +123,7 @@ pub async fn create(
         description,
         created_at: now,
         updated_at: now,
+        featured: false,
     };
     sqlx::query(
         "INSERT INTO collections (id, name, description, created_by, created_at, updated_at) \
@@ -99,7 +141,7 @@ pub async fn create(
 
 pub async fn get(db: &Db, id: &str) -> Result<Option<Collection>, sqlx::Error> {
     sqlx::query(
-        "SELECT id, name, description, created_at, updated_at FROM collections WHERE id = $1",
+        "SELECT id, name, description, created_at, updated_at, featured FROM collections WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(&db.pool)
@@ -297,7 +339,7 @@ pub async fn open(
 /// The collections `who` may open, with how many assets it sees in each, by name.
 pub async fn list(db: &Db, who: &Account, now: i64) -> Result<Vec<(Collection, i64)>, sqlx::Error> {
     let all: Vec<Collection> = sqlx::query(
-        "SELECT id, name, description, created_at, updated_at FROM collections ORDER BY name, id",
+        "SELECT id, name, description, created_at, updated_at, featured FROM collections ORDER BY name, id",
     )
     .fetch_all(&db.pool)
     .await?
@@ -317,7 +359,7 @@ pub async fn list(db: &Db, who: &Account, now: i64) -> Result<Vec<(Collection, i
 /// Collections that hold `asset_id` (for the asset page), and all collections' names.
 pub async fn holding(db: &Db, asset_id: &str) -> Result<Vec<Collection>, sqlx::Error> {
     sqlx::query(
-        "SELECT c.id, c.name, c.description, c.created_at, c.updated_at FROM collections c \
+        "SELECT c.id, c.name, c.description, c.created_at, c.updated_at, c.featured FROM collections c \
          JOIN collection_assets ca ON ca.collection_id = c.id WHERE ca.asset_id = $1 ORDER BY c.name",
     )
     .bind(asset_id)
@@ -330,7 +372,7 @@ pub async fn holding(db: &Db, asset_id: &str) -> Result<Vec<Collection>, sqlx::E
 
 pub async fn all(db: &Db) -> Result<Vec<Collection>, sqlx::Error> {
     sqlx::query(
-        "SELECT id, name, description, created_at, updated_at FROM collections ORDER BY name, id",
+        "SELECT id, name, description, created_at, updated_at, featured FROM collections ORDER BY name, id",
     )
     .fetch_all(&db.pool)
     .await?

@@ -19,6 +19,7 @@ pub fn routes() -> Router<AppState> {
         .route("/collections/{id}", get(collection_page))
         .route("/collections/{id}/edit", post(edit))
         .route("/collections/{id}/delete", post(delete))
+        .route("/collections/{id}/feature", post(feature))
         .route("/collections/add", post(add))
         .route("/collections/{id}/assets/{asset_id}/remove", post(remove))
         .route("/collections/{id}/assets/{asset_id}/move", post(nudge))
@@ -68,6 +69,7 @@ struct CollectionPage {
     description: String,
     cards: Vec<AssetCard>,
     can_zip: bool,
+    featured: bool,
 }
 
 async fn collection_page(
@@ -90,6 +92,7 @@ async fn collection_page(
         description: c.description,
         cards: items.iter().map(AssetCard::from_view).collect(),
         can_zip,
+        featured: c.featured,
     };
     Ok(render(&page)?.into_response())
 }
@@ -127,6 +130,29 @@ async fn edit(
         Err(e @ AppError::BadRequest(_)) => me.flash(format!("Not saved: {e}.")).await,
         Err(e) => return Err(e.into()),
     }
+    Ok(Redirect::to(&format!("/collections/{id}")).into_response())
+}
+
+#[derive(Deserialize)]
+struct FeatureForm {
+    featured: String,
+}
+
+/// "Feature on partners' home" / "Stop featuring".
+async fn feature(
+    State(state): State<AppState>,
+    PageAdmin(me): PageAdmin,
+    Path(id): Path<String>,
+    Form(f): Form<FeatureForm>,
+) -> PageResult<Response> {
+    let on = f.featured == "1";
+    super::set_featured(&state.db, &id, on).await?;
+    me.flash(if on {
+        "Featured on partners' home (for those who can see something in it)."
+    } else {
+        "No longer featured."
+    })
+    .await;
     Ok(Redirect::to(&format!("/collections/{id}")).into_response())
 }
 

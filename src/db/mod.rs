@@ -172,6 +172,12 @@ pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0024_link_presets.sql"),
         include_str!("../../migrations/postgres/0024_link_presets.sql"),
     ),
+    (
+        25,
+        "featured collections",
+        include_str!("../../migrations/sqlite/0025_featured_collections.sql"),
+        include_str!("../../migrations/postgres/0025_featured_collections.sql"),
+    ),
 ];
 
 impl Db {

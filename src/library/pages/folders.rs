@@ -45,6 +45,8 @@ struct HomePage {
     areas: Vec<access::AreaSummary>,
     /// Published in the last seven days where the caller may see it (12 at most, by folder).
     new_this_week: Vec<AssetCard>,
+    /// Collections admins feature, that the caller can see something in, with counts.
+    featured: Vec<(crate::collections::Collection, i64)>,
     is_admin: bool,
     /// Admins: drafts and submissions waiting for approval.
     queue: Vec<AssetCard>,
@@ -90,6 +92,7 @@ async fn home(State(state): State<AppState>, user: PageUser) -> PageResult<Respo
         folders,
         areas,
         new_this_week,
+        featured: crate::collections::featured(db, who, now).await?,
         queue: cards(access::review_queue(db, who, 12).await?),
         submissions: cards(access::own_submissions(db, who, 24).await?),
         selectable: false,
