@@ -129,9 +129,16 @@ if __name__ == "__main__":
         time_api(port, token, queries, 1)  # warm up
         api, hits, api_per = time_api(port, token, queries, rounds)
         db, db_per = time_db(db_path, queries, rounds)
+        # Issue 21: misspelt words find nothing, so the correction runs (the fallback path),
+        # alone and beside a correct word.
+        typos = ["harbuor", "lighthuose", "sunst", "chocolat", "bakry", "tulip%20feild", "qqqqzz"]
+        time_api(port, token, typos, 1)
+        fix, fix_hits, fix_per = time_api(port, token, typos, max(1, rounds // 2))
         out = {
             "hits": hits, "api_per_query_ms": api_per, "db_per_query_ms": db_per,
             "api_p50_ms": statistics.median(api) * 1000, "api_p95_ms": percentile(api, 95) * 1000,
             "db_p50_ms": statistics.median(db) * 1000, "db_p95_ms": percentile(db, 95) * 1000,
+            "typo_hits": fix_hits, "typo_per_query_ms": fix_per,
+            "typo_p50_ms": statistics.median(fix) * 1000, "typo_p95_ms": percentile(fix, 95) * 1000,
         }
         print(json.dumps(out))

@@ -161,6 +161,12 @@ pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../migrations/postgres/0021_presets.sql"),
     ),
     (
+        22,
+        "search words for typo correction",
+        include_str!("../../migrations/sqlite/0022_search_words.sql"),
+        include_str!("../../migrations/postgres/0022_search_words.sql"),
+    ),
+    (
         23,
         "review outcomes mailed in batches",
         include_str!("../../migrations/sqlite/0023_review_outcomes.sql"),

@@ -30,6 +30,8 @@ pub struct Params {
     pub sort: Option<String>,
     pub page: Option<String>,
     pub facets: Option<String>,
+    /// `0`/`false`: answer the words as typed, even when they find nothing.
+    pub autocorrect: Option<String>,
 }
 
 impl Params {
@@ -81,6 +83,7 @@ impl Params {
             sort,
             page,
             facets: facets || matches!(self.facets.as_deref(), Some("1" | "true")),
+            autocorrect: !matches!(self.autocorrect.as_deref(), Some("0" | "false")),
         })
     }
 }
@@ -107,6 +110,8 @@ async fn search(
         "total": r.total,
         // More than `total` match: totals are exact up to 1,000.
         "total_capped": r.total_capped,
+        // The words found nothing and these, with misspelt words corrected, found `items`.
+        "corrected_query": r.corrected_query,
     });
     if let Some(f) = r.facets {
         body["facets"] = serde_json::to_value(f).unwrap_or(Value::Null);

@@ -5,9 +5,13 @@
 //!
 //! Visibility is the same rule as everywhere (SPEC §2.2): members find approved, in-window
 //! assets under folders where one of their groups holds `view`; admins find everything.
+//!
+//! A search that finds nothing may be answered with its misspelt words corrected
+//! (`spelling`, over the word list of migration 0022), again alike on both engines.
 pub mod api;
 pub mod pages;
 pub mod query;
+pub mod spelling;
 
 use sqlx::Row;
 use unicode_normalization::char::is_combining_mark;
@@ -62,6 +66,7 @@ const MAX_BATCHES: usize = 10_000;
 pub async fn refresh(db: &Db) -> Result<u64, sqlx::Error> {
     let _one = REFRESHING.lock().await;
     let mut done = 0;
+    let mut retries = 0;
     for _ in 0..MAX_BATCHES {
         let rows = sqlx::query(
             "SELECT d.asset_id, d.mark, a.id AS found, a.title, a.description, a.keywords, \
@@ -74,67 +79,88 @@ pub async fn refresh(db: &Db) -> Result<u64, sqlx::Error> {
         if rows.is_empty() {
             return Ok(done);
         }
-        let mut tx = db.pool.begin().await?;
-        for r in &rows {
-            let id: String = r.try_get("asset_id")?;
-            let mark: i64 = r.try_get("mark")?;
-            let found: Option<String> = r.try_get("found")?;
-            sqlx::query("DELETE FROM asset_keywords WHERE asset_id = $1")
+        match rebuild(db, &rows).await {
+            Ok(n) => done += n,
+            // Rows of shared words (`search_words`, counted by triggers) are locked by every
+            // batch that touches them; two instances rebuilding at once, or a rebuild beside
+            // a deletion, may take them in different orders, and PostgreSQL then cancels one
+            // transaction. Nothing was written: take the batch again.
+            Err(e) if retries < 3 && is_deadlock(&e) => retries += 1,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(done)
+}
+
+fn is_deadlock(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .and_then(|d| d.code())
+        .is_some_and(|c| c == "40P01")
+}
+
+/// Rebuilds the search rows of one batch of marked assets, in one transaction.
+async fn rebuild(db: &Db, rows: &[sqlx::any::AnyRow]) -> Result<u64, sqlx::Error> {
+    let mut done = 0;
+    let mut tx = db.pool.begin().await?;
+    for r in rows {
+        let id: String = r.try_get("asset_id")?;
+        let mark: i64 = r.try_get("mark")?;
+        let found: Option<String> = r.try_get("found")?;
+        sqlx::query("DELETE FROM asset_keywords WHERE asset_id = $1")
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
+        if found.is_none() {
+            sqlx::query("DELETE FROM asset_search WHERE asset_id = $1")
                 .bind(&id)
                 .execute(&mut *tx)
                 .await?;
-            if found.is_none() {
-                sqlx::query("DELETE FROM asset_search WHERE asset_id = $1")
+        } else {
+            let text = |c: &str| -> Result<String, sqlx::Error> {
+                Ok(r.try_get::<Option<String>, _>(c)?.unwrap_or_default())
+            };
+            let keywords = crate::library::assets::split_keywords(&text("keywords")?);
+            let doc = normalize(&format!(
+                "{} {} {} {} {}",
+                text("title")?,
+                text("description")?,
+                keywords.join(" "),
+                text("filename")?,
+                text("path")?
+            ))
+            .join(" ");
+            let created: i64 = r.try_get("created_at")?;
+            let year = i64::from(crate::clock::from_ms(created).year());
+            sqlx::query(
+                "INSERT INTO asset_search (asset_id, doc, year) VALUES ($1, $2, $3) \
+                 ON CONFLICT (asset_id) DO UPDATE SET doc = excluded.doc, year = excluded.year",
+            )
+            .bind(&id)
+            .bind(&doc)
+            .bind(year)
+            .execute(&mut *tx)
+            .await?;
+            let mut seen: Vec<String> = Vec::new();
+            for k in keywords.iter().map(|k| normalize_keyword(k)) {
+                if k.is_empty() || seen.contains(&k) {
+                    continue;
+                }
+                sqlx::query("INSERT INTO asset_keywords (asset_id, keyword) VALUES ($1, $2)")
                     .bind(&id)
+                    .bind(&k)
                     .execute(&mut *tx)
                     .await?;
-            } else {
-                let text = |c: &str| -> Result<String, sqlx::Error> {
-                    Ok(r.try_get::<Option<String>, _>(c)?.unwrap_or_default())
-                };
-                let keywords = crate::library::assets::split_keywords(&text("keywords")?);
-                let doc = normalize(&format!(
-                    "{} {} {} {} {}",
-                    text("title")?,
-                    text("description")?,
-                    keywords.join(" "),
-                    text("filename")?,
-                    text("path")?
-                ))
-                .join(" ");
-                let created: i64 = r.try_get("created_at")?;
-                let year = i64::from(crate::clock::from_ms(created).year());
-                sqlx::query(
-                    "INSERT INTO asset_search (asset_id, doc, year) VALUES ($1, $2, $3) \
-                     ON CONFLICT (asset_id) DO UPDATE SET doc = excluded.doc, year = excluded.year",
-                )
-                .bind(&id)
-                .bind(&doc)
-                .bind(year)
-                .execute(&mut *tx)
-                .await?;
-                let mut seen: Vec<String> = Vec::new();
-                for k in keywords.iter().map(|k| normalize_keyword(k)) {
-                    if k.is_empty() || seen.contains(&k) {
-                        continue;
-                    }
-                    sqlx::query("INSERT INTO asset_keywords (asset_id, keyword) VALUES ($1, $2)")
-                        .bind(&id)
-                        .bind(&k)
-                        .execute(&mut *tx)
-                        .await?;
-                    seen.push(k);
-                }
+                seen.push(k);
             }
-            sqlx::query("DELETE FROM search_dirty WHERE asset_id = $1 AND mark = $2")
-                .bind(&id)
-                .bind(mark)
-                .execute(&mut *tx)
-                .await?;
-            done += 1;
         }
-        tx.commit().await?;
+        sqlx::query("DELETE FROM search_dirty WHERE asset_id = $1 AND mark = $2")
+            .bind(&id)
+            .bind(mark)
+            .execute(&mut *tx)
+            .await?;
+        done += 1;
     }
+    tx.commit().await?;
     Ok(done)
 }
 

@@ -30,11 +30,21 @@ pub struct FacetGroup {
     pub links: Vec<FacetLink>,
 }
 
+/// The words as typed, when the page shows a correction of them, and the URL that searches
+/// them as typed ("Search instead for …").
+pub struct Typed {
+    pub q: String,
+    pub href: String,
+}
+
 #[derive(Template)]
 #[template(path = "search.html")]
 struct SearchPage {
     layout: Layout,
+    /// The words answered (the corrected ones, when a correction answered).
     q: String,
+    /// When a correction answered: the words as typed.
+    typed: Option<Typed>,
     sort: String,
     total: i64,
     total_capped: bool,
@@ -59,6 +69,7 @@ fn href(p: &Params, key: &str, value: Option<&str>) -> String {
         ("status", &p.status),
         ("year", &p.year),
         ("sort", &p.sort),
+        ("autocorrect", &p.autocorrect),
     ];
     let mut pairs: Vec<(&str, &str)> = Vec::new();
     if !p.q.is_empty() {
@@ -78,6 +89,50 @@ fn href(p: &Params, key: &str, value: Option<&str>) -> String {
     )
 }
 
+/// A facet value as a person would say it ("Images", "None set"); keywords, folders and
+/// years are shown as they are.
+fn value_label(key: &str, value: &str) -> String {
+    let known = match (key, value) {
+        ("type", "image") => "Images",
+        ("type", "video") => "Videos",
+        ("type", "audio") => "Audio",
+        ("type", "pdf") => "PDFs",
+        ("type", "archive") => "Archives",
+        ("type", "document") => "Documents",
+        ("type", "file") => "Other files",
+        ("orientation", "landscape") => "Landscape",
+        ("orientation", "portrait") => "Portrait",
+        ("orientation", "square") => "Square",
+        // Licence state today (`query::licence_sql`).
+        ("licence", "open") => "None set",
+        ("licence", "licensed") => "Licensed",
+        ("licence", "expiring") => "Expires within 30 days",
+        ("licence", "embargoed") => "Not yet available",
+        ("licence", "expired") => "Expired",
+        ("status", "draft") => "Draft",
+        ("status", "in_review") => "In review",
+        ("status", "approved") => "Approved",
+        ("status", "rejected") => "Rejected",
+        ("status", "archived") => "Archived",
+        _ => return value.to_string(),
+    };
+    known.to_string()
+}
+
+/// A facet's name as its group title and in the chip of a chosen filter.
+fn key_label(key: &str) -> &'static str {
+    match key {
+        "type" => "Type",
+        "orientation" => "Orientation",
+        "folder_id" => "Folder",
+        "keyword" => "Keyword",
+        "licence" => "Licence",
+        "status" => "Status",
+        "year" => "Year added",
+        _ => "Filter",
+    }
+}
+
 fn groups(p: &Params, f: &Facets) -> Vec<FacetGroup> {
     let link = |key: &str, value: &str, label: String, count: i64, current: &Option<String>| {
         let active = current.as_deref() == Some(value);
@@ -88,28 +143,28 @@ fn groups(p: &Params, f: &Facets) -> Vec<FacetGroup> {
             active,
         }
     };
-    let simple = |title, key: &str, list: &[(String, i64)], current: &Option<String>| FacetGroup {
-        title,
+    let simple = |key: &'static str, list: &[(String, i64)], current: &Option<String>| FacetGroup {
+        title: key_label(key),
         links: list
             .iter()
             .filter(|(v, _)| !v.is_empty() && v != "unknown")
-            .map(|(v, n)| link(key, v, v.clone(), *n, current))
+            .map(|(v, n)| link(key, v, value_label(key, v), *n, current))
             .collect(),
     };
     let mut out = vec![
-        simple("Type", "type", &f.kind, &p.kind),
-        simple("Orientation", "orientation", &f.orientation, &p.orientation),
+        simple("type", &f.kind, &p.kind),
+        simple("orientation", &f.orientation, &p.orientation),
         FacetGroup {
-            title: "Folder",
+            title: key_label("folder_id"),
             links: f
                 .folder
                 .iter()
                 .map(|(id, path, n)| link("folder_id", id, path.clone(), *n, &p.folder_id))
                 .collect(),
         },
-        simple("Keyword", "keyword", &f.keyword, &p.keyword),
+        simple("keyword", &f.keyword, &p.keyword),
         FacetGroup {
-            title: "Added",
+            title: key_label("year"),
             links: f
                 .year
                 .iter()
@@ -120,9 +175,9 @@ fn groups(p: &Params, f: &Facets) -> Vec<FacetGroup> {
                 .collect(),
         },
     ];
-    // Members only ever find assets inside their window, so for them this tells "open",
-    // "licensed" and "expiring" (within 30 days) apart; admins also see embargoed and expired.
-    out.push(simple("Licence", "licence", &f.licence, &p.licence));
+    // Members only ever find assets inside their window, so for them this tells "None set",
+    // "Licensed" and "Expires within 30 days" apart; admins also see the other two.
+    out.push(simple("licence", &f.licence, &p.licence));
     out.retain(|g| !g.links.is_empty());
     out
 }
@@ -136,15 +191,29 @@ async fn search_page(
     let s = params.to_search(true)?;
     let r = query::run(&state.db, who, &s, state.clock.now_ms()).await?;
     let facets = r.facets.unwrap_or_default();
+    // When a correction answered, the page is the corrected search: its box, its facet links
+    // and its pages go on from the corrected words.
+    let typed = r.corrected_query.as_ref().map(|_| {
+        let mut as_typed = params.clone();
+        as_typed.autocorrect = Some("0".into());
+        Typed {
+            q: params.q.clone(),
+            href: href(&as_typed, "page", None),
+        }
+    });
+    let mut params = params;
+    if let Some(c) = &r.corrected_query {
+        params.q = c.clone();
+    }
     let mut active = Vec::new();
-    for (key, label, value) in [
-        ("type", "type", &params.kind),
-        ("orientation", "orientation", &params.orientation),
-        ("keyword", "keyword", &params.keyword),
-        ("licence", "licence", &params.licence),
-        ("status", "status", &params.status),
-        ("year", "added", &params.year),
-        ("folder_id", "folder", &params.folder_id),
+    for (key, value) in [
+        ("type", &params.kind),
+        ("orientation", &params.orientation),
+        ("keyword", &params.keyword),
+        ("licence", &params.licence),
+        ("status", &params.status),
+        ("year", &params.year),
+        ("folder_id", &params.folder_id),
     ] {
         if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
             let shown = if key == "folder_id" {
@@ -155,9 +224,12 @@ async fn search_page(
                     .map(|(_, path, _)| path.clone())
                     .unwrap_or_else(|| "chosen folder".into())
             } else {
-                v.to_string()
+                value_label(key, v)
             };
-            active.push((format!("{label}: {shown}"), href(&params, key, None)));
+            active.push((
+                format!("{}: {shown}", key_label(key)),
+                href(&params, key, None),
+            ));
         }
     }
     let page = SearchPage {
@@ -171,6 +243,7 @@ async fn search_page(
             "search",
         ),
         q: params.q.clone(),
+        typed,
         sort: params.sort.clone().unwrap_or_default(),
         total: r.total,
         total_capped: r.total_capped,

@@ -69,6 +69,23 @@ pub fn parse(q: &str) -> Parsed {
 }
 
 impl Parsed {
+    /// The terms written back as search text that parses to them again: `a "b c" -d`.
+    pub fn to_query(&self) -> String {
+        let term = |t: &Term| {
+            if t.words.len() == 1 {
+                t.words[0].clone()
+            } else {
+                format!("\"{}\"", t.words.join(" "))
+            }
+        };
+        self.include
+            .iter()
+            .map(term)
+            .chain(self.exclude.iter().map(|t| format!("-{}", term(t))))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
     /// FTS5 MATCH text: `"a"* AND "b" "c"*` style (words are letters and digits only, so
     /// quoting them is safe).
     fn fts5(terms: &[Term], joiner: &str) -> String {
@@ -119,6 +136,8 @@ pub struct Search {
     pub sort: Option<String>,
     pub page: i64,
     pub facets: bool,
+    /// Whether a query that finds nothing may be answered with its misspelt words corrected.
+    pub autocorrect: bool,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -140,6 +159,8 @@ pub struct SearchResults {
     pub page: i64,
     pub has_next: bool,
     pub facets: Option<Facets>,
+    /// The query that answered when it was a correction of the one asked (`spelling`).
+    pub corrected_query: Option<String>,
 }
 
 /// The coarse type of a version, as SQL (mirrors `library::card::kind_of`).
@@ -208,6 +229,8 @@ impl Sql {
 
 /// Runs `s` for `who` at `now`: who may see what, the words, the filters and the order become
 /// one `FROM … WHERE … ORDER BY`, then a page of it, its total and (if asked) its facets.
+/// When the words find nothing, a search with misspelt words corrected may answer instead
+/// (`spelling`); `corrected_query` then says which.
 pub async fn run(
     db: &Db,
     who: &Account,
@@ -217,14 +240,105 @@ pub async fn run(
     if super::is_dirty(db).await? {
         super::refresh(db).await?;
     }
+    let parsed = parse(&s.q);
+    let found = run_parsed(db, who, s, &parsed, now).await?;
+    if found.total > 0 || !s.autocorrect {
+        return Ok(found);
+    }
+    // Only now, when the words found nothing: the normal path pays nothing for this.
+    match super::spelling::correct(db, who, s, &parsed, now).await? {
+        Some(fixed) => {
+            let mut r = run_parsed(db, who, s, &fixed, now).await?;
+            r.corrected_query = Some(fixed.to_query());
+            Ok(r)
+        }
+        None => Ok(found),
+    }
+}
+
+/// The SQL of one search, up to its ORDER BY: `base` (the tables), `where_` (permissions,
+/// words excluded, filters), the words to match, and the licence expression for facets.
+struct Plan {
+    sql: Sql,
+    base: String,
+    where_: String,
+    words: Words,
+    licence: String,
+}
+
+/// `None` when `who` can see nothing at all.
+async fn plan(
+    db: &Db,
+    who: &Account,
+    s: &Search,
+    parsed: &Parsed,
+    now: i64,
+) -> Result<Option<Plan>, sqlx::Error> {
     let mut sql = Sql::default();
     let now_p = sql.param(Value::Int(now));
     let soon_p = sql.param(Value::Int(now + 30 * 24 * 3600 * 1000));
     let licence = licence_sql(&now_p, &soon_p);
-    let parsed = parse(&s.q);
-
     let mut filters: Vec<String> = Vec::new();
     let Some(version) = scope(db, who, s, &mut sql, &now_p, &mut filters).await? else {
+        return Ok(None);
+    };
+    let base = format!(
+        "FROM assets a JOIN asset_versions v ON v.id = {version} JOIN folders f ON f.id = a.folder_id \
+         LEFT JOIN asset_search s ON s.asset_id = a.id"
+    );
+    let words = Words::new(db.dialect, parsed, &mut sql, &mut filters);
+    filter_clauses(s, &mut sql, &licence, &mut filters);
+    let where_ = if filters.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", filters.join(" AND "))
+    };
+    Ok(Some(Plan {
+        sql,
+        base,
+        where_,
+        words,
+        licence,
+    }))
+}
+
+/// Whether `parsed` with `s`'s filters finds anything `who` may see: one `LIMIT 1` query,
+/// without ranking (for trying corrections).
+pub(super) async fn finds_any(
+    db: &Db,
+    who: &Account,
+    s: &Search,
+    parsed: &Parsed,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let Some(p) = plan(db, who, s, parsed, now).await? else {
+        return Ok(false);
+    };
+    let text = format!(
+        "SELECT a.id {}{}{} LIMIT 1",
+        p.base,
+        p.words.hits(None),
+        p.where_
+    );
+    Ok(p.sql.query(&text).fetch_optional(&db.pool).await?.is_some())
+}
+
+/// One search of already parsed words.
+async fn run_parsed(
+    db: &Db,
+    who: &Account,
+    s: &Search,
+    parsed: &Parsed,
+    now: i64,
+) -> Result<SearchResults, sqlx::Error> {
+    let Some(Plan {
+        sql,
+        base,
+        where_,
+        words,
+        licence,
+    }) = plan(db, who, s, parsed, now).await?
+    else {
         return Ok(SearchResults {
             items: Vec::new(),
             total: 0,
@@ -232,18 +346,8 @@ pub async fn run(
             page: s.page.max(1),
             has_next: false,
             facets: s.facets.then(Facets::default),
+            corrected_query: None,
         });
-    };
-    let base = format!(
-        "FROM assets a JOIN asset_versions v ON v.id = {version} JOIN folders f ON f.id = a.folder_id \
-         LEFT JOIN asset_search s ON s.asset_id = a.id"
-    );
-    let words = Words::new(db.dialect, &parsed, &mut sql, &mut filters);
-    filter_clauses(s, &mut sql, &licence, &mut filters);
-    let where_ = if filters.is_empty() {
-        String::new()
-    } else {
-        format!(" WHERE {}", filters.join(" AND "))
     };
     let order = order_by(s.sort.as_deref(), words.ranked());
     let page = s.page.clamp(1, MAX_PAGE);
@@ -279,6 +383,7 @@ pub async fn run(
         page,
         has_next,
         facets,
+        corrected_query: None,
     })
 }
 
@@ -613,6 +718,22 @@ mod tests {
         assert_eq!(
             Parsed::tsquery(&p.include[..2], " & "),
             "(spring:*) & (summer <-> sale:*)"
+        );
+    }
+
+    #[test]
+    fn parsed_terms_write_back_as_the_same_query() {
+        for q in [
+            r#"Spring "Summer Sale" -draft  café-2027 "unclosed"#,
+            r#"-"two words" one"#,
+            "",
+        ] {
+            let p = parse(q);
+            assert_eq!(parse(&p.to_query()), p, "{q}");
+        }
+        assert_eq!(
+            parse(r#"Spring "Summer Sale" -draft café-2027"#).to_query(),
+            r#"spring "summer sale" "cafe 2027" -draft"#
         );
     }
 

@@ -224,6 +224,19 @@ async fn create_schema(name: &str) -> Result<(), String> {
         .await
         .map_err(|_| "timed out".to_string())?
         .map_err(|e| e.to_string())?;
+    // Migration 0022 creates pg_trgm where it is missing, in the first schema of the search
+    // path: here that would be a test's schema, and dropping that schema would take the
+    // extension (and every other test schema's trigram index) with it. So the tests keep it
+    // in `public`, made once for the database; the migration then finds it there.
+    PG_TRGM
+        .get_or_try_init(|| async {
+            sqlx::query("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public")
+                .execute(&pool)
+                .await
+                .map(|_| ())
+        })
+        .await
+        .map_err(|e| e.to_string())?;
     sqlx::query(&format!("CREATE SCHEMA {name}"))
         .execute(&pool)
         .await
@@ -231,6 +244,8 @@ async fn create_schema(name: &str) -> Result<(), String> {
     pool.close().await;
     Ok(())
 }
+
+static PG_TRGM: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
 
 impl Drop for TestApp {
     fn drop(&mut self) {
