@@ -416,3 +416,26 @@ Array.prototype.forEach.call(document.querySelectorAll('.selection-bar, .bulk-ac
     }
   });
 })();
+
+// The main menu's "More" (a <details>, so it opens without this script too): it closes on a
+// click elsewhere, on Escape (the focus back on "More"), and when the focus leaves it.
+Array.prototype.forEach.call(document.querySelectorAll('details.nav-more'), function (more) {
+  var summary = more.querySelector('summary');
+  document.addEventListener('click', function (event) {
+    if (more.open && !more.contains(event.target)) more.open = false;
+  });
+  more.addEventListener('keydown', function (event) {
+    if (event.key === 'Escape' && more.open) {
+      more.open = false;
+      summary.focus();
+    }
+  });
+  more.addEventListener('focusout', function (event) {
+    if (more.open && event.relatedTarget && !more.contains(event.relatedTarget)) more.open = false;
+  });
+});
+
+// The reports' chart scrolls sideways on phones: start at its right end, the latest days.
+Array.prototype.forEach.call(document.querySelectorAll('.chart-figure'), function (figure) {
+  figure.scrollLeft = figure.scrollWidth;
+});

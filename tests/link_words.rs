@@ -136,9 +136,60 @@ async fn the_share_page_names_the_sender_and_opens_with_a_cover(app: TestApp) {
         .unwrap();
     assert!(!page.contains("share-cover"));
     assert!(page.contains("Shared by <strong>admin</strong> · assetport"));
+
+/// The gates a recipient meets (issue 21): the code screen of a per-recipient link names the
+/// address the code goes to, masked as on the forwarded-link page ("a•••@northwind.example"),
+/// never the whole address; the code and terms gates stand on the sign-in page's branded
+/// background (`body.signin`), the open gallery does not.
+async fn the_gates_name_the_masked_address_on_the_branded_background(app: TestApp) {
+    let admin = app.admin().await;
+    let folder = admin.folder(None, "Press").await;
+    let asset = admin.published(&folder, "kit.png", png(40, 30, 2)).await;
+    let link = admin
+        .create_link(json!({
+            "asset_ids": [asset], "recipients": ["ann.lee@northwind.example"],
+            "per_recipient": true, "require_code": true, "terms": "Editorial use only."
+        }))
+        .await;
+    let branded = r#"<body class="signin">"#;
+    let v = app.browser();
+    let (status, html) = v.page(&link.path).await;
+    assert_eq!(status, 200);
+    assert!(html.contains(branded), "{html}");
+    assert!(
+        html.contains("We will email it to <strong>a•••@northwind.example</strong>"),
+        "{html}"
+    );
+    assert!(!html.contains("ann.lee@"), "{html}");
+
+    let r = v.post_form(&format!("{}/code", link.path), &[]).await;
+    assert_eq!(r.status(), 303);
+    let (_, html) = v.page(&link.path).await;
+    assert!(html.contains(branded), "{html}");
+    assert!(
+        html.contains("We sent a code to <strong>a•••@northwind.example</strong>."),
+        "{html}"
+    );
+    assert!(!html.contains("ann.lee@"), "{html}");
+    let code = code_in(&mail_text(&app.outbox().pop().expect("the code mail")));
+    let r = v
+        .post_form(&format!("{}/verify", link.path), &[("code", &code)])
+        .await;
+    assert_eq!(r.status(), 303);
+
+    // The terms are the last gate, on the same background; then the gallery, on the page's own.
+    let (_, html) = v.page(&link.path).await;
+    assert!(html.contains(branded) && html.contains("Editorial use only."));
+    assert!(html.contains("I accept these terms") && html.contains("kit.png"));
+    let r = v.post_form(&format!("{}/accept", link.path), &[]).await;
+    assert_eq!(r.status(), 303);
+    let (_, html) = v.page(&link.path).await;
+    assert!(!html.contains(r#"class="signin""#), "{html}");
+    assert!(html.contains("Download all"), "{html}");
 }
 
 on_both_backends!(
     a_recipient_reads_plain_words,
-    the_share_page_names_the_sender_and_opens_with_a_cover
+    the_share_page_names_the_sender_and_opens_with_a_cover,
+    the_gates_name_the_masked_address_on_the_branded_background
 );

@@ -204,6 +204,8 @@ async fn gates_and_limits_are_enforced(app: TestApp) {
     let (status, html) = v.page(&locked).await;
     assert_eq!(status, 200);
     assert!(!html.contains("Secret campaign") && !html.contains("confidential brief"));
+    // The gate stands on the sign-in page's branded background (issue 21); the page does not.
+    assert!(html.contains(r#"<body class="signin">"#), "{html}");
     let stored = app.stored_files().await.len();
     let r = send(&v.client, &app, &locked, ("a.jpg", b"a"), &SENDER).await;
     assert_eq!(r.status(), 403);
@@ -223,6 +225,7 @@ async fn gates_and_limits_are_enforced(app: TestApp) {
     assert!(cookie.contains(&format!("Path={locked}")) && cookie.contains("HttpOnly"));
     let (_, html) = v.page(&locked).await;
     assert!(html.contains("Secret campaign"));
+    assert!(!html.contains(r#"class="signin""#));
     expect_json(
         send(&v.client, &app, &locked, ("a.jpg", b"a"), &SENDER).await,
         201,

@@ -12,6 +12,51 @@ pub struct NavUser {
     pub email: String,
     pub is_admin: bool,
     pub contributes: bool,
+    /// The main menu, in the bar's order (made by `accounts::nav`).
+    pub menu: Vec<NavItem>,
+}
+
+/// The widths at which a menu entry can fold into "More", by letter, each a CSS class `fold-X`
+/// (static/app.css): `a` phones (up to 760 px), `b` up to 1259 px (so 1024 px), `c` up to
+/// 1439 px (1280 px), `d` up to 1599 px (1440 px), `e` wider.
+const FOLD_TIERS: &str = "abcde";
+
+/// An entry of the main menu.
+#[derive(Clone)]
+pub struct NavItem {
+    pub href: &'static str,
+    pub label: &'static str,
+    /// The `Layout::section` that highlights it.
+    pub section: &'static str,
+    /// The widths at which it sits in "More" instead of the bar (`FOLD_TIERS` letters; empty:
+    /// always in the bar).
+    pub fold: &'static str,
+}
+
+impl NavItem {
+    /// Its `fold-X` classes.
+    pub fn classes(&self) -> String {
+        fold_classes(self.fold.chars())
+    }
+}
+
+impl NavUser {
+    /// The classes of the "More" menu: the widths at which some entry folds into it (empty: no
+    /// "More" at all).
+    pub fn more(&self) -> String {
+        fold_classes(
+            FOLD_TIERS
+                .chars()
+                .filter(|tier| self.menu.iter().any(|item| item.fold.contains(*tier))),
+        )
+    }
+}
+
+fn fold_classes(tiers: impl Iterator<Item = char>) -> String {
+    tiers
+        .map(|tier| format!("fold-{tier}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[derive(Clone)]

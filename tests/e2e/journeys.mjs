@@ -3,14 +3,18 @@
 //
 //   1. admin   — signs in, builds folders, groups, memberships and grants through the pages,
 //                uploads images, titles and publishes them, creates a password link with a
-//                recipient, and finds the recipient's mail in the outbox.
+//                recipient, and finds the recipient's mail in the outbox; checks the menu at
+//                1024, 1280, 1440 and 390 px ("More"), brands the sign-in page with a
+//                background, and makes a link that needs a one-time code through the API.
 //   2. partner — signs in, searches, opens an asset and its zoomed preview, selects several
 //                assets and downloads them as one ZIP; key pages again on a phone.
 //   3. agency  — signs in, drops a folder tree on the upload zone (and picks another folder),
 //                watches the progress bars, and finds its submissions waiting for review.
 //   4. visitor — opens the link on a phone, is refused a wrong password, unlocks it, looks
 //                through the previews in the lightbox (keyboard, swipe, zoom, #asset-ID
-//                addresses), downloads one file and "Download all".
+//                addresses), downloads one file and "Download all"; the gates on the branded
+//                background, a code link's screen naming the masked address; the admin's
+//                reports on a phone.
 //   5. sender  — without an account, fills the delivery slots of an upload link the admin made:
 //                wrong files refused with the reason, right ones sent with a title each (the big
 //                one through tus), what they delivered still listed after a reload; checked
@@ -28,7 +32,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { IN_PAGE, Journey, StepFailed, expect, listEml, makeImages, poll, readEml, readZip, rel, sleep } from './lib.mjs';
+import { IN_PAGE, Journey, StepFailed, expect, listEml, makeImages, poll, readEml, readZip, rel, sleep, width } from './lib.mjs';
 
 const env = (k, d) => (process.env[k] !== undefined && process.env[k] !== '' ? process.env[k] : d);
 const missing = ['BASE_URL', 'ADMIN_EMAIL', 'PARTNER_EMAIL', 'AGENCY_EMAIL', 'PASSWORD', 'OUTBOX_DIR'].filter((k) => !env(k));
@@ -63,11 +67,17 @@ const S = {
   assets: [], // { id, name, title, buffer }
   searchAsset: null,
   link: null, // { path, password, recipient, title, names }
+  codeLink: null, // { path, recipient, asset }: a per-recipient link that needs a one-time code
+  signinBackground: '', // the sign-in page's computed background-image once branded
 };
 
 const LINK_PASSWORD = 'visitor pass 2031';
 const RECIPIENT = 'buyer@acme-retail.example';
+const CODE_RECIPIENT = 'ann.lee@northwind.example';
 const KEYWORD = 'lookbook';
+// An admin's main menu, in its order: each entry is in the bar or, where the bar has no room
+// for it, under "More".
+const ADMIN_MENU = ['Library', 'Review', 'Users', 'Groups', 'Links', 'Requests', 'Reports', 'Webhooks', 'Collections', 'Search'];
 
 let browser;
 const journeys = [];
@@ -122,6 +132,135 @@ async function textOf(page, selector) {
 async function noErrorBox(page) {
   const err = page.locator('main .error');
   if (await err.count()) throw new Error(`the page shows an error: "${(await err.first().innerText()).trim()}"`);
+}
+
+/** Follows the main menu's entry `name`, wherever the width put it: in the bar or under "More". */
+async function navTo(page, name) {
+  const nav = page.getByRole('navigation', { name: 'Main' });
+  const link = nav.getByRole('link', { name, exact: true });
+  if (await link.count() === 0) {
+    const more = nav.locator('details.nav-more > summary');
+    expect(await more.isVisible(), `the menu shows no "${name}" and no "More"`);
+    await more.click();
+  }
+  expect(await link.count() === 1, `the menu has no "${name}" entry, in the bar or under "More"`);
+  await clickAndLoad(page, link);
+}
+
+/**
+ * The main menu at the page's width: one row; every entry of `expected` exactly once, in the
+ * bar (on screen, in order) or under "More"; the account's name and badge whole. Then "More"
+ * opens with its entries on screen (screenshot `shot`), and its entry `follow` leads to its
+ * page, where it is the current one.
+ */
+async function checkMenu(J, page, expected, shot, follow) {
+  const w = width(page);
+  const where = `${rel(page.url(), BASE)} @${w}px`;
+  const m = await page.evaluate(() => {
+    const shown = (el) => el.getClientRects().length > 0 && getComputedStyle(el).visibility !== 'hidden';
+    const nav = document.querySelector('nav.mainnav');
+    const kids = Array.from(nav.children).filter(shown);
+    const more = nav.querySelector('details.nav-more');
+    const name = document.querySelector('.who-name');
+    const badge = document.querySelector('.who .badge');
+    return {
+      navHeight: nav.getBoundingClientRect().height,
+      rowHeight: Math.max(...kids.map((k) => k.getBoundingClientRect().height)),
+      tops: kids.map((k) => Math.round(k.getBoundingClientRect().top)),
+      bar: Array.from(nav.querySelectorAll(':scope > a')).filter(shown).map((a) => {
+        const r = a.getBoundingClientRect();
+        return { name: a.textContent.trim(), left: r.left, right: r.right };
+      }),
+      moreShown: !!more && shown(more),
+      // What CSS puts under "More" at this width (decided before it is opened).
+      folded: more ? Array.from(more.querySelectorAll('.more-menu > li')).filter((li) => getComputedStyle(li).display !== 'none').map((li) => li.textContent.trim()) : [],
+      nameCut: name ? name.scrollWidth > name.clientWidth + 1 : true,
+      badgeRight: badge ? badge.getBoundingClientRect().right : 0,
+      viewport: document.documentElement.clientWidth,
+    };
+  });
+  if (new Set(m.tops).size > 1 || m.navHeight > m.rowHeight + 4) {
+    J.fail(where, `the menu takes more than one row (${Math.round(m.navHeight)} px tall, entries at ${[...new Set(m.tops)].join(', ')} px)`);
+  }
+  const names = m.bar.map((b) => b.name);
+  const all = [...names, ...m.folded];
+  for (const e of expected) {
+    const n = all.filter((x) => x === e).length;
+    if (n !== 1) J.fail(where, `the menu entry "${e}" is there ${n} times (bar: ${names.join(', ')}; More: ${m.folded.join(', ')})`);
+  }
+  for (const x of all) if (!expected.includes(x)) J.fail(where, `unexpected menu entry "${x}"`);
+  if (JSON.stringify(names) !== JSON.stringify(expected.filter((e) => names.includes(e)))) J.fail(where, `the bar's entries are out of order: ${names.join(', ')}`);
+  for (const b of m.bar) if (b.left < 0 || b.right > m.viewport + 1) J.fail(where, `the menu entry "${b.name}" is off-screen (${Math.round(b.left)} to ${Math.round(b.right)} px)`);
+  if (m.folded.length && !m.moreShown) J.fail(where, `"More" is hidden although ${m.folded.join(', ')} fold into it`);
+  if (!m.folded.length && m.moreShown) J.fail(where, '"More" is shown with nothing in it');
+  if (m.nameCut) J.fail(where, 'the account\'s name is cut short');
+  if (m.badgeRight > m.viewport + 1) J.fail(where, 'the account\'s badge is off-screen');
+  J.log(`     ${w} px: bar ${names.join(', ')}${m.folded.length ? `; More: ${m.folded.join(', ')}` : ''}`);
+  if (!m.folded.length) {
+    await J.checkPage(page, shot);
+    return;
+  }
+  const nav = page.getByRole('navigation', { name: 'Main' });
+  await nav.locator('details.nav-more > summary').click();
+  for (const name of m.folded) {
+    const link = nav.locator('.more-menu').getByRole('link', { name, exact: true });
+    expect(await link.isVisible(), `"More" opened without its entry "${name}" visible`);
+    const box = await link.boundingBox();
+    if (!box || box.x < 0 || box.x + box.width > m.viewport + 1 || box.y + box.height > page.viewportSize().height) {
+      J.fail(where, `"More"'s entry "${name}" is off-screen (${box ? `${Math.round(box.x)}, ${Math.round(box.y)}` : 'no box'})`);
+    }
+  }
+  await J.checkPage(page, shot);
+  expect(m.folded.includes(follow), `"${follow}" is not under "More" at ${w} px (More: ${m.folded.join(', ')})`);
+  const link = nav.locator('.more-menu').getByRole('link', { name: follow, exact: true });
+  const href = await link.getAttribute('href');
+  await clickAndLoad(page, link);
+  expect(new URL(page.url()).pathname === href, `"${follow}" under "More" led to ${rel(page.url(), BASE)}, not ${href}`);
+  await noErrorBox(page);
+  const current = await nav.locator('.more-menu a[aria-current="page"]').allTextContents();
+  expect(current.length === 1 && current[0].trim() === follow, `on ${href} "More" does not mark "${follow}" as the current page (marked: ${current.join(', ') || 'none'})`);
+  expect(!(await nav.locator('details.nav-more').evaluate((d) => d.open)), '"More" is still open on the next page');
+}
+
+/** Tables marked .cards on a phone: every row one card, on screen, each value under its label. */
+async function checkCards(J, page, what, { rows: atLeast = 1 } = {}) {
+  const where = `${rel(page.url(), BASE)} @${width(page)}px`;
+  const tables = await page.evaluate(() => {
+    const vw = document.documentElement.clientWidth;
+    return Array.from(document.querySelectorAll('main table.cards')).filter((t) => t.getClientRects().length).map((t) => {
+      const rows = Array.from(t.tBodies).flatMap((b) => Array.from(b.rows));
+      const unlabelled = [];
+      for (const td of t.querySelectorAll('td[data-label]')) {
+        if (!td.getClientRects().length) continue; // an empty cell is left out
+        if (!getComputedStyle(td, '::before').content.includes(td.dataset.label)) unlabelled.push(td.dataset.label);
+      }
+      return {
+        table: window.__e2e.describe(t).slice(0, 50),
+        rows: rows.length,
+        notCards: rows.filter((tr) => getComputedStyle(tr).display !== 'block').length,
+        offScreen: rows.filter((tr) => { const b = tr.getBoundingClientRect(); return b.left < -1 || b.right > vw + 1; }).length,
+        head: t.tHead ? t.tHead.getBoundingClientRect().height : 0,
+        unlabelled,
+      };
+    });
+  });
+  expect(tables.length > 0, `${what}: no table of cards on the page`);
+  const rows = tables.reduce((n, t) => n + t.rows, 0);
+  expect(rows >= atLeast, `${what}: ${rows} rows, expected at least ${atLeast}`);
+  for (const t of tables) {
+    if (t.notCards) J.fail(where, `${what}: ${t.notCards} of ${t.rows} rows of ${t.table} are not cards`);
+    if (t.offScreen) J.fail(where, `${what}: ${t.offScreen} rows of ${t.table} reach off-screen`);
+    if (t.head > 1) J.fail(where, `${what}: the header row of ${t.table} shows (${t.head} px) above the cards`);
+    if (t.unlabelled.length) J.fail(where, `${what}: values without their label in ${t.table}: ${t.unlabelled.join(', ')}`);
+  }
+  return rows;
+}
+
+/** The page stands on the sign-in page's branded look: its body class and background image. */
+async function checkBranded(page, what) {
+  const look = await page.evaluate(() => ({ cls: document.body.className, bg: getComputedStyle(document.body).backgroundImage }));
+  expect(/\bsignin\b/.test(look.cls), `${what} is not laid out like the sign-in page (body class "${look.cls}", expected "signin")`);
+  if (S.signinBackground) expect(look.bg === S.signinBackground, `${what} has the background ${look.bg.slice(0, 80)}, the sign-in page ${S.signinBackground.slice(0, 80)}`);
 }
 
 async function signIn(J, page, email, shot) {
@@ -206,7 +345,7 @@ async function adminJourney() {
 
   await J.step('create the groups "Retail partners" and "Agencies" and add the partner and the agency', async () => {
     for (const [group, email] of [['Retail partners', PARTNER], ['Agencies', AGENCY]]) {
-      await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Groups' }).click();
+      await navTo(page, 'Groups');
       await page.waitForURL(`${BASE}/admin/groups`);
       const form = page.locator('form[action="/admin/groups"]');
       await form.getByLabel('Name').fill(group);
@@ -275,7 +414,7 @@ async function adminJourney() {
   }, page);
 
   await J.step('the review page lists the four drafts', async () => {
-    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Review' }).click();
+    await navTo(page, 'Review');
     await page.waitForURL(`${BASE}/admin/review`);
     const rows = await page.locator('main table tbody tr').allInnerTexts();
     for (const img of images) {
@@ -284,6 +423,14 @@ async function adminJourney() {
       expect(/draft/i.test(row), `${img.name} is not marked as a draft on the review page: "${row.replace(/\s+/g, ' ')}"`);
     }
     await J.checkPage(page, '10b-review-drafts', { keyboard: { target: 'input[name="asset_ids"]', what: 'the first draft\'s selection box' } });
+  }, page);
+
+  await J.step('the review queue on a phone (390 px): one card per draft', async () => {
+    await page.setViewportSize(PHONE);
+    const rows = await checkCards(J, page, 'the review queue', { rows: images.length });
+    expect(rows === images.length, `the review queue shows ${rows} cards, expected ${images.length}`);
+    await J.checkPage(page, '10c-review-phone');
+    await page.setViewportSize(DESKTOP);
   }, page);
 
   await J.step('give one asset a title, description and keywords, and approve all four on their pages', async () => {
@@ -390,7 +537,7 @@ async function adminJourney() {
   }, page);
 
   await J.step('the link is listed on the Links page', async () => {
-    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Links' }).click();
+    await navTo(page, 'Links');
     await page.waitForURL(`${BASE}/admin/links`);
     expect(await page.locator('main table', { hasText: RECIPIENT }).count() > 0 || (await textOf(page, 'main')).includes(S.link.title),
       'the Links page does not show the new link');
@@ -398,7 +545,8 @@ async function adminJourney() {
   }, page);
 
   await J.step('register a webhook endpoint on the Webhooks page; its secret is shown once', async () => {
-    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Webhooks' }).click();
+    // At 1280 px "Webhooks" is under "More".
+    await navTo(page, 'Webhooks');
     await page.waitForURL(`${BASE}/admin/webhooks`);
     const form = page.locator('form[action="/admin/webhooks"]');
     await form.getByLabel(/^URL/).fill('https://hooks.example.com/assetport');
@@ -416,6 +564,43 @@ async function adminJourney() {
     expect(!(await textOf(page, 'main')).includes(secret), 'the endpoint\'s page shows the secret again');
     S.webhookPath = new URL(page.url()).pathname;
     await J.checkPage(page, '16d-webhook');
+  }, page);
+
+  await J.step('the menu is one row at 1024, 1280 and 1440 px (and on a phone); the rest is under "More"', async () => {
+    const widths = [[1024, 'Groups'], [1280, 'Reports'], [1440, 'Webhooks'], [PHONE.width, 'Users']];
+    for (const [w, follow] of widths) {
+      await page.setViewportSize({ width: w, height: w === PHONE.width ? PHONE.height : DESKTOP.height });
+      await open(page, '/admin/links');
+      await checkMenu(J, page, ADMIN_MENU, '16e-menu-more', follow);
+      // Escape closes "More" and gives the focus back to it.
+      await open(page, '/admin/links');
+      const summary = page.locator('details.nav-more > summary');
+      await summary.click();
+      await page.keyboard.press('Escape');
+      const after = await page.evaluate(() => ({ open: document.querySelector('details.nav-more').open, focus: document.activeElement.textContent.trim() }));
+      expect(!after.open && after.focus === 'More', `Escape left "More" ${after.open ? 'open' : 'closed'} with the focus on "${after.focus}"`);
+    }
+    await page.setViewportSize(DESKTOP);
+  }, page);
+
+  await J.step('brand the sign-in page with a background image on the Branding page', async () => {
+    const [bg] = await makeImages(page, [{ name: 'signin-background.jpg', type: 'image/jpeg', w: 1600, h: 1000, hue: 215, label: 'Acme Retail' }]);
+    await open(page, '/admin/branding');
+    const form = page.locator('form[action^="/admin/branding"]');
+    await form.getByLabel(/^New background image/).setInputFiles({ name: bg.name, mimeType: bg.mimeType, buffer: bg.buffer });
+    await clickAndLoad(page, form.getByRole('button', { name: 'Save branding' }));
+    await noErrorBox(page);
+    const flash = await textOf(page, '.flash');
+    expect(/Branding saved/.test(flash), `after saving the branding the page says "${flash}"`);
+    // What a visitor meets first: the sign-in page on that background.
+    const anon = await newContext(DESKTOP);
+    const visitor = await anon.newPage();
+    J.watch(visitor);
+    await open(visitor, '/login');
+    S.signinBackground = await visitor.evaluate(() => getComputedStyle(document.body).backgroundImage);
+    expect(/\/brand\/background\?v=/.test(S.signinBackground), `the sign-in page's background is "${S.signinBackground}", not the uploaded image`);
+    await J.checkPage(visitor, '16f-login-branded');
+    await anon.close();
   }, page);
 
   await J.step('the admin\'s pages on a phone (390 px)', async () => {
@@ -458,6 +643,32 @@ async function adminJourney() {
     await page.setViewportSize(DESKTOP);
   }, page);
 
+  await J.step('the users page on a phone: one card per account', async () => {
+    await page.setViewportSize(PHONE);
+    await open(page, '/admin/users');
+    await checkCards(J, page, 'the users page', { rows: 3 });
+    await J.checkPage(page, '21b-users-cards');
+    await page.setViewportSize(DESKTOP);
+  }, page);
+
+  await J.step('a link that needs a one-time code, made through the API (per recipient, require_code)', async () => {
+    await open(page, '/account');
+    const tokenForm = page.locator('form[action="/account/tokens"]');
+    await tokenForm.getByLabel('Name of a new token').fill('e2e code link');
+    await clickAndLoad(page, tokenForm.getByRole('button'));
+    const token = await textOf(page, 'code.token');
+    expect(token, 'the account page shows no new API token');
+    const asset = S.assets[2];
+    const r = await page.request.post(`${BASE}/api/v1/links`, {
+      headers: { Authorization: `Bearer ${token}` },
+      data: { asset_ids: [asset.id], recipients: [CODE_RECIPIENT], per_recipient: true, require_code: true, title: 'Shelf talker for Northwind' },
+    });
+    expect(r.status() === 201, `POST /api/v1/links answered ${r.status()}: ${(await r.text()).slice(0, 200)}`);
+    const m = /\/s\/[A-Za-z0-9_-]+$/.exec((await r.json()).url || '');
+    expect(m, 'the new link has no /s/ address');
+    S.codeLink = { path: m[0], recipient: CODE_RECIPIENT, asset };
+  }, page);
+
   await context.close();
   return J;
 }
@@ -489,7 +700,7 @@ async function partnerJourney() {
   }, page);
 
   await J.step(`search for "${KEYWORD}"`, async () => {
-    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Search' }).click();
+    await navTo(page, 'Search');
     await page.waitForURL(`${BASE}/search`);
     const box = page.locator('#search-q');
     await box.fill(KEYWORD);
@@ -758,7 +969,7 @@ async function agencyJourney() {
   }, page);
 
   await J.step('"My submissions" lists every file, in review, in its subfolder', async () => {
-    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'My submissions' }).click();
+    await navTo(page, 'My submissions');
     await page.waitForURL(`${BASE}/submissions`);
     const rows = await page.locator('main table tbody tr').evaluateAll((trs) => trs.map((tr) => Array.from(tr.cells).map((c) => c.innerText.replace(/\s+/g, ' ').trim())));
     const all = [...droppedFiles.map((f) => f.rel), ...pickedFiles.map((f) => f.rel)];
@@ -774,6 +985,7 @@ async function agencyJourney() {
     }
     await J.checkPage(page, '08-submissions');
     await page.setViewportSize(PHONE);
+    await checkCards(J, page, 'My submissions', { rows: all.length });
     await J.checkPage(page, '09-submissions');
     await open(page, `/folders/${S.inboxId}`);
     await J.checkPage(page, '10-inbox', { keyboard: { target: '#dir-input', what: 'the "Choose a folder" upload button' } });
@@ -800,6 +1012,10 @@ async function visitorJourney() {
     expect(await page.getByLabel('Password').count() === 1, 'the link page asks for no password');
     expect(await page.locator('.asset-card').count() === 0, 'the link page shows files before the password is given');
     await J.checkPage(page, '01-password', { keyboard: { target: 'input[name="password"]', what: 'the password field' } });
+  }, page);
+
+  await J.step('the password form stands on the sign-in page\'s branded background', async () => {
+    await checkBranded(page, 'the link\'s password form');
   }, page);
 
   await J.step('a wrong password is refused with a message', async () => {
@@ -1025,6 +1241,75 @@ async function visitorJourney() {
     J.log(`     ${zip.name}: ${zip.bytes.length} bytes, entries ${entries.map((e) => e.name).join(', ')}`);
     await J.checkPage(page, '05-after-downloads');
   }, page);
+
+  // A per-recipient link that needs a one-time code (made by the admin through the API): the
+  // code screen, on the branded background, says where the code goes, masked; the code from
+  // the mail opens the link.
+  const cl = S.codeLink;
+  const masked = `${cl.recipient[0]}•••@${cl.recipient.split('@')[1]}`;
+  const codeContext = await newContext(PHONE);
+  const cp = await codeContext.newPage();
+  J.watch(cp);
+  await J.step(`a link that needs a code says it goes to ${masked}`, async () => {
+    await open(cp, cl.path);
+    await checkBranded(cp, 'the code form');
+    const text = await textOf(cp, 'main');
+    expect(text.includes(`We will email it to ${masked}`), `the code form does not say where the code goes (${masked}): "${text.slice(0, 200)}"`);
+    expect(!text.includes(cl.recipient), 'the code form shows the whole address');
+    await J.checkPage(cp, '06-code', { keyboard: { target: 'form[action$="/code"] button', what: 'the "Email me a code" button' } });
+  }, cp);
+
+  await J.step(`"Email me a code": "We sent a code to ${masked}", and the code opens the link`, async () => {
+    const before = new Set(listEml(OUTBOX));
+    await clickAndLoad(cp, cp.getByRole('button', { name: 'Email me a code' }));
+    await noErrorBox(cp);
+    const status = await textOf(cp, 'main [role=status]');
+    expect(status.startsWith(`We sent a code to ${masked}.`), `after "Email me a code" the page says "${status}"`);
+    expect(!(await textOf(cp, 'main')).includes(cl.recipient), 'the code screen shows the whole address');
+    await checkBranded(cp, 'the code screen');
+    await J.checkPage(cp, '07-code-sent', { keyboard: { target: 'input[name="code"]', what: 'the code field' } });
+    await cp.setViewportSize(DESKTOP);
+    await J.checkPage(cp, '07-code-sent');
+    const code = await poll(() => {
+      for (const f of listEml(OUTBOX)) {
+        if (before.has(f)) continue;
+        const { headers, body } = readEml(fs.readFileSync(f, 'utf8'));
+        const to = (headers.match(/^to:.*$/im) || [''])[0];
+        const m = /shared files is:\s+(\d{6})/.exec(body);
+        if (to.includes(cl.recipient) && m) return m[1];
+      }
+      return null;
+    }, { ms: 15000 });
+    expect(code, `no mail with a code to ${cl.recipient} in ${OUTBOX}`);
+    await cp.getByLabel('Code').fill(code);
+    await clickAndLoad(cp, cp.getByRole('button', { name: 'Open' }));
+    await noErrorBox(cp);
+    const labels = (await cp.locator('.asset-card .asset-label').allTextContents()).map((t) => t.trim());
+    expect(labels.length === 1 && labels[0] === (cl.asset.title || cl.asset.name), `the code opened a gallery of [${labels.join(', ')}], expected ${cl.asset.name}`);
+    expect(!(await cp.evaluate(() => document.body.classList.contains('signin'))), 'the open gallery still stands on the sign-in background');
+    await J.checkPage(cp, '08-code-gallery');
+  }, cp);
+  await codeContext.close();
+
+  // The admin's reports afterwards, on a phone: these downloads (and the agency's submissions)
+  // as cards, the chart scrolled to the latest day.
+  const adminContext = await newContext(PHONE);
+  const ap = await adminContext.newPage();
+  J.watch(ap);
+  await signIn(J, ap, ADMIN, '09-admin-login');
+  await J.step('the admin\'s reports on a phone: every table a card, the chart at the latest day', async () => {
+    await open(ap, '/admin/reports');
+    await checkCards(J, ap, 'the reports', { rows: 3 });
+    const chart = await ap.evaluate(() => {
+      const f = document.querySelector('.chart-figure');
+      return f && { scrolls: f.scrollWidth > f.clientWidth + 1, atEnd: f.scrollLeft + f.clientWidth >= f.scrollWidth - 2, left: f.scrollLeft };
+    });
+    expect(chart, 'the reports page has no chart');
+    expect(chart.scrolls, 'the chart does not scroll sideways on a phone (nothing to check)');
+    if (!chart.atEnd) J.fail(`/admin/reports @${PHONE.width}px`, `the chart is not scrolled to the latest day (scrollLeft ${chart.left})`);
+    await J.checkPage(ap, '10-reports-phone');
+  }, ap);
+  await adminContext.close();
 
   await context.close();
   return J;

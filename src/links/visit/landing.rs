@@ -54,10 +54,15 @@ pub(super) struct VisitPage {
     /// The visitor must say which address the code goes to (shared, not per-recipient).
     ask_email: bool,
     pub(super) email: String,
+    /// Where the code goes, masked ("b•••@supermart.test"), when the link knows its recipient.
+    code_to: Option<String>,
     heading: String,
     message: String,
     terms: String,
     terms_ok: bool,
+    /// The terms wait for acceptance: the page is their gate (the gallery shows below it, its
+    /// thumbnails opening nothing).
+    terms_gate: bool,
     allow_original: bool,
     /// No asset is visible.
     empty: bool,
@@ -91,10 +96,12 @@ pub(super) fn gate_page(v: &LinkVisit, stage: &'static str) -> VisitPage {
         // A bound link asks who is visiting: its code goes only to its recipient.
         ask_email: v.link.recipient.is_none() || v.link.bind_recipient,
         email: String::new(),
+        code_to: v.link.recipient.as_deref().map(super::renew::mask),
         heading: "Shared files".into(),
         message: String::new(),
         terms: String::new(),
         terms_ok: false,
+        terms_gate: false,
         allow_original: false,
         empty: true,
         gallery: String::new(),
@@ -191,10 +198,12 @@ pub(super) async fn landing(
         code_sent: false,
         ask_email: false,
         email: String::new(),
+        code_to: None,
         heading,
         message: v.link.message.clone(),
         terms: v.link.terms.clone(),
         terms_ok: v.terms_ok(),
+        terms_gate: !v.terms_ok(),
         allow_original: v.link.allow_original,
         empty: listed.is_empty(),
         gallery: cards,
