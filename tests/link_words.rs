@@ -136,6 +136,7 @@ async fn the_share_page_names_the_sender_and_opens_with_a_cover(app: TestApp) {
         .unwrap();
     assert!(!page.contains("share-cover"));
     assert!(page.contains("Shared by <strong>admin</strong> · assetport"));
+}
 
 /// The gates a recipient meets (issue 21): the code screen of a per-recipient link names the
 /// address the code goes to, masked as on the forwarded-link page ("a•••@northwind.example"),
