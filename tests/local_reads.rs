@@ -11,9 +11,10 @@ use common::{Backend, TestApp};
 use serde_json::json;
 
 /// Where `read_optional` is called, and how often; the comparison covers each one.
-const CALLERS: [(&str, usize); 6] = [
+const CALLERS: [(&str, usize); 7] = [
     ("src/access.rs", 2),
     ("src/accounts/tokens.rs", 1),
+    ("src/accounts/users.rs", 1),
     ("src/library/assets.rs", 1),
     ("src/links/gallery.rs", 1),
     ("src/links/mod.rs", 1),
@@ -81,6 +82,11 @@ async fn local_and_sqlx_reads_answer_the_same() {
     let none = same!(db, |d| tokens::authenticate(d, "not-a-token"));
     assert_eq!(none, "Ok(None)");
 
+    // accounts::users::name_of: who shared a link, on its page.
+    let name = same!(db, |d| users::name_of(d, &f.member.id));
+    assert!(name.starts_with("Ok(Some("), "{name}");
+    assert_eq!(same!(db, |d| users::name_of(d, "nobody")), "Ok(None)");
+
     // library::assets::get_current: an admin's asset read.
     let current = same!(db, |d| library::assets::get_current(d, &f.asset));
     assert!(current.contains(&f.asset), "{current}");
@@ -108,7 +114,7 @@ async fn local_and_sqlx_reads_answer_the_same() {
                     .into_iter()
                     .map(|i| {
                         let fields = (i.id, i.title, i.filename, i.media_type, i.size);
-                        (fields, i.subpath, i.render_state)
+                        (fields, i.subpath, i.render_state, i.width, i.height)
                     })
                     .collect::<Vec<_>>()
             })

@@ -255,13 +255,7 @@ async fn sender_name(state: &AppState, link: &crate::links::Link) -> Result<Stri
     let Some(id) = link.created_by.as_deref() else {
         return Ok(String::new());
     };
-    Ok(state
-        .db
-        .read_optional(
-            "SELECT name FROM users WHERE id = $1",
-            &[crate::db::Param::Text(id)],
-            |r| r.text("name"),
-        )
+    Ok(crate::accounts::users::name_of(&state.db, id)
         .await?
         .unwrap_or_default())
 }
