@@ -1002,6 +1002,11 @@ pub fn mail_text(raw: &str) -> String {
                 .to_string()
         })
     {
+        // A mail whose parts were already taken apart (the SMTP server's copy is its text):
+        // nothing to split.
+        if !body.contains(&format!("--{boundary}")) {
+            return format!("{unfolded}\n\n{body}");
+        }
         let mut text = String::new();
         for part in body.split(&format!("--{boundary}")).skip(1) {
             let part = part.trim_start_matches('\n');
