@@ -11,10 +11,9 @@ use common::{Backend, TestApp};
 use serde_json::json;
 
 /// Where `read_optional` is called, and how often; the comparison covers each one.
-const CALLERS: [(&str, usize); 7] = [
+const CALLERS: [(&str, usize); 6] = [
     ("src/access.rs", 2),
     ("src/accounts/tokens.rs", 1),
-    ("src/accounts/users.rs", 1),
     ("src/library/assets.rs", 1),
     ("src/links/gallery.rs", 1),
     ("src/links/mod.rs", 1),
@@ -82,11 +81,6 @@ async fn local_and_sqlx_reads_answer_the_same() {
     let none = same!(db, |d| tokens::authenticate(d, "not-a-token"));
     assert_eq!(none, "Ok(None)");
 
-    // accounts::users::name_of: who shared a link, on its page.
-    let name = same!(db, |d| users::name_of(d, &f.member.id));
-    assert!(name.starts_with("Ok(Some("), "{name}");
-    assert_eq!(same!(db, |d| users::name_of(d, "nobody")), "Ok(None)");
-
     // library::assets::get_current: an admin's asset read.
     let current = same!(db, |d| library::assets::get_current(d, &f.asset));
     assert!(current.contains(&f.asset), "{current}");
@@ -99,6 +93,8 @@ async fn local_and_sqlx_reads_answer_the_same() {
     // links::by_token: the link page's lookup, with the library generation.
     let link = same!(db, |d| links::by_token(d, &f.link_token));
     assert!(link.starts_with("Ok(Some("), "{link}");
+    // With its creator's name, which the share page shows, read in the same statement.
+    assert!(link.contains("creator_name: Some("), "{link}");
     same!(db, |d| links::by_token(d, "s_unknown"));
 
     // access::link_gallery: the gallery as one JSON text; compared field by field.

@@ -353,17 +353,6 @@ pub async fn update(
     Ok(user)
 }
 
-/// An account's name by id, on the fast read path: the share page names who shared it on
-/// every view.
-pub async fn name_of(db: &Db, id: &str) -> Result<Option<String>, sqlx::Error> {
-    db.read_optional(
-        "SELECT name FROM users WHERE id = $1",
-        &[crate::db::Param::Text(id)],
-        |r| r.text("name"),
-    )
-    .await
-}
-
 #[cfg(test)]
 mod tests {
     use super::normalize_email;

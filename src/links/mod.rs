@@ -56,6 +56,8 @@ pub struct Link {
     pub ip_allow: IpAllow,
     /// The download presets it offers (`delivery` refuses the others).
     pub presets: crate::renditions::presets::PresetSet,
+    /// The creator's name, read with the link where a page shows it (`by_token`); else `None`.
+    pub creator_name: Option<String>,
 }
 
 /// A link's state at a moment.
@@ -115,6 +117,7 @@ fn from_row<R: Columns + ?Sized>(r: &R) -> Result<Link, sqlx::Error> {
         revoked_at: r.opt_int("revoked_at")?,
         ip_allow: IpAllow::from_column(&r.text("ip_allow")?)?,
         presets: crate::renditions::presets::PresetSet::from_column(&r.text("presets")?),
+        creator_name: None,
     })
 }
 
@@ -178,16 +181,16 @@ pub async fn by_token(db: &Db, token: &str) -> Result<Option<(Link, i64)>, sqlx:
     let hash = crate::token::hash_token(token);
     let sql = format!(
         "SELECT {COLS}, token_hash, \
-         (SELECT n FROM library_generation WHERE id = 1) AS library_generation \
+         (SELECT n FROM library_generation WHERE id = 1) AS library_generation, \
+         (SELECT name FROM users WHERE users.id = links.created_by) AS creator_name \
          FROM links WHERE token_hash = $1"
     );
     let found = db
         .read_optional(&sql, &[Param::Text(&hash)], |r| {
-            Ok((
-                r.text("token_hash")?,
-                from_row(r)?,
-                r.int("library_generation")?,
-            ))
+            let mut link = from_row(r)?;
+            // The share page names who shared it: read in the same statement.
+            link.creator_name = r.opt_text("creator_name")?;
+            Ok((r.text("token_hash")?, link, r.int("library_generation")?))
         })
         .await?;
     Ok(found.and_then(|(stored, link, generation)| {

@@ -215,7 +215,7 @@ pub(super) async fn landing(
             .into_iter()
             .filter(|p| v.link.presets.contains(*p))
             .collect(),
-        sender: sender_name(&state, &v.link).await?,
+        sender: v.link.creator_name.clone().unwrap_or_default(),
         organisation: state.brand.get(&state.db).await.name.clone(),
         // Previews are deliverables: shown once the terms are accepted.
         cover: listed
@@ -248,14 +248,4 @@ fn zip_presets(items: &[crate::access::GalleryItem]) -> Vec<Preset> {
     }
     out.sort_by_key(|p| std::cmp::Reverse(p.max()));
     out
-}
-
-/// The name of the admin who made the link ("" if unknown or gone).
-async fn sender_name(state: &AppState, link: &crate::links::Link) -> Result<String, sqlx::Error> {
-    let Some(id) = link.created_by.as_deref() else {
-        return Ok(String::new());
-    };
-    Ok(crate::accounts::users::name_of(&state.db, id)
-        .await?
-        .unwrap_or_default())
 }
