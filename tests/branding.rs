@@ -119,6 +119,12 @@ async fn branding_reaches_every_page_link_and_email(app: TestApp) {
         let start = home.find("/brand/logo?v=").expect("the logo in the header");
         home[start..].split('"').next().unwrap().to_string()
     };
+    // The logo replaces the name in the header, and carries it as its text.
+    assert!(
+        home.contains(&format!("src=\"{logo_url}\" alt=\"Acme Brand Hub\"")),
+        "{home}"
+    );
+    assert!(!home.contains("class=\"brand-name\""), "{home}");
     let css_url = {
         let start = home.find("/brand.css?v=").unwrap();
         home[start..].split('"').next().unwrap().to_string()
