@@ -37,6 +37,9 @@ mod svg;
 mod video;
 
 pub use child::{render_in_child, render_preset_in_child, run_render_command};
+/// The size a picture is fitted to (never enlarged): what a preset's menu promises is what
+/// the renderer makes.
+pub(crate) use pixels::fit;
 
 /// Longest side of a thumbnail, in pixels.
 pub const THUMB_MAX: u32 = 320;

@@ -68,15 +68,10 @@ impl Preset {
         }
     }
 
-    /// The size this preset has for a picture of `width` × `height` (never enlarged).
+    /// The size this preset has for a picture of `width` × `height` (never enlarged): the
+    /// renderer's own fitting, so the menu names the size that is made.
     pub fn size_for(self, width: u32, height: u32) -> (u32, u32) {
-        let (w, h) = (width.max(1), height.max(1));
-        if w <= self.max() && h <= self.max() {
-            return (w, h);
-        }
-        let scale = f64::from(self.max()) / f64::from(w.max(h));
-        let side = |v: u32| ((f64::from(v) * scale).round() as u32).clamp(1, self.max());
-        (side(w), side(h))
+        media::fit(width, height, self.max())
     }
 }
 
