@@ -496,6 +496,8 @@ pub struct GalleryItem {
     /// Pixel size, once the renderer has measured it.
     pub width: Option<i64>,
     pub height: Option<i64>,
+    /// Has transparency: the PNG and WebP presets are offered.
+    pub transparent: bool,
 }
 
 pub async fn link_gallery(
@@ -514,17 +516,18 @@ pub async fn link_gallery(
     } = link_selection(link);
     let inner = format!(
         "SELECT a.id, a.title, v.filename, v.media_type, v.size, {rel_path} AS rel_path, \
-         v.render_state, v.width, v.height, \
+         v.render_state, v.width, v.height, v.transparent, \
          row_number() OVER (ORDER BY {order}) AS n {from} ORDER BY {order} LIMIT $4"
     );
     let sql = match db.dialect {
         crate::db::Dialect::Sqlite => format!(
             "SELECT json_group_array(json_array(id, title, filename, media_type, size, rel_path, \
-             render_state, width, height) ORDER BY n) AS j FROM ({inner}) g"
+             render_state, width, height, transparent) ORDER BY n) AS j FROM ({inner}) g"
         ),
         crate::db::Dialect::Postgres => format!(
             "SELECT COALESCE(json_agg(json_build_array(id, title, filename, media_type, size, \
-             rel_path, render_state, width, height) ORDER BY n)::text, '[]') AS j FROM ({inner}) g"
+             rel_path, render_state, width, height, transparent) ORDER BY n)::text, '[]') AS j \
+             FROM ({inner}) g"
         ),
     };
     let json = db
@@ -550,13 +553,14 @@ pub async fn link_gallery(
         String,
         Option<i64>,
         Option<i64>,
+        i64,
     );
     let items: Vec<Tuple> =
         serde_json::from_str(&json).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
     Ok(items
         .into_iter()
         .map(
-            |(id, title, filename, media_type, size, rel, render_state, width, height)| {
+            |(id, title, filename, media_type, size, rel, render_state, width, height, alpha)| {
                 GalleryItem {
                     id,
                     title,
@@ -567,6 +571,7 @@ pub async fn link_gallery(
                     render_state,
                     width,
                     height,
+                    transparent: alpha != 0,
                 }
             },
         )

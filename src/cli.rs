@@ -102,6 +102,9 @@ enum Command {
         /// Write out/preset.jpg fitted into this many pixels instead of the renditions.
         #[arg(long, value_parser = clap::value_parser!(u32).range(16..=20_000))]
         preset_max: Option<u32>,
+        /// How the preset is encoded: jpeg (alpha flattened), png or webp (alpha kept).
+        #[arg(long, default_value = "jpeg", value_parser = ["jpeg", "png", "webp"])]
+        preset_format: String,
     },
 }
 
@@ -144,6 +147,7 @@ pub fn main() -> ExitCode {
         max_bytes_alloc,
         timeout_ms,
         preset_max,
+        preset_format,
     }) = &cli.command
     {
         let defaults = crate::media::Limits::default();
@@ -153,7 +157,10 @@ pub fn main() -> ExitCode {
             timeout: timeout_ms.map_or(defaults.timeout, std::time::Duration::from_millis),
         };
         let output = match preset_max {
-            Some(max) => crate::media::Output::Preset { max: *max },
+            Some(max) => crate::media::Output::Preset {
+                max: *max,
+                format: crate::media::Encoding::parse(preset_format).unwrap_or_default(),
+            },
             None => crate::media::Output::Renditions,
         };
         return crate::media::run_render_command(input, out, &limits, output);

@@ -401,7 +401,10 @@ async fn a_link_offers_only_the_sizes_its_admin_chose(app: TestApp) {
         async move { expect_json(admin.get(&path).await, 200).await["presets"].clone() }
     };
     assert_eq!(presets_of(&small.id).await, json!(["small"]));
-    assert_eq!(presets_of(&all.id).await, json!(["large", "web", "small"]));
+    assert_eq!(
+        presets_of(&all.id).await,
+        json!(["large", "web", "small", "png", "webp"])
+    );
     let p_all = page(all.path.clone()).await;
     let p_small = page(small.path.clone()).await;
     assert!(p_all.contains(&format!("{}/assets/{a}/web\"", all.path)));
@@ -443,7 +446,190 @@ async fn a_link_offers_only_the_sizes_its_admin_chose(app: TestApp) {
     assert!(r.text().await.unwrap().contains("huge"));
 }
 
+/// A 2400×600 PNG whose left half is fully transparent and right half opaque red.
+fn half_transparent_png() -> Vec<u8> {
+    use image::ImageEncoder;
+    let (w, h) = (2400u32, 600u32);
+    let mut rgba = Vec::with_capacity((w * h * 4) as usize);
+    for _y in 0..h {
+        for x in 0..w {
+            rgba.extend_from_slice(if x < w / 2 {
+                &[0, 0, 0, 0]
+            } else {
+                &[255, 0, 0, 255]
+            });
+        }
+    }
+    let mut out = Vec::new();
+    image::codecs::png::PngEncoder::new(&mut out)
+        .write_image(&rgba, w, h, image::ExtendedColorType::Rgba8)
+        .unwrap();
+    out
+}
+
+/// A 200×50 vector logo: transparent left half, a dark blue block on the right.
+const LOGO_SVG: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" width="200" height="50" viewBox="0 0 200 50"><rect x="100" y="0" width="100" height="50" fill="#123456"/></svg>"##;
+
+fn preset_names(j: &serde_json::Value) -> Vec<String> {
+    j["presets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Downloads `path` (API), checks its type and name, and decodes it.
+async fn decoded(api: &Api, path: &str, media_type: &str, name: &str) -> image::RgbaImage {
+    let r = api.get(path).await;
+    assert_eq!(r.status(), 200, "{path}");
+    assert_eq!(r.headers()[header::CONTENT_TYPE], media_type, "{path}");
+    let cd = r.headers()[header::CONTENT_DISPOSITION]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(cd.contains(name), "{cd}");
+    let bytes = r.bytes().await.unwrap();
+    image::load_from_memory(&bytes)
+        .expect("a picture that decodes")
+        .to_rgba8()
+}
+
+async fn transparent_pictures_also_offer_png_and_webp_that_keep_it(app: TestApp) {
+    let admin = app.admin().await;
+    let folder = admin.folder(None, "Logos").await;
+    let mark = admin
+        .published(&folder, "mark.png", half_transparent_png())
+        .await;
+    let logo = admin
+        .published(&folder, "logo.svg", LOGO_SVG.as_bytes().to_vec())
+        .await;
+    let photo = photo(&app, &admin, &folder).await;
+    for id in [&mark, &logo] {
+        assert_eq!(
+            app.rendered(&admin, id).await["renditions"]["state"],
+            "ready"
+        );
+    }
+
+    // Only the pictures with transparency offer PNG and WebP.
+    let j = expect_json(admin.get(&format!("/assets/{mark}")).await, 200).await;
+    assert_eq!(
+        preset_names(&j),
+        ["large", "web", "small", "png", "webp"],
+        "{j:#}"
+    );
+    let j = expect_json(admin.get(&format!("/assets/{photo}")).await, 200).await;
+    assert_eq!(preset_names(&j), ["large", "web", "small"], "{j:#}");
+    assert_eq!(
+        admin
+            .get(&format!("/assets/{photo}/presets/png"))
+            .await
+            .status(),
+        404
+    );
+
+    // PNG at its own size (below 3000 px), WebP fitted into 1600 px; both keep the alpha.
+    let png = decoded(
+        &admin,
+        &format!("/assets/{mark}/presets/png"),
+        "image/png",
+        "mark-png.png",
+    )
+    .await;
+    assert_eq!(png.dimensions(), (2400, 600));
+    assert_eq!(
+        png.get_pixel(10, 10)[3],
+        0,
+        "the transparent half was filled"
+    );
+    assert_eq!(png.get_pixel(2000, 300).0, [255, 0, 0, 255]);
+    let webp = decoded(
+        &admin,
+        &format!("/assets/{mark}/presets/webp"),
+        "image/webp",
+        "mark-webp.webp",
+    )
+    .await;
+    assert_eq!(webp.dimensions(), (1600, 400));
+    assert_eq!(webp.get_pixel(5, 5)[3], 0);
+    assert_eq!(webp.get_pixel(1500, 200).0, [255, 0, 0, 255]);
+    // The JPEGs still flatten it onto white.
+    let r = admin.get(&format!("/assets/{mark}/presets/small")).await;
+    let body = r.bytes().await.unwrap();
+    assert_eq!(size_of(&body), (800, 200));
+    let pixels = jpeg_decoder::Decoder::new(&body[..]).decode().unwrap();
+    let at = (5 * 800 + 5) * 3;
+    assert!(
+        pixels[at..at + 3].iter().all(|&c| c >= 250),
+        "{:?}",
+        &pixels[at..at + 3]
+    );
+
+    // A vector has no pixels of its own: it is drawn to fill the box, transparent where it
+    // draws nothing, and the menu names that size.
+    let j = expect_json(admin.get(&format!("/assets/{logo}")).await, 200).await;
+    assert_eq!(
+        preset_names(&j),
+        ["large", "web", "small", "png", "webp"],
+        "{j:#}"
+    );
+    let png = decoded(
+        &admin,
+        &format!("/assets/{logo}/presets/png"),
+        "image/png",
+        "logo-png.png",
+    )
+    .await;
+    assert_eq!(png.dimensions(), (3000, 750));
+    assert_eq!(png.get_pixel(10, 10)[3], 0);
+    assert_eq!(png.get_pixel(2500, 375).0, [0x12, 0x34, 0x56, 255]);
+
+    // A link offering PNG only: the transparent picture has it, counted like any download;
+    // the photo has nothing to offer.
+    let link = admin
+        .create_link(json!({ "folder_id": folder, "presets": ["png"], "max_downloads": 5 }))
+        .await;
+    let page = visitor()
+        .get(app.url(&link.path))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(&format!("{}/assets/{mark}/png\"", link.path)),
+        "no PNG offered"
+    );
+    assert!(page.contains("2400 × 600 px"));
+    assert!(!page.contains(&format!("{}/assets/{photo}/png\"", link.path)));
+    assert!(!page.contains(&format!("{}/assets/{mark}/webp\"", link.path)));
+    let r = visitor()
+        .get(app.url(&format!("{}/assets/{mark}/png", link.path)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()[header::CONTENT_TYPE], "image/png");
+    let got = image::load_from_memory(&r.bytes().await.unwrap())
+        .unwrap()
+        .to_rgba8();
+    assert_eq!(got.get_pixel(10, 10)[3], 0);
+    assert_eq!(link_downloads(&admin, &link.id).await, 1);
+    for (asset, name) in [(&photo, "png"), (&mark, "webp")] {
+        let r = visitor()
+            .get(app.url(&format!("{}/assets/{asset}/{name}", link.path)))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404, "{name} of {asset}");
+    }
+    assert_eq!(link_downloads(&admin, &link.id).await, 1);
+}
+
 on_both_backends!(
+    transparent_pictures_also_offer_png_and_webp_that_keep_it,
     a_link_offers_only_the_sizes_its_admin_chose,
     zips_hold_pictures_at_the_chosen_size_and_other_files_as_they_are,
     a_link_visitor_downloads_a_web_jpeg_counted_like_an_original,

@@ -184,6 +184,12 @@ pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0025_featured_collections.sql"),
         include_str!("../../migrations/postgres/0025_featured_collections.sql"),
     ),
+    (
+        26,
+        "transparent versions",
+        include_str!("../../migrations/sqlite/0026_transparent_versions.sql"),
+        include_str!("../../migrations/postgres/0026_transparent_versions.sql"),
+    ),
 ];
 
 impl Db {

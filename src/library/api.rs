@@ -494,7 +494,7 @@ impl RenditionQuery {
     }
 }
 
-/// A download preset: `large`, `web` or `small` (`renditions::presets`); 404 for a name that
+/// A download preset: `large`, `web`, `small`, or `png`/`webp` for transparent pictures (`renditions::presets`); 404 for a name that
 /// is none of them or an asset that offers none (not a picture).
 async fn preset(
     State(state): State<AppState>,

@@ -58,6 +58,8 @@ pub struct Version {
     pub duration_ms: Option<i64>,
     /// What the file says about itself (`media::Extracted` as JSON), GPS included.
     pub extracted: String,
+    /// The renderer found transparency: PNG and WebP presets are offered.
+    pub transparent: bool,
 }
 
 impl Version {
@@ -92,7 +94,7 @@ pub const COLS: &str =
     v.uploaded_by AS v_uploaded_by, v.comment AS v_comment, v.created_at AS v_created_at, \
     v.crc32 AS v_crc32, v.render_state AS v_render_state, v.width AS v_width, \
     v.height AS v_height, v.pages AS v_pages, v.duration_ms AS v_duration_ms, \
-    v.extracted AS v_extracted";
+    v.extracted AS v_extracted, v.transparent AS v_transparent";
 
 pub fn split_keywords(s: &str) -> Vec<String> {
     s.split(',')
@@ -146,6 +148,7 @@ pub fn view_from_row<R: Columns + ?Sized>(r: &R) -> Result<AssetView, sqlx::Erro
             pages: r.opt_int("v_pages")?,
             duration_ms: r.opt_int("v_duration_ms")?,
             extracted: r.text("v_extracted")?,
+            transparent: r.int("v_transparent")? != 0,
         },
     })
 }
@@ -195,7 +198,7 @@ impl AssetView {
             },
             "metadata": self.extracted(false),
             "presets": crate::renditions::presets::offers(
-                &v.media_type, &v.render_state, v.width, v.height,
+                crate::renditions::presets::Picture::of(v),
             )
             .iter()
             .map(|o| serde_json::json!({
@@ -296,7 +299,7 @@ pub async fn versions(db: &Db, asset_id: &str) -> Result<Vec<Version>, sqlx::Err
          uploaded_by AS v_uploaded_by, comment AS v_comment, created_at AS v_created_at, \
          crc32 AS v_crc32, render_state AS v_render_state, width AS v_width, \
          height AS v_height, pages AS v_pages, duration_ms AS v_duration_ms, \
-         extracted AS v_extracted \
+         extracted AS v_extracted, transparent AS v_transparent \
          FROM asset_versions WHERE asset_id = $1 ORDER BY number DESC",
     )
     .bind(asset_id)
@@ -322,6 +325,7 @@ pub async fn versions(db: &Db, asset_id: &str) -> Result<Vec<Version>, sqlx::Err
             pages: r.try_get("v_pages")?,
             duration_ms: r.try_get("v_duration_ms")?,
             extracted: r.try_get("v_extracted")?,
+            transparent: r.try_get::<i64, _>("v_transparent")? != 0,
         })
     })
     .collect()

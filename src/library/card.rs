@@ -1,7 +1,7 @@
 //! How an asset shows as a tile in a grid (library, search, collections, share links), and the
 //! coarse kind of a file that picks its placeholder.
 use super::assets::AssetView;
-use crate::renditions::presets::{offers, Offer};
+use crate::renditions::presets::{offers, Offer, Picture};
 use crate::web::format::human_size;
 
 /// The coarse kind of a file, for the typed placeholder tile until renditions exist.
@@ -79,7 +79,7 @@ impl AssetCard {
             size: human_size(size),
             thumb: item.render_state == "ready",
             dims: dims(item.width, item.height),
-            presets: offers(media_type, &item.render_state, item.width, item.height),
+            presets: offers(Picture::of_item(item)),
         }
     }
 
@@ -103,12 +103,7 @@ impl AssetCard {
             size: human_size(v.version.size),
             thumb: v.version.render_state == "ready",
             dims: dims(v.version.width, v.version.height),
-            presets: offers(
-                &v.version.media_type,
-                &v.version.render_state,
-                v.version.width,
-                v.version.height,
-            ),
+            presets: offers(Picture::of(&v.version)),
         }
     }
 }

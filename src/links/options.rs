@@ -200,7 +200,7 @@ pub struct LinkOptions {
     pub bind_recipient: bool,
     /// CIDR ranges (or addresses) the link may be opened from; empty for anywhere.
     pub ip_allow: Option<Vec<String>>,
-    /// The download presets offered (`large`, `web`, `small`); absent: all of them.
+    /// The download presets offered (`large`, `web`, `small`, `png`, `webp`); absent: all.
     pub presets: Option<Vec<String>>,
 }
 

@@ -27,16 +27,18 @@ pub async fn render_in_child(
     child(exe, input, out_dir, limits, Output::Renditions).await
 }
 
-/// [`render_in_child`] for one download preset: the child writes `out_dir/preset.jpg`, fitted
-/// into `max` pixels, and reports its size as `preview`.
+/// [`render_in_child`] for one download preset (or the logo): the child writes
+/// `out_dir/` + `format.preset_file()`, fitted into `max` pixels, and reports its size as
+/// `preview`.
 pub async fn render_preset_in_child(
     exe: &Path,
     input: &Path,
     out_dir: &Path,
     limits: &Limits,
     max: u32,
+    format: super::Encoding,
 ) -> Result<Report, MediaError> {
-    child(exe, input, out_dir, limits, Output::Preset { max }).await
+    child(exe, input, out_dir, limits, Output::Preset { max, format }).await
 }
 
 async fn child(
@@ -48,8 +50,9 @@ async fn child(
 ) -> Result<Report, MediaError> {
     let mut command = tokio::process::Command::new(exe);
     command.arg("render");
-    if let Output::Preset { max } = output {
+    if let Output::Preset { max, format } = output {
         command.arg("--preset-max").arg(max.to_string());
+        command.arg("--preset-format").arg(format.name());
     }
     command
         .arg("--input")

@@ -120,7 +120,7 @@ fn render_from<R: BufRead + Seek>(mut reader: R, job: &Job) -> Result<Report, Me
 fn min_decoded(output: super::Output) -> u32 {
     match output {
         super::Output::Renditions => MIN_DECODED,
-        super::Output::Preset { max } => max,
+        super::Output::Preset { max, .. } => max,
     }
 }
 

@@ -40,6 +40,9 @@ pub use child::{render_in_child, render_preset_in_child, run_render_command};
 /// The size a picture is fitted to (never enlarged): what a preset's menu promises is what
 /// the renderer makes.
 pub(crate) use pixels::fit;
+/// The size a vector is drawn at for a box of `max`: vectors have no pixels of their own, so
+/// they fill the box (what the SVG renderer does).
+pub(crate) use pixels::scale_to;
 
 /// Longest side of a thumbnail, in pixels.
 pub const THUMB_MAX: u32 = 320;
@@ -53,21 +56,80 @@ pub enum Output {
     /// `thumb.jpg` and `preview.jpg`: what the renditions job keeps for every version.
     #[default]
     Renditions,
-    /// `preset.jpg`: the picture fitted into `max` × `max` pixels (never enlarged), for a
-    /// download preset (`renditions::presets`).
-    Preset { max: u32 },
+    /// `preset.jpg` (`.png`, `.webp`): the picture fitted into `max` × `max` pixels (never
+    /// enlarged), for a download preset (`renditions::presets`) or the brand's logo. PNG and
+    /// WebP keep the source's transparency; JPEG flattens it onto white.
+    Preset { max: u32, format: Encoding },
+}
+
+/// How a preset is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Encoding {
+    #[default]
+    Jpeg,
+    Png,
+    /// Lossless WebP (the encoder the `image` crate has; transparency kept exactly).
+    Webp,
+}
+
+impl Encoding {
+    pub fn name(self) -> &'static str {
+        match self {
+            Encoding::Jpeg => "jpeg",
+            Encoding::Png => "png",
+            Encoding::Webp => "webp",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Encoding> {
+        [Encoding::Jpeg, Encoding::Png, Encoding::Webp]
+            .into_iter()
+            .find(|e| e.name() == s)
+    }
+
+    pub fn media_type(self) -> &'static str {
+        match self {
+            Encoding::Jpeg => "image/jpeg",
+            Encoding::Png => "image/png",
+            Encoding::Webp => "image/webp",
+        }
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            Encoding::Jpeg => "jpg",
+            Encoding::Png => "png",
+            Encoding::Webp => "webp",
+        }
+    }
+
+    /// The file a preset render of this encoding writes in its output directory.
+    pub fn preset_file(self) -> &'static str {
+        match self {
+            Encoding::Jpeg => "preset.jpg",
+            Encoding::Png => "preset.png",
+            Encoding::Webp => "preset.webp",
+        }
+    }
+
+    /// Whether the encoding carries an alpha channel.
+    pub fn keeps_alpha(self) -> bool {
+        self != Encoding::Jpeg
+    }
 }
 
 impl Output {
-    /// The file a preset render writes.
-    pub const PRESET_FILE: &'static str = "preset.jpg";
-
     /// The longest side the decoded pixels are fitted into.
     pub fn box_max(self) -> u32 {
         match self {
             Output::Renditions => PREVIEW_MAX,
-            Output::Preset { max } => max,
+            Output::Preset { max, .. } => max,
         }
+    }
+
+    /// Whether decoders should keep transparency rather than flatten it.
+    pub fn keeps_alpha(self) -> bool {
+        matches!(self, Output::Preset { format, .. } if format.keeps_alpha())
     }
 }
 
@@ -88,6 +150,10 @@ pub struct Report {
     pub duration_ms: Option<u64>,
     /// Sizes written.
     pub thumb: Option<(u32, u32)>,
+    /// True when some pixel of the picture is not fully opaque (PNG, WebP, GIF, TIFF with
+    /// alpha, SVG): such pictures also offer the PNG and WebP presets.
+    #[serde(default)]
+    pub transparent: bool,
     pub preview: Option<(u32, u32)>,
     pub meta: Extracted,
 }
@@ -229,7 +295,32 @@ impl Job<'_> {
     ) -> Result<pixels::Written, MediaError> {
         match self.output {
             Output::Renditions => pixels::write_renditions(image, finish, self.out_dir),
-            Output::Preset { max } => pixels::write_preset(image, finish, max, self.out_dir),
+            Output::Preset { max, format } => pixels::write_preset(
+                pixels::Picture::Rgb(image),
+                finish,
+                max,
+                format,
+                self.out_dir,
+            ),
+        }
+    }
+
+    /// [`Job::write`] for pixels with straight alpha: kept where the output keeps alpha,
+    /// flattened onto white otherwise.
+    pub fn write_rgba(
+        &self,
+        image: pixels::Rgba,
+        finish: pixels::Finish,
+    ) -> Result<pixels::Written, MediaError> {
+        match self.output {
+            Output::Preset { max, format } if format.keeps_alpha() => pixels::write_preset(
+                pixels::Picture::Rgba(image),
+                finish,
+                max,
+                format,
+                self.out_dir,
+            ),
+            _ => self.write(image.on_white()?, finish),
         }
     }
 

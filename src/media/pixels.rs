@@ -89,6 +89,80 @@ impl Rgb {
     }
 }
 
+/// 8-bit RGBA pixels with straight (not premultiplied) alpha, rows top to bottom: a picture
+/// whose transparency a PNG or WebP preset keeps.
+pub(crate) struct Rgba {
+    pub width: u32,
+    pub height: u32,
+    pub data: Vec<u8>,
+}
+
+impl Rgba {
+    pub fn new(width: u32, height: u32, data: Vec<u8>) -> Result<Rgba, MediaError> {
+        if width == 0
+            || height == 0
+            || data.len() as u64 != u64::from(width) * u64::from(height) * 4
+        {
+            return Err(MediaError::Corrupt(format!(
+                "decoder returned {} bytes for {width}x{height} RGBA pixels",
+                data.len()
+            )));
+        }
+        Ok(Rgba {
+            width,
+            height,
+            data,
+        })
+    }
+
+    /// From premultiplied RGBA (what resvg draws): straight alpha again.
+    pub fn from_premultiplied(
+        width: u32,
+        height: u32,
+        mut data: Vec<u8>,
+    ) -> Result<Rgba, MediaError> {
+        for p in data.chunks_exact_mut(4) {
+            let a = u32::from(p[3]);
+            if a != 0 && a != 255 {
+                for c in &mut p[..3] {
+                    *c = ((u32::from(*c) * 255 + a / 2) / a).min(255) as u8;
+                }
+            }
+        }
+        Rgba::new(width, height, data)
+    }
+
+    /// Whether any pixel is not fully opaque.
+    pub fn is_transparent(&self) -> bool {
+        is_transparent(&self.data)
+    }
+
+    /// Composited onto white, as JPEG renditions show transparency.
+    pub fn on_white(self) -> Result<Rgb, MediaError> {
+        Rgb::from_rgba_on_white(self.width, self.height, self.data)
+    }
+}
+
+/// Whether any pixel of straight or premultiplied RGBA `data` is not fully opaque.
+pub(crate) fn is_transparent(data: &[u8]) -> bool {
+    data.chunks_exact(4).any(|p| p[3] != 255)
+}
+
+/// Decoded pixels, with or without alpha.
+pub(crate) enum Picture {
+    Rgb(Rgb),
+    Rgba(Rgba),
+}
+
+impl Picture {
+    fn size(&self) -> (u32, u32) {
+        match self {
+            Picture::Rgb(i) => (i.width, i.height),
+            Picture::Rgba(i) => (i.width, i.height),
+        }
+    }
+}
+
 /// The size that fits `width` × `height` into a `max` × `max` box, keeping the aspect ratio;
 /// never enlarges.
 pub(crate) fn fit(width: u32, height: u32, max: u32) -> (u32, u32) {
@@ -111,28 +185,80 @@ pub(crate) fn resize(image: &Rgb, width: u32, height: u32) -> Result<Rgb, MediaE
     if (width, height) == (image.width, image.height) {
         return Rgb::new(width, height, image.data.clone());
     }
+    let data = resample(
+        (image.width, image.height, &image.data),
+        (width, height),
+        fr::PixelType::U8x3,
+    )?;
+    Rgb::new(width, height, data)
+}
+
+/// [`resize`] for RGBA: fast_image_resize premultiplies alpha for the convolution (its default
+/// for pixel types with alpha), so transparent pixels do not bleed their colour into edges.
+pub(crate) fn resize_rgba(image: &Rgba, width: u32, height: u32) -> Result<Rgba, MediaError> {
+    if (width, height) == (image.width, image.height) {
+        return Rgba::new(width, height, image.data.clone());
+    }
+    let data = resample(
+        (image.width, image.height, &image.data),
+        (width, height),
+        fr::PixelType::U8x4,
+    )?;
+    Rgba::new(width, height, data)
+}
+
+fn resample(
+    (sw, sh, data): (u32, u32, &[u8]),
+    (width, height): (u32, u32),
+    pixel: fr::PixelType,
+) -> Result<Vec<u8>, MediaError> {
     let failed = |e: &dyn std::fmt::Display| MediaError::Failed(format!("resizing: {e}"));
-    let src =
-        fr::images::ImageRef::new(image.width, image.height, &image.data, fr::PixelType::U8x3)
-            .map_err(|e| failed(&e))?;
-    let mut dst = fr::images::Image::new(width, height, fr::PixelType::U8x3);
+    let src = fr::images::ImageRef::new(sw, sh, data, pixel).map_err(|e| failed(&e))?;
+    let mut dst = fr::images::Image::new(width, height, pixel);
     let options =
         fr::ResizeOptions::new().resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Lanczos3));
     fr::Resizer::new()
         .resize(&src, &mut dst, &options)
         .map_err(|e| failed(&e))?;
-    Rgb::new(width, height, dst.into_vec())
+    Ok(dst.into_vec())
 }
 
 /// Applies an EXIF orientation (1-8) so the picture stands as the camera meant it.
 pub(crate) fn orient(image: Rgb, orientation: u16) -> Rgb {
-    if !(2..=8).contains(&orientation) {
-        return image;
+    let (width, height, data) =
+        orient_pixels(image.width, image.height, image.data, 3, orientation);
+    Rgb {
+        width,
+        height,
+        data,
     }
-    let (w, h) = (image.width as usize, image.height as usize);
+}
+
+/// [`orient`] for RGBA.
+pub(crate) fn orient_rgba(image: Rgba, orientation: u16) -> Rgba {
+    let (width, height, data) =
+        orient_pixels(image.width, image.height, image.data, 4, orientation);
+    Rgba {
+        width,
+        height,
+        data,
+    }
+}
+
+fn orient_pixels(
+    width: u32,
+    height: u32,
+    pixels: Vec<u8>,
+    channels: usize,
+    orientation: u16,
+) -> (u32, u32, Vec<u8>) {
+    if !(2..=8).contains(&orientation) {
+        return (width, height, pixels);
+    }
+    let (w, h) = (width as usize, height as usize);
     let swaps = orientation >= 5;
     let (dw, dh) = if swaps { (h, w) } else { (w, h) };
-    let mut data = vec![0u8; image.data.len()];
+    let mut data = vec![0u8; pixels.len()];
     for dy in 0..dh {
         for dx in 0..dw {
             // Where the displayed pixel (dx, dy) is stored in the file.
@@ -145,22 +271,27 @@ pub(crate) fn orient(image: Rgb, orientation: u16) -> Rgb {
                 7 => (w - 1 - dy, h - 1 - dx),
                 _ => (w - 1 - dy, dx),
             };
-            let (s, d) = (3 * (sy * w + sx), 3 * (dy * dw + dx));
-            data[d..d + 3].copy_from_slice(&image.data[s..s + 3]);
+            let (s, d) = (channels * (sy * w + sx), channels * (dy * dw + dx));
+            data[d..d + channels].copy_from_slice(&pixels[s..s + channels]);
         }
     }
-    Rgb {
-        width: dw as u32,
-        height: dh as u32,
-        data,
-    }
+    (dw as u32, dh as u32, data)
 }
 
 /// Converts RGB pixels from an embedded ICC profile to sRGB. A profile that cannot be parsed,
 /// or is not an RGB one, leaves the pixels as they are: colours may be off, the preview is
 /// still useful.
 pub(crate) fn to_srgb(image: &mut Rgb, icc: &[u8]) {
-    use moxcms::{ColorProfile, DataColorSpace, Layout, TransformOptions};
+    convert_to_srgb(&mut image.data, moxcms::Layout::Rgb, icc);
+}
+
+/// [`to_srgb`] for RGBA (alpha passes through).
+pub(crate) fn to_srgb_rgba(image: &mut Rgba, icc: &[u8]) {
+    convert_to_srgb(&mut image.data, moxcms::Layout::Rgba, icc);
+}
+
+fn convert_to_srgb(data: &mut Vec<u8>, layout: moxcms::Layout, icc: &[u8]) {
+    use moxcms::{ColorProfile, DataColorSpace, TransformOptions};
     let Ok(profile) = ColorProfile::new_from_slice(icc) else {
         return;
     };
@@ -169,13 +300,13 @@ pub(crate) fn to_srgb(image: &mut Rgb, icc: &[u8]) {
     }
     let srgb = ColorProfile::new_srgb();
     let Ok(transform) =
-        profile.create_transform_8bit(Layout::Rgb, &srgb, Layout::Rgb, TransformOptions::default())
+        profile.create_transform_8bit(layout, &srgb, layout, TransformOptions::default())
     else {
         return;
     };
-    let mut out = vec![0u8; image.data.len()];
-    if transform.transform(&image.data, &mut out).is_ok() {
-        image.data = out;
+    let mut out = vec![0u8; data.len()];
+    if transform.transform(data, &mut out).is_ok() {
+        *data = out;
     }
 }
 
@@ -272,32 +403,81 @@ pub(crate) fn write_renditions(
     Ok(written)
 }
 
-/// Writes `preset.jpg` into `out_dir`: `image` fitted into `max` (never enlarged),
-/// colour-converted and oriented. The size written is `Written::preview` (and `thumb`).
+/// Writes the preset file of `format` into `out_dir`: `image` fitted into `max` (never
+/// enlarged), colour-converted and oriented; RGBA keeps its alpha (PNG, WebP) or is flattened
+/// onto white (JPEG). The size written is `Written::preview` (and `thumb`).
 pub(crate) fn write_preset(
-    image: Rgb,
+    image: Picture,
     finish: Finish,
     max: u32,
+    format: super::Encoding,
     out_dir: &Path,
 ) -> Result<Written, MediaError> {
     // Fitted before orienting: a quarter turn swaps the sides, which a square box does not mind.
-    let (w, h) = fit(image.width, image.height, max);
-    let mut picture = if (w, h) == (image.width, image.height) {
-        image
-    } else {
-        resize(&image, w, h)?
+    let (iw, ih) = image.size();
+    let (w, h) = fit(iw, ih, max);
+    let picture = match image {
+        Picture::Rgb(image) => {
+            let mut p = if (w, h) == (iw, ih) {
+                image
+            } else {
+                resize(&image, w, h)?
+            };
+            if let Some(icc) = finish.icc {
+                to_srgb(&mut p, icc);
+            }
+            Picture::Rgb(orient(p, finish.orientation))
+        }
+        Picture::Rgba(image) => {
+            let mut p = if (w, h) == (iw, ih) {
+                image
+            } else {
+                resize_rgba(&image, w, h)?
+            };
+            if let Some(icc) = finish.icc {
+                to_srgb_rgba(&mut p, icc);
+            }
+            let p = orient_rgba(p, finish.orientation);
+            if format.keeps_alpha() {
+                Picture::Rgba(p)
+            } else {
+                Picture::Rgb(p.on_white()?)
+            }
+        }
     };
-    if let Some(icc) = finish.icc {
-        to_srgb(&mut picture, icc);
-    }
-    let picture = orient(picture, finish.orientation);
-    let jpeg = encode_jpeg(&picture, PRESET_QUALITY)?;
-    store(out_dir, super::Output::PRESET_FILE, &jpeg)?;
-    let size = (picture.width, picture.height);
+    let size = picture.size();
+    let bytes = encode(&picture, format)?;
+    store(out_dir, format.preset_file(), &bytes)?;
     Ok(Written {
         preview: size,
         thumb: size,
     })
+}
+
+/// Encodes a preset: JPEG at `PRESET_QUALITY`, PNG (default compression), or lossless WebP.
+/// None of them carries the original's metadata.
+fn encode(picture: &Picture, format: super::Encoding) -> Result<Vec<u8>, MediaError> {
+    use image::ImageEncoder;
+    let failed =
+        |e: image::ImageError| MediaError::Failed(format!("encoding {}: {e}", format.name()));
+    let (data, (w, h), colour) = match picture {
+        Picture::Rgb(p) => (&p.data, picture.size(), image::ExtendedColorType::Rgb8),
+        Picture::Rgba(p) => (&p.data, picture.size(), image::ExtendedColorType::Rgba8),
+    };
+    let mut out = Vec::with_capacity(data.len() / 4);
+    match format {
+        super::Encoding::Jpeg => match picture {
+            Picture::Rgb(p) => return encode_jpeg(p, PRESET_QUALITY),
+            Picture::Rgba(_) => return Err(MediaError::Failed("JPEG has no alpha channel".into())),
+        },
+        super::Encoding::Png => image::codecs::png::PngEncoder::new(&mut out)
+            .write_image(data, w, h, colour)
+            .map_err(failed)?,
+        super::Encoding::Webp => image::codecs::webp::WebPEncoder::new_lossless(&mut out)
+            .write_image(data, w, h, colour)
+            .map_err(failed)?,
+    }
+    Ok(out)
 }
 
 /// Writes under a temporary name and renames, so a reader never sees half a file.

@@ -7,7 +7,7 @@ use std::io::{BufReader, Read};
 use image::{DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader};
 
 use super::meta::Sources;
-use super::pixels::{Finish, Rgb};
+use super::pixels::{Finish, Rgb, Rgba};
 use super::sniff::Format;
 use super::{read_error, Job, MediaError, Report};
 
@@ -73,12 +73,20 @@ pub(crate) fn render(format: Format, job: &Job) -> Result<Report, MediaError> {
         Err(ImageError::Unsupported(_)) => return Ok(report),
         Err(e) => return Err(image_error(e)),
     };
-    let rgb = to_rgb(image)?;
     let finish = Finish {
         orientation,
         icc: icc.as_deref(),
     };
-    let written = job.write(rgb, finish)?;
+    let written = if image.color().has_alpha() {
+        let rgba = Rgba::new(image.width(), image.height(), image.into_rgba8().into_raw())?;
+        report.transparent = rgba.is_transparent();
+        job.write_rgba(rgba, finish)?
+    } else {
+        job.write(
+            Rgb::new(image.width(), image.height(), image.into_rgb8().into_raw())?,
+            finish,
+        )?
+    };
     report.rendered = true;
     report.preview = Some(written.preview);
     report.thumb = Some(written.thumb);
@@ -91,16 +99,6 @@ fn limits(job: &Job) -> image::Limits {
     let mut limits = image::Limits::default();
     limits.max_alloc = Some(job.limits.max_bytes_alloc / 2);
     limits
-}
-
-/// Any colour type to 8-bit RGB; transparency is flattened onto white.
-fn to_rgb(image: DynamicImage) -> Result<Rgb, MediaError> {
-    let (width, height) = (image.width(), image.height());
-    if image.color().has_alpha() {
-        Rgb::from_rgba_on_white(width, height, image.into_rgba8().into_raw())
-    } else {
-        Rgb::new(width, height, image.into_rgb8().into_raw())
-    }
 }
 
 fn whole_small_file(job: &Job) -> Option<Vec<u8>> {

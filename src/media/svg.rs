@@ -12,7 +12,7 @@ use resvg::tiny_skia;
 use resvg::usvg;
 
 use super::meta;
-use super::pixels::{self, Finish, Rgb};
+use super::pixels::{self, Finish, Rgba};
 use super::{read_error, Job, MediaError, Report};
 
 /// Larger SVG files are refused: no legitimate logo or illustration needs more.
@@ -41,20 +41,16 @@ pub(crate) fn render(job: &Job) -> Result<Report, MediaError> {
     let (pw, ph) = pixels::scale_to(w.ceil() as u32, h.ceil() as u32, job.box_max());
     let mut pixmap = tiny_skia::Pixmap::new(pw, ph)
         .ok_or_else(|| MediaError::Corrupt(format!("SVG of {w}x{h}")))?;
-    // Painting onto white flattens transparency as rendering happens.
-    pixmap.fill(tiny_skia::Color::WHITE);
+    // Drawn on transparent: whether the drawing leaves any of it is what offers the PNG and
+    // WebP presets (and keeps a logo's background clear); JPEG outputs flatten it onto white.
     let transform = tiny_skia::Transform::from_scale(pw as f32 / w, ph as f32 / h);
     resvg::render(&tree, transform, &mut pixmap.as_mut());
-
-    let rgb: Vec<u8> = pixmap
-        .data()
-        .chunks_exact(4)
-        .flat_map(|p| [p[0], p[1], p[2]])
-        .collect();
-    let image = Rgb::new(pw, ph, rgb)?;
-    let written = job.write(image, Finish::default())?;
+    let image = Rgba::from_premultiplied(pw, ph, pixmap.take())?;
+    let transparent = image.is_transparent();
+    let written = job.write_rgba(image, Finish::default())?;
     Ok(Report {
         rendered: true,
+        transparent,
         width: Some(w.round() as u32),
         height: Some(h.round() as u32),
         preview: Some(written.preview),

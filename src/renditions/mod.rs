@@ -167,7 +167,7 @@ async fn store(
     let opt = |v: Option<u32>| v.map(i64::from);
     sqlx::query(
         "UPDATE asset_versions SET render_state = $2, format = $3, width = $4, height = $5, \
-         pages = $6, duration_ms = $7, extracted = $8 WHERE id = $1",
+         pages = $6, duration_ms = $7, extracted = $8, transparent = $9 WHERE id = $1",
     )
     .bind(version_id)
     .bind(render_state)
@@ -177,6 +177,7 @@ async fn store(
     .bind(opt(report.pages))
     .bind(report.duration_ms.map(|d| d as i64))
     .bind(extracted)
+    .bind(i64::from(report.transparent))
     .execute(&mut *tx)
     .await?;
     prefill_metadata(&mut tx, version_id, &report.meta).await?;
@@ -321,11 +322,16 @@ pub async fn mail_picture(
 
 /// The name a rendition is saved under: `poster.psd` → `poster-preview.jpg`.
 pub fn file_name(version: &Version, kind: &str) -> String {
+    file_name_as(version, kind, "jpg")
+}
+
+/// [`file_name`] with another extension.
+pub fn file_name_as(version: &Version, kind: &str, extension: &str) -> String {
     let stem = version
         .filename
         .rsplit_once('.')
         .map_or(version.filename.as_str(), |(s, _)| s);
-    format!("{stem}-{kind}.jpg")
+    format!("{stem}-{kind}.{extension}")
 }
 
 /// A small SVG tile naming the file's type (our own markup, no user text but the extension,

@@ -1,5 +1,6 @@
 //! Download presets: a picture at a fixed size for people who need a JPEG for a layout, a web
-//! page or a slide rather than the original (Large 3000 px, Web 1600 px, Small 800 px). Each is
+//! page or a slide rather than the original (Large 3000 px, Web 1600 px, Small 800 px), and for
+//! pictures with transparency a PNG (3000 px) and a lossless WebP (1600 px) that keep it. Each is
 //! made from the original by the confined renderer (`assetport render --preset-max`) the first
 //! time anyone downloads it, kept in storage next to the renditions (table `presets`), and
 //! served from there afterwards like any stored file. Whether a caller may have one, whether
@@ -15,7 +16,7 @@ use crate::app::AppState;
 use crate::error::AppError;
 use crate::http::download::Blob;
 use crate::library::assets::Version;
-use crate::media::{self, Output};
+use crate::media;
 use crate::storage;
 
 /// A download preset. The names are the URL segment, the stored kind and the API's word.
@@ -24,17 +25,28 @@ pub enum Preset {
     Large,
     Web,
     Small,
+    /// Offered only by pictures with transparency, as are `Webp`.
+    Png,
+    Webp,
 }
 
 impl Preset {
-    /// Largest first: the order menus list them in.
-    pub const ALL: [Preset; 3] = [Preset::Large, Preset::Web, Preset::Small];
+    /// The order menus list them in: the JPEGs largest first, then the transparent ones.
+    pub const ALL: [Preset; 5] = [
+        Preset::Large,
+        Preset::Web,
+        Preset::Small,
+        Preset::Png,
+        Preset::Webp,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Preset::Large => "large",
             Preset::Web => "web",
             Preset::Small => "small",
+            Preset::Png => "png",
+            Preset::Webp => "webp",
         }
     }
 
@@ -43,16 +55,32 @@ impl Preset {
             Preset::Large => "Large JPEG",
             Preset::Web => "Web JPEG",
             Preset::Small => "Small JPEG",
+            Preset::Png => "PNG, transparent",
+            Preset::Webp => "WebP, transparent",
         }
     }
 
     /// Longest side, in pixels.
     pub fn max(self) -> u32 {
         match self {
-            Preset::Large => 3000,
-            Preset::Web => 1600,
+            Preset::Large | Preset::Png => 3000,
+            Preset::Web | Preset::Webp => 1600,
             Preset::Small => 800,
         }
+    }
+
+    /// How the renderer encodes it.
+    pub fn encoding(self) -> media::Encoding {
+        match self {
+            Preset::Png => media::Encoding::Png,
+            Preset::Webp => media::Encoding::Webp,
+            _ => media::Encoding::Jpeg,
+        }
+    }
+
+    /// Whether only pictures with transparency offer it.
+    pub fn keeps_alpha(self) -> bool {
+        self.encoding().keeps_alpha()
     }
 
     pub fn parse(s: &str) -> Option<Preset> {
@@ -73,6 +101,16 @@ impl Preset {
     pub fn size_for(self, width: u32, height: u32) -> (u32, u32) {
         media::fit(width, height, self.max())
     }
+
+    /// [`Preset::size_for`] for `picture`: a vector (SVG) is drawn to fill the preset's box,
+    /// as the renderer does, since it has no pixel size of its own.
+    fn size_of(self, picture: &Picture, width: u32, height: u32) -> (u32, u32) {
+        if picture.media_type == "image/svg+xml" {
+            media::scale_to(width, height, self.max())
+        } else {
+            self.size_for(width, height)
+        }
+    }
 }
 
 /// The presets a share link offers (an admin may limit them; all by default). Stored as the
@@ -81,13 +119,15 @@ impl Preset {
 pub struct PresetSet(u8);
 
 impl PresetSet {
-    pub const ALL: PresetSet = PresetSet(0b111);
+    pub const ALL: PresetSet = PresetSet(0b11111);
 
     fn bit(p: Preset) -> u8 {
         match p {
             Preset::Large => 1,
             Preset::Web => 2,
             Preset::Small => 4,
+            Preset::Png => 8,
+            Preset::Webp => 16,
         }
     }
 
@@ -103,7 +143,7 @@ impl PresetSet {
             let p = Preset::parse(n).ok_or_else(|| {
                 let shown: String = n.chars().take(40).collect();
                 AppError::Unprocessable(format!(
-                    "presets: {shown:?} is not one of large, web, small"
+                    "presets: {shown:?} is not one of large, web, small, png, webp"
                 ))
             })?;
             set |= Self::bit(p);
@@ -163,15 +203,51 @@ impl Offer {
     }
 }
 
+/// What a version's row says about its picture, for [`offers`].
+#[derive(Clone, Copy, Debug)]
+pub struct Picture<'a> {
+    pub media_type: &'a str,
+    pub render_state: &'a str,
+    pub width: Option<i64>,
+    pub height: Option<i64>,
+    /// The renderer found a pixel that is not fully opaque.
+    pub transparent: bool,
+}
+
+impl<'a> Picture<'a> {
+    pub fn of(version: &'a Version) -> Picture<'a> {
+        Picture {
+            media_type: &version.media_type,
+            render_state: &version.render_state,
+            width: version.width,
+            height: version.height,
+            transparent: version.transparent,
+        }
+    }
+
+    pub fn of_item(item: &'a crate::access::GalleryItem) -> Picture<'a> {
+        Picture {
+            media_type: &item.media_type,
+            render_state: &item.render_state,
+            width: item.width,
+            height: item.height,
+            transparent: item.transparent,
+        }
+    }
+}
+
 /// The presets a version offers: pictures (the renderer made their preview, so it can make
-/// a preset) whose size is known; a preset the same size as a larger one is left out (a
-/// 1200 px picture offers Large 1200 px and Small 800 px, not also a Web 1200 px).
-pub fn offers(
-    media_type: &str,
-    render_state: &str,
-    width: Option<i64>,
-    height: Option<i64>,
-) -> Vec<Offer> {
+/// a preset) whose size is known; a JPEG preset the same size as a larger one is left out (a
+/// 1200 px picture offers Large 1200 px and Small 800 px, not also a Web 1200 px); PNG and
+/// WebP only where the picture has transparency.
+pub fn offers(picture: Picture) -> Vec<Offer> {
+    let Picture {
+        media_type,
+        render_state,
+        width,
+        height,
+        transparent,
+    } = picture;
     let (Some(w), Some(h)) = (width, height) else {
         return Vec::new();
     };
@@ -185,7 +261,17 @@ pub fn offers(
     let mut out: Vec<Offer> = Vec::new();
     let mut last = None;
     for p in Preset::ALL {
-        let size = p.size_for(w, h);
+        if p.keeps_alpha() {
+            if transparent {
+                let size = p.size_of(&picture, w, h);
+                out.push(Offer {
+                    preset: p,
+                    dims: format!("{} × {} px", size.0, size.1),
+                });
+            }
+            continue;
+        }
+        let size = p.size_of(&picture, w, h);
         if last != Some(size) {
             out.push(Offer {
                 preset: p,
@@ -199,19 +285,15 @@ pub fn offers(
 
 /// Whether `version` offers `preset`.
 pub fn offered(version: &Version, preset: Preset) -> bool {
-    offers(
-        &version.media_type,
-        &version.render_state,
-        version.width,
-        version.height,
-    )
-    .iter()
-    .any(|o| o.preset == preset)
+    offers(Picture::of(version))
+        .iter()
+        .any(|o| o.preset == preset)
 }
 
-/// The name a preset is saved under: `poster.psd` → `poster-web.jpg`.
+/// The name a preset is saved under: `poster.psd` → `poster-web.jpg`, `logo.svg` →
+/// `logo-png.png`.
 pub fn file_name(version: &Version, preset: Preset) -> String {
-    super::file_name(version, preset.name())
+    super::file_name_as(version, preset.name(), preset.encoding().extension())
 }
 
 /// The stored preset, if it was made before (never makes one).
@@ -243,7 +325,7 @@ async fn find(
             key: r.try_get("blob_key")?,
             size: r.try_get::<i64, _>("size")? as u64,
             sha256: r.try_get("sha256")?,
-            media_type: "image/jpeg".into(),
+            media_type: preset.encoding().media_type().into(),
             filename: file_name(version, preset),
             inline: false,
         })
@@ -363,6 +445,7 @@ async fn make(state: &AppState, version: &Version, preset: Preset) -> Result<Blo
         &out,
         &media::Limits::default(),
         preset.max(),
+        preset.encoding(),
     )
     .await
     .map_err(|e| failed(&version.id, &e))?;
@@ -372,14 +455,14 @@ async fn make(state: &AppState, version: &Version, preset: Preset) -> Result<Blo
     let key = storage::rendition_key(&version.id, &format!("preset-{}", preset.name()));
     let stored = state
         .storage
-        .put_file(&key, &out.join(Output::PRESET_FILE))
+        .put_file(&key, &out.join(preset.encoding().preset_file()))
         .await
         .map_err(|e| failed(&version.id, &e))?;
     // Another instance may have made the same preset meanwhile: the same bytes under the same
     // key, so either row is right.
     sqlx::query(
         "INSERT INTO presets (version_id, preset, blob_key, media_type, size, sha256, width, \
-         height, created_at) VALUES ($1, $2, $3, 'image/jpeg', $4, $5, $6, $7, $8) \
+         height, created_at) VALUES ($1, $2, $3, $9, $4, $5, $6, $7, $8) \
          ON CONFLICT (version_id, preset) DO UPDATE SET blob_key = excluded.blob_key, \
          size = excluded.size, sha256 = excluded.sha256, width = excluded.width, \
          height = excluded.height",
@@ -392,13 +475,14 @@ async fn make(state: &AppState, version: &Version, preset: Preset) -> Result<Blo
     .bind(i64::from(w))
     .bind(i64::from(h))
     .bind(state.clock.now_ms())
+    .bind(preset.encoding().media_type())
     .execute(&state.db.pool)
     .await?;
     Ok(Blob {
         key,
         size: stored.size,
         sha256: stored.sha256,
-        media_type: "image/jpeg".into(),
+        media_type: preset.encoding().media_type().into(),
         filename: file_name(version, preset),
         inline: false,
     })
@@ -413,7 +497,10 @@ mod tests {
         let s = PresetSet::parse(&["web", "small"]).unwrap();
         assert!(s.contains(Preset::Web) && !s.contains(Preset::Large));
         assert_eq!(PresetSet::from_column(&s.to_column()), s);
-        assert_eq!(PresetSet::from_column("large,web,small"), PresetSet::ALL);
+        assert_eq!(
+            PresetSet::from_column("large,web,small,png,webp"),
+            PresetSet::ALL
+        );
         assert_eq!(
             PresetSet::from_column(""),
             PresetSet::parse::<&str>(&[]).unwrap()
@@ -428,20 +515,59 @@ mod tests {
         assert_eq!(Preset::Small.size_for(500, 300), (500, 300));
     }
 
+    fn picture(media_type: &str, state: &str, w: Option<i64>, h: Option<i64>) -> Picture<'static> {
+        let (media_type, render_state) = match (media_type, state) {
+            ("image/jpeg", "ready") => ("image/jpeg", "ready"),
+            ("image/png", "ready") => ("image/png", "ready"),
+            ("application/pdf", _) => ("application/pdf", "ready"),
+            _ => ("image/jpeg", "pending"),
+        };
+        Picture {
+            media_type,
+            render_state,
+            width: w,
+            height: h,
+            transparent: false,
+        }
+    }
+
     #[test]
     fn offers_skip_duplicates_and_non_pictures() {
         let names = |o: Vec<Offer>| o.iter().map(|o| o.name()).collect::<Vec<_>>();
         assert_eq!(
-            names(offers("image/jpeg", "ready", Some(6000), Some(4000))),
+            names(offers(picture(
+                "image/jpeg",
+                "ready",
+                Some(6000),
+                Some(4000)
+            ))),
             ["large", "web", "small"]
         );
         assert_eq!(
-            names(offers("image/png", "ready", Some(1200), Some(900))),
+            names(offers(picture("image/png", "ready", Some(1200), Some(900)))),
             ["large", "small"]
         );
-        assert!(offers("image/png", "ready", Some(600), Some(400)).len() == 1);
-        assert!(offers("application/pdf", "ready", Some(600), Some(800)).is_empty());
-        assert!(offers("image/jpeg", "pending", Some(6000), Some(4000)).is_empty());
-        assert!(offers("image/jpeg", "ready", None, None).is_empty());
+        assert!(offers(picture("image/png", "ready", Some(600), Some(400))).len() == 1);
+        assert!(offers(picture("application/pdf", "ready", Some(600), Some(800))).is_empty());
+        assert!(offers(picture("image/jpeg", "pending", Some(6000), Some(4000))).is_empty());
+        assert!(offers(picture("image/jpeg", "ready", None, None)).is_empty());
+    }
+
+    #[test]
+    fn only_transparent_pictures_offer_png_and_webp() {
+        let names = |o: Vec<Offer>| o.iter().map(|o| o.name()).collect::<Vec<_>>();
+        let logo = Picture {
+            transparent: true,
+            ..picture("image/png", "ready", Some(2400), Some(600))
+        };
+        assert_eq!(
+            names(offers(logo)),
+            ["large", "web", "small", "png", "webp"]
+        );
+        let dims: Vec<String> = offers(logo).into_iter().map(|o| o.dims).collect();
+        assert_eq!(dims[3], "2400 × 600 px");
+        assert_eq!(dims[4], "1600 × 400 px");
+        assert_eq!(Preset::Webp.encoding().media_type(), "image/webp");
+        assert!(PresetSet::ALL.contains(Preset::Png));
     }
 }

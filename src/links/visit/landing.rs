@@ -228,16 +228,11 @@ pub(super) async fn landing(
     Ok(render(&page)?.into_response())
 }
 
-/// The presets offered by at least one listed picture, largest first.
+/// The presets offered by at least one listed picture, in menu order.
 fn zip_presets(items: &[crate::access::GalleryItem]) -> Vec<Preset> {
     let mut out: Vec<Preset> = Vec::new();
     for item in items {
-        for o in presets::offers(
-            &item.media_type,
-            &item.render_state,
-            item.width,
-            item.height,
-        ) {
+        for o in presets::offers(presets::Picture::of_item(item)) {
             if !out.contains(&o.preset) {
                 out.push(o.preset);
             }
@@ -246,6 +241,6 @@ fn zip_presets(items: &[crate::access::GalleryItem]) -> Vec<Preset> {
             break;
         }
     }
-    out.sort_by_key(|p| std::cmp::Reverse(p.max()));
+    out.sort_by_key(|p| Preset::ALL.iter().position(|q| q == p));
     out
 }
