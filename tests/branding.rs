@@ -187,4 +187,137 @@ async fn branding_reaches_every_page_link_and_email(app: TestApp) {
     assert_eq!(r.status(), 404);
 }
 
-on_both_backends!(branding_reaches_every_page_link_and_email);
+/// A 200×50 wordmark in `colour` on a transparent ground, with what a hostile SVG carries: a
+/// script, an external image and an event handler. Drawn, none of them survives.
+fn wordmark(colour: &str) -> Vec<u8> {
+    format!(
+        r#"<?xml version="1.0"?>
+<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="200" height="50" onload="alert(1)">
+<script>alert(document.cookie)</script>
+<image xlink:href="file:///etc/passwd" width="10" height="10"/>
+<image href="http://127.0.0.1:9/x.png" width="10" height="10"/>
+<rect x="100" y="0" width="100" height="50" fill="{colour}"/>
+</svg>"#
+    )
+    .into_bytes()
+}
+
+fn header_of(page: &str) -> &str {
+    let start = page.find("<header class=\"topbar ").expect("the top bar");
+    page[start..].split('>').next().unwrap()
+}
+
+async fn the_header_style_tagline_and_an_svg_logo_are_chosen_and_kept_visible(app: TestApp) {
+    app.admin().await;
+    let b = app.browser();
+    b.login_ok("admin@example.com").await;
+    let (_, home) = b.page("/").await;
+    // The look before anything is chosen: the dark bar, the default tagline.
+    assert!(
+        header_of(&home).contains("header-dark"),
+        "{}",
+        header_of(&home)
+    );
+    assert!(home.contains("assetport · approved assets, delivered"));
+
+    // A dark SVG wordmark on the light header, with a tagline of the brand's own.
+    let mut fields = GOOD.to_vec();
+    fields.extend([
+        ("header", "light"),
+        ("tagline", "Brand assets for partners"),
+    ]);
+    let r = save(&b, &fields, vec![("logo", "mark.svg", wordmark("#111111"))]).await;
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+    let (_, home) = b.page("/").await;
+    assert!(
+        header_of(&home).contains("header-light"),
+        "{}",
+        header_of(&home)
+    );
+    assert!(home.contains("Acme Brand Hub · Brand assets for partners"));
+    // The SVG is served as the PNG the sandboxed renderer drew: transparent where it drew
+    // nothing, the wordmark's colour where it did, no markup left.
+    let start = home.find("/brand/logo?v=").expect("the logo in the header");
+    let logo_url = home[start..].split('"').next().unwrap().to_string();
+    let r = b.get(&logo_url).await;
+    assert_eq!(r.headers()["content-type"], "image/png");
+    let bytes = r.bytes().await.unwrap();
+    assert!(!String::from_utf8_lossy(&bytes).contains("script"));
+    let drawn = image::load_from_memory(&bytes).unwrap().to_rgba8();
+    assert_eq!(drawn.dimensions(), (512, 128));
+    assert_eq!(
+        drawn.get_pixel(20, 64)[3],
+        0,
+        "the empty half stays transparent"
+    );
+    assert_eq!(drawn.get_pixel(400, 64).0, [0x11, 0x11, 0x11, 255]);
+    // The CSS gives each style its bar.
+    let css = b.get("/static/app.css").await.text().await.unwrap();
+    assert!(css.contains(".topbar.header-light { --bar-bg: #fff;"));
+
+    // The dark wordmark would vanish on the dark bar: refused, nothing changed.
+    let mut dark = GOOD.to_vec();
+    dark.push(("header", "dark"));
+    let r = save(&b, &dark, vec![]).await;
+    assert_eq!(r.status(), 422);
+    let text = r.text().await.unwrap();
+    assert!(text.contains("Nothing was changed"), "{text}");
+    assert!(
+        text.contains("would hardly show on the dark header"),
+        "{text}"
+    );
+    let (_, home) = b.page("/").await;
+    assert!(header_of(&home).contains("header-light"));
+    // A white wordmark on the light bar likewise.
+    let r = save(
+        &b,
+        &fields,
+        vec![("logo", "white.svg", wordmark("#ffffff"))],
+    )
+    .await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("the logo is light"));
+    // The same white wordmark on the accent bar is fine; so is an opaque logo anywhere (it
+    // carries its own ground).
+    let mut accent = GOOD.to_vec();
+    accent.push(("header", "accent"));
+    let r = save(
+        &b,
+        &accent,
+        vec![("logo", "white.svg", wordmark("#ffffff"))],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let (_, home) = b.page("/").await;
+    assert!(header_of(&home).contains("header-accent"));
+    let r = save(&b, &dark, vec![("logo", "logo.png", png(120, 40))]).await;
+    assert_eq!(r.status(), 303);
+
+    // Bad values: an unknown style, a tagline over 120 characters or with a line break.
+    let long = "x".repeat(121);
+    for (field, value) in [
+        ("header", "purple"),
+        ("tagline", long.as_str()),
+        ("tagline", "a\nb"),
+    ] {
+        let mut f = GOOD.to_vec();
+        f.push((field, value));
+        let r = save(&b, &f, vec![]).await;
+        assert_eq!(r.status(), 400, "{field}={value}");
+        assert!(r.text().await.unwrap().contains("Nothing was changed"));
+    }
+    // An empty tagline leaves the name alone.
+    let mut f = GOOD.to_vec();
+    f.push(("tagline", ""));
+    assert_eq!(save(&b, &f, vec![]).await.status(), 303);
+    let (_, home) = b.page("/").await;
+    assert!(
+        home.contains("<footer class=\"footer\">Acme Brand Hub</footer>"),
+        "{home}"
+    );
+}
+
+on_both_backends!(
+    branding_reaches_every_page_link_and_email,
+    the_header_style_tagline_and_an_svg_logo_are_chosen_and_kept_visible,
+);

@@ -34,7 +34,61 @@ pub struct Image {
     /// A digest of the bytes: the cache-busting `?v=` and part of the storage key.
     pub version: String,
     pub content_type: String,
+    /// A transparent logo's drawn parts' mean relative luminance, in thousandths (what the
+    /// renderer measured); `None` for opaque images, which carry their own background.
+    #[serde(default)]
+    pub ink: Option<u16>,
 }
+
+/// The top bar's colours.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Header {
+    /// Near-black, light text: the portal's look before it could be chosen.
+    #[default]
+    Dark,
+    /// White with dark text, for dark logos.
+    Light,
+    /// The accent colour (dark enough for white text, checked when set).
+    Accent,
+}
+
+impl Header {
+    pub const ALL: [Header; 3] = [Header::Dark, Header::Light, Header::Accent];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Header::Dark => "dark",
+            Header::Light => "light",
+            Header::Accent => "accent",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Header::Dark => "Dark",
+            Header::Light => "Light",
+            Header::Accent => "Accent colour",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Header> {
+        Header::ALL.into_iter().find(|h| h.name() == s)
+    }
+
+    /// The bar's background, `#rrggbb` (the accent's for `Accent`).
+    pub fn background(self, accent: &str) -> &str {
+        match self {
+            Header::Dark => DARK_BAR,
+            Header::Light => "#ffffff",
+            Header::Accent => accent,
+        }
+    }
+}
+
+/// The dark top bar's background (static/app.css's `--bar-bg`).
+pub const DARK_BAR: &str = "#151a2d";
+pub const DEFAULT_TAGLINE: &str = "approved assets, delivered";
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(default)]
@@ -46,6 +100,10 @@ pub struct Brand {
     pub background: Option<Image>,
     /// Appended to every email.
     pub mail_footer: String,
+    /// The top bar's colours.
+    pub header: Header,
+    /// After the name in every page's footer ("Acme · approved assets, delivered"); may be empty.
+    pub tagline: String,
     /// Admins' versions of the emails (`mail::KINDS`); the others use the built-in text.
     pub mail_templates: mail::Customs,
 }
@@ -58,6 +116,8 @@ impl Default for Brand {
             logo: None,
             background: None,
             mail_footer: String::new(),
+            header: Header::Dark,
+            tagline: DEFAULT_TAGLINE.into(),
             mail_templates: mail::Customs::new(),
         }
     }
@@ -69,6 +129,11 @@ impl Brand {
         use sha2::{Digest, Sha256};
         let json = serde_json::to_vec(self).unwrap_or_default();
         hex::encode(&Sha256::digest(&json)[..8])
+    }
+
+    /// The top bar's class (`header-dark`, `header-light`, `header-accent`).
+    pub fn header_class(&self) -> String {
+        format!("header-{}", self.header.name())
     }
 
     pub fn logo_url(&self) -> Option<String> {
@@ -119,6 +184,16 @@ pub fn rgb(hex: &str) -> Option<(u8, u8, u8)> {
 
 /// WCAG contrast ratio of white text on `hex`.
 pub fn contrast_with_white(hex: &str) -> Option<f64> {
+    Some(1.05 / (luminance(hex)? + 0.05))
+}
+
+/// WCAG contrast ratio of two relative luminances.
+pub fn contrast(a: f64, b: f64) -> f64 {
+    (a.max(b) + 0.05) / (a.min(b) + 0.05)
+}
+
+/// WCAG relative luminance of `hex` (0 black, 1 white).
+pub fn luminance(hex: &str) -> Option<f64> {
     let (r, g, b) = rgb(hex)?;
     let lin = |c: u8| {
         let c = c as f64 / 255.0;
@@ -128,8 +203,7 @@ pub fn contrast_with_white(hex: &str) -> Option<f64> {
             ((c + 0.055) / 1.055).powf(2.4)
         }
     };
-    let l = 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
-    Some(1.05 / (l + 0.05))
+    Some(0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b))
 }
 
 pub async fn load(db: &Db) -> Result<Brand, sqlx::Error> {
@@ -248,6 +322,7 @@ mod tests {
         b.background = Some(Image {
             version: "abc".into(),
             content_type: "image/jpeg".into(),
+            ink: None,
         });
         assert!(b.css().contains("/brand/background?v=abc"));
         assert_ne!(b.version(), Brand::default().version());

@@ -8,7 +8,7 @@ use axum::routing::get;
 use axum::Router;
 use serde::Deserialize;
 
-use super::{contrast_with_white, rgb, Brand, Image};
+use super::{contrast_with_white, rgb, Brand, Header, Image};
 use crate::accounts::PageAdmin;
 use crate::app::AppState;
 use crate::error::{AppError, PageResult};
@@ -36,6 +36,7 @@ pub fn routes() -> Router<AppState> {
 struct BrandingPage {
     layout: Layout,
     form: Brand,
+    headers: [Header; 3],
     error: Option<String>,
 }
 
@@ -47,6 +48,7 @@ async fn branding_page(
     let page = BrandingPage {
         layout: Layout::for_user("Branding", &me, "branding"),
         form,
+        headers: Header::ALL,
         error: None,
     };
     Ok(render(&page)?.into_response())
@@ -58,6 +60,9 @@ struct Sent {
     name: String,
     accent: String,
     mail_footer: String,
+    /// Absent (an older form, a script): the header stays as it was.
+    header: Option<String>,
+    tagline: Option<String>,
     logo: Option<Vec<u8>>,
     background: Option<Vec<u8>>,
     remove_logo: bool,
@@ -108,6 +113,8 @@ async fn read_form(mut multipart: Multipart) -> Result<Sent, AppError> {
                     "name" => sent.name = text,
                     "accent" => sent.accent = text,
                     "mail_footer" => sent.mail_footer = text,
+                    "header" => sent.header = Some(text),
+                    "tagline" => sent.tagline = Some(text),
                     "remove_logo" => sent.remove_logo = true,
                     "remove_background" => sent.remove_background = true,
                     _ => {}
@@ -119,7 +126,8 @@ async fn read_form(mut multipart: Multipart) -> Result<Sent, AppError> {
 }
 
 /// The content type of a PNG, JPEG or WebP image, by its first bytes; anything else
-/// (SVG, HTML, …) is refused: these images are served from the portal's own origin.
+/// (HTML, …) is refused: these images are served from the portal's own origin. SVG logos are
+/// never served as SVG: the renderer draws them as PNG (`renditions::logo`).
 fn image_type(bytes: &[u8]) -> Option<&'static str> {
     if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
         Some("image/png")
@@ -158,15 +166,38 @@ fn checked(sent: &Sent, old: &Brand) -> Result<Brand, AppError> {
             "the email footer is limited to 1000 characters".into(),
         ));
     }
-    for (what, bytes) in [("logo", &sent.logo), ("background", &sent.background)] {
-        if let Some(b) = bytes {
-            if image_type(b).is_none() {
-                return Err(AppError::Unsupported(format!(
-                    "the {what} must be a PNG, JPEG or WebP image"
-                )));
-            }
+    if let Some(b) = &sent.background {
+        if image_type(b).is_none() {
+            return Err(AppError::Unsupported(
+                "the background must be a PNG, JPEG or WebP image".into(),
+            ));
         }
     }
+    if let Some(b) = &sent.logo {
+        if image_type(b).is_none() && !looks_like_svg(b) {
+            return Err(AppError::Unsupported(
+                "the logo must be a PNG, JPEG, WebP or SVG image".into(),
+            ));
+        }
+    }
+    let header = match sent.header.as_deref() {
+        None => old.header,
+        Some(h) => Header::parse(h.trim()).ok_or_else(|| {
+            AppError::BadRequest("the header style is one of dark, light, accent".into())
+        })?,
+    };
+    let tagline = match &sent.tagline {
+        None => old.tagline.clone(),
+        Some(t) => {
+            let t = t.trim();
+            if t.chars().count() > 120 || t.chars().any(char::is_control) {
+                return Err(AppError::BadRequest(
+                    "the tagline is one line of at most 120 characters".into(),
+                ));
+            }
+            t.to_string()
+        }
+    };
     Ok(Brand {
         name: name.to_string(),
         accent,
@@ -181,8 +212,62 @@ fn checked(sent: &Sent, old: &Brand) -> Result<Brand, AppError> {
             old.background.clone()
         },
         mail_footer: footer.trim_end().to_string(),
+        header,
+        tagline,
         mail_templates: old.mail_templates.clone(),
     })
+}
+
+/// An SVG document by its start (a BOM, blanks, an XML declaration or comments, then `<svg`
+/// within the first KiB): the renderer's sniffing decides for good.
+fn looks_like_svg(bytes: &[u8]) -> bool {
+    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(1024)]);
+    let head = head.trim_start_matches('\u{feff}').trim_start();
+    head.starts_with('<') && head.contains("<svg")
+}
+
+/// Refuses a transparent logo whose drawn parts would hardly show on the chosen header (a
+/// black wordmark on the dark bar, a white one on the light bar): below 1.5:1 it is a blur.
+fn visible(brand: &Brand) -> Result<(), AppError> {
+    let Some(ink) = brand.logo.as_ref().and_then(|l| l.ink) else {
+        return Ok(());
+    };
+    let ink = f64::from(ink) / 1000.0;
+    let bar = super::luminance(brand.header.background(&brand.accent)).unwrap_or(0.0);
+    if super::contrast(ink, bar) >= 1.5 {
+        return Ok(());
+    }
+    let (tone, better, version) = if ink < 0.18 {
+        ("dark", "the light header", "a light version of the logo")
+    } else {
+        (
+            "light",
+            "the dark or accent header",
+            "a dark version of the logo",
+        )
+    };
+    Err(AppError::Unprocessable(format!(
+        "the logo is {tone} and would hardly show on the {} header; choose {better} or upload {version}",
+        brand.header.name()
+    )))
+}
+
+/// The logo as it will be stored: drawn (and measured) by the confined renderer; an SVG is
+/// replaced by its drawing, a raster kept as uploaded.
+async fn prepare_logo(
+    state: &AppState,
+    bytes: Vec<u8>,
+) -> Result<(Vec<u8>, Option<u16>), AppError> {
+    let drawn = crate::renditions::logo::draw(state, &bytes).await?;
+    let ink = drawn
+        .ink
+        .map(|l| (l * 1000.0).round().clamp(0.0, 1000.0) as u16);
+    let stored = if image_type(&bytes).is_some() {
+        bytes
+    } else {
+        drawn.png
+    };
+    Ok((stored, ink))
 }
 
 /// Stores an image under a key named by its digest, so a new image never overwrites the one
@@ -200,6 +285,7 @@ async fn store(state: &AppState, what: &str, bytes: Vec<u8>) -> Result<Image, Ap
     Ok(Image {
         version,
         content_type: content_type.into(),
+        ink: None,
     })
 }
 
@@ -210,24 +296,43 @@ async fn save_branding(
     multipart: Multipart,
 ) -> PageResult<Response> {
     let old = super::load(&state.db).await?;
-    let result = match read_form(multipart).await {
-        Ok(sent) => checked(&sent, &old).map(|brand| (sent, brand)),
-        Err(e) => Err(e),
-    };
-    let (sent, mut brand) = match result {
+    let result = async {
+        let mut sent = read_form(multipart).await?;
+        let mut brand = checked(&sent, &old)?;
+        let logo = match sent.logo.take() {
+            Some(bytes) => {
+                let (bytes, ink) = prepare_logo(&state, bytes).await?;
+                // What `visible` judges; the version is set once stored.
+                brand.logo = Some(Image {
+                    ink,
+                    ..Image::default()
+                });
+                Some((bytes, ink))
+            }
+            None => None,
+        };
+        visible(&brand)?;
+        Ok::<_, AppError>((sent, brand, logo))
+    }
+    .await;
+    let (sent, mut brand, logo) = match result {
         Ok(ok) => ok,
         Err(e) if e.is_correctable() => {
             let page = BrandingPage {
                 layout: Layout::for_user("Branding", &me, "branding"),
                 form: old,
+                headers: Header::ALL,
                 error: Some(format!("Nothing was changed: {e}.")),
             };
             return Ok((e.status(), render(&page)?).into_response());
         }
         Err(e) => return Err(e.into()),
     };
-    if let Some(bytes) = sent.logo {
-        brand.logo = Some(store(&state, "logo", bytes).await?);
+    if let Some((bytes, ink)) = logo {
+        brand.logo = Some(Image {
+            ink,
+            ..store(&state, "logo", bytes).await?
+        });
     }
     if let Some(bytes) = sent.background {
         brand.background = Some(store(&state, "background", bytes).await?);

@@ -154,6 +154,10 @@ pub struct Report {
     /// alpha, SVG): such pictures also offer the PNG and WebP presets.
     #[serde(default)]
     pub transparent: bool,
+    /// For PNG and WebP presets of such pictures: the mean relative luminance (0 black, 1 white)
+    /// of their visible pixels, so a logo that would vanish on a header is caught.
+    #[serde(default)]
+    pub ink: Option<f64>,
     pub preview: Option<(u32, u32)>,
     pub meta: Extracted,
 }
@@ -252,6 +256,7 @@ pub fn render_file_as(
         limits,
         deadline: std::time::Instant::now() + limits.timeout,
         output,
+        ink: std::cell::Cell::new(None),
     };
     // Decoders are fuzzed but not proven: a panic on hostile input must cost this file, never
     // the caller (in-process tests, or the render child that reports it as "failed").
@@ -267,6 +272,7 @@ pub fn render_file_as(
         }
     };
     report.format = Some(format.name().to_string());
+    report.ink = job.ink.get();
     Ok(report)
 }
 
@@ -278,6 +284,8 @@ pub(crate) struct Job<'a> {
     /// External renderers get what is left of `limits.timeout`.
     pub deadline: std::time::Instant,
     pub output: Output,
+    /// Set by [`Job::write_rgba`] when it kept the alpha (`Report::ink`).
+    pub ink: std::cell::Cell<Option<f64>>,
 }
 
 impl Job<'_> {
@@ -313,13 +321,17 @@ impl Job<'_> {
         finish: pixels::Finish,
     ) -> Result<pixels::Written, MediaError> {
         match self.output {
-            Output::Preset { max, format } if format.keeps_alpha() => pixels::write_preset(
-                pixels::Picture::Rgba(image),
-                finish,
-                max,
-                format,
-                self.out_dir,
-            ),
+            Output::Preset { max, format } if format.keeps_alpha() => {
+                let written = pixels::write_preset(
+                    pixels::Picture::Rgba(image),
+                    finish,
+                    max,
+                    format,
+                    self.out_dir,
+                )?;
+                self.ink.set(written.ink);
+                Ok(written)
+            }
             _ => self.write(image.on_white()?, finish),
         }
     }

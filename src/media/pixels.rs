@@ -366,6 +366,8 @@ pub(crate) struct Finish<'a> {
 pub(crate) struct Written {
     pub preview: (u32, u32),
     pub thumb: (u32, u32),
+    /// What [`ink`] measured on a picture written with its alpha.
+    pub ink: Option<f64>,
 }
 
 /// Writes `preview.jpg` and `thumb.jpg` into `out_dir`: preview = `image` fitted into
@@ -393,6 +395,7 @@ pub(crate) fn write_renditions(
     let written = Written {
         preview: (preview.width, preview.height),
         thumb: (tw, th),
+        ink: None,
     };
     let result = store(out_dir, "preview.jpg", &preview_jpeg)
         .and_then(|()| store(out_dir, "thumb.jpg", &thumb_jpeg));
@@ -446,12 +449,40 @@ pub(crate) fn write_preset(
         }
     };
     let size = picture.size();
+    let ink = match &picture {
+        Picture::Rgba(p) => ink(p),
+        Picture::Rgb(_) => None,
+    };
     let bytes = encode(&picture, format)?;
     store(out_dir, format.preset_file(), &bytes)?;
     Ok(Written {
         preview: size,
         thumb: size,
+        ink,
     })
+}
+
+/// The mean relative luminance (WCAG's, 0 black to 1 white) of the pixels at least half
+/// opaque: how light what a transparent picture draws is; `None` when it draws nothing.
+pub(crate) fn ink(image: &Rgba) -> Option<f64> {
+    let lin = |c: u8| {
+        let c = f64::from(c) / 255.0;
+        if c <= 0.03928 {
+            c / 12.92
+        } else {
+            ((c + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    // One table instead of three powf per pixel.
+    let table: Vec<f64> = (0..=255u8).map(lin).collect();
+    let (mut sum, mut n) = (0.0, 0u64);
+    for p in image.data.chunks_exact(4).filter(|p| p[3] >= 128) {
+        sum += 0.2126 * table[usize::from(p[0])]
+            + 0.7152 * table[usize::from(p[1])]
+            + 0.0722 * table[usize::from(p[2])];
+        n += 1;
+    }
+    (n > 0).then(|| sum / n as f64)
 }
 
 /// Encodes a preset: JPEG at `PRESET_QUALITY`, PNG (default compression), or lossless WebP.

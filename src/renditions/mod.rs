@@ -8,6 +8,7 @@ use axum::http::{header, HeaderValue};
 use axum::response::Response;
 use sqlx::Row;
 
+pub mod logo;
 pub mod presets;
 pub mod watermark;
 
