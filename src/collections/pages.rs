@@ -168,7 +168,9 @@ async fn delete(
     Ok(Redirect::to("/collections").into_response())
 }
 
-/// "Add to collection" from an asset page or a folder page's selection.
+/// "Add to collection" from an asset page, or "Add selected to" wherever cards are selected
+/// (a folder's grid, search results: there the field is `add_to_collection`, since the same
+/// form's `collection_id` would mean "ZIP this collection").
 async fn add(
     State(state): State<AppState>,
     PageAdmin(me): PageAdmin,
@@ -179,7 +181,7 @@ async fn add(
             .find(|(key, v)| key == k && !v.is_empty())
             .map(|(_, v)| v.clone())
     };
-    let Some(collection_id) = get("collection_id") else {
+    let Some(collection_id) = get("add_to_collection").or_else(|| get("collection_id")) else {
         return Err(AppError::BadRequest("Choose a collection.".into()).into());
     };
     let ids: Vec<&String> = form

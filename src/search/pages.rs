@@ -54,7 +54,13 @@ struct SearchPage {
     active: Vec<(String, String)>,
     prev: Option<String>,
     next: Option<String>,
+    /// Results are cards that can be selected: downloaded as one ZIP, shared, edited, added
+    /// to a collection (the same actions as a folder's grid).
     selectable: bool,
+    is_admin: bool,
+    collections: Vec<crate::collections::Collection>,
+    /// This page's address, to come back to after "Add selected to".
+    here: String,
 }
 
 /// This page's URL with `key` set to `value` (None removes it). Any change but paging starts
@@ -254,7 +260,14 @@ async fn search_page(
         next: r
             .has_next
             .then(|| href(&params, "page", Some(&(r.page + 1).to_string()))),
-        selectable: false,
+        selectable: true,
+        is_admin: who.is_admin(),
+        collections: if who.is_admin() {
+            crate::collections::all(&state.db).await?
+        } else {
+            Vec::new()
+        },
+        here: href(&params, "page", Some(&r.page.to_string())),
     };
     Ok(render(&page)?.into_response())
 }

@@ -113,8 +113,10 @@ async fn zip_download(
         .iter()
         .find(|(k, v)| k == "collection_id" && !v.is_empty())
         .map(|(_, v)| v.clone());
-    // A selection's ZIP is named after where it was made: its folder, or its search.
-    let label = match (&folder_id, form.iter().find(|(k, _)| k == "q")) {
+    // A selection's ZIP is named after where it was made: its folder, or its search (the
+    // results page sends `searched`, since its one `q` is the search box's).
+    let searched = form.iter().find(|(k, _)| k == "searched" || k == "q");
+    let label = match (&folder_id, searched) {
         (_, Some((_, q))) if !q.trim().is_empty() => Some(format!("search {}", q.trim())),
         (Some(id), _) => crate::access::folder(&state.db, &user.account, id)
             .await

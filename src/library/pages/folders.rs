@@ -144,6 +144,8 @@ struct FolderPage {
     max_upload: u64,
     /// Cards get a selection checkbox (for ZIP downloads and share links).
     selectable: bool,
+    /// An admin's collections, for "Add selected to".
+    collections: Vec<crate::collections::Collection>,
     /// Assets the caller may see in the whole tree (for a folder holding only subfolders).
     tree_assets: i64,
 }
@@ -201,6 +203,11 @@ async fn folder_page(
         max_upload: state.config.max_upload_bytes,
         // A viewer selects to ask for downloads ("Request download of selected").
         selectable: rights.download || rights.view,
+        collections: if is_admin {
+            crate::collections::all(db).await?
+        } else {
+            Vec::new()
+        },
     };
     Ok(render(&page)?.into_response())
 }
