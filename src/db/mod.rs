@@ -190,6 +190,12 @@ pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0026_transparent_versions.sql"),
         include_str!("../../migrations/postgres/0026_transparent_versions.sql"),
     ),
+    (
+        27,
+        "link cover",
+        include_str!("../../migrations/sqlite/0027_link_cover.sql"),
+        include_str!("../../migrations/postgres/0027_link_cover.sql"),
+    ),
 ];
 
 impl Db {

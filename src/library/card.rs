@@ -32,6 +32,7 @@ pub fn extension(filename: &str) -> String {
 }
 
 /// One tile in a grid.
+#[derive(Clone)]
 pub struct AssetCard {
     pub id: String,
     pub label: String,

@@ -114,7 +114,17 @@ pub async fn change_link(
             "this link is revoked; create a new one".into(),
         ));
     }
-    let changes = options.into_changes(state.clock.now_ms(), state.config.max_link_days)?;
+    let now = state.clock.now_ms();
+    let changes = options.into_changes(now, state.config.max_link_days)?;
+    if let Some(Some(cover)) = &changes.cover_asset_id {
+        // Only what the link lists can be its cover (its page would fall back anyway).
+        let listed = crate::access::link_gallery(&state.db, &link, 1000, now).await?;
+        if !listed.iter().any(|a| &a.id == cover) {
+            return Err(AppError::Unprocessable(
+                "cover_asset_id: the cover must be one of the link's assets".into(),
+            ));
+        }
+    }
     super::update(&state.db, &link, changes).await?;
     state
         .events

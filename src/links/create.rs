@@ -91,9 +91,9 @@ pub async fn create(
             "INSERT INTO links (id, share_id, token_hash, target_kind, folder_id, title, message, \
              terms, password_hash, allow_original, max_downloads, require_code, recipient, \
              recipients, created_by, created_at, expires_at, collection_id, ip_allow, bind_recipient, \
-             token_sealed, presets) \
+             token_sealed, presets, cover_asset_id) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-             $18, $19, $20, $21, $22)",
+             $18, $19, $20, $21, $22, $23)",
         )
         .bind(&id)
         .bind(&share_id)
@@ -120,6 +120,7 @@ pub async fn create(
         .bind(i64::from(new.bind_recipient))
         .bind(super::seal_token(state.secret.expose(), &id, &token))
         .bind(new.presets.to_column())
+        .bind(new.cover_asset_id.clone().unwrap_or_default())
         .execute(&mut *tx)
         .await?;
         issued.push(Issued {
@@ -185,10 +186,10 @@ pub async fn add_recipient(
         "INSERT INTO links (id, share_id, token_hash, target_kind, folder_id, title, message, \
          terms, password_hash, allow_original, max_downloads, require_code, recipient, \
          recipients, created_by, created_at, expires_at, collection_id, ip_allow, bind_recipient, \
-         token_sealed, presets) \
+         token_sealed, presets, cover_asset_id) \
          SELECT $1, share_id, $2, target_kind, folder_id, title, message, terms, password_hash, \
          allow_original, max_downloads, require_code, $3, $3, $4, $5, $6, collection_id, \
-         ip_allow, bind_recipient, $8, presets FROM links WHERE id = $7",
+         ip_allow, bind_recipient, $8, presets, cover_asset_id FROM links WHERE id = $7",
     )
     .bind(&id)
     .bind(crate::token::hash_token(&token))

@@ -58,6 +58,8 @@ pub struct Link {
     pub presets: crate::renditions::presets::PresetSet,
     /// The creator's name, read with the link where a page shows it (`by_token`); else `None`.
     pub creator_name: Option<String>,
+    /// The picture its page shows large, when the admin picked one (else the first picture).
+    pub cover_asset_id: Option<String>,
 }
 
 /// A link's state at a moment.
@@ -81,7 +83,8 @@ impl State {
 const COLS: &str =
     "id, share_id, target_kind, folder_id, collection_id, title, message, terms, password_hash, \
     allow_original, max_downloads, downloads, require_code, recipient, recipients, unlock_epoch, \
-    created_by, created_at, expires_at, revoked_at, ip_allow, bind_recipient, presets";
+    created_by, created_at, expires_at, revoked_at, ip_allow, bind_recipient, presets, \
+    cover_asset_id";
 
 fn from_row<R: Columns + ?Sized>(r: &R) -> Result<Link, sqlx::Error> {
     let target = match r.text("target_kind")?.as_str() {
@@ -118,10 +121,16 @@ fn from_row<R: Columns + ?Sized>(r: &R) -> Result<Link, sqlx::Error> {
         ip_allow: IpAllow::from_column(&r.text("ip_allow")?)?,
         presets: crate::renditions::presets::PresetSet::from_column(&r.text("presets")?),
         creator_name: None,
+        cover_asset_id: Some(r.text("cover_asset_id")?).filter(|c| !c.is_empty()),
     })
 }
 
 impl Link {
+    /// Whether the admin picked `asset_id` as the cover (templates).
+    pub fn is_cover(&self, asset_id: &str) -> bool {
+        self.cover_asset_id.as_deref() == Some(asset_id)
+    }
+
     pub fn state(&self, now: i64) -> State {
         if self.revoked_at.is_some() {
             State::Revoked
@@ -156,6 +165,7 @@ impl Link {
             "revoked_at": self.revoked_at.map(clock::rfc3339),
             "ip_allow": self.ip_allow.strings(),
             "presets": self.presets.names(),
+            "cover_asset_id": self.cover_asset_id,
         })
     }
 }
@@ -406,10 +416,15 @@ pub async fn update(db: &Db, link: &Link, ch: Changes) -> Result<(), AppError> {
     };
     let ip_allow = ch.ip_allow.as_ref().unwrap_or(&link.ip_allow).to_column();
     let presets = ch.presets.unwrap_or(link.presets).to_column();
+    let cover = ch
+        .cover_asset_id
+        .unwrap_or_else(|| link.cover_asset_id.clone())
+        .unwrap_or_default();
     sqlx::query(
         "UPDATE links SET expires_at = $1, password_hash = $2, max_downloads = $3, \
          allow_original = $4, title = $5, message = $6, terms = $7, \
-         unlock_epoch = unlock_epoch + $8, ip_allow = $10, presets = $11 WHERE id = $9",
+         unlock_epoch = unlock_epoch + $8, ip_allow = $10, presets = $11, cover_asset_id = $12 \
+         WHERE id = $9",
     )
     .bind(ch.expires_at.unwrap_or(link.expires_at))
     .bind(password_hash)
@@ -422,6 +437,7 @@ pub async fn update(db: &Db, link: &Link, ch: Changes) -> Result<(), AppError> {
     .bind(&link.id)
     .bind(ip_allow)
     .bind(presets)
+    .bind(cover)
     .execute(&db.pool)
     .await?;
     Ok(())

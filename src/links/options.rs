@@ -202,10 +202,13 @@ pub struct LinkOptions {
     pub ip_allow: Option<Vec<String>>,
     /// The download presets offered (`large`, `web`, `small`, `png`, `webp`); absent: all.
     pub presets: Option<Vec<String>>,
+    /// The asset the page shows large; absent or `null`: the first picture.
+    #[serde(default, deserialize_with = "present")]
+    pub cover_asset_id: Option<Option<String>>,
 }
 
 /// The fields a patch may carry.
-pub const CHANGEABLE: [&str; 9] = [
+pub const CHANGEABLE: [&str; 10] = [
     "expires_at",
     "password",
     "max_downloads",
@@ -215,6 +218,7 @@ pub const CHANGEABLE: [&str; 9] = [
     "terms",
     "ip_allow",
     "presets",
+    "cover_asset_id",
 ];
 
 /// A share as `create_link` receives it: every value checked.
@@ -236,6 +240,7 @@ pub struct NewShare {
     pub bind_recipient: bool,
     pub ip_allow: IpAllow,
     pub presets: PresetSet,
+    pub cover_asset_id: Option<String>,
 }
 
 /// Changes to an existing link, every value checked; `None` leaves a field as it is.
@@ -251,6 +256,8 @@ pub struct Changes {
     pub terms: Option<String>,
     pub ip_allow: Option<IpAllow>,
     pub presets: Option<PresetSet>,
+    /// `Some(None)`: back to the first picture.
+    pub cover_asset_id: Option<Option<String>>,
 }
 
 /// An RFC 3339 time from a request.
@@ -368,6 +375,20 @@ impl LinkOptions {
                 asset_ids.push(id);
             }
         }
+        let cover_asset_id = match self.cover_asset_id.flatten() {
+            None => None,
+            Some(id) => {
+                let id = check_cover(&id)?;
+                // Shared assets are named here; a folder's or collection's are checked
+                // where the page is shown (only what the link lists can be its cover).
+                if !asset_ids.is_empty() && !asset_ids.contains(&id) {
+                    return Err(AppError::Unprocessable(
+                        "cover_asset_id: the cover must be one of the shared assets".into(),
+                    ));
+                }
+                Some(id)
+            }
+        };
         Ok(NewShare {
             asset_ids,
             folder_id: self.folder_id,
@@ -388,6 +409,7 @@ impl LinkOptions {
                 Some(names) => PresetSet::parse(names)?,
                 None => PresetSet::ALL,
             },
+            cover_asset_id,
         })
     }
 
@@ -438,8 +460,29 @@ impl LinkOptions {
                 .transpose()?,
             ip_allow: self.ip_allow.as_deref().map(IpAllow::parse).transpose()?,
             presets: self.presets.as_deref().map(PresetSet::parse).transpose()?,
+            cover_asset_id: match self.cover_asset_id {
+                None => None,
+                Some(None) => Some(None),
+                Some(Some(id)) => Some(Some(check_cover(&id)?)),
+            },
         })
     }
+}
+
+/// A cover's asset id: the shape of an id (it is compared, never trusted further).
+fn check_cover(id: &str) -> Result<String, AppError> {
+    let id = id.trim();
+    if id.is_empty()
+        || id.len() > 64
+        || !id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(AppError::BadRequest(
+            "cover_asset_id must be an asset id".into(),
+        ));
+    }
+    Ok(id.to_string())
 }
 
 #[cfg(test)]

@@ -172,6 +172,8 @@ struct NewPage {
     folder: Option<folders::Folder>,
     collection: Option<crate::collections::Collection>,
     assets: Vec<AssetCard>,
+    /// The chosen assets with a preview: the cover's choices.
+    pictures: Vec<AssetCard>,
     default_expiry: String,
     max_days: i64,
     error: Option<String>,
@@ -246,6 +248,7 @@ async fn show_new_form(
         layout: Layout::for_user("New share link", me, "links"),
         folder,
         collection,
+        pictures: cards.iter().filter(|c| c.thumb).cloned().collect(),
         assets: cards,
         default_expiry: default_expiry.to_string(),
         max_days: state.config.max_link_days,
@@ -321,7 +324,14 @@ fn form_options(form: &[(String, String)]) -> Result<LinkOptions, AppError> {
         bind_recipient: f("bind_recipient") == "on",
         ip_allow: Some(ip_allow_field(form)),
         presets: presets_field(form),
+        cover_asset_id: cover_field(form),
     })
+}
+
+/// The forms' "Cover" choice; "" is "the first picture", `None` where a form does not show it.
+fn cover_field(form: &[(String, String)]) -> Option<Option<String>> {
+    (first(form, "cover_shown") == "1")
+        .then(|| Some(first(form, "cover_asset_id")).filter(|c| !c.is_empty()))
 }
 
 /// The forms' "Other sizes offered" boxes; `None` (all) where a form does not show them.
@@ -388,6 +398,10 @@ struct DetailPage {
     back: String,
     /// The link's address, shown again (with Copy) when its token was kept.
     address: Option<String>,
+    /// Some listed asset has a preview: the form offers a cover.
+    has_pictures: bool,
+    /// The listed assets with a preview: the cover's choices.
+    pictures: Vec<AssetCard>,
 }
 
 /// A line of the delivery table, ready to show.
@@ -472,7 +486,7 @@ async fn detail_page(
         });
     }
     let first_opened = views.last().map(|v| v.when.clone()).unwrap_or_default();
-    let assets = if link.target == Target::Assets {
+    let assets: Vec<AssetCard> = if link.target == Target::Assets {
         crate::access::link_assets(&state.db, &link, None, 200, now)
             .await?
             .iter()
@@ -481,9 +495,22 @@ async fn detail_page(
     } else {
         Vec::new()
     };
+    // A folder's or collection's pictures, for the cover (what its page lists).
+    let pictures: Vec<AssetCard> = if link.target == Target::Assets {
+        assets.iter().filter(|a| a.thumb).cloned().collect()
+    } else {
+        crate::access::link_gallery(&state.db, &link, 200, now)
+            .await?
+            .iter()
+            .map(AssetCard::new)
+            .filter(|a| a.thumb)
+            .collect()
+    };
     let address = super::address(&state, &link.id).await?;
     let page = DetailPage {
         address,
+        has_pictures: !pictures.is_empty(),
+        pictures,
         layout: Layout::for_user("Share link", &me, "links"),
         row: row(&state, &link, now).await?,
         active: link.state(now) == LinkState::Active,
@@ -532,7 +559,7 @@ async fn extend(
     Ok(Redirect::to(&format!("/admin/links/{id}")).into_response())
 }
 
-/// The link page's options form (today: the allowed networks).
+/// The link page's options form: the allowed networks, the sizes offered, the cover.
 async fn change(
     State(state): State<AppState>,
     PageAdmin(me): PageAdmin,
@@ -543,6 +570,7 @@ async fn change(
     let options = LinkOptions {
         ip_allow: Some(ip_allow_field(&form)),
         presets: presets_field(&form),
+        cover_asset_id: cover_field(&form),
         ..LinkOptions::default()
     };
     match actions::change_link(&state, &me.account, &id, options, &client).await {

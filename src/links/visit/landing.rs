@@ -218,14 +218,27 @@ pub(super) async fn landing(
         sender: v.link.creator_name.clone().unwrap_or_default(),
         organisation: state.brand.get(&state.db).await.name.clone(),
         // Previews are deliverables: shown once the terms are accepted.
-        cover: listed
-            .iter()
-            .find(|a| a.render_state == "ready" && a.media_type.starts_with("image/"))
+        cover: cover(listed, v.link.cover_asset_id.as_deref())
             .filter(|_| listed.len() > 1 && v.terms_ok())
             .map(|a| a.id.clone()),
         renew: super::renew::RenewForm::read(&state, &v, false).await?,
     };
     Ok(render(&page)?.into_response())
+}
+
+/// The picture shown large: the one the admin picked when the link lists it and it has a
+/// preview, else the first picture. Only listed assets qualify, so a cover never shows
+/// anything the link does not.
+fn cover<'a>(
+    listed: &'a [crate::access::GalleryItem],
+    picked: Option<&str>,
+) -> Option<&'a crate::access::GalleryItem> {
+    let picture = |a: &&crate::access::GalleryItem| {
+        a.render_state == "ready" && a.media_type.starts_with("image/")
+    };
+    picked
+        .and_then(|id| listed.iter().filter(picture).find(|a| a.id == id))
+        .or_else(|| listed.iter().find(picture))
 }
 
 /// The presets offered by at least one listed picture, in menu order.
