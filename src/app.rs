@@ -357,6 +357,8 @@ fn router(state: AppState) -> Router {
             state.clone(),
             crate::accounts::nav::with_nav,
         ))
+        // Inside the sessions layer: it reads the person's time zone from the session.
+        .layer(middleware::from_fn(crate::clock::viewer_zone))
         .layer(sessions)
         .layer(headers::no_store());
 

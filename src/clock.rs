@@ -63,9 +63,27 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
         .map(to_ms)
 }
 
-/// A readable form for pages and mails: `11 Dec 2026, 23:59 UTC` (the API speaks RFC 3339).
-/// Pages show it in the viewer's own time zone: static/app.js rewrites exactly this shape.
+/// A readable form for pages and mails: `11 Dec 2026, 23:59 UTC` (the API speaks RFC 3339), or
+/// in the time zone of whoever reads it: a signed-in person's pages run inside
+/// [`viewer_zone`], and mails to an account use [`human_in`] with theirs
+/// (`12 Dec 2026, 00:59 CET`). static/app.js rewrites the UTC shape into the browser's zone for
+/// those the server knows none for.
 pub fn human(ms: i64) -> String {
+    match ZONE.try_with(Clone::clone).ok().flatten() {
+        Some(tz) => in_zone(ms, &tz),
+        None => utc(ms),
+    }
+}
+
+/// [`human`] in the IANA zone `zone` ("" or an unknown name: UTC).
+pub fn human_in(ms: i64, zone: &str) -> String {
+    match time_zone(zone) {
+        Some(tz) => in_zone(ms, &tz),
+        None => utc(ms),
+    }
+}
+
+fn utc(ms: i64) -> String {
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
@@ -80,12 +98,103 @@ pub fn human(ms: i64) -> String {
     )
 }
 
+fn in_zone(ms: i64, tz: &jiff::tz::TimeZone) -> String {
+    match jiff::Timestamp::from_millisecond(ms) {
+        // %Z: the zone's abbreviation ("CET"), or its offset where it has none ("+03").
+        Ok(t) => t
+            .to_zoned_datetime(tz.clone())
+            .strftime("%-d %b %Y, %H:%M %Z")
+            .to_string(),
+        Err(_) => utc(ms),
+    }
+}
+
+/// The IANA zone named `name` (from the bundled database), if there is one.
+pub fn time_zone(name: &str) -> Option<jiff::tz::TimeZone> {
+    let name = name.trim();
+    if name.is_empty() || name.len() > 64 {
+        return None;
+    }
+    jiff::tz::TimeZone::get(name).ok()
+}
+
+/// `name` as the database spells it ("europe/paris" → "Europe/Paris"), if it is a zone.
+pub fn zone_name(name: &str) -> Option<String> {
+    time_zone(name).and_then(|tz| tz.iana_name().map(str::to_string))
+}
+
+/// Every zone name, sorted (the account page's choice).
+pub fn zone_names() -> Vec<String> {
+    let mut names: Vec<String> = jiff::tz::db()
+        .available()
+        .map(|n| n.as_str().to_string())
+        .filter(|n| n.contains('/') && !n.starts_with("Etc/"))
+        .collect();
+    names.sort();
+    names
+}
+
+tokio::task_local! {
+    static ZONE: Option<jiff::tz::TimeZone>;
+}
+
+/// The zone pages are written in for this request ("" when none).
+pub fn current_zone() -> String {
+    ZONE.try_with(|z| {
+        z.as_ref()
+            .and_then(|tz| tz.iana_name().map(str::to_string))
+            .unwrap_or_default()
+    })
+    .unwrap_or_default()
+}
+
+/// The session key holding a signed-in person's time zone (set at sign-in and when their
+/// browser reports another).
+pub const ZONE_KEY: &str = "time_zone";
+
+/// Pages answer in the signed-in person's time zone: the session carries it, so this costs no
+/// query (the session is loaded for the page anyway).
+pub async fn viewer_zone(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let session = req.extensions().get::<tower_sessions::Session>().cloned();
+    let zone = match session {
+        Some(s) => s
+            .get::<String>(ZONE_KEY)
+            .await
+            .ok()
+            .flatten()
+            .and_then(|z| time_zone(&z)),
+        None => None,
+    };
+    ZONE.scope(zone, next.run(req)).await
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
     fn human_dates_read_like_a_calendar() {
         let ms = super::parse_rfc3339("2026-12-11T23:59:30Z").unwrap();
         assert_eq!(super::human(ms), "11 Dec 2026, 23:59 UTC");
+        assert_eq!(
+            super::human_in(ms, "Europe/Paris"),
+            "12 Dec 2026, 00:59 CET"
+        );
+        assert_eq!(
+            super::human_in(ms, "America/New_York"),
+            "11 Dec 2026, 18:59 EST"
+        );
+        assert_eq!(
+            super::human_in(ms, "Nowhere/Atlantis"),
+            "11 Dec 2026, 23:59 UTC"
+        );
+        assert_eq!(super::human_in(ms, ""), "11 Dec 2026, 23:59 UTC");
+        assert_eq!(
+            super::zone_name("europe/paris").as_deref(),
+            Some("Europe/Paris")
+        );
+        assert!(super::zone_names().iter().any(|z| z == "Asia/Tokyo"));
         let ms = super::parse_rfc3339("2027-01-02T03:04:00Z").unwrap();
         assert_eq!(super::human(ms), "2 Jan 2027, 03:04 UTC");
     }

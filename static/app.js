@@ -439,3 +439,20 @@ Array.prototype.forEach.call(document.querySelectorAll('details.nav-more'), func
 Array.prototype.forEach.call(document.querySelectorAll('.chart-figure'), function (figure) {
   figure.scrollLeft = figure.scrollWidth;
 });
+
+// A signed-in person's time zone: the browser's, kept with the account so pages and the mails
+// it receives show times in it. Reported once when it differs from the one kept (a first
+// sign-in, or travel); the server checks the name.
+(function () {
+  var holder = document.querySelector('[data-tz-csrf]');
+  if (!holder || !window.Intl || !window.fetch) return;
+  var zone;
+  try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { return; }
+  if (!zone || zone === holder.getAttribute('data-tz')) return;
+  fetch('/account/time-zone', {
+    method: 'POST',
+    credentials: 'same-origin',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: 'time_zone=' + encodeURIComponent(zone) + '&csrf_token=' + encodeURIComponent(holder.getAttribute('data-tz-csrf'))
+  }).then(function (r) { if (r.ok) holder.setAttribute('data-tz', zone); }, function () { /* tried again on the next page */ });
+})();

@@ -27,6 +27,7 @@ impl Layout {
             csrf: user.csrf.clone(),
             flash: user.flash.clone(),
             section,
+            zone: crate::clock::current_zone(),
         }
     }
 }

@@ -207,6 +207,14 @@ pub(crate) async fn sign_in(
     session.insert(USER_KEY, user_id).await.map_err(internal)?;
     csrf::rotate(session).await?;
     users::signed_in(db, user_id, method).await?;
+    // Pages show times in the person's zone (`clock::viewer_zone` reads it from here).
+    let zone = users::time_zone(db, user_id).await?;
+    if !zone.is_empty() {
+        session
+            .insert(crate::clock::ZONE_KEY, zone)
+            .await
+            .map_err(internal)?;
+    }
     Ok(())
 }
 

@@ -26,6 +26,7 @@ pub fn routes() -> Router<AppState> {
         .route("/account/password", post(change_password))
         .route("/account/tokens", post(create_token))
         .route("/account/tokens/{id}/revoke", post(revoke_token))
+        .route("/account/time-zone", post(set_time_zone))
         .route("/forgot", get(forgot_page).post(forgot_submit))
         .route("/reset/{token}", get(reset_page).post(reset_submit))
 }
@@ -49,6 +50,9 @@ struct AccountPage {
     /// The digest setting: off, daily or weekly.
     digest: &'static str,
     is_admin: bool,
+    /// The account's time zone ("" for none yet) and the names to choose from.
+    zone: String,
+    zones: Vec<String>,
 }
 
 async fn account_page(State(state): State<AppState>, me: PageUser) -> PageResult<Response> {
@@ -85,8 +89,59 @@ async fn page(
             .await?
             .as_str(),
         is_admin: me.account.is_admin(),
+        zone: super::users::time_zone(&state.db, &me.account.id).await?,
+        zones: clock::zone_names(),
     };
     Ok((status, render(&page)?).into_response())
+}
+
+#[derive(Deserialize)]
+struct ZoneForm {
+    time_zone: String,
+    /// Sent by the account page's form (a redirect back); static/app.js's report has none and
+    /// gets 204.
+    #[serde(default)]
+    from_form: Option<String>,
+}
+
+/// The account's time zone: reported by the browser (static/app.js, when it differs from the
+/// one kept) or chosen on the account page. Pages show times in it from the next one on, and
+/// so do the mails the account receives.
+async fn set_time_zone(
+    State(state): State<AppState>,
+    me: PageUser,
+    Form(f): Form<ZoneForm>,
+) -> PageResult<Response> {
+    let zone = match super::users::set_time_zone(&state.db, &me.account.id, &f.time_zone).await {
+        Ok(zone) => zone,
+        Err(e) if f.from_form.is_some() && e.is_correctable() => {
+            let status = e.status();
+            return page(&state, me, Some(format!("Not changed: {e}.")), status).await;
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let internal = |e: tower_sessions::session::Error| PageError(AppError::Internal(e.into()));
+    if zone.is_empty() {
+        me.session
+            .remove::<String>(clock::ZONE_KEY)
+            .await
+            .map_err(internal)?;
+    } else {
+        me.session
+            .insert(clock::ZONE_KEY, &zone)
+            .await
+            .map_err(internal)?;
+    }
+    if f.from_form.is_none() {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
+    me.flash(if zone.is_empty() {
+        "Times are now shown in UTC.".to_string()
+    } else {
+        format!("Times are now shown in {zone}.")
+    })
+    .await;
+    Ok(Redirect::to("/account").into_response())
 }
 
 #[derive(Deserialize)]

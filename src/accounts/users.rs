@@ -230,6 +230,36 @@ pub async fn signed_in(db: &Db, user_id: &str, method: &str) -> Result<(), sqlx:
     Ok(())
 }
 
+/// The account's time zone ("" when its browser never reported one: UTC).
+pub async fn time_zone(db: &Db, user_id: &str) -> Result<String, sqlx::Error> {
+    Ok(
+        sqlx::query_scalar::<_, String>("SELECT time_zone FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_optional(&db.pool)
+            .await?
+            .unwrap_or_default(),
+    )
+}
+
+/// Keeps the account's time zone: an IANA name the database knows (as it spells it), or ""
+/// for none. Anything else is a 422 naming it, and nothing changes.
+pub async fn set_time_zone(db: &Db, user_id: &str, zone: &str) -> Result<String, AppError> {
+    let zone = if zone.trim().is_empty() {
+        String::new()
+    } else {
+        clock::zone_name(zone).ok_or_else(|| {
+            let shown: String = zone.chars().filter(|c| !c.is_control()).take(64).collect();
+            AppError::Unprocessable(format!("{shown:?} is not a time zone"))
+        })?
+    };
+    sqlx::query("UPDATE users SET time_zone = $1 WHERE id = $2")
+        .bind(&zone)
+        .bind(user_id)
+        .execute(&db.pool)
+        .await?;
+    Ok(zone)
+}
+
 /// When and how each account last signed in (never: absent), by account id.
 pub async fn sign_ins(
     db: &Db,

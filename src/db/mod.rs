@@ -196,6 +196,12 @@ pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0027_link_cover.sql"),
         include_str!("../../migrations/postgres/0027_link_cover.sql"),
     ),
+    (
+        28,
+        "user time zones",
+        include_str!("../../migrations/sqlite/0028_user_time_zones.sql"),
+        include_str!("../../migrations/postgres/0028_user_time_zones.sql"),
+    ),
 ];
 
 impl Db {

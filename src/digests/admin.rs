@@ -160,6 +160,9 @@ pub(super) async fn send_admin(
         return Ok(());
     }
     let base = &state.config.public_url;
+    // Times in the admin's own zone, as their pages show them.
+    let zone = crate::accounts::users::time_zone(&state.db, &who.id).await?;
+    let when = |at: i64| clock::human_in(at, &zone);
     let mut sections = String::new();
     let mut summary = Vec::new();
     let mut section = |count: (&str, &str), heading: &str, lines: Vec<String>| {
@@ -197,7 +200,7 @@ pub(super) async fn send_admin(
             .map(|(id, title, at)| {
                 format!(
                     "- {title}, until {}\n  {base}/admin/links/{id}\n",
-                    clock::human(*at)
+                    when(*at)
                 )
             })
             .collect(),
@@ -207,9 +210,7 @@ pub(super) async fn send_admin(
         "Assets withdrawn within a week (licence or rights window ends):\n",
         news.assets
             .iter()
-            .map(|(id, name, at)| {
-                format!("- {name}, on {}\n  {base}/assets/{id}\n", clock::human(*at))
-            })
+            .map(|(id, name, at)| format!("- {name}, on {}\n  {base}/assets/{id}\n", when(*at)))
             .collect(),
     );
     section(
@@ -223,10 +224,7 @@ pub(super) async fn send_admin(
                 } else {
                     format!("{description} ({url})")
                 };
-                format!(
-                    "- {name}, on {}\n  {base}/admin/webhooks/{id}\n",
-                    clock::human(*at)
-                )
+                format!("- {name}, on {}\n  {base}/admin/webhooks/{id}\n", when(*at))
             })
             .collect(),
     );

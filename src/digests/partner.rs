@@ -101,7 +101,9 @@ pub(super) async fn send_partner(
         .collect();
     let (settings, unsubscribe) = links(state, who);
     let count = plural(entries.len(), "asset", "assets");
-    let since_h = clock::human(since);
+    // In the partner's own zone, as their pages show it.
+    let zone = crate::accounts::users::time_zone(&state.db, &who.id).await?;
+    let since_h = clock::human_in(since, &zone);
     let library = format!("{base}/");
     let vars = [
         ("name", who.name.as_str()),

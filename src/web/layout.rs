@@ -69,6 +69,9 @@ pub struct Layout {
     pub flash: Option<String>,
     /// Which navigation entry is highlighted: "library", "users", "groups", "".
     pub section: &'static str,
+    /// The signed-in person's time zone as kept ("" for none): static/app.js reports the
+    /// browser's when it differs.
+    pub zone: String,
 }
 
 impl Layout {
@@ -80,6 +83,7 @@ impl Layout {
             csrf: String::new(),
             flash: None,
             section: "",
+            zone: String::new(),
         }
     }
 }
