@@ -218,6 +218,25 @@ fn checked(sent: &Sent, old: &Brand) -> Result<Brand, AppError> {
     })
 }
 
+/// The settings as the refused form sent them, for showing it again: what cannot be read
+/// stays as saved.
+fn as_sent(sent: &Sent, old: &Brand) -> Brand {
+    Brand {
+        name: sent.name.clone(),
+        accent: Some(sent.accent.trim().to_lowercase())
+            .filter(|a| rgb(a).is_some())
+            .unwrap_or_else(|| old.accent.clone()),
+        mail_footer: sent.mail_footer.clone(),
+        header: sent
+            .header
+            .as_deref()
+            .and_then(|h| Header::parse(h.trim()))
+            .unwrap_or(old.header),
+        tagline: sent.tagline.clone().unwrap_or_else(|| old.tagline.clone()),
+        ..old.clone()
+    }
+}
+
 /// An SVG document by its start (a BOM, blanks, an XML declaration or comments, then `<svg`
 /// within the first KiB): the renderer's sniffing decides for good.
 fn looks_like_svg(bytes: &[u8]) -> bool {
@@ -296,10 +315,24 @@ async fn save_branding(
     multipart: Multipart,
 ) -> PageResult<Response> {
     let old = super::load(&state.db).await?;
+    let refused = |e: AppError, form: Brand| -> PageResult<Response> {
+        let page = BrandingPage {
+            layout: Layout::for_user("Branding", &me, "branding"),
+            form,
+            headers: Header::ALL,
+            error: Some(format!("Nothing was changed: {e}.")),
+        };
+        Ok((e.status(), render(&page)?).into_response())
+    };
+    let mut sent = match read_form(multipart).await {
+        Ok(sent) => sent,
+        Err(e) if e.is_correctable() => return refused(e, old),
+        Err(e) => return Err(e.into()),
+    };
+    let logo = sent.logo.take();
     let result = async {
-        let mut sent = read_form(multipart).await?;
         let mut brand = checked(&sent, &old)?;
-        let logo = match sent.logo.take() {
+        let logo = match logo {
             Some(bytes) => {
                 let (bytes, ink) = prepare_logo(&state, bytes).await?;
                 // What `visible` judges; the version is set once stored.
@@ -312,20 +345,13 @@ async fn save_branding(
             None => None,
         };
         visible(&brand)?;
-        Ok::<_, AppError>((sent, brand, logo))
+        Ok::<_, AppError>((brand, logo))
     }
     .await;
-    let (sent, mut brand, logo) = match result {
+    let (mut brand, logo) = match result {
         Ok(ok) => ok,
-        Err(e) if e.is_correctable() => {
-            let page = BrandingPage {
-                layout: Layout::for_user("Branding", &me, "branding"),
-                form: old,
-                headers: Header::ALL,
-                error: Some(format!("Nothing was changed: {e}.")),
-            };
-            return Ok((e.status(), render(&page)?).into_response());
-        }
+        // The form comes back as it was sent (files cannot be), so a fix is one change away.
+        Err(e) if e.is_correctable() => return refused(e, as_sent(&sent, &old)),
         Err(e) => return Err(e.into()),
     };
     if let Some((bytes, ink)) = logo {
