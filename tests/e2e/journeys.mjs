@@ -3,22 +3,25 @@
 //
 //   1. admin   — signs in, builds folders, groups, memberships and grants through the pages,
 //                uploads images, titles and publishes them, creates a password link with a
-//                recipient, and finds the recipient's mail in the outbox; checks the menu at
-//                1024, 1280, 1440 and 390 px ("More"), brands the sign-in page with a
-//                background, and makes a link that needs a one-time code through the API.
+//                recipient (its QR code decoded), and finds the recipient's mail in the outbox;
+//                checks the menu at 1024, 1280, 1440 and 390 px ("More"), brands the sign-in
+//                page with a background and the header with a dark SVG logo (refused on the
+//                dark header, shown on the light one: pixels of a screenshot) and a tagline,
+//                and makes a link that needs a one-time code through the API.
 //   2. partner — signs in, searches, opens an asset and its zoomed preview, selects several
 //                assets and downloads them as one ZIP; key pages again on a phone.
 //   3. agency  — signs in, drops a folder tree on the upload zone (and picks another folder),
 //                watches the progress bars, and finds its submissions waiting for review.
 //   4. visitor — opens the link on a phone, is refused a wrong password, unlocks it, looks
 //                through the previews in the lightbox (keyboard, swipe, zoom, #asset-ID
-//                addresses), downloads one file and "Download all"; the gates on the branded
+//                addresses), downloads one file, "Download all" and the Small and Web JPEGs
+//                from a card's "Sizes" menu (pixel size as promised); the gates on the branded
 //                background, a code link's screen naming the masked address; the admin's
 //                reports on a phone.
 //   5. sender  — without an account, fills the delivery slots of an upload link the admin made:
 //                wrong files refused with the reason, right ones sent with a title each (the big
 //                one through tus), what they delivered still listed after a reload; checked
-//                through the admin's API.
+//                through the admin's API. The link's QR code (created page, list) is decoded.
 //   6. sso     — the admin adds an OpenID provider on /admin/sso (a real oidc-provider started by
 //                tests/e2e.rs, OIDC_ISSUER); a partner signs in on a phone with "Sign in with …"
 //                through the provider's login and consent, lands in the library, signs out of
@@ -32,7 +35,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { IN_PAGE, Journey, StepFailed, expect, listEml, makeImages, poll, readEml, readZip, rel, sleep, width } from './lib.mjs';
+import {
+  IN_PAGE, Journey, StepFailed, contrastingPixels, decodeQr, expect, jpegSize, listEml, makeImages, parseCssColour, poll, readEml,
+  readPng, readZip, rel, sleep, width,
+} from './lib.mjs';
 
 const env = (k, d) => (process.env[k] !== undefined && process.env[k] !== '' ? process.env[k] : d);
 const missing = ['BASE_URL', 'ADMIN_EMAIL', 'PARTNER_EMAIL', 'AGENCY_EMAIL', 'PASSWORD', 'OUTBOX_DIR'].filter((k) => !env(k));
@@ -69,12 +75,14 @@ const S = {
   link: null, // { path, password, recipient, title, names }
   codeLink: null, // { path, recipient, asset }: a per-recipient link that needs a one-time code
   signinBackground: '', // the sign-in page's computed background-image once branded
+  portalName: '', // the portal's name (the logo's alt text, the footer's start)
 };
 
 const LINK_PASSWORD = 'visitor pass 2031';
 const RECIPIENT = 'buyer@acme-retail.example';
 const CODE_RECIPIENT = 'ann.lee@northwind.example';
 const KEYWORD = 'lookbook';
+const TAGLINE = 'Visuals for our retail partners';
 // An admin's main menu, in its order: each entry is in the bar or, where the bar has no room
 // for it, under "More".
 const ADMIN_MENU = ['Library', 'Review', 'Users', 'Groups', 'Links', 'Requests', 'Reports', 'Webhooks', 'Collections', 'Search'];
@@ -300,6 +308,120 @@ function checkZip(zip, expected) {
   return entries;
 }
 
+// QR codes: a picture of the code (the page's <img>, or a downloaded SVG file) is drawn 4× as
+// large on a white canvas with a wide quiet zone, as a camera would see a print, and the
+// canvas's pixels are decoded in Node with jsQR. `el` is the <img>, or null with `svg` the file.
+async function drawForQr(el, svg) {
+  let img = el;
+  if (!img) {
+    img = new Image();
+    img.src = URL.createObjectURL(new Blob([svg], { type: 'image/svg+xml' }));
+  }
+  if (!img.complete || !img.naturalWidth) {
+    await new Promise((ok) => { img.addEventListener('load', ok, { once: true }); img.addEventListener('error', ok, { once: true }); setTimeout(ok, 5000); });
+  }
+  if (!img.naturalWidth) return { error: `the QR code's picture did not load (${img.currentSrc || img.src})` };
+  const shown = el ? el.getBoundingClientRect() : { width: img.naturalWidth, height: img.naturalHeight };
+  const w = Math.round((shown.width || img.naturalWidth) * 4);
+  const h = Math.round((shown.height || img.naturalHeight) * 4);
+  const pad = 64;
+  const c = document.createElement('canvas');
+  c.width = w + 2 * pad;
+  c.height = h + 2 * pad;
+  const g = c.getContext('2d');
+  g.fillStyle = '#fff';
+  g.fillRect(0, 0, c.width, c.height);
+  g.drawImage(img, pad, pad, w, h);
+  return { png: c.toDataURL('image/png').split(',')[1], natural: [img.naturalWidth, img.naturalHeight], src: el ? el.getAttribute('src') : 'file' };
+}
+
+function qrText(drawn, what) {
+  expect(!drawn.error, `${what}: ${drawn.error}`);
+  const img = readPng(Buffer.from(drawn.png, 'base64'));
+  const text = decodeQr(img.data, img.width, img.height);
+  expect(text, `${what}: no QR code could be read from the picture (${drawn.natural.join(' × ')} px, drawn at ${img.width} × ${img.height})`);
+  return text;
+}
+
+/** The text of the QR code the page's <img> (a locator) shows. */
+async function qrOfImage(img, what) {
+  return qrText(await img.evaluate(drawForQr), what);
+}
+
+/** The text of the QR code in an SVG file, drawn in a blank page of `context`. */
+async function qrOfSvgFile(context, svg, what) {
+  const p = await context.newPage();
+  try {
+    await p.setContent('<!doctype html><title>qr</title>');
+    return qrText(await p.evaluate(`(${drawForQr.toString()})(null, ${JSON.stringify(svg)})`), what);
+  } finally {
+    await p.close();
+  }
+}
+
+/**
+ * A QR code on an admin's page: the <img> at `qrPath` decodes to `address`, and its "Download
+ * QR code" link saves an SVG file that decodes to it too.
+ */
+async function checkQr(page, qrPath, address, into, what) {
+  const img = page.locator(`figure.qr img[src="${qrPath}"]`);
+  expect(await img.count() === 1, `${what}: no QR code (figure.qr img src="${qrPath}") on ${rel(page.url(), BASE)}; images: ${(await page.locator('main img').evaluateAll((is) => is.map((i) => i.getAttribute('src')))).join(', ')}`);
+  expect(await img.isVisible(), `${what}: the QR code is not visible`);
+  const shown = await qrOfImage(img, `${what} (as shown)`);
+  expect(shown === address, `${what}: the QR code shown reads "${shown}", expected ${address}`);
+  const link = page.locator('figure.qr').getByRole('link', { name: 'Download QR code' });
+  expect(await link.count() === 1 && (await link.getAttribute('href')) === qrPath, `${what}: no "Download QR code" link to ${qrPath}`);
+  const file = await download(page, () => link.click(), into);
+  const svg = file.bytes.toString('utf8');
+  expect(/^\s*(<\?xml[^>]*>\s*)?<svg[\s>]/.test(svg), `${what}: "Download QR code" saved ${file.name}, which is no SVG file ("${svg.slice(0, 40)}")`);
+  const saved = await qrOfSvgFile(page.context(), svg, `${what} (downloaded ${file.name})`);
+  expect(saved === address, `${what}: the downloaded QR code ${file.name} reads "${saved}", expected ${address}`);
+  return file.name;
+}
+
+// A transparent logo: a dark wordmark (a rounded bar) with nothing around it.
+const DARK_LOGO_SVG = '<svg xmlns="http://www.w3.org/2000/svg" width="240" height="60"><rect x="0" y="10" width="240" height="40" rx="8" fill="#161616"/></svg>';
+
+/**
+ * The header at the page's width is the light one, and the logo in it shows: loaded (a PNG, the
+ * portal's name as its alt text), and in a screenshot of the header many of the pixels within
+ * the logo's box contrast at least 3:1 with the header's background. Saves the header's
+ * screenshot as <journey>-<shot>-<width>.png.
+ */
+async function checkLogoOnHeader(J, page, portalName, shot) {
+  const w = width(page);
+  const header = page.locator('header.topbar');
+  await page.waitForFunction(() => { const i = document.querySelector('header.topbar img.brand-logo'); return !i || i.complete; }, null, { timeout: 5000 }).catch(() => {});
+  const info = await header.evaluate((h) => {
+    const img = h.querySelector('img.brand-logo');
+    const r = h.getBoundingClientRect();
+    const b = img && img.getBoundingClientRect();
+    return {
+      cls: h.className, bg: getComputedStyle(h).backgroundColor, width: r.width, name: !!h.querySelector('.brand-name'),
+      img: img && { src: img.currentSrc, alt: img.getAttribute('alt'), natural: [img.naturalWidth, img.naturalHeight], box: { x: b.left - r.left, y: b.top - r.top, width: b.width, height: b.height } },
+    };
+  });
+  expect(/\bheader-light\b/.test(info.cls), `at ${w} px the header is "${info.cls}", expected the light one (header-light)`);
+  expect(info.img, `at ${w} px the header shows no logo (img.brand-logo)${info.name ? ' but the portal\'s name' : ''}`);
+  expect(info.img.natural[0] > 0, `at ${w} px the header's logo ${info.img.src} did not load`);
+  expect(info.img.alt === portalName, `the logo's alt text is "${info.img.alt}", expected the portal's name "${portalName}"`);
+  expect(info.img.box.width >= 8 && info.img.box.height >= 8, `at ${w} px the logo is ${Math.round(info.img.box.width)} × ${Math.round(info.img.box.height)} px`);
+  const res = await page.request.get(info.img.src);
+  const body = await res.body();
+  expect(res.status() === 200 && /^image\/png\b/.test(res.headers()['content-type'] || '') && body.subarray(1, 4).toString() === 'PNG',
+    `the SVG logo is not served as a PNG (${res.status()}, ${res.headers()['content-type']}, starts ${body.subarray(0, 4).toString('hex')})`);
+  const bg = parseCssColour(info.bg);
+  expect(bg.a === 1, `the header's background colour is ${info.bg}, not an opaque colour to judge the logo against`);
+  const png = await header.screenshot({ animations: 'disabled' });
+  fs.writeFileSync(path.join(SHOTS, `${J.name}-${shot}-${w}.png`), png);
+  const shotImg = readPng(png);
+  const k = shotImg.width / info.width; // device pixels per CSS pixel
+  const box = { x: info.img.box.x * k, y: info.img.box.y * k, width: info.img.box.width * k, height: info.img.box.height * k };
+  const px = contrastingPixels(shotImg, box, bg, 3);
+  J.log(`     ${w} px: logo ${Math.round(info.img.box.width)} × ${Math.round(info.img.box.height)} px on ${info.bg}; ${px.strong} of ${px.total} pixels contrast ≥ 3:1 (best ${px.best.toFixed(1)}:1)`);
+  expect(px.total > 0 && px.strong >= 0.25 * px.total, `at ${w} px the logo hardly shows on the header (${info.bg}): ${px.strong} of ${px.total} pixels in its box contrast 3:1 or more (best ${px.best.toFixed(1)}:1)`);
+}
+
 // =============================================================================================
 async function adminJourney() {
   const J = new Journey('admin', { shotsDir: SHOTS, base: BASE });
@@ -313,7 +435,8 @@ async function adminJourney() {
   const images = await J.step('make images to upload (canvas JPEG and PNG)', async () => {
     await page.setContent('<!doctype html><title>canvas</title>');
     return makeImages(page, [
-      { name: 'summer-lookbook.jpg', type: 'image/jpeg', w: 1600, h: 1000, hue: 20, label: 'Summer lookbook', noise: true },
+      // Over 1600 px wide, so its Large, Web and Small presets are three sizes (visitor journey).
+      { name: 'summer-lookbook.jpg', type: 'image/jpeg', w: 2000, h: 1250, hue: 20, label: 'Summer lookbook', noise: true },
       { name: 'storefront-banner.png', type: 'image/png', w: 1200, h: 400, hue: 200, label: 'Storefront banner' },
       { name: 'shelf-talker.jpg', type: 'image/jpeg', w: 600, h: 800, hue: 120, label: 'Shelf talker' },
       { name: 'logo-lockup.png', type: 'image/png', w: 512, h: 512, hue: 280, label: 'Logo' },
@@ -459,8 +582,10 @@ async function adminJourney() {
   await J.step('wait for the previews, then look at the published folder', async () => {
     for (const a of S.assets) {
       const ok = await poll(async () => {
+        // While the renderer works the address answers a placeholder tile (x-rendition:
+        // placeholder, image/svg+xml): only the real thumbnail counts.
         const r = await page.request.get(`${BASE}/assets/${a.id}/renditions/thumb`);
-        return r.status() === 200 && /^image\//.test(r.headers()['content-type'] || '');
+        return r.status() === 200 && /^image\//.test(r.headers()['content-type'] || '') && r.headers()['x-rendition'] !== 'placeholder';
       }, { ms: 30000, every: 300 });
       expect(ok, `no thumbnail for ${a.name} 30 s after upload`);
     }
@@ -521,6 +646,15 @@ async function adminJourney() {
     expect(again === S.link.url, `the link's page shows "${again}", expected ${S.link.url}`);
     expect(await page.getByRole('button', { name: 'Copy' }).count() === 1, 'no Copy button on the link\'s page');
     await J.checkPage(page, '15b-link-detail');
+  }, page);
+
+  await J.step('the link\'s page shows a QR code that reads its address (and so does the downloaded one)', async () => {
+    const id = /^\/admin\/links\/([^/?#]+)$/.exec(new URL(page.url()).pathname);
+    expect(id, `the link's page is at ${rel(page.url(), BASE)}, not /admin/links/{id}`);
+    const address = S.link.url;
+    expect(/^https?:\/\/[^/]+\/s\/[A-Za-z0-9_-]+$/.test(address) && address.endsWith(S.link.path), `the link's address "${address}" is not an absolute /s/ address`);
+    const file = await checkQr(page, `/admin/links/${id[1]}/qr.svg`, address, fs.mkdtempSync(path.join(WORK, 'admin-qr-')), 'the share link\'s QR code');
+    J.log(`     QR code (shown and ${file}) reads ${address}`);
   }, page);
 
   await J.step('the recipient\'s mail is in the outbox with the link', async () => {
@@ -601,6 +735,62 @@ async function adminJourney() {
     expect(/\/brand\/background\?v=/.test(S.signinBackground), `the sign-in page's background is "${S.signinBackground}", not the uploaded image`);
     await J.checkPage(visitor, '16f-login-branded');
     await anon.close();
+  }, page);
+
+  // Theming (issue 21): a dark transparent logo is refused on the dark header (it would vanish)
+  // and taken with the light one; in the browser it shows on that header, at 1280 and 390 px.
+  await J.step('a dark SVG logo is refused with the dark header and saved with the light one and a tagline', async () => {
+    const logo = { name: 'acme-wordmark.svg', mimeType: 'image/svg+xml', buffer: Buffer.from(DARK_LOGO_SVG) };
+    await open(page, '/admin/branding');
+    const form = page.locator('form[action^="/admin/branding"]');
+    const portalName = (await form.getByLabel('Portal name', { exact: true }).inputValue()).trim();
+    expect(portalName, 'the Branding page shows no portal name');
+    const radio = (name) => form.getByRole('radio', { name, exact: true });
+    for (const name of ['Dark', 'Light', 'Accent colour']) expect(await radio(name).count() === 1, `the header style "${name}" is not offered`);
+    const logoInput = form.getByLabel(/^New logo \(PNG, JPEG, WebP or SVG/);
+    const save = form.getByRole('button', { name: 'Save branding' });
+    const posted = () => page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/admin/branding');
+
+    // On the dark header the dark logo would hardly show: refused, nothing changed.
+    await logoInput.setInputFiles(logo);
+    await radio('Dark').check();
+    let answer = posted();
+    await clickAndLoad(page, save);
+    expect((await answer).status() === 422, `saving a dark logo on the dark header answered ${(await answer).status()}, expected 422`);
+    const refusal = page.locator('main .error[role=alert]');
+    expect(await refusal.count() === 1, 'saving a dark logo on the dark header shows no error');
+    const why = (await refusal.innerText()).replace(/\s+/g, ' ').trim();
+    expect(why.includes('would hardly show on the dark header') && why.includes('Nothing was changed'), `the refusal says "${why}"`);
+    expect(await page.locator('header.topbar img.brand-logo').count() === 0, 'after the refusal the header shows a logo anyway');
+    expect(!(await page.locator('header.topbar').evaluate((h) => h.classList.contains('header-light'))), 'after the refusal the header is light anyway');
+    await J.checkPage(page, '16g-branding-logo-refused');
+
+    // The light header takes it.
+    await logoInput.setInputFiles(logo);
+    await radio('Light').check();
+    await form.getByLabel('Tagline', { exact: true }).fill(TAGLINE);
+    answer = posted();
+    await clickAndLoad(page, save);
+    expect((await answer).status() < 400, `saving the logo with the light header answered ${(await answer).status()}`);
+    await noErrorBox(page);
+    const flash = await textOf(page, '.flash');
+    expect(/Branding saved/.test(flash), `after saving the logo the page says "${flash}"`);
+    expect(await radio('Light').isChecked(), 'after saving, the Branding page does not have "Light" chosen');
+    expect((await form.getByLabel('Tagline', { exact: true }).inputValue()) === TAGLINE, 'after saving, the Branding page does not show the tagline');
+    await J.checkPage(page, '16h-branding-logo-saved');
+    S.portalName = portalName;
+  }, page);
+
+  await J.step('the logo shows on the light header at 1280 and 390 px; the footer reads "<name> · <tagline>"', async () => {
+    for (const viewport of [DESKTOP, PHONE]) {
+      await page.setViewportSize(viewport);
+      await open(page, '/');
+      await checkLogoOnHeader(J, page, S.portalName, '16i-header-logo');
+      const footer = await textOf(page, 'footer.footer');
+      expect(footer === `${S.portalName} · ${TAGLINE}`, `the footer reads "${footer}", expected "${S.portalName} · ${TAGLINE}"`);
+      await J.checkPage(page, '16j-home-logo');
+    }
+    await page.setViewportSize(DESKTOP);
   }, page);
 
   await J.step('the admin\'s pages on a phone (390 px)', async () => {
@@ -1242,6 +1432,64 @@ async function visitorJourney() {
     await J.checkPage(page, '05-after-downloads');
   }, page);
 
+  // Download presets (issue 21): a card's "Sizes" menu names each size in pixels; the JPEG it
+  // downloads has those pixels and fits the preset's longest side. The link has no download
+  // limit, so these come after "Download all" without taking anything from it.
+  for (const [viewport, preset, max] of [[PHONE, 'small', 800], [DESKTOP, 'web', 1600]]) {
+    const label = { small: 'Small JPEG', web: 'Web JPEG' }[preset];
+    await J.step(`at ${viewport.width} px the card's "Sizes" menu downloads the ${label} at the size it names (longest side ≤ ${max})`, async () => {
+      await page.setViewportSize(viewport);
+      await open(page, link.path);
+      const a = link.assets.find((x) => x.name.endsWith('.jpg'));
+      const original = jpegSize(a.buffer);
+      const title = a.title || a.name;
+      const labels = (await page.locator('.asset-card .asset-label').allTextContents()).map((t) => t.trim());
+      expect(labels.filter((t) => t === title).length === 1, `the gallery shows [${labels.join(', ')}], expected one card of "${title}"`);
+      const card = page.locator('.asset-card').nth(labels.indexOf(title));
+      const sizes = card.locator('details.sizes');
+      expect(await sizes.count() === 1, `the card of "${title}" offers no "Sizes" menu`);
+      await sizes.locator('summary').click();
+      const item = sizes.locator('.sizes-menu a', { hasText: label });
+      expect(await item.count() === 1 && await item.isVisible(), `the opened "Sizes" menu of "${title}" shows no "${label}" (it offers: ${(await sizes.locator('.sizes-menu a').allInnerTexts()).map((t) => t.replace(/\s+/g, ' ')).join('; ')})`);
+      const box = await item.boundingBox();
+      expect(box && box.x >= 0 && box.x + box.width <= viewport.width + 1, `"${label}" in the menu is off-screen (${box && Math.round(box.x)} to ${box && Math.round(box.x + box.width)} px)`);
+      // The JPEG sizes the menu lists: each preset's fit, one left out when it is the same size
+      // as the larger one before it (a 1200 px picture offers no Web JPEG of 1200 px).
+      const fit = (m) => {
+        if (original.width <= m && original.height <= m) return [original.width, original.height];
+        const s = m / Math.max(original.width, original.height);
+        return [Math.min(m, Math.round(original.width * s)), Math.min(m, Math.round(original.height * s))];
+      };
+      const want = [];
+      for (const [name, m] of [['Large JPEG', 3000], ['Web JPEG', 1600], ['Small JPEG', 800]]) {
+        const [fw, fh] = fit(m);
+        const dims = `${fw} × ${fh} px`;
+        if (!want.length || want[want.length - 1].dims !== dims) want.push({ name, dims });
+      }
+      const menu = (await sizes.locator('.sizes-menu a').allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim());
+      const wantText = want.map((x) => `${x.name} ${x.dims}`);
+      expect(JSON.stringify(menu) === JSON.stringify(wantText), `for a ${original.width} × ${original.height} JPEG the "Sizes" menu offers [${menu.join('; ')}], expected [${wantText.join('; ')}]`);
+      const href = await item.getAttribute('href');
+      expect(href === `${link.path}/assets/${a.id}/${preset}`, `"${label}" leads to ${href}, expected ${link.path}/assets/${a.id}/${preset}`);
+      const named = ((await item.locator('.muted').innerText()) || '').trim();
+      const m = /^(\d+) × (\d+) px$/.exec(named);
+      expect(m, `the menu names the ${label}'s size as "${named}", expected "W × H px"`);
+      const promised = { width: Number(m[1]), height: Number(m[2]) };
+      // What the preset should be: the original fitted into max × max, never enlarged.
+      const k = Math.min(1, max / Math.max(original.width, original.height));
+      const fits = Math.abs(promised.width - original.width * k) <= 1 && Math.abs(promised.height - original.height * k) <= 1;
+      expect(fits, `the menu promises ${named} for a ${original.width} × ${original.height} original, not its fit into ${max} px`);
+      await J.checkPage(page, `05b-sizes-${preset}`);
+      const file = await download(page, () => item.click(), dir);
+      const got = jpegSize(file.bytes);
+      J.log(`     ${label} of ${a.name} (${original.width} × ${original.height}): ${file.name}, ${file.bytes.length} bytes, ${got.width} × ${got.height} px (${got.marker}); the menu said ${named}`);
+      expect(/\.jpe?g$/i.test(file.name), `the ${label} downloads as "${file.name}", not a .jpg`);
+      expect(got.width === promised.width && got.height === promised.height, `the ${label} is ${got.width} × ${got.height} px, the menu promised ${named}`);
+      expect(Math.max(got.width, got.height) <= max, `the ${label} is ${got.width} × ${got.height} px, over ${max} px`);
+      if (k < 1) expect(!file.bytes.equals(a.buffer), `the ${label} is the original file`);
+    }, page);
+  }
+
   // A per-recipient link that needs a one-time code (made by the admin through the API): the
   // code screen, on the branded background, says where the code goes, masked; the code from
   // the mail opens the link.
@@ -1346,6 +1594,7 @@ async function senderJourney() {
   await signIn(J, apage, ADMIN, '01-login');
 
   let linkPath = '';
+  let linkUrl = '';
   await J.step('create a folder and an upload link with two slots on the "Request files" form', async () => {
     const folderForm = apage.locator('form[action="/folders"]');
     await folderForm.getByLabel('Name').fill('Supplier deliveries');
@@ -1383,7 +1632,28 @@ async function senderJourney() {
     const m = /\/u\/[A-Za-z0-9_-]+$/.exec(url);
     expect(m, `the created page shows no upload link address (got "${url}")`);
     linkPath = m[0];
+    linkUrl = url;
     await J.checkPage(apage, '03-link-created');
+  }, apage);
+
+  await J.step('the upload link\'s QR code reads its /u/ address, on the created page and from the list\'s "QR code"', async () => {
+    expect(/^https?:\/\/[^/]+\/u\/[A-Za-z0-9_-]+$/.test(linkUrl), `the upload link's address "${linkUrl}" is not an absolute /u/ address`);
+    const qr = await apage.locator('figure.qr img').getAttribute('src');
+    const id = /^\/admin\/upload-links\/([^/?#]+)\/qr\.svg$/.exec(qr || '');
+    expect(id, `the created page's QR code comes from "${qr}", not /admin/upload-links/{id}/qr.svg`);
+    const into = fs.mkdtempSync(path.join(WORK, 'sender-qr-'));
+    await checkQr(apage, qr, linkUrl, into, 'the upload link\'s QR code');
+    // The list of upload links offers the same code for each active link.
+    await open(apage, '/admin/upload-links');
+    const row = apage.locator('main table tr', { hasText: LINK_TITLE });
+    expect(await row.count() === 1, `the upload links' list shows ${await row.count()} rows titled "${LINK_TITLE}"`);
+    const button = row.getByRole('link', { name: `QR code of ${LINK_TITLE}` });
+    expect(await button.count() === 1 && (await button.getAttribute('href')) === qr, `the list's row has no "QR code" link to ${qr}`);
+    const file = await download(apage, () => button.click(), into);
+    const text = await qrOfSvgFile(admin, file.bytes.toString('utf8'), `the list's QR code ${file.name}`);
+    expect(text === linkUrl, `the list's QR code ${file.name} reads "${text}", expected ${linkUrl}`);
+    await J.checkPage(apage, '03b-upload-links');
+    J.log(`     QR code (created page, its download and the list's ${file.name}) reads ${linkUrl}`);
   }, apage);
 
   // The sender: another browser, no account.

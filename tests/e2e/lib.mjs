@@ -1,9 +1,13 @@
 // Helpers for the browser journeys: step logging, the checks run on every page (overflow,
 // accessible names, keyboard focus, broken images, script errors), screenshots, and the file
-// formats the journeys verify (ZIP archives, .eml mails). No dependencies besides Node.
+// formats the journeys verify (ZIP archives, .eml mails, a JPEG's pixel size, PNG screenshots'
+// pixels, QR codes). Besides Node: pngjs (PNG decoding) and jsqr (QR decoding), pinned in
+// package.json.
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import jsQR from 'jsqr';
+import { PNG } from 'pngjs';
 
 export class StepFailed extends Error {}
 
@@ -452,4 +456,83 @@ export async function makeImages(page, specs) {
     expect(s.type === 'image/png' ? png : jpeg, `the canvas did not make a ${s.type} for ${s.name}`);
     return { name: s.name, mimeType: s.type, buffer };
   });
+}
+
+// ---------------------------------------------------------------------------------------------
+// JPEG: the pixel size from the first start-of-frame marker (baseline SOF0, progressive SOF2 and
+// the other SOFn), walking the marker segments from the start of the file.
+export function jpegSize(buf) {
+  expect(buf.length > 4 && buf[0] === 0xff && buf[1] === 0xd8, `not a JPEG: starts with ${buf.subarray(0, 4).toString('hex')}`);
+  let p = 2;
+  while (p + 4 <= buf.length) {
+    expect(buf[p] === 0xff, `JPEG: no marker at byte ${p}`);
+    while (buf[p] === 0xff && p < buf.length) p += 1; // fill bytes
+    const marker = buf[p];
+    p += 1;
+    if (marker === 0xd8 || marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) continue; // no length
+    expect(marker !== 0xd9 && marker !== 0xda, `JPEG: no start-of-frame before ${marker === 0xda ? 'the scan' : 'the end'}`);
+    const len = buf.readUInt16BE(p);
+    const sof = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
+    if (sof) {
+      return { height: buf.readUInt16BE(p + 3), width: buf.readUInt16BE(p + 5), progressive: marker === 0xc2, marker: `SOF${marker - 0xc0}` };
+    }
+    p += len;
+  }
+  throw new Error('JPEG: no start-of-frame marker');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Colours: WCAG relative luminance and contrast ratio, for pixels and CSS rgb()/rgba() values.
+export function parseCssColour(s) {
+  const m = /rgba?\(\s*([\d.]+)[,\s]+([\d.]+)[,\s]+([\d.]+)(?:[,\s/]+([\d.]+))?\s*\)/.exec(s || '');
+  expect(m, `not an rgb() colour: "${s}"`);
+  return { r: Number(m[1]), g: Number(m[2]), b: Number(m[3]), a: m[4] === undefined ? 1 : Number(m[4]) };
+}
+
+export function luminance(r, g, b) {
+  const lin = (c) => { const v = c / 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+  return 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
+}
+
+export function contrast(l1, l2) {
+  const [hi, lo] = l1 > l2 ? [l1, l2] : [l2, l1];
+  return (hi + 0.05) / (lo + 0.05);
+}
+
+/** A PNG (a screenshot) as { width, height, data: RGBA bytes }. */
+export function readPng(buf) {
+  const png = PNG.sync.read(buf);
+  return { width: png.width, height: png.height, data: png.data };
+}
+
+/**
+ * How many pixels of the RGBA image `img` inside `box` ({ x, y, width, height }, in its pixels)
+ * contrast with `bg` ({ r, g, b }) at least `ratio`: { strong, total, best }.
+ */
+export function contrastingPixels(img, box, bg, ratio) {
+  const lbg = luminance(bg.r, bg.g, bg.b);
+  const x0 = Math.max(0, Math.floor(box.x));
+  const y0 = Math.max(0, Math.floor(box.y));
+  const x1 = Math.min(img.width, Math.ceil(box.x + box.width));
+  const y1 = Math.min(img.height, Math.ceil(box.y + box.height));
+  let strong = 0;
+  let total = 0;
+  let best = 1;
+  for (let y = y0; y < y1; y++) {
+    for (let x = x0; x < x1; x++) {
+      const i = (y * img.width + x) * 4;
+      const c = contrast(luminance(img.data[i], img.data[i + 1], img.data[i + 2]), lbg);
+      total += 1;
+      if (c >= ratio) strong += 1;
+      if (c > best) best = c;
+    }
+  }
+  return { strong, total, best };
+}
+
+/** The text of the QR code in an RGBA image (width × height), or null when none is found. */
+export function decodeQr(rgba, width, height) {
+  const data = rgba instanceof Uint8ClampedArray ? rgba : new Uint8ClampedArray(rgba.buffer, rgba.byteOffset, rgba.length);
+  const code = jsQR(data, width, height, { inversionAttempts: 'dontInvert' });
+  return code ? code.data : null;
 }
