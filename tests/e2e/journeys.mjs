@@ -7,9 +7,16 @@
 //                checks the menu at 1024, 1280, 1440 and 390 px ("More"), brands the sign-in
 //                page with a background and the header with a dark SVG logo (refused on the
 //                dark header, shown on the light one: pixels of a screenshot) and a tagline,
-//                and makes a link that needs a one-time code through the API.
-//   2. partner — signs in, searches, opens an asset and its zoomed preview, selects several
-//                assets and downloads them as one ZIP; key pages again on a phone.
+//                and makes a link that needs a one-time code through the API; approves two
+//                throwaway drafts with the review queue's "Select all" and "Approve selected";
+//                makes a collection on /collections, fills it with "Add selected to" from two
+//                folders and features it; its search results' bar offers the admin's actions.
+//   2. partner — signs in; the home page's strips (the area with its count, the featured
+//                collection counting what the partner may see, "New this week"), each item a
+//                link to its page; searches, selects all the results and downloads them as one
+//                ZIP of Small JPEGs named after the search; opens an asset and its zoomed
+//                preview, selects several assets and downloads them as one ZIP; key pages
+//                again on a phone.
 //   3. agency  — signs in, drops a folder tree on the upload zone (and picks another folder),
 //                watches the progress bars, and finds its submissions waiting for review.
 //   4. visitor — opens the link on a phone, is refused a wrong password, unlocks it, looks
@@ -72,6 +79,8 @@ const S = {
   inboxId: '',
   assets: [], // { id, name, title, buffer }
   searchAsset: null,
+  keywordAssets: [], // the assets the keyword finds
+  collection: null, // { id, name, description, visible: assets a partner may see, hidden: assets only admins see }
   link: null, // { path, password, recipient, title, names }
   codeLink: null, // { path, recipient, asset }: a per-recipient link that needs a one-time code
   signinBackground: '', // the sign-in page's computed background-image once branded
@@ -556,11 +565,19 @@ async function adminJourney() {
     await page.setViewportSize(DESKTOP);
   }, page);
 
-  await J.step('give one asset a title, description and keywords, and approve all four on their pages', async () => {
+  await J.step('give one asset a title, description and keywords, another the keyword, and approve all four on their pages', async () => {
     S.searchAsset = S.assets[0];
     S.searchAsset.title = 'Summer lookbook hero';
+    // The keyword finds two assets: search results to select and download together.
+    S.keywordAssets = [S.assets[0], S.assets[1]];
     for (const a of S.assets) {
       await open(page, `/assets/${a.id}`);
+      if (a === S.assets[1]) {
+        const form = page.locator(`form[action="/assets/${a.id}/edit"]`);
+        await form.getByLabel(/^Keywords/).fill(`${KEYWORD}, storefront`);
+        await clickAndLoad(page, form.getByRole('button', { name: 'Save' }));
+        await noErrorBox(page);
+      }
       if (a === S.searchAsset) {
         const form = page.locator(`form[action="/assets/${a.id}/edit"]`);
         await form.getByLabel('Title').fill(a.title);
@@ -676,6 +693,89 @@ async function adminJourney() {
     expect(await page.locator('main table', { hasText: RECIPIENT }).count() > 0 || (await textOf(page, 'main')).includes(S.link.title),
       'the Links page does not show the new link');
     await J.checkPage(page, '16-links');
+  }, page);
+
+  // The review queue's bulk approval (issue 21): two throwaway drafts in a folder only admins
+  // see (the agency's submissions must stay in review for its journey), "Select all" ticks
+  // every row, "Approve selected" publishes them. Before the webhook exists, so no
+  // asset.approved delivery is attempted.
+  await J.step('the review queue: "Select all" ticks every draft and "Approve selected" publishes them', async () => {
+    const drafts = await makeImages(page, [
+      { name: 'internal-mockup-a.jpg', type: 'image/jpeg', w: 640, h: 480, hue: 60, label: 'Mockup A' },
+      { name: 'internal-mockup-b.png', type: 'image/png', w: 480, h: 640, hue: 310, label: 'Mockup B' },
+    ]);
+    await open(page, '/');
+    const folderForm = page.locator('form[action="/folders"]');
+    await folderForm.getByLabel('Name').fill('Internal');
+    await clickAndLoad(page, folderForm.getByRole('button', { name: 'Create folder' }));
+    await noErrorBox(page);
+    const fm = /\/folders\/([^/?#]+)/.exec(page.url());
+    expect(fm && (await textOf(page, 'h1')) === 'Internal', `creating "Internal" opened ${rel(page.url(), BASE)}`);
+    S.internalId = fm[1];
+    await page.locator('#file-input').setInputFiles(drafts.map((i) => ({ name: i.name, mimeType: i.mimeType, buffer: i.buffer })));
+    await page.waitForFunction((n) => document.querySelectorAll('.upload-list .state.ok, .upload-list .state.failed').length >= n, drafts.length, { timeout: 30000 });
+    const states = await page.locator('.upload-list .state').allTextContents();
+    expect(states.length === drafts.length && states.every((t) => t.trim() === 'done'), `the drafts' uploads ended: ${states.join(', ')}`);
+    await clickAndLoad(page, page.getByRole('link', { name: 'Show the uploaded files' }));
+    const cards = await page.locator('.asset-card a[href^="/assets/"]').evaluateAll((as) => as.map((a) => ({
+      id: a.getAttribute('href').split('/')[2], label: a.querySelector('.asset-label').textContent.trim(),
+    })));
+    S.internal = drafts.map((d) => {
+      const c = cards.find((x) => x.label === d.name);
+      expect(c, `the Internal folder does not show the uploaded ${d.name}`);
+      return { id: c.id, name: d.name, title: '', buffer: d.buffer };
+    });
+    const mine = new Set(S.internal.map((a) => a.id));
+
+    await navTo(page, 'Review');
+    await page.waitForURL(`${BASE}/admin/review`);
+    const boxes = page.locator('main table input[type=checkbox][name="asset_ids"]');
+    const approve = page.getByRole('button', { name: 'Approve selected' });
+    const toggle = page.locator('.bulk-actions button[data-select-all]');
+    const rows = await page.locator('main table tbody tr').count();
+    expect(rows >= S.internal.length && (await boxes.count()) === rows, `the review queue shows ${rows} rows and ${await boxes.count()} selection boxes`);
+    for (const a of S.internal) {
+      const row = page.locator('main table tbody tr', { has: page.locator(`input[name="asset_ids"][value="${a.id}"]`) });
+      expect(await row.count() === 1, `the review queue does not list the draft ${a.name}`);
+      const text = (await row.innerText()).replace(/\s+/g, ' ');
+      expect(text.includes(a.name) && text.includes('Internal'), `the review queue's row of ${a.name} reads "${text}"`);
+    }
+    expect(await approve.isDisabled(), '"Approve selected" is enabled before anything is ticked');
+    expect(await page.getByRole('button', { name: 'Request changes' }).isDisabled(), '"Request changes" is enabled before anything is ticked');
+    expect(await toggle.count() === 1, 'the review queue has no "Select all" button (data-select-all) with its actions');
+    const label = (await toggle.innerText()).trim();
+    expect(label === `Select all (${rows})`, `the toggle reads "${label}", expected "Select all (${rows})"`);
+    await J.checkPage(page, '16a1-review-queue', { keyboard: { target: '.bulk-actions button[data-select-all]', what: 'the "Select all" button' } });
+    await toggle.click();
+    const ticked = await boxes.evaluateAll((bs) => bs.map((b) => b.checked));
+    expect(ticked.every(Boolean), `after "Select all" ${ticked.filter(Boolean).length} of ${ticked.length} rows are ticked`);
+    expect(await approve.isEnabled(), '"Approve selected" stays disabled with every row ticked');
+    expect((await toggle.innerText()).trim() === 'Select none', `with every row ticked the toggle reads "${(await toggle.innerText()).trim()}", expected "Select none"`);
+    await J.checkPage(page, '16a2-review-all-selected');
+    await page.setViewportSize(PHONE);
+    await checkCards(J, page, 'the review queue', { rows });
+    await J.checkPage(page, '16a3-review-all-selected');
+    await page.setViewportSize(DESKTOP);
+    // Only the throwaway drafts are approved: anything else waiting is unticked again.
+    const others = await boxes.evaluateAll((bs, ids) => bs.filter((b) => !ids.includes(b.value)).map((b) => b.value), [...mine]);
+    for (const id of others) await page.locator(`main table input[name="asset_ids"][value="${id}"]`).uncheck();
+    if (others.length) J.log(`     unticked ${others.length} other row(s) waiting for review`);
+    await clickAndLoad(page, approve);
+    await noErrorBox(page);
+    expect(new URL(page.url()).pathname === '/admin/review', `"Approve selected" led to ${rel(page.url(), BASE)}, not back to the review queue`);
+    const flash = await textOf(page, '.flash');
+    expect(flash === `Approved: ${mine.size} of ${mine.size}.`, `after "Approve selected" the page says "${flash}", expected "Approved: ${mine.size} of ${mine.size}."`);
+    const left = await page.locator('main table input[name="asset_ids"]').evaluateAll((bs) => bs.map((b) => b.value));
+    const still = S.internal.filter((a) => left.includes(a.id)).map((a) => a.name);
+    expect(still.length === 0, `after approving, the review queue still lists ${still.join(', ')}`);
+    expect(left.length === others.length, `after approving, the review queue lists ${left.length} rows, expected the ${others.length} left unticked`);
+    if (!left.length) expect((await textOf(page, 'main .empty')) === 'Nothing waits for review.', 'the emptied review queue does not say "Nothing waits for review."');
+    await J.checkPage(page, '16a4-review-approved');
+    for (const a of S.internal) {
+      await open(page, `/assets/${a.id}`);
+      const status = await textOf(page, '.asset-info .status');
+      expect(status.toLowerCase() === 'approved', `${a.name} shows the status "${status}" after "Approve selected"`);
+    }
   }, page);
 
   await J.step('register a webhook endpoint on the Webhooks page; its secret is shown once', async () => {
@@ -859,8 +959,130 @@ async function adminJourney() {
     S.codeLink = { path: m[0], recipient: CODE_RECIPIENT, asset };
   }, page);
 
+  // Featured collections (issue 21): made on /collections, filled from the folders' selection
+  // bars ("Add selected to", new in this build), featured on its page. Three of its assets are
+  // in Retail, one in Internal (admins only): a partner's home counts the three they may see.
+  await J.step('create a collection on /collections, fill it with "Add selected to" from two folders, feature it', async () => {
+    const name = 'Summer window kit';
+    const description = 'Hero, banner and shelf talker for shop windows';
+    await navTo(page, 'Collections');
+    await page.waitForURL(`${BASE}/collections`);
+    const form = page.locator('form[action="/collections"]');
+    await form.getByLabel('Name').fill(name);
+    await form.getByLabel(/^Description/).fill(description);
+    await clickAndLoad(page, form.getByRole('button', { name: 'Create collection' }));
+    await noErrorBox(page);
+    const m = /^\/collections\/([^/?#]+)$/.exec(new URL(page.url()).pathname);
+    expect(m, `"Create collection" led to ${rel(page.url(), BASE)}, not the new collection's page`);
+    expect((await textOf(page, 'h1')) === name, `the new collection's page is titled "${await textOf(page, 'h1')}"`);
+    expect(await page.locator('main .asset-card').count() === 0, 'the new collection is not empty');
+    const id = m[1];
+    const visible = [S.assets[0], S.assets[1], S.assets[2]];
+    const hidden = [S.internal[0]];
+    for (const [folderId, picked, shot] of [[S.retailId, visible, '30-folder-add-to-collection'], [S.internalId, hidden, '']]) {
+      await open(page, `/folders/${folderId}`);
+      const bar = page.locator('.selection-bar');
+      const select = bar.getByLabel('Add selected to');
+      const add = bar.getByRole('button', { name: 'Add', exact: true });
+      expect(await select.count() === 1 && await add.count() === 1, 'the folder\'s selection bar offers no "Add selected to" with an "Add" button');
+      const options = (await select.locator('option').allTextContents()).map((t) => t.trim());
+      expect(options.includes(name), `"Add selected to" offers [${options.join(', ')}], not "${name}"`);
+      expect(await add.isDisabled(), '"Add" is enabled before anything is selected');
+      for (const a of picked) await page.locator(`.select-box:has(input[value="${a.id}"])`).click();
+      expect(await add.isEnabled(), `"Add" stays disabled with ${picked.length} assets selected`);
+      await select.selectOption({ label: name });
+      if (shot) await J.checkPage(page, shot);
+      await clickAndLoad(page, add);
+      await noErrorBox(page);
+      expect(new URL(page.url()).pathname === `/folders/${folderId}`, `"Add" led to ${rel(page.url(), BASE)}, not back to the folder`);
+      const flash = await textOf(page, '.flash');
+      const said = `${picked.length} asset${picked.length === 1 ? '' : 's'} added to the collection.`;
+      expect(flash === said, `after "Add" the folder says "${flash}", expected "${said}"`);
+    }
+    await open(page, `/collections/${id}`);
+    const labels = (await page.locator('main .asset-card .asset-label').allTextContents()).map((t) => t.trim()).sort();
+    const want = [...visible, ...hidden].map((a) => a.title || a.name).sort();
+    expect(JSON.stringify(labels) === JSON.stringify(want), `the collection holds [${labels.join(', ')}], expected [${want.join(', ')}]`);
+    const feature = page.getByRole('button', { name: 'Feature on partners\' home' });
+    expect(await feature.count() === 1, 'the collection\'s page offers no "Feature on partners\' home"');
+    await clickAndLoad(page, feature);
+    await noErrorBox(page);
+    expect(new URL(page.url()).pathname === `/collections/${id}`, `featuring led to ${rel(page.url(), BASE)}`);
+    const flash = await textOf(page, '.flash');
+    expect(flash.startsWith('Featured on partners\' home'), `after featuring the page says "${flash}"`);
+    expect(await page.getByRole('button', { name: 'Stop featuring' }).count() === 1, 'after featuring the page offers no "Stop featuring"');
+    await J.checkPage(page, '31-collection-featured');
+    S.collection = { id, name, description, visible, hidden };
+  }, page);
+
+  // Search results are a selection too (issue 21): for an admin the bar also shares, edits and
+  // adds to a collection; "Share selected…" takes the selected results to a new link's form.
+  await J.step(`the admin's search results for "${KEYWORD}" also offer "Share selected…", "Edit selected…" and "Add selected to"`, async () => {
+    await open(page, `/search?q=${encodeURIComponent(KEYWORD)}`);
+    const results = page.locator('.search-results .asset-card');
+    const n = await results.count();
+    const want = S.keywordAssets.map((a) => a.title || a.name).sort();
+    const labels = (await results.locator('.asset-label').allTextContents()).map((t) => t.trim()).sort();
+    expect(JSON.stringify(labels) === JSON.stringify(want), `the admin's search found [${labels.join(', ')}], expected [${want.join(', ')}]`);
+    const bar = page.locator('.search-results .selection-bar');
+    const buttons = {
+      'Download selected (ZIP)': bar.getByRole('button', { name: 'Download selected (ZIP)' }),
+      'Share selected…': bar.getByRole('button', { name: 'Share selected…' }),
+      'Edit selected…': bar.getByRole('button', { name: 'Edit selected…' }),
+      'Add (selected to a collection)': bar.getByRole('button', { name: 'Add', exact: true }),
+    };
+    for (const [what, b] of Object.entries(buttons)) {
+      expect(await b.count() === 1 && await b.isVisible(), `the admin's search result bar offers no "${what}"`);
+      expect(await b.isDisabled(), `"${what}" is enabled before anything is selected`);
+    }
+    const options = (await bar.getByLabel('Add selected to').locator('option').allTextContents()).map((t) => t.trim());
+    expect(options.includes(S.collection.name), `the search's "Add selected to" offers [${options.join(', ')}], not "${S.collection.name}"`);
+    await bar.locator('button[data-select-all]').click();
+    const ticked = await results.locator('input[name="asset_ids"]').evaluateAll((bs) => bs.filter((b) => b.checked).length);
+    expect(ticked === n, `after "Select all" ${ticked} of ${n} results are ticked`);
+    for (const [what, b] of Object.entries(buttons)) expect(await b.isEnabled(), `"${what}" stays disabled with every result selected`);
+    await J.checkPage(page, '32-search-admin-selected');
+    await page.setViewportSize(PHONE);
+    await J.checkPage(page, '32-search-admin-selected');
+    await page.setViewportSize(DESKTOP);
+    await clickAndLoad(page, buttons['Share selected…']);
+    await noErrorBox(page);
+    expect((await textOf(page, 'h1')) === 'New share link', `"Share selected…" from the search opened "${await textOf(page, 'h1')}"`);
+    const listed = (await page.locator('section.panel .rows li > span:first-child').allTextContents()).map((t) => t.trim()).sort();
+    expect(JSON.stringify(listed) === JSON.stringify(want), `"Share selected…" from the search offers a link to [${listed.join(', ')}], expected [${want.join(', ')}]`);
+  }, page);
+
   await context.close();
   return J;
+}
+
+/**
+ * What a member's home page shows: its area cards, the featured collections and the "New this
+ * week" strip, each item with the text it shows and where its link leads (null: not a link).
+ */
+async function homeStrips(page) {
+  return page.evaluate(() => {
+    const text = (el) => (el ? el.textContent.replace(/\s+/g, ' ').trim() : '');
+    const after = (title) => {
+      const h = Array.from(document.querySelectorAll('main h2.section-title')).find((x) => text(x) === title);
+      const list = h && h.nextElementSibling;
+      return list && list.tagName === 'UL' ? Array.from(list.children) : null;
+    };
+    const item = (li, name, sub) => {
+      const a = li.querySelector('a[href]');
+      const r = a && a.getBoundingClientRect();
+      return { name: text(li.querySelector(name)), sub: sub ? text(li.querySelector(sub)) : '', href: a ? a.getAttribute('href') : null, shown: !!(r && r.width > 0 && r.height > 0) };
+    };
+    const areas = Array.from(document.querySelectorAll('main ul.area-grid > li')).map((li) => item(li, '.folder-name', '.folder-path'));
+    const featured = after('Featured collections');
+    const fresh = after('New this week');
+    return {
+      areas,
+      featured: featured && featured.map((li) => item(li, '.folder-name', '.folder-path')),
+      fresh: fresh && fresh.map((li) => item(li, '.asset-label', '')),
+      freshIsStrip: !!document.querySelector('main ul.asset-grid.strip'),
+    };
+  });
 }
 
 // =============================================================================================
@@ -889,6 +1111,65 @@ async function partnerJourney() {
     await open(page, '/');
   }, page);
 
+  // The partner's home (issue 21): each granted area as a card with its count, the assets the
+  // admin published this week, the collection the admin featured with the count of its assets
+  // the partner may see (three of its four); every item leads to its page.
+  await J.step('the home page\'s strips: the area with its count, "New this week", the featured collection', async () => {
+    const c = S.collection;
+    const wantNew = retail.map((a) => a.title || a.name).sort();
+    const hiddenNames = S.internal.map((a) => a.name);
+    const check = async () => {
+      const h = await homeStrips(page);
+      const areas = h.areas.map((x) => `${x.name} (${x.sub})`);
+      expect(h.areas.length === 1, `the partner's home shows the areas [${areas.join('; ')}], expected Retail only`);
+      const [area] = h.areas;
+      expect(area.name === 'Retail' && area.sub === `${retail.length} assets`, `the area card reads "${area.name}" / "${area.sub}", expected "Retail" / "${retail.length} assets"`);
+      expect(area.href === `/folders/${S.retailId}` && area.shown, `the Retail card links to ${area.href}${area.shown ? '' : ' (not shown)'}, expected /folders/${S.retailId}`);
+      expect(h.fresh, 'the partner\'s home has no "New this week" strip');
+      expect(h.freshIsStrip, '"New this week" is not laid out as a strip (ul.asset-grid.strip)');
+      const fresh = h.fresh.map((x) => x.name).sort();
+      expect(JSON.stringify(fresh) === JSON.stringify(wantNew), `"New this week" lists [${fresh.join(', ')}], expected what the admin published in Retail: [${wantNew.join(', ')}]`);
+      for (const n of hiddenNames) expect(!fresh.includes(n), `"New this week" shows ${n}, from a folder the partner may not see`);
+      for (const x of h.fresh) {
+        const a = retail.find((r) => (r.title || r.name) === x.name);
+        expect(x.href === `/assets/${a.id}` && x.shown, `"${x.name}" in "New this week" links to ${x.href}, expected /assets/${a.id}`);
+      }
+      expect(h.featured, 'the partner\'s home has no "Featured collections"');
+      const featured = h.featured.map((x) => `${x.name} (${x.sub})`);
+      expect(h.featured.length === 1, `"Featured collections" lists [${featured.join('; ')}], expected "${c.name}" only`);
+      const [f] = h.featured;
+      const sub = `${c.visible.length} assets · ${c.description}`;
+      expect(f.name === c.name && f.sub === sub, `the featured collection reads "${f.name}" / "${f.sub}", expected "${c.name}" / "${sub}" (the ${c.visible.length} of its ${c.visible.length + c.hidden.length} assets the partner may see)`);
+      expect(f.href === `/collections/${c.id}` && f.shown, `the featured collection links to ${f.href}, expected /collections/${c.id}`);
+      return h;
+    };
+    const h = await check();
+    await J.checkPage(page, '02c-home-strips');
+    // Every item leads to its page.
+    await clickAndLoad(page, page.locator('main ul.area-grid a.area-card').first());
+    expect(new URL(page.url()).pathname === `/folders/${S.retailId}` && (await textOf(page, 'h1')) === 'Retail', `the Retail card led to ${rel(page.url(), BASE)} ("${await textOf(page, 'h1')}")`);
+    expect(await page.locator('.asset-card').count() === retail.length, `the Retail card led to a folder of ${await page.locator('.asset-card').count()} assets, the card said ${retail.length}`);
+    for (let i = 0; i < h.fresh.length; i++) {
+      await open(page, '/');
+      const x = h.fresh[i];
+      await clickAndLoad(page, page.locator('main ul.strip > li').nth(i).locator('a[href^="/assets/"]'));
+      expect(new URL(page.url()).pathname === x.href && (await textOf(page, 'h1')) === x.name, `"${x.name}" in "New this week" led to ${rel(page.url(), BASE)} ("${await textOf(page, 'h1')}")`);
+    }
+    await open(page, '/');
+    await clickAndLoad(page, page.locator('main h2.section-title', { hasText: 'Featured collections' }).locator('xpath=following-sibling::ul[1]').locator('a').first());
+    expect(new URL(page.url()).pathname === `/collections/${c.id}` && (await textOf(page, 'h1')) === c.name, `the featured collection led to ${rel(page.url(), BASE)} ("${await textOf(page, 'h1')}")`);
+    const inside = (await page.locator('main .asset-card .asset-label').allTextContents()).map((t) => t.trim()).sort();
+    const want = c.visible.map((a) => a.title || a.name).sort();
+    expect(JSON.stringify(inside) === JSON.stringify(want), `the featured collection shows the partner [${inside.join(', ')}], expected the ${want.length} they may see: [${want.join(', ')}]`);
+    await J.checkPage(page, '02d-featured-collection');
+    await page.setViewportSize(PHONE);
+    await open(page, '/');
+    await check();
+    await J.checkPage(page, '02c-home-strips');
+    await page.setViewportSize(DESKTOP);
+    await open(page, '/');
+  }, page);
+
   await J.step(`search for "${KEYWORD}"`, async () => {
     await navTo(page, 'Search');
     await page.waitForURL(`${BASE}/search`);
@@ -896,15 +1177,80 @@ async function partnerJourney() {
     await box.fill(KEYWORD);
     await box.press('Enter');
     await page.waitForURL((u) => u.searchParams.get('q') === KEYWORD);
+    const found = S.keywordAssets;
     const count = await textOf(page, '.search-results [role=status]');
-    expect(count.startsWith('1 asset'), `the search says "${count}", expected 1 asset`);
-    const labels = await page.locator('.search-results .asset-label').allTextContents();
-    expect(labels.length === 1 && labels[0].trim() === target.title, `the search found [${labels.join(', ')}], expected "${target.title}"`);
+    expect(count.startsWith(`${found.length} assets`), `the search says "${count}", expected ${found.length} assets`);
+    const labels = (await page.locator('.search-results .asset-label').allTextContents()).map((t) => t.trim()).sort();
+    const want = found.map((a) => a.title || a.name).sort();
+    expect(JSON.stringify(labels) === JSON.stringify(want), `the search found [${labels.join(', ')}], expected [${want.join(', ')}]`);
     await J.checkPage(page, '03-search');
   }, page);
 
+  // Search results are selectable and zippable (issue 21): a box on every card, "Select all",
+  // the size and "Download selected (ZIP)" give one ZIP named after the search; a partner's bar
+  // has no admin actions.
+  await J.step(`select all the results for "${KEYWORD}" and download them as one ZIP of Small JPEGs`, async () => {
+    const found = S.keywordAssets;
+    const cards = page.locator('.search-results .asset-card');
+    const n = await cards.count();
+    expect(n === found.length, `the search shows ${n} cards, expected ${found.length}`);
+    const boxes = await cards.evaluateAll((cs) => cs.map((c) => {
+      const box = c.querySelector('input[type=checkbox][name="asset_ids"]');
+      const link = c.querySelector('a[href^="/assets/"]');
+      return {
+        label: c.querySelector('.asset-label').textContent.trim(), id: link && link.getAttribute('href').split('/')[2],
+        box: box && { value: box.value, checked: box.checked, name: window.__e2e.accessibleName(box), form: box.form && box.form.id },
+      };
+    }));
+    for (const b of boxes) {
+      expect(b.box, `the result "${b.label}" has no selection box`);
+      expect(b.box.value === b.id && b.box.form === 'selection' && !b.box.checked, `the box of "${b.label}" is ${JSON.stringify(b.box)}, expected an unticked box for ${b.id} in the results' form`);
+      expect(b.box.name === `Select ${b.label}`, `the box of "${b.label}" is named "${b.box.name}"`);
+    }
+    const bar = page.locator('.search-results .selection-bar');
+    const zipButton = bar.getByRole('button', { name: 'Download selected (ZIP)' });
+    expect(await zipButton.count() === 1 && await zipButton.isDisabled(), '"Download selected (ZIP)" is missing or enabled before anything is selected');
+    for (const what of ['Share selected…', 'Edit selected…', 'Add']) {
+      expect(await bar.getByRole('button', { name: what, exact: true }).count() === 0, `the partner's search result bar offers "${what}"`);
+    }
+    expect(await bar.getByLabel('Add selected to').count() === 0, 'the partner\'s search result bar offers "Add selected to"');
+    const toggle = bar.locator('button[data-select-all]');
+    expect(await toggle.count() === 1, 'the search result bar has no "Select all" button');
+    expect((await toggle.innerText()).trim() === `Select all (${n})`, `the toggle reads "${(await toggle.innerText()).trim()}", expected "Select all (${n})"`);
+    await toggle.click();
+    const ticked = await cards.locator('input[name="asset_ids"]').evaluateAll((bs) => bs.filter((b) => b.checked).length);
+    expect(ticked === n, `after "Select all" ${ticked} of ${n} results are ticked`);
+    expect((await toggle.innerText()).trim() === 'Select none', `with every result ticked the toggle reads "${(await toggle.innerText()).trim()}"`);
+    expect(await zipButton.isEnabled(), '"Download selected (ZIP)" stays disabled with every result selected');
+    await bar.getByLabel('Size').selectOption({ label: 'Small JPEG (800 px)' });
+    await J.checkPage(page, '03b-search-selected', { keyboard: { target: '.search-results button[formaction="/zip"]', what: 'the "Download selected (ZIP)" button' } });
+    const dir = fs.mkdtempSync(path.join(WORK, 'partner-search-'));
+    const zip = await download(page, () => zipButton.click(), dir);
+    J.log(`     ${zip.name}: ${zip.bytes.length} bytes`);
+    expect(zip.name.startsWith(`search ${KEYWORD}-`) && zip.name.endsWith('.zip'), `the search's ZIP is called "${zip.name}", expected "search ${KEYWORD}-….zip"`);
+    const entries = readZip(zip.bytes);
+    // Each selected result once, as its Small JPEG: <file name without extension>-small.jpg.
+    const small = (a) => `${a.name.replace(/\.[^.]+$/, '')}-small.jpg`;
+    const got = entries.map((e) => e.name).sort();
+    const wantEntries = found.map(small).sort();
+    expect(JSON.stringify(got) === JSON.stringify(wantEntries), `the ZIP holds [${got.join(', ')}], expected the ${n} selected results as Small JPEGs: [${wantEntries.join(', ')}]`);
+    for (const a of found) {
+      const e = entries.find((x) => x.name === small(a));
+      const px = jpegSize(e.data);
+      const orig = a.name.endsWith('.png') ? { width: a.buffer.readUInt32BE(16), height: a.buffer.readUInt32BE(20) } : jpegSize(a.buffer);
+      const k = Math.min(1, 800 / Math.max(orig.width, orig.height));
+      expect(Math.abs(px.width - orig.width * k) <= 1 && Math.abs(px.height - orig.height * k) <= 1,
+        `${e.name} is ${px.width} × ${px.height} px; the Small JPEG of a ${orig.width} × ${orig.height} original is ${Math.round(orig.width * k)} × ${Math.round(orig.height * k)}`);
+    }
+    J.log(`     entries ${got.join(', ')}`);
+    await page.setViewportSize(PHONE);
+    await J.checkPage(page, '03c-search-selected');
+    await page.setViewportSize(DESKTOP);
+  }, page);
+
   await J.step('open the asset, then its preview in the zoom dialog', async () => {
-    await clickAndLoad(page, page.locator('.search-results .asset-card a').first());
+    const card = page.locator('.search-results .asset-card', { has: page.locator('.asset-label', { hasText: target.title }) });
+    await clickAndLoad(page, card.locator('a[href^="/assets/"]'));
     expect((await textOf(page, 'h1')) === target.title, `the asset page is titled "${await textOf(page, 'h1')}"`);
     expect(await page.getByRole('link', { name: /Download original/ }).count() === 1, 'the partner sees no "Download original" button');
     expect(await page.locator('.keywords .chip', { hasText: KEYWORD }).count() === 1, 'the keyword is not shown on the asset page');
