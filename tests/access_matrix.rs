@@ -610,14 +610,7 @@ async fn access_matrix_holds_on_every_channel(app: TestApp) {
     }
 
     let v = visitor();
-    let page = v
-        .get(app.url(&w.upload_link))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = text_of(&v, app.url(&w.upload_link)).await;
     for &case in &cases {
         let id = &w.ids[&case];
         for channel in LINK_CHANNELS {

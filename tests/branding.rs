@@ -154,14 +154,7 @@ async fn branding_reaches_every_page_link_and_email(app: TestApp) {
             "message": "The spring poster"
         }))
         .await;
-    let page = visitor()
-        .get(&link.url)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = text_of(&visitor(), &link.url).await;
     assert!(page.contains("Acme Brand Hub"));
     assert!(page.contains("/brand/logo?v="));
 

@@ -3,7 +3,7 @@
 //! bulk metadata edits and the admin's "expiring soon" list.
 mod common;
 
-use common::{expect_json, visitor, zip_entries, Api, TestApp};
+use common::{expect_json, text_of, visitor, zip_entries, Api, TestApp};
 use serde_json::json;
 
 struct World {
@@ -192,9 +192,7 @@ async fn a_collection_link_is_live(app: TestApp) {
     assert_eq!(j["target"], "collection");
     assert_eq!(j["collection_id"], id.as_str());
     let v = visitor();
-    let page = |v: reqwest::Client, url: String| async move {
-        v.get(url).send().await.unwrap().text().await.unwrap()
-    };
+    let page = |v: reqwest::Client, url: String| async move { text_of(&v, url).await };
     let html = page(v.clone(), link.url.clone()).await;
     assert!(
         html.contains("alpha.jpg") && !html.contains("beta.jpg"),

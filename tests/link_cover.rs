@@ -8,14 +8,7 @@ use serde_json::json;
 
 /// The asset the link's page shows large, if any.
 async fn cover_of(app: &TestApp, path: &str) -> Option<String> {
-    let html = visitor()
-        .get(app.url(path))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = text_of(&visitor(), app.url(path)).await;
     let start = html.find("class=\"share-cover\" src=\"")?;
     let src = html[start..].split('"').nth(3)?;
     let rest = src.strip_prefix(&format!("{path}/assets/"))?;

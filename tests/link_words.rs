@@ -106,14 +106,7 @@ async fn the_share_page_names_the_sender_and_opens_with_a_cover(app: TestApp) {
     let link = admin
         .create_link(json!({ "asset_ids": [b, a], "message": "Here is the kit." }))
         .await;
-    let page = visitor()
-        .get(app.url(&link.path))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = text_of(&visitor(), app.url(&link.path)).await;
     assert!(
         page.contains("<figcaption>— admin, assetport</figcaption>"),
         "{page}"
@@ -126,14 +119,7 @@ async fn the_share_page_names_the_sender_and_opens_with_a_cover(app: TestApp) {
     let terms = admin
         .create_link(json!({ "asset_ids": [a, b], "terms": "Editorial only." }))
         .await;
-    let page = visitor()
-        .get(app.url(&terms.path))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = text_of(&visitor(), app.url(&terms.path)).await;
     assert!(!page.contains("share-cover"));
     assert!(page.contains("Shared by <strong>admin</strong> · assetport"));
 }

@@ -433,14 +433,7 @@ async fn a_link_serves_only_approved_in_window_assets_of_its_target(app: TestApp
         .await;
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
     assert_eq!(status(later).await, 404);
-    let html = v
-        .get(app.url(&link.path))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = text_of(&v, app.url(&link.path)).await;
     assert!(html.contains("Nothing is shared here"), "{html}");
     assert_eq!(
         v.get(app.url(&format!("{}/zip", link.path)))
@@ -464,7 +457,7 @@ async fn the_landing_page_follows_library_changes_at_once(app: TestApp) {
     let page = || {
         let v = v.clone();
         let url = app.url(&link.path);
-        async move { v.get(url).send().await.unwrap().text().await.unwrap() }
+        async move { text_of(&v, url).await }
     };
     assert!(page().await.contains("first.jpg"));
     assert!(page().await.contains("first.jpg"), "served again (cached)");
@@ -584,14 +577,7 @@ async fn a_renditions_only_link_serves_no_originals(app: TestApp) {
         .create_link(json!({ "asset_ids": [f.a], "allow_original": false }))
         .await;
     let v = visitor();
-    let html = v
-        .get(app.url(&link.path))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = text_of(&v, app.url(&link.path)).await;
     assert!(html.contains("poster.jpg"));
     assert!(!html.contains("/original"));
     for p in [format!("/assets/{}/original", f.a), "/zip".to_string()] {

@@ -75,14 +75,7 @@ async fn a_link_visitor_downloads_a_web_jpeg_counted_like_an_original(app: TestA
         .create_link(json!({ "asset_ids": [a], "max_downloads": 2 }))
         .await;
     // The page offers the sizes, with their pixel sizes.
-    let page = visitor()
-        .get(app.url(&link.path))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = text_of(&visitor(), app.url(&link.path)).await;
     for (name, dims) in [
         ("large", "2400 × 1600 px"),
         ("web", "1600 × 1067 px"),
@@ -166,14 +159,7 @@ async fn presets_are_refused_where_the_original_is(app: TestApp) {
     let previews = admin
         .create_link(json!({ "asset_ids": [a], "allow_original": false }))
         .await;
-    let page = visitor()
-        .get(app.url(&previews.path))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = text_of(&visitor(), app.url(&previews.path)).await;
     assert!(
         !page.contains("/web\""),
         "a renditions-only link offers a preset"
@@ -282,14 +268,7 @@ async fn zips_hold_pictures_at_the_chosen_size_and_other_files_as_they_are(app: 
         .create_link(json!({ "asset_ids": [a, doc], "title": "Harbour kit", "max_downloads": 1 }))
         .await;
     // The page offers "Download all" in each size a picture of the link has.
-    let page = visitor()
-        .get(app.url(&link.path))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = text_of(&visitor(), app.url(&link.path)).await;
     for name in ["large", "web", "small"] {
         assert!(
             page.contains(&format!("{}/zip?preset={name}\"", link.path)),
@@ -374,16 +353,7 @@ async fn a_link_offers_only_the_sizes_its_admin_chose(app: TestApp) {
     let base = app.base.clone();
     let page = |path: String| {
         let url = format!("{base}{path}");
-        async move {
-            visitor()
-                .get(url)
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap()
-        }
+        async move { text_of(&visitor(), url).await }
     };
     let status = |path: String| {
         let url = format!("{base}{path}");
@@ -590,14 +560,7 @@ async fn transparent_pictures_also_offer_png_and_webp_that_keep_it(app: TestApp)
     let link = admin
         .create_link(json!({ "folder_id": folder, "presets": ["png"], "max_downloads": 5 }))
         .await;
-    let page = visitor()
-        .get(app.url(&link.path))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = text_of(&visitor(), app.url(&link.path)).await;
     assert!(
         page.contains(&format!("{}/assets/{mark}/png\"", link.path)),
         "no PNG offered"

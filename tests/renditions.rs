@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{expect_json, visitor, Api, TestApp};
+use common::{expect_json, text_of, visitor, Api, TestApp};
 use serde_json::json;
 
 /// A photo-like JPEG with an EXIF block (title, camera, author, date, GPS).
@@ -406,7 +406,7 @@ async fn links_serve_previews_behind_their_gates(app: TestApp) {
             .status(),
         404
     );
-    let html = c.get(base).send().await.unwrap().text().await.unwrap();
+    let html = text_of(&c, base).await;
     assert!(html.contains("Download preview"), "{html}");
 
     // The admin sets a watermark: previews through renditions-only links carry it.

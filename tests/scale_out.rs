@@ -2,7 +2,7 @@
 //! (issue 6): nothing that decides anything lives in one process's memory.
 mod common;
 
-use common::{expect_json, sha256_hex, PASSWORD};
+use common::{expect_json, sha256_hex, text_of, PASSWORD};
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -165,7 +165,7 @@ async fn two_instances_share_everything_through_the_database() {
     let gallery = admin.create_link(json!({ "folder_id": folder })).await;
     let page = |url: String| {
         let client = visitor.client.clone();
-        async move { client.get(url).send().await.unwrap().text().await.unwrap() }
+        async move { text_of(&client, url).await }
     };
     let before = page(on_b(&gallery.path)).await;
     assert!(before.contains("p3.png"), "the gallery lists p3 on B");

@@ -166,14 +166,7 @@ async fn files_arrive_in_review_within_the_quota(app: TestApp) {
     let r = send(&v, &app, &path, ("c.jpg", b"ccc"), &SENDER).await;
     assert_eq!(r.status(), 409);
     assert_eq!(app.stored_files().await.len(), stored);
-    let html = v
-        .get(app.url(&path))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = text_of(&v, app.url(&path)).await;
     assert!(html.contains("accepts no more files"));
     let listed = expect_json(f.admin.get(&format!("/upload-links/{link_id}")).await, 200).await;
     assert_eq!(listed["files"], 2);

@@ -183,14 +183,7 @@ async fn a_sender_fills_every_slot_and_everyone_hears_once(app: TestApp) {
 
     // After a reload the page shows the count and Nora's own files; another sender sees the
     // counts but none of Nora's files.
-    let html = nora
-        .get(app.url(&path))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = text_of(&nora, app.url(&path)).await;
     assert!(html.contains("2 of 2 delivered"), "{html}");
     assert!(html.contains("hero-a.png") && html.contains("Hero B"));
     let other = sender_browser().get(app.url(&path)).send().await.unwrap();
@@ -487,27 +480,13 @@ async fn a_revision_through_the_upload_link_lands_as_version_2_of_the_same_asset
         .wait_for_mail("nora@studio.example", |m| m.contains("The logo is cut off"))
         .await;
     assert!(mail.contains(&app.url(&path)), "{mail}");
-    let html = nora
-        .get(app.url(&path))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = text_of(&nora, app.url(&path)).await;
     assert!(
         html.contains("Changes requested: The logo is cut off"),
         "{html}"
     );
     assert!(html.contains("Upload a revision"));
-    let other = stranger
-        .get(app.url(&path))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let other = text_of(&stranger, app.url(&path)).await;
     assert!(!other.contains("The logo is cut off"));
 
     // The revision still has to fit the slot; a fitting one is version 2 of the same asset.

@@ -893,6 +893,18 @@ pub fn visitor() -> Client {
         .expect("client")
 }
 
+/// The body `client` gets for `url`, as text (whatever the status).
+pub async fn text_of(client: &Client, url: impl reqwest::IntoUrl) -> String {
+    client
+        .get(url)
+        .send()
+        .await
+        .expect("a response")
+        .text()
+        .await
+        .expect("a text body")
+}
+
 /// The entries of a ZIP as Python's zipfile reads them (an independent reader): name and
 /// sha256 of the content, in archive order. Fails on a corrupt archive.
 /// Runs a Python `script` with `input` on stdin and returns its stdout; panics with `what`
