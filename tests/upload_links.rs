@@ -379,6 +379,35 @@ async fn the_admin_pages_create_and_revoke(app: TestApp) {
         .as_str()
         .unwrap()
         .to_string();
+    // Its own page, linked from the list: the address again (with Copy and the QR code), and
+    // what has arrived, with who sent it.
+    assert!(list.contains(&format!("href=\"/admin/upload-links/{id}\"")));
+    let v = visitor();
+    let mut fields = SENDER.to_vec();
+    fields.push(("keywords", "spring"));
+    let r = send(&v, &app, &path, ("key.jpg", b"jpeg bytes"), &fields).await;
+    assert!(r.status().is_success(), "{}", r.status());
+    let (status, detail) = b.page(&format!("/admin/upload-links/{id}")).await;
+    assert_eq!(status, 200);
+    assert!(
+        detail.contains(&format!("{}{path}\"", app.base)),
+        "the address shown again"
+    );
+    assert!(detail.contains("data-copy-button=\"upload-address\""));
+    assert!(detail.contains(&format!("/admin/upload-links/{id}/qr.svg")));
+    assert!(detail.contains("Key visual"), "{detail}");
+    assert!(
+        detail.contains("Nora Studio &#60;nora@studio.example&#62;")
+            || detail.contains("Nora Studio &lt;nora@studio.example&gt;"),
+        "{detail}"
+    );
+    assert!(detail.contains("in review"));
+    // Admins only; an unknown id is a 404.
+    assert_eq!(b.page("/admin/upload-links/nope").await.0, 404);
+    app.member("m@partner.test", &[]).await;
+    let m = app.browser();
+    m.login_ok("m@partner.test").await;
+    assert_eq!(m.page(&format!("/admin/upload-links/{id}")).await.0, 404);
     let r = b
         .post_form(
             &format!("/admin/upload-links/{id}/revoke"),
@@ -387,6 +416,11 @@ async fn the_admin_pages_create_and_revoke(app: TestApp) {
         .await;
     assert_eq!(r.status(), 303);
     assert_eq!(visitor_page(&app, &path).await.0, 410);
+    // A revoked link's page keeps its history but no longer offers the address.
+    let (_, detail) = b.page(&format!("/admin/upload-links/{id}")).await;
+    assert!(detail.contains("Key visual"));
+    assert!(!detail.contains("upload-address"));
+    assert!(!detail.contains("qr.svg"));
 }
 
 async fn visitor_page(app: &TestApp, path: &str) -> (u16, String) {

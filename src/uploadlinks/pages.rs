@@ -23,6 +23,7 @@ pub fn routes() -> axum::Router<AppState> {
     Router::new()
         .route("/admin/upload-links", get(list_page).post(create))
         .route("/admin/upload-links/new", get(new_form))
+        .route("/admin/upload-links/{id}", get(detail_page))
         .route("/admin/upload-links/{id}/revoke", post(revoke))
         .route("/admin/upload-links/{id}/qr.svg", get(qr))
 }
@@ -61,39 +62,132 @@ async fn list_page(
     let progress = super::slots::progress(&state.db).await?;
     let rows = links
         .iter()
-        .map(|l| Row {
-            id: l.id.to_string(),
-            title: if l.title.is_empty() {
-                "Untitled upload link".into()
-            } else {
-                l.title.clone()
-            },
-            folder: folders
-                .iter()
-                .find(|f| f.id == l.folder_id)
-                .map(|f| f.path.clone())
-                .unwrap_or_default(),
-            state: l.state(now),
-            files: match l.max_files {
-                Some(m) => format!("{} / {m}", l.files),
-                None => l.files.to_string(),
-            },
-            bytes: match l.max_bytes {
-                Some(m) => format!("{} / {}", human_size(l.bytes), human_size(m)),
-                None => human_size(l.bytes),
-            },
-            expires: clock::human(l.expires_at),
-            protected: l.password_hash.is_some(),
-            slots: progress
-                .iter()
-                .find(|(id, ..)| *id == l.id.as_str())
-                .map(|(_, n, filled)| format!("{filled} of {n} filled"))
-                .unwrap_or_default(),
-        })
+        .map(|l| row(l, &folders, &progress, now))
         .collect();
     let page = ListPage {
         layout: Layout::for_user("Upload links", &me, "links"),
         rows,
+    };
+    Ok(render(&page)?.into_response())
+}
+
+/// One upload link as the list and its page show it.
+fn row(
+    l: &super::UploadLink,
+    folders: &[Folder],
+    progress: &[(String, i64, i64)],
+    now: i64,
+) -> Row {
+    Row {
+        id: l.id.to_string(),
+        title: if l.title.is_empty() {
+            "Untitled upload link".into()
+        } else {
+            l.title.clone()
+        },
+        folder: folders
+            .iter()
+            .find(|f| f.id == l.folder_id)
+            .map(|f| f.path.clone())
+            .unwrap_or_default(),
+        state: l.state(now),
+        files: match l.max_files {
+            Some(m) => format!("{} / {m}", l.files),
+            None => l.files.to_string(),
+        },
+        bytes: match l.max_bytes {
+            Some(m) => format!("{} / {}", human_size(l.bytes), human_size(m)),
+            None => human_size(l.bytes),
+        },
+        expires: clock::human(l.expires_at),
+        protected: l.password_hash.is_some(),
+        slots: progress
+            .iter()
+            .find(|(id, ..)| *id == l.id.as_str())
+            .map(|(_, n, filled)| format!("{filled} of {n} filled"))
+            .unwrap_or_default(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "uploads/detail.html")]
+struct DetailPage {
+    layout: Layout,
+    row: Row,
+    folder_id: String,
+    brief: String,
+    created: String,
+    /// The address, when its token was kept sealed (links made before that have none).
+    address: Option<String>,
+    active: bool,
+    received: Vec<Received>,
+}
+
+/// A file that arrived through the link.
+struct Received {
+    id: String,
+    name: String,
+    sender: String,
+    status: String,
+}
+
+/// An upload link's own page: what it asks for and has received, its address again (with
+/// Copy and the QR code), and Revoke.
+async fn detail_page(
+    State(state): State<AppState>,
+    PageAdmin(me): PageAdmin,
+    Path(id): Path<UploadLinkId>,
+) -> PageResult<Response> {
+    use sqlx::Row as _;
+    let now = state.clock.now_ms();
+    let link = super::get(&state.db, id.as_str()).await?;
+    let folders = folders::many(&state.db, &[link.folder_id.as_str()]).await?;
+    let progress = super::slots::progress(&state.db).await?;
+    let address = super::address(
+        &state.db,
+        state.secret.expose(),
+        &state.config.public_url,
+        id.as_str(),
+    )
+    .await?;
+    let received = sqlx::query(
+        "SELECT id, filename, title, status, uploader_name, uploader_email FROM assets \
+         WHERE upload_link_id = $1 ORDER BY created_at DESC LIMIT 200",
+    )
+    .bind(id.as_str())
+    .fetch_all(&state.db.pool)
+    .await?
+    .iter()
+    .map(|r| {
+        let title: String = r.try_get("title")?;
+        let (name, email): (String, String) =
+            (r.try_get("uploader_name")?, r.try_get("uploader_email")?);
+        Ok(Received {
+            id: r.try_get("id")?,
+            name: if title.is_empty() {
+                r.try_get("filename")?
+            } else {
+                title
+            },
+            sender: match (name.is_empty(), email.is_empty()) {
+                (false, false) => format!("{name} <{email}>"),
+                (false, true) => name,
+                _ => email,
+            },
+            status: r.try_get::<String, _>("status")?.replace('_', " "),
+        })
+    })
+    .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    let row = row(&link, &folders, &progress, now);
+    let page = DetailPage {
+        layout: Layout::for_user(&row.title, &me, "links"),
+        active: row.state == "active" || row.state == "full",
+        row,
+        folder_id: link.folder_id.to_string(),
+        brief: link.brief.clone(),
+        created: clock::human(link.created_at),
+        address,
+        received,
     };
     Ok(render(&page)?.into_response())
 }
