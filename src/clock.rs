@@ -109,6 +109,42 @@ fn in_zone(ms: i64, tz: &jiff::tz::TimeZone) -> String {
     }
 }
 
+/// The day `ms` falls on ("2026-12-11"), in the reader's zone as [`human`] (date inputs).
+pub fn local_date(ms: i64) -> String {
+    let zone = ZONE.try_with(Clone::clone).ok().flatten();
+    match (zone, jiff::Timestamp::from_millisecond(ms)) {
+        (Some(tz), Ok(t)) => t.to_zoned_datetime(tz).date().to_string(),
+        _ => from_ms(ms).date().to_string(),
+    }
+}
+
+/// The last second of `date` ("2026-12-11", a date input's value) in the reader's zone, as
+/// [`human`] shows times: "until the end of 11 Dec" means the reader's 11 Dec.
+pub fn end_of_local_day(date: &str) -> Option<i64> {
+    let d = time::Date::parse(
+        date.trim(),
+        &time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .ok()?;
+    let utc = to_ms(d.with_hms(23, 59, 59).ok()?.assume_utc());
+    match ZONE.try_with(Clone::clone).ok().flatten() {
+        Some(tz) => {
+            let civil = jiff::civil::DateTime::new(
+                i16::try_from(d.year()).ok()?,
+                i8::try_from(u8::from(d.month())).ok()?,
+                i8::try_from(d.day()).ok()?,
+                23,
+                59,
+                59,
+                0,
+            )
+            .ok()?;
+            Some(tz.to_timestamp(civil).ok()?.as_millisecond())
+        }
+        None => Some(utc),
+    }
+}
+
 /// The IANA zone named `name` (from the bundled database), if there is one.
 pub fn time_zone(name: &str) -> Option<jiff::tz::TimeZone> {
     let name = name.trim();
@@ -197,5 +233,20 @@ mod tests {
         assert!(super::zone_names().iter().any(|z| z == "Asia/Tokyo"));
         let ms = super::parse_rfc3339("2027-01-02T03:04:00Z").unwrap();
         assert_eq!(super::human(ms), "2 Jan 2027, 03:04 UTC");
+    }
+
+    #[test]
+    fn days_end_in_the_readers_zone() {
+        let utc = super::end_of_local_day("2026-12-12").unwrap();
+        assert_eq!(super::rfc3339(utc), "2026-12-12T23:59:59Z");
+        let paris = super::ZONE.sync_scope(super::time_zone("Europe/Paris"), || {
+            let end = super::end_of_local_day("2026-12-12").unwrap();
+            assert_eq!(super::local_date(end), "2026-12-12");
+            assert_eq!(super::human(end), "12 Dec 2026, 23:59 CET");
+            end
+        });
+        assert_eq!(super::rfc3339(paris), "2026-12-12T22:59:59Z");
+        assert_eq!(super::local_date(paris), "2026-12-12");
+        assert!(super::end_of_local_day("2026-13-01").is_none());
     }
 }

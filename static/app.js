@@ -387,6 +387,10 @@ Array.prototype.forEach.call(document.querySelectorAll('.selection-bar, .bulk-ac
 // viewer's own time zone, as the browser reports it, with the UTC time kept as a tooltip.
 (function () {
   if (!window.Intl || !Intl.DateTimeFormat) return;
+  // A signed-in person whose account keeps a zone reads the page as the server wrote it (in
+  // that zone, or in UTC when they chose UTC).
+  var kept = document.querySelector('[data-tz-csrf]');
+  if (kept && kept.getAttribute('data-tz')) return;
   var months = { Jan: 0, Feb: 1, Mar: 2, Apr: 3, May: 4, Jun: 5, Jul: 6, Aug: 7, Sep: 8, Oct: 9, Nov: 10, Dec: 11 };
   var shape = /\b(\d{1,2}) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) (\d{4}), (\d{2}):(\d{2}) UTC\b/g;
   var format;
@@ -441,14 +445,15 @@ Array.prototype.forEach.call(document.querySelectorAll('.chart-figure'), functio
 });
 
 // A signed-in person's time zone: the browser's, kept with the account so pages and the mails
-// it receives show times in it. Reported once when it differs from the one kept (a first
-// sign-in, or travel); the server checks the name.
+// it receives show times in it. Reported only while the account keeps none (a first sign-in,
+// or after "Use my browser's" on the account page), so a zone chosen there stays; the server
+// checks the name.
 (function () {
   var holder = document.querySelector('[data-tz-csrf]');
   if (!holder || !window.Intl || !window.fetch) return;
   var zone;
   try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { return; }
-  if (!zone || zone === holder.getAttribute('data-tz')) return;
+  if (!zone || holder.getAttribute('data-tz')) return;
   fetch('/account/time-zone', {
     method: 'POST',
     credentials: 'same-origin',

@@ -183,4 +183,31 @@ async fn search_results_and_folders_share_one_selection_bar(app: TestApp) {
     assert_eq!(collection_ids(&admin, &spring).await.len(), 3);
 }
 
-on_both_backends!(search_results_and_folders_share_one_selection_bar);
+/// A member who may only view gets to ask, not a ZIP that would hold nothing.
+async fn view_only_results_offer_a_request_not_a_zip(app: TestApp) {
+    let admin = app.admin().await;
+    let shown = admin.folder(None, "Lookbook").await;
+    let open = admin.folder(None, "Press").await;
+    admin.published(&shown, "look-a.png", png(20, 20, 1)).await;
+    admin.published(&open, "look-b.png", png(20, 20, 2)).await;
+    let viewers = admin.group("Viewers").await;
+    admin.grant(&shown, &viewers, true, false, false).await;
+    app.member("v@partner.test", &[&viewers]).await;
+    let v = app.browser();
+    v.login_ok("v@partner.test").await;
+    let (_, html) = v.page("/search?q=look").await;
+    assert_eq!(checkboxes(&html), 1);
+    assert!(html.contains("Request download of selected"), "{html}");
+    assert!(!html.contains("Download selected (ZIP)"), "{html}");
+    // Given download on the other folder: both, for a mixed page.
+    admin.grant(&open, &viewers, true, true, false).await;
+    let (_, html) = v.page("/search?q=look").await;
+    assert_eq!(checkboxes(&html), 2);
+    assert!(html.contains("Download selected (ZIP)"));
+    assert!(html.contains("Request download of selected"));
+}
+
+on_both_backends!(
+    search_results_and_folders_share_one_selection_bar,
+    view_only_results_offer_a_request_not_a_zip,
+);

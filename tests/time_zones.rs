@@ -33,7 +33,10 @@ async fn pages_and_mails_use_the_zone_the_browser_reported(app: TestApp) {
     // Nothing known yet: UTC, and the page tells the script what it has (nothing).
     let (_, page) = b.page("/account").await;
     assert!(page.contains("data-tz=\"\""), "{page}");
-    assert!(page.contains("UTC (your browser has not told us yours yet)"));
+    assert!(
+        page.contains("<option value=\"\" selected>Use my browser's</option>"),
+        "{page}"
+    );
 
     // A token, so the page shows a time.
     let csrf = b.csrf("/account").await;
@@ -128,7 +131,26 @@ async fn pages_and_mails_use_the_zone_the_browser_reported(app: TestApp) {
         "the digest's time is not in Paris time: {since}"
     );
 
-    // Back to UTC from the account page's form.
+    // Chosen by hand on the account page: UTC, kept as a choice (the page says so and the
+    // script, which reports only while none is kept, leaves it).
+    let csrf = b.csrf("/account").await;
+    let r = b
+        .post_form(
+            "/account/time-zone",
+            &[
+                ("csrf_token", &csrf),
+                ("time_zone", "UTC"),
+                ("from_form", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let (_, page) = b.page("/account").await;
+    assert!(page.contains("data-tz=\"UTC\""));
+    assert!(page.contains("<option selected>UTC</option>"));
+    assert!(page.contains(&shown(&created, "")));
+
+    // Back to "use my browser's" from the account page's form.
     let csrf = b.csrf("/account").await;
     let r = b
         .post_form(

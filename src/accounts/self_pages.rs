@@ -136,7 +136,7 @@ async fn set_time_zone(
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
     me.flash(if zone.is_empty() {
-        "Times are now shown in UTC.".to_string()
+        "Your browser's time zone will be used from the next page on.".to_string()
     } else {
         format!("Times are now shown in {zone}.")
     })

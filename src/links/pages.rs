@@ -242,15 +242,14 @@ async fn show_new_form(
         )
         .into());
     }
-    let default_expiry =
-        clock::from_ms(state.clock.now_ms() + DEFAULT_DAYS * 24 * 3600 * 1000).date();
+    let default_expiry = clock::local_date(state.clock.now_ms() + DEFAULT_DAYS * 24 * 3600 * 1000);
     let page = NewPage {
         layout: Layout::for_user("New share link", me, "links"),
         folder,
         collection,
         pictures: cards.iter().filter(|c| c.thumb).cloned().collect(),
         assets: cards,
-        default_expiry: default_expiry.to_string(),
+        default_expiry,
         max_days: state.config.max_link_days,
         error,
     };
@@ -271,14 +270,10 @@ struct CreatedPage {
     emailed: usize,
 }
 
-/// A date from `<input type=date>` means the end of that day, UTC.
+/// A date from `<input type=date>` means the end of that day where the admin is (their time
+/// zone, else UTC), as the pages show times.
 pub(crate) fn end_of_day(date: &str) -> Option<i64> {
-    let d = time::Date::parse(
-        date.trim(),
-        &time::macros::format_description!("[year]-[month]-[day]"),
-    )
-    .ok()?;
-    Some(clock::to_ms(d.with_hms(23, 59, 59).ok()?.assume_utc()))
+    clock::end_of_local_day(date)
 }
 
 /// The admin form's fields as the one `LinkOptions` (the API reads the same type).
@@ -514,7 +509,7 @@ async fn detail_page(
         layout: Layout::for_user("Share link", &me, "links"),
         row: row(&state, &link, now).await?,
         active: link.state(now) == LinkState::Active,
-        expires_date: clock::from_ms(link.expires_at).date().to_string(),
+        expires_date: clock::local_date(link.expires_at),
         link,
         assets,
         views,

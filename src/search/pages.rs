@@ -61,6 +61,9 @@ struct SearchPage {
     collections: Vec<crate::collections::Collection>,
     /// This page's address, to come back to after "Add selected to".
     here: String,
+    /// How many of the results the caller may download: the bar offers "Download selected"
+    /// when any, "Request download of selected" when some are view-only.
+    downloadable: usize,
 }
 
 /// This page's URL with `key` set to `value` (None removes it). Any change but paging starts
@@ -268,6 +271,14 @@ async fn search_page(
             Vec::new()
         },
         here: href(&params, "page", Some(&r.page.to_string())),
+        downloadable: if who.is_admin() {
+            r.items.len()
+        } else {
+            let ids: Vec<String> = r.items.iter().map(|v| v.asset.id.to_string()).collect();
+            crate::access::downloadable_many(&state.db, who, &ids, state.clock.now_ms())
+                .await?
+                .len()
+        },
     };
     Ok(render(&page)?.into_response())
 }

@@ -128,7 +128,9 @@ struct Received {
     id: String,
     name: String,
     sender: String,
+    /// In words ("in review"), and as the status chip's class.
     status: String,
+    status_key: String,
 }
 
 /// An upload link's own page: what it asks for and has received, its address again (with
@@ -175,6 +177,7 @@ async fn detail_page(
                 _ => email,
             },
             status: r.try_get::<String, _>("status")?.replace('_', " "),
+            status_key: r.try_get("status")?,
         })
     })
     .collect::<Result<Vec<_>, sqlx::Error>>()?;
@@ -217,9 +220,7 @@ async fn new_form(
     let page = NewPage {
         layout: Layout::for_user("Request files", &me, "links"),
         folder,
-        default_expiry: clock::from_ms(state.clock.now_ms() + DEFAULT_DAYS * 24 * 3600 * 1000)
-            .date()
-            .to_string(),
+        default_expiry: clock::local_date(state.clock.now_ms() + DEFAULT_DAYS * 24 * 3600 * 1000),
         max_days: state.config.max_link_days,
         error: None,
         slot_rows: (1..=SLOT_ROWS).collect(),
