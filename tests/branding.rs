@@ -274,6 +274,14 @@ async fn the_header_style_tagline_and_an_svg_logo_are_chosen_and_kept_visible(ap
     // carries its own ground).
     let mut accent = GOOD.to_vec();
     accent.push(("header", "accent"));
+    // A near-black wordmark on the (dark red) accent bar: 2:1, under the 3:1 graphics need.
+    let r = save(&b, &accent, vec![("logo", "ink.svg", wordmark("#1b1f2a"))]).await;
+    assert_eq!(r.status(), 422);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("hardly show on the accent header"));
     let r = save(
         &b,
         &accent,
@@ -284,6 +292,16 @@ async fn the_header_style_tagline_and_an_svg_logo_are_chosen_and_kept_visible(ap
     let (_, home) = b.page("/").await;
     assert!(header_of(&home).contains("header-accent"));
     let r = save(&b, &dark, vec![("logo", "logo.png", png(120, 40))]).await;
+    assert_eq!(r.status(), 303);
+    // Judged pixel by pixel, not on average: a wordmark half black, half white shows on the
+    // light bar (its black half stands out) though its mean is a middling grey.
+    let two_tone = String::from_utf8(wordmark("#111111")).unwrap().replace(
+        "</svg>",
+        r##"<rect x="0" y="0" width="100" height="50" fill="#ffffff"/></svg>"##,
+    );
+    let mut light = GOOD.to_vec();
+    light.push(("header", "light"));
+    let r = save(&b, &light, vec![("logo", "two.svg", two_tone.into_bytes())]).await;
     assert_eq!(r.status(), 303);
 
     // Bad values: an unknown style, a tagline over 120 characters or with a line break.

@@ -34,10 +34,10 @@ pub struct Image {
     /// A digest of the bytes: the cache-busting `?v=` and part of the storage key.
     pub version: String,
     pub content_type: String,
-    /// A transparent logo's drawn parts' mean relative luminance, in thousandths (what the
-    /// renderer measured); `None` for opaque images, which carry their own background.
+    /// A transparent logo's drawn pixels by relative luminance (thousandths per step, what the
+    /// renderer measured); empty for opaque images, which carry their own background.
     #[serde(default)]
-    pub ink: Option<u16>,
+    pub ink_levels: Vec<u16>,
 }
 
 /// The top bar's colours.
@@ -322,7 +322,7 @@ mod tests {
         b.background = Some(Image {
             version: "abc".into(),
             content_type: "image/jpeg".into(),
-            ink: None,
+            ink_levels: Vec::new(),
         });
         assert!(b.css().contains("/brand/background?v=abc"));
         assert_ne!(b.version(), Brand::default().version());

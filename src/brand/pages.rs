@@ -245,18 +245,32 @@ fn looks_like_svg(bytes: &[u8]) -> bool {
     head.starts_with('<') && head.contains("<svg")
 }
 
-/// Refuses a transparent logo whose drawn parts would hardly show on the chosen header (a
-/// black wordmark on the dark bar, a white one on the light bar): below 1.5:1 it is a blur.
+/// Refuses a transparent logo that would hardly show on the chosen header (a black wordmark on
+/// the dark bar, a white one on the light bar): at least a quarter of its drawn pixels must
+/// stand out at 3:1 (WCAG's contrast for graphics) against the bar.
 fn visible(brand: &Brand) -> Result<(), AppError> {
-    let Some(ink) = brand.logo.as_ref().and_then(|l| l.ink) else {
-        return Ok(());
+    let levels = match &brand.logo {
+        Some(l) if !l.ink_levels.is_empty() => &l.ink_levels,
+        _ => return Ok(()),
     };
-    let ink = f64::from(ink) / 1000.0;
     let bar = super::luminance(brand.header.background(&brand.accent)).unwrap_or(0.0);
-    if super::contrast(ink, bar) >= 1.5 {
+    let step = 1.0 / levels.len() as f64;
+    let centre = |i: usize| (i as f64 + 0.5) * step;
+    let standing_out: u32 = levels
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| super::contrast(centre(*i), bar) >= 3.0)
+        .map(|(_, &share)| u32::from(share))
+        .sum();
+    if standing_out >= 250 {
         return Ok(());
     }
-    let (tone, better, version) = if ink < 0.18 {
+    let mean: f64 = levels
+        .iter()
+        .enumerate()
+        .map(|(i, &share)| centre(i) * f64::from(share) / 1000.0)
+        .sum();
+    let (tone, better, version) = if mean < 0.18 {
         ("dark", "the light header", "a light version of the logo")
     } else {
         (
@@ -273,20 +287,14 @@ fn visible(brand: &Brand) -> Result<(), AppError> {
 
 /// The logo as it will be stored: drawn (and measured) by the confined renderer; an SVG is
 /// replaced by its drawing, a raster kept as uploaded.
-async fn prepare_logo(
-    state: &AppState,
-    bytes: Vec<u8>,
-) -> Result<(Vec<u8>, Option<u16>), AppError> {
+async fn prepare_logo(state: &AppState, bytes: Vec<u8>) -> Result<(Vec<u8>, Vec<u16>), AppError> {
     let drawn = crate::renditions::logo::draw(state, &bytes).await?;
-    let ink = drawn
-        .ink
-        .map(|l| (l * 1000.0).round().clamp(0.0, 1000.0) as u16);
     let stored = if image_type(&bytes).is_some() {
         bytes
     } else {
         drawn.png
     };
-    Ok((stored, ink))
+    Ok((stored, drawn.ink.unwrap_or_default()))
 }
 
 /// Stores an image under a key named by its digest, so a new image never overwrites the one
@@ -304,7 +312,7 @@ async fn store(state: &AppState, what: &str, bytes: Vec<u8>) -> Result<Image, Ap
     Ok(Image {
         version,
         content_type: content_type.into(),
-        ink: None,
+        ink_levels: Vec::new(),
     })
 }
 
@@ -337,7 +345,7 @@ async fn save_branding(
                 let (bytes, ink) = prepare_logo(&state, bytes).await?;
                 // What `visible` judges; the version is set once stored.
                 brand.logo = Some(Image {
-                    ink,
+                    ink_levels: ink.clone(),
                     ..Image::default()
                 });
                 Some((bytes, ink))
@@ -356,7 +364,7 @@ async fn save_branding(
     };
     if let Some((bytes, ink)) = logo {
         brand.logo = Some(Image {
-            ink,
+            ink_levels: ink,
             ..store(&state, "logo", bytes).await?
         });
     }

@@ -154,10 +154,11 @@ pub struct Report {
     /// alpha, SVG): such pictures also offer the PNG and WebP presets.
     #[serde(default)]
     pub transparent: bool,
-    /// For PNG and WebP presets of such pictures: the mean relative luminance (0 black, 1 white)
-    /// of their visible pixels, so a logo that would vanish on a header is caught.
+    /// For PNG and WebP presets of such pictures: how their visible pixels' relative luminance
+    /// is spread (`pixels::ink`, thousandths per step), so a logo that would vanish on a header
+    /// is caught.
     #[serde(default)]
-    pub ink: Option<f64>,
+    pub ink: Option<Vec<u16>>,
     pub preview: Option<(u32, u32)>,
     pub meta: Extracted,
 }
@@ -272,7 +273,7 @@ pub fn render_file_as(
         }
     };
     report.format = Some(format.name().to_string());
-    report.ink = job.ink.get();
+    report.ink = job.ink.take();
     Ok(report)
 }
 
@@ -285,7 +286,7 @@ pub(crate) struct Job<'a> {
     pub deadline: std::time::Instant,
     pub output: Output,
     /// Set by [`Job::write_rgba`] when it kept the alpha (`Report::ink`).
-    pub ink: std::cell::Cell<Option<f64>>,
+    pub ink: std::cell::Cell<Option<Vec<u16>>>,
 }
 
 impl Job<'_> {
@@ -329,7 +330,7 @@ impl Job<'_> {
                     format,
                     self.out_dir,
                 )?;
-                self.ink.set(written.ink);
+                self.ink.set(written.ink.clone());
                 Ok(written)
             }
             _ => self.write(image.on_white()?, finish),

@@ -367,7 +367,7 @@ pub(crate) struct Written {
     pub preview: (u32, u32),
     pub thumb: (u32, u32),
     /// What [`ink`] measured on a picture written with its alpha.
-    pub ink: Option<f64>,
+    pub ink: Option<Vec<u16>>,
 }
 
 /// Writes `preview.jpg` and `thumb.jpg` into `out_dir`: preview = `image` fitted into
@@ -462,9 +462,11 @@ pub(crate) fn write_preset(
     })
 }
 
-/// The mean relative luminance (WCAG's, 0 black to 1 white) of the pixels at least half
-/// opaque: how light what a transparent picture draws is; `None` when it draws nothing.
-pub(crate) fn ink(image: &Rgba) -> Option<f64> {
+/// How light what a transparent picture draws is: the share of its pixels at least half opaque
+/// in each of [`INK_LEVELS`] equal steps of relative luminance (WCAG's, 0 black to 1 white), in
+/// thousandths; `None` when it draws nothing. From it the contrast with any background can be
+/// judged pixel by pixel, as a person sees a logo, not only on average.
+pub(crate) fn ink(image: &Rgba) -> Option<Vec<u16>> {
     let lin = |c: u8| {
         let c = f64::from(c) / 255.0;
         if c <= 0.03928 {
@@ -475,15 +477,24 @@ pub(crate) fn ink(image: &Rgba) -> Option<f64> {
     };
     // One table instead of three powf per pixel.
     let table: Vec<f64> = (0..=255u8).map(lin).collect();
-    let (mut sum, mut n) = (0.0, 0u64);
+    let mut counts = [0u64; INK_LEVELS];
     for p in image.data.chunks_exact(4).filter(|p| p[3] >= 128) {
-        sum += 0.2126 * table[usize::from(p[0])]
+        let l = 0.2126 * table[usize::from(p[0])]
             + 0.7152 * table[usize::from(p[1])]
             + 0.0722 * table[usize::from(p[2])];
-        n += 1;
+        counts[((l * INK_LEVELS as f64) as usize).min(INK_LEVELS - 1)] += 1;
     }
-    (n > 0).then(|| sum / n as f64)
+    let n: u64 = counts.iter().sum();
+    (n > 0).then(|| {
+        counts
+            .iter()
+            .map(|&c| u16::try_from(c * 1000 / n).unwrap_or(1000))
+            .collect()
+    })
 }
+
+/// How many luminance steps [`ink`] counts in.
+pub const INK_LEVELS: usize = 64;
 
 /// Encodes a preset: JPEG at `PRESET_QUALITY`, PNG (default compression), or lossless WebP.
 /// None of them carries the original's metadata.

@@ -18,9 +18,9 @@ pub struct Drawn {
     pub png: Vec<u8>,
     /// Some pixel is not fully opaque: the header shows through.
     pub transparent: bool,
-    /// Mean relative luminance of the drawn pixels (0 black, 1 white); `None` when it draws
-    /// nothing, or is opaque (then it carries its own background).
-    pub ink: Option<f64>,
+    /// How the drawn pixels' relative luminance is spread (`media` `Report::ink`); `None` when
+    /// it draws nothing, or is opaque (then it carries its own background).
+    pub ink: Option<Vec<u16>>,
 }
 
 /// Draws `bytes` (any format the renderer knows) as a PNG. Anything it cannot draw is a 415.
