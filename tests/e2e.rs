@@ -48,8 +48,10 @@ fn missing() -> Option<String> {
     if !Path::new(&chromium()).exists() {
         return Some(format!("{} is not installed", chromium()));
     }
-    if !e2e_dir().join("node_modules/playwright-core").exists() {
-        return Some("playwright-core is not installed (cd tests/e2e && npm ci)".into());
+    for pkg in ["playwright-core", "jsqr", "pngjs"] {
+        if !e2e_dir().join("node_modules").join(pkg).exists() {
+            return Some(format!("{pkg} is not installed (cd tests/e2e && npm ci)"));
+        }
     }
     None
 }
