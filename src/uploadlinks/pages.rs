@@ -128,9 +128,8 @@ struct Received {
     id: String,
     name: String,
     sender: String,
-    /// In words ("in review"), and as the status chip's class.
+    /// The asset's status ("in_review"): the chip's class, shown in words.
     status: String,
-    status_key: String,
 }
 
 /// An upload link's own page: what it asks for and has received, its address again (with
@@ -145,13 +144,20 @@ async fn detail_page(
     let link = super::get(&state.db, id.as_str()).await?;
     let folders = folders::many(&state.db, &[link.folder_id.as_str()]).await?;
     let progress = super::slots::progress(&state.db).await?;
-    let address = super::address(
-        &state.db,
-        state.secret.expose(),
-        &state.config.public_url,
-        id.as_str(),
-    )
-    .await?;
+    let row = row(&link, &folders, &progress, now);
+    let active = row.state == "active" || row.state == "full";
+    // Opened only while the link works: a dead link's page offers no address.
+    let address = if active {
+        super::address(
+            &state.db,
+            state.secret.expose(),
+            &state.config.public_url,
+            id.as_str(),
+        )
+        .await?
+    } else {
+        None
+    };
     let received = sqlx::query(
         "SELECT id, filename, title, status, uploader_name, uploader_email FROM assets \
          WHERE upload_link_id = $1 ORDER BY created_at DESC LIMIT 200",
@@ -176,15 +182,13 @@ async fn detail_page(
                 (false, true) => name,
                 _ => email,
             },
-            status: r.try_get::<String, _>("status")?.replace('_', " "),
-            status_key: r.try_get("status")?,
+            status: r.try_get("status")?,
         })
     })
     .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    let row = row(&link, &folders, &progress, now);
     let page = DetailPage {
         layout: Layout::for_user(&row.title, &me, "links"),
-        active: row.state == "active" || row.state == "full",
+        active,
         row,
         folder_id: link.folder_id.to_string(),
         brief: link.brief.clone(),
