@@ -589,6 +589,39 @@ async fn transparent_pictures_also_offer_png_and_webp_that_keep_it(app: TestApp)
         assert_eq!(r.status(), 404, "{name} of {asset}");
     }
     assert_eq!(link_downloads(&admin, &link.id).await, 1);
+
+    // The limit holds for the transparent sizes as for any download: 100 parallel requests
+    // (from byte 0, from byte 1, a suffix, HEAD) leave exactly the 4 downloads left.
+    let url = app.url(&format!("{}/assets/{mark}/png", link.path));
+    let mut tasks = Vec::new();
+    for i in 0..100 {
+        let url = url.clone();
+        tasks.push(tokio::spawn(async move {
+            match i % 4 {
+                0 => get_range(&visitor(), &url, "bytes=0-").await.0,
+                1 => get_range(&visitor(), &url, "bytes=1-").await.0,
+                2 => get_range(&visitor(), &url, "bytes=-100").await.0,
+                _ => visitor()
+                    .request(Method::HEAD, &url)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16(),
+            }
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    let served = statuses.iter().filter(|s| **s == 206).count();
+    assert_eq!(served, 4, "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| [200, 206, 410].contains(s)),
+        "{statuses:?}"
+    );
+    assert_eq!(link_downloads(&admin, &link.id).await, 5);
 }
 
 on_both_backends!(
